@@ -1,0 +1,3 @@
+from localscribe.cli import main
+
+raise SystemExit(main())

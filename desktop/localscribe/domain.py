@@ -1,0 +1,172 @@
+"""Typed values that cross module seams: audio -> transcript -> draft -> signed note -> receipt.
+
+Each module owns its behaviour; these are only the shapes they hand each other, so that
+capture, transcription, drafting, verification, storage, EHR connectors and the UI agree
+without importing one another. All are plain dataclasses that round-trip through JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Speaker(str, Enum):
+    CLINICIAN = "clinician"
+    PATIENT = "patient"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stretch of transcribed speech. Times are absolute seconds from the start of the visit."""
+
+    id: str
+    t0: float
+    t1: float
+    text: str
+    speaker: str = Speaker.UNKNOWN.value
+    confidence: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Segment":
+        return cls(id=str(d["id"]), t0=float(d["t0"]), t1=float(d["t1"]), text=str(d["text"]),
+                   speaker=str(d.get("speaker", Speaker.UNKNOWN.value)),
+                   confidence=float(d.get("confidence", 1.0)))
+
+
+@dataclass
+class Transcript:
+    segments: list[Segment] = field(default_factory=list)
+    language: str = "en"
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    @property
+    def duration(self) -> float:
+        return self.segments[-1].t1 if self.segments else 0.0
+
+    def by_id(self) -> dict[str, Segment]:
+        return {s.id: s for s in self.segments}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"language": self.language, "segments": [s.to_dict() for s in self.segments]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Transcript":
+        return cls(segments=[Segment.from_dict(s) for s in d.get("segments", [])],
+                   language=d.get("language", "en"))
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Why a clinician should look at a statement before signing."""
+
+    kind: str          # e.g. "unsupported", "number", "drug", "dose", "laterality", "negation"
+    reason: str        # plain words a clinician understands
+    span: str = ""     # the words in the statement the flag is about
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Flag":
+        return cls(kind=d["kind"], reason=d["reason"], span=d.get("span", ""))
+
+
+@dataclass
+class Statement:
+    id: str
+    text: str
+    evidence: list[str] = field(default_factory=list)   # Segment ids
+    flags: list[Flag] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "evidence": list(self.evidence),
+                "flags": [f.to_dict() for f in self.flags]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Statement":
+        return cls(id=d["id"], text=d["text"], evidence=list(d.get("evidence", [])),
+                   flags=[Flag.from_dict(f) for f in d.get("flags", [])])
+
+
+@dataclass
+class Section:
+    key: str       # template section key, e.g. "subjective"
+    title: str     # heading as rendered, e.g. "SUBJECTIVE"
+    statements: list[Statement] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "title": self.title,
+                "statements": [s.to_dict() for s in self.statements]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Section":
+        return cls(key=d["key"], title=d["title"],
+                   statements=[Statement.from_dict(s) for s in d.get("statements", [])])
+
+
+@dataclass
+class Draft:
+    template: str
+    sections: list[Section] = field(default_factory=list)
+    model_sha256: str = ""
+    prompt_sha256: str = ""
+
+    @property
+    def statements(self) -> list[Statement]:
+        return [st for sec in self.sections for st in sec.statements]
+
+    @property
+    def flagged(self) -> list[Statement]:
+        return [st for st in self.statements if st.flags]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"template": self.template, "model_sha256": self.model_sha256,
+                "prompt_sha256": self.prompt_sha256,
+                "sections": [s.to_dict() for s in self.sections]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Draft":
+        return cls(template=d["template"], model_sha256=d.get("model_sha256", ""),
+                   prompt_sha256=d.get("prompt_sha256", ""),
+                   sections=[Section.from_dict(s) for s in d.get("sections", [])])
+
+
+@dataclass(frozen=True)
+class Patient:
+    name: str = ""
+    mrn: str = ""
+    birth_date: str = ""     # ISO 8601 date
+
+
+@dataclass(frozen=True)
+class SignedNote:
+    """What a connector delivers. note_id is stable across retries: it is the idempotency key."""
+
+    note_id: str
+    encounter_id: str
+    version: int
+    text: str
+    template: str
+    patient: Patient
+    author: str
+    signed_at: str           # ISO 8601 UTC
+    replaces: str | None = None    # note_id of the note this amends
+
+
+@dataclass(frozen=True)
+class PushReceipt:
+    connector: str
+    note_id: str
+    delivered: bool
+    remote_id: str = ""
+    detail: str = ""

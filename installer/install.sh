@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Install LocalScribe on Debian/Ubuntu: system packages, a Python virtual environment, the app,
+# the model files for a profile, and the `localscribe` command on the PATH. Then run the demo.
+#
+#   bash installer/install.sh                     # standard models, then run the demo visit
+#   bash installer/install.sh --profile tiny      # small models (fast, for tests)
+#   options: --no-demo  --no-models  --dev (test tools too)  --bench (benchmark tools too)
+#            --venv DIR (default: .venv in this checkout)
+#
+# Re-running is fast and safe: every step checks what is already there.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+profile="${LOCALSCRIBE_PROFILE:-standard}"
+demo=1 models=1 dev=0 bench=0
+venv="$repo/.venv"
+llama_version="0.3.36"
+wheelhouse="${LOCALSCRIBE_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/localscribe/wheelhouse}"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --profile) profile="$2"; shift 2 ;;
+    --profile=*) profile="${1#*=}"; shift ;;
+    --no-demo) demo=0; shift ;;
+    --no-models) models=0; shift ;;
+    --dev) dev=1; shift ;;
+    --bench) bench=1; shift ;;
+    --venv) venv="$2"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+case "$profile" in tiny|standard) ;; *) echo "install.sh: --profile must be tiny or standard" >&2; exit 2 ;; esac
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# --- 1. system packages --------------------------------------------------------------------
+runtime_pkgs=(python3 python3-venv python3-dev build-essential cmake git
+  libportaudio2 libsndfile1 libpulse0
+  libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
+  fonts-dejavu-core libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+  libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libx11-xcb1)
+# Test rig: synthetic speech, real LibriVox clips, a virtual microphone, a virtual display,
+# a Secret Service for keyring tests, Node.js for the loopback FHIR server.
+dev_pkgs=(espeak-ng sox libsox-fmt-all pocketsphinx-testdata pulseaudio pulseaudio-utils
+  libasound2-plugins xvfb xauth gnome-keyring dbus dbus-x11 nodejs npm)
+pkgs=("${runtime_pkgs[@]}")
+[ "$dev" = 1 ] && pkgs+=("${dev_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  # Node/npm may already be present outside Debian's packages (e.g. a nodesource or nvm install).
+  if command -v node >/dev/null && command -v npm >/dev/null; then
+    filtered=(); for p in "${missing[@]}"; do case "$p" in nodejs|npm) ;; *) filtered+=("$p") ;; esac; done
+    missing=("${filtered[@]}")
+  fi
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing system packages: ${missing[*]}"
+  sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  say "system packages present"
+fi
+
+# --- 2. Python environment -----------------------------------------------------------------
+py=""
+for cand in python3.11 python3; do
+  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    py="$(command -v "$cand")"; break
+  fi
+done
+[ -n "$py" ] || { echo "install.sh: Python 3.11 is required (Debian 12 ships it as python3)" >&2; exit 1; }
+if [ ! -x "$venv/bin/python" ]; then
+  say "creating virtual environment $venv"
+  "$py" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+fi
+pip=("$venv/bin/python" -m pip)
+
+# --- 3. llama-cpp-python, built once, portably, and kept in a wheelhouse --------------------
+# PyPI has only its sdist; a default build uses -march=native, which breaks on older CPUs, and
+# pip's wheel cache ignores CMAKE_ARGS, so we keep our own portable wheel.
+if ! "$venv/bin/python" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$llama_version')" 2>/dev/null; then
+  mkdir -p "$wheelhouse"
+  wheel="$(ls "$wheelhouse"/llama_cpp_python-"$llama_version"-*.whl 2>/dev/null | head -n1 || true)"
+  if [ -z "$wheel" ]; then
+    say "building llama-cpp-python $llama_version (portable AVX2 build, about 10 minutes on 2 cores)"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" "${pip[@]}" wheel --no-deps -w "$wheelhouse" \
+      "llama-cpp-python==$llama_version"
+    wheel="$(ls "$wheelhouse"/llama_cpp_python-"$llama_version"-*.whl | head -n1)"
+  fi
+  say "installing $(basename "$wheel")"
+  "${pip[@]}" install -q --no-deps "$wheel"
+fi
+
+# --- 4. the app ----------------------------------------------------------------------------
+extras=""
+[ "$dev" = 1 ] && extras="test"
+[ "$bench" = 1 ] && extras="${extras:+$extras,}bench"
+target="$repo"; [ -n "$extras" ] && target="$repo[$extras]"
+stamp="$venv/.localscribe-installed"
+want="$(cat "$repo/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing LocalScribe and its Python dependencies"
+  "${pip[@]}" install -q --find-links "$wheelhouse" -e "$target"
+  echo "$want" > "$stamp"
+else
+  say "Python dependencies up to date"
+fi
+
+# --- 5. the command on the PATH ------------------------------------------------------------
+bindir="$HOME/.local/bin"
+mkdir -p "$bindir"
+ln -sf "$venv/bin/localscribe" "$bindir/localscribe"
+if [ "$(id -u)" = 0 ] && [ -d /usr/local/bin ]; then
+  ln -sf "$venv/bin/localscribe" /usr/local/bin/localscribe
+fi
+case ":$PATH:" in *":$bindir:"*) ;; *) say "add $bindir to your PATH (or use $venv/bin/localscribe)" ;; esac
+
+# --- 6. models -----------------------------------------------------------------------------
+if [ "$models" = 1 ]; then
+  say "installing the '$profile' models (verified by SHA-256; nothing is downloaded at run time)"
+  "$venv/bin/localscribe" models install --profile "$profile"
+fi
+
+# --- 7. the main job on the embedded defaults ----------------------------------------------
+if [ "$demo" = 1 ]; then
+  say "running the demo visit"
+  "$venv/bin/localscribe" demo --profile "$profile"
+fi
+say "done: run 'localscribe' to open the app, 'localscribe --help' for the headless commands"
