@@ -96,7 +96,7 @@ if ! "$venv/bin/python" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version_
     wheel="$(ls "$wheelhouse"/llama_cpp_python-"$llama_version"-*.whl | head -n1)"
   fi
   say "installing $(basename "$wheel")"
-  "${pip[@]}" install -q --no-deps "$wheel"
+  "${pip[@]}" install -q "$wheel"
 fi
 
 # --- 4. the app ----------------------------------------------------------------------------

@@ -1,3 +1,5 @@
 from localscribe.cli import main
 
-raise SystemExit(main())
+# Guarded: multiprocessing's spawn start method re-imports the main module in each worker.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Egress guard (``egress``) and the auditor's self-check report (``report``)."""

@@ -66,6 +66,15 @@ async function handle(req, res) {
       issue: [{ severity: 'error', code: 'not-found', diagnostics: `no route ${url.pathname}` }] });
     return;
   }
+  if (url.pathname === BASE + '/metadata') {
+    // Medplum's router leaves the capability statement to its server; a minimal one here.
+    send(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance',
+      date: new Date().toISOString(), fhirVersion: '4.0.1', format: ['json'],
+      rest: [{ mode: 'server', resource: [{ type: 'DocumentReference',
+        interaction: [{ code: 'create' }, { code: 'read' }, { code: 'search-type' }],
+        conditionalCreate: true }, { type: 'Patient', interaction: [{ code: 'search-type' }] }] }] });
+    return;
+  }
   let body;
   if (chunks.length) {
     try {

@@ -1,0 +1,290 @@
+"""EHR commands: ``connectors list|check|configure|send`` and ``outbox list|retry|cancel|drain``.
+
+Thin layer over ``localscribe.ehr.service.EhrService``; every command that touches the vault is
+audited there (or here, for listings). Unlocking follows the vault commands: ``--user`` or
+LOCALSCRIBE_USER, passphrase from LOCALSCRIBE_PASSPHRASE or a prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from localscribe.cli.common import UserError, add_json, print_json
+from localscribe.cli.vault_cmd import ENV_USER, _common, _run, _unlock
+
+
+def _service(session):
+    from localscribe.ehr.service import EhrService
+
+    return EhrService.from_session(session)
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, str]:
+    """``key=value`` pairs; ``key=@path`` reads the value from a file (keys, certificates)."""
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set expects key=value, got {pair!r}")
+        if value.startswith("@"):
+            try:
+                value = Path(value[1:]).expanduser().read_text("utf-8")
+            except OSError as exc:
+                raise UserError(f"cannot read {value[1:]}: {exc.strerror}") from None
+        values[key.strip()] = value
+    return values
+
+
+def _require(session, permission: str) -> None:
+    from localscribe.vault import PermissionDenied, roles
+
+    if not roles.allows(session.role, permission):
+        session.audit("denied", "ehr", "denied", permission=permission)
+        raise PermissionDenied(f"{session.user} ({session.role.value}) may not {permission}")
+
+
+def _ehr_errors(fn):
+    from localscribe.ehr.outbox import OutboxError
+    from localscribe.ehr.protocol import ConnectorError
+
+    def wrapper(args):
+        try:
+            return fn(args)
+        except (ConnectorError, OutboxError) as exc:
+            raise UserError(str(exc)) from None
+    wrapper.__name__ = fn.__name__
+    return _run(wrapper)
+
+
+def _job_dict(job) -> dict:
+    return job.to_dict()
+
+
+def _print_job(job) -> None:
+    line = f"{job.id[:12]}  {job.state:<9} {job.connector:<12} {job.kind:<6} " \
+           f"note {job.note_id}  attempts {job.attempts}"
+    if job.remote_id:
+        line += f"  remote {job.remote_id}"
+    print(line)
+    if job.last_error:
+        print(f"    error: {job.last_error}")
+    if job.error_detail:
+        print(f"    receiver said: {job.error_detail}")
+
+
+# ---------------------------------------------------------------- connectors
+
+def cmd_list(args) -> int:
+    from localscribe.ehr import registry
+
+    found = registry.discover()
+    configured = []
+    if getattr(args, "user", None) or os.environ.get(ENV_USER):
+        session = _unlock(args)
+        service = _service(session)
+        configured = [{"name": n, "kind": k} for n, k in service.store.names()]
+        session.audit("ehr.connectors.list", "ehr", configured=len(configured))
+    installed = [{"kind": i.kind, "title": i.title, "distribution": i.distribution,
+                  "target": i.target,
+                  "settings": [{"name": s.name, "kind": s.kind, "required": s.required,
+                                "default": s.default, "help": s.help} for s in i.settings]}
+                 for i in found.connectors.values()]
+    if args.json:
+        print_json({"installed": installed, "configured": configured,
+                    "problems": list(found.problems)})
+        return 0
+    print("Installed connectors:")
+    for i in installed:
+        print(f"  {i['kind']:<14} {i['title']}  [{i['distribution']}]")
+    for problem in found.problems:
+        print(f"  ! {problem}")
+    if configured:
+        print("Configured:")
+        for c in configured:
+            print(f"  {c['name']:<14} ({c['kind']})")
+    return 0
+
+
+def cmd_configure(args) -> int:
+    from localscribe.vault import roles
+
+    session = _unlock(args)
+    _require(session, roles.SETTINGS_MANAGE)
+    config = _service(session).configure(args.name, _parse_sets(args.set or []), kind=args.kind)
+    from localscribe.ehr import registry
+
+    for host, port in registry.instantiate(config).endpoints():
+        session.allow_endpoint(host, port)    # persisted so every process lets it through
+    shown = {k: v for k, v in config.settings.items()}
+    if args.json:
+        print_json({"name": config.name, "kind": config.kind, "settings": shown,
+                    "secrets": sorted(config.secrets)})
+    else:
+        print(f"configured {config.name} ({config.kind})")
+        for k, v in sorted(shown.items()):
+            print(f"  {k} = {v}")
+        for k in sorted(config.secrets):
+            print(f"  {k} = (secret, stored encrypted)")
+    return 0
+
+
+def cmd_check(args) -> int:
+    session = _unlock(args)
+    result = _service(session).check(args.name)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(("ok: " if result.ok else "FAILED: ") + result.summary)
+        for d in result.details:
+            print(f"  {d}")
+    return 0 if result.ok else 1
+
+
+def cmd_send(args) -> int:
+    from localscribe.vault import roles
+
+    session = _unlock(args)
+    _require(session, roles.NOTE_PUSH)
+    notes = session.signed_notes(args.encounter)
+    if not notes:
+        raise UserError(f"encounter {args.encounter} has no signed note: sign it first")
+    service = _service(session)
+    jobs = []
+    for note in notes:     # the original first, then each amendment, skipping what went out
+        job = service.send(note, args.to)
+        session.record_push(args.encounter, args.to, "ok" if job.state == "delivered"
+                            else job.state, note.note_id, job=job.id)
+        jobs.append(job)
+    if args.json:
+        print_json([_job_dict(j) for j in jobs])
+    else:
+        for job in jobs:
+            _print_job(job)
+        if any(j.state == "queued" for j in jobs):
+            print("not delivered yet: kept in the outbox, retried automatically "
+                  "(localscribe outbox list)")
+    return 0 if all(j.state == "delivered" for j in jobs) else 1
+
+
+# ---------------------------------------------------------------- outbox
+
+def cmd_outbox_list(args) -> int:
+    session = _unlock(args)
+    outbox = _service(session).outbox
+    jobs = outbox.list(states=tuple(args.state) if args.state else None)
+    session.audit("ehr.outbox.list", "ehr", jobs=len(jobs))
+    if args.json:
+        print_json({"counts": outbox.counts(), "jobs": [_job_dict(j) for j in jobs]})
+        return 0
+    for job in jobs:
+        _print_job(job)
+    counts = outbox.counts()
+    print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "outbox empty")
+    return 0
+
+
+def cmd_outbox_retry(args) -> int:
+    session = _unlock(args)
+    service = _service(session)
+    job = service.outbox.retry(args.job)
+    job = service.outbox.attempt(job.id, service._resolve)
+    if args.json:
+        print_json(_job_dict(job))
+    else:
+        _print_job(job)
+    return 0 if job.state == "delivered" else 1
+
+
+def cmd_outbox_cancel(args) -> int:
+    session = _unlock(args)
+    job = _service(session).outbox.cancel(args.job)
+    if args.json:
+        print_json(_job_dict(job))
+    else:
+        _print_job(job)
+    return 0
+
+
+def cmd_outbox_drain(args) -> int:
+    session = _unlock(args)
+    report = _service(session).drain()
+    session.audit("ehr.outbox.drain", "ehr", delivered=len(report.delivered),
+                  retrying=len(report.retrying), failed=len(report.failed))
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(f"delivered {len(report.delivered)}, will retry {len(report.retrying)}, "
+              f"failed {len(report.failed)}, waiting {len(report.deferred)}")
+    return 0 if not report.failed else 1
+
+
+# ---------------------------------------------------------------- wiring
+
+def register(sub) -> None:
+    con = sub.add_parser("connectors", help="EHR connectors: list, configure, check, send")
+    csub = con.add_subparsers(dest="connectors_command", metavar="ACTION", required=True)
+
+    p = csub.add_parser("list", help="installed connector kinds (and configured ones)")
+    _common(p)
+    add_json(p)
+    p.set_defaults(func=_ehr_errors(cmd_list))
+
+    p = csub.add_parser("configure", help="create or update a connector (admin)")
+    _common(p)
+    add_json(p)
+    p.add_argument("name", help="the connector's name, e.g. 'ehr'")
+    p.add_argument("--kind", help="connector kind (default: the name, or the stored kind)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a setting; KEY=@file reads the value from a file")
+    p.set_defaults(func=_ehr_errors(cmd_configure))
+
+    p = csub.add_parser("check", help="can this connector deliver now?")
+    _common(p)
+    add_json(p)
+    p.add_argument("name")
+    p.set_defaults(func=_ehr_errors(cmd_check))
+
+    p = csub.add_parser("send", help="send an encounter's signed note through a connector")
+    _common(p)
+    add_json(p)
+    p.add_argument("encounter")
+    p.add_argument("--to", required=True, metavar="NAME", help="configured connector name")
+    p.set_defaults(func=_ehr_errors(cmd_send))
+
+    out = sub.add_parser("outbox", help="delivery jobs: list, retry, cancel, drain")
+    osub = out.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
+    p = osub.add_parser("list", help="jobs and their state")
+    _common(p)
+    add_json(p)
+    p.add_argument("--state", action="append",
+                   choices=("queued", "sending", "delivered", "failed", "cancelled"))
+    p.set_defaults(func=_ehr_errors(cmd_outbox_list))
+    for name, fn, helptext in (("retry", cmd_outbox_retry, "try a job again now"),
+                               ("cancel", cmd_outbox_cancel, "cancel a queued or failed job")):
+        p = osub.add_parser(name, help=helptext)
+        _common(p)
+        add_json(p)
+        p.add_argument("job", help="job id (a unique prefix is enough)")
+        p.set_defaults(func=_ehr_errors(fn))
+    p = osub.add_parser("drain", help="attempt every due job once")
+    _common(p)
+    add_json(p)
+    p.set_defaults(func=_ehr_errors(cmd_outbox_drain))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Only these commands (``python -m localscribe.cli.ehr_cmd``), guard installed as in the
+    full CLI."""
+    from localscribe.security.egress import install_guard
+
+    install_guard()
+    parser = argparse.ArgumentParser(prog="localscribe")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

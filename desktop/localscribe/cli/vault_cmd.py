@@ -1,0 +1,288 @@
+"""Vault commands: init, users, lock, settings, audit verify/export, security report.
+
+Headless: the acting user comes from ``--user`` or LOCALSCRIBE_USER, the passphrase from
+LOCALSCRIBE_PASSPHRASE or a terminal prompt; a new user's passphrase from
+LOCALSCRIBE_NEW_PASSPHRASE or a prompt (asked twice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from localscribe.cli.common import UserError, add_dirs, add_json, guarded, paths_from, print_json
+from localscribe.config import ENV_PASSPHRASE
+
+ENV_USER = "LOCALSCRIBE_USER"
+ENV_NEW_PASSPHRASE = "LOCALSCRIBE_NEW_PASSPHRASE"
+
+
+# ---------------------------------------------------------------- helpers
+
+def _acting_user(args) -> str:
+    user = getattr(args, "user", None) or os.environ.get(ENV_USER)
+    if not user:
+        raise UserError(f"say who you are: --user NAME or {ENV_USER}")
+    return user
+
+
+def _ask(prompt: str, env: str, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise UserError(f"no passphrase: set {env} or run on a terminal")
+    value = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat: ") != value:
+        raise UserError("the two passphrases differ")
+    return value
+
+
+def _open(args):
+    from localscribe.vault import Vault, VaultError
+    try:
+        return Vault.open(paths_from(args))
+    except VaultError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _unlock(args):
+    from localscribe.vault import AuthError, TamperError
+    vault = _open(args)
+    user = _acting_user(args)
+    try:
+        return vault.unlock(user, _ask(f"Passphrase for {user}: ", ENV_PASSPHRASE))
+    except AuthError as exc:
+        raise UserError(str(exc), exit_code=3) from None
+    except TamperError as exc:
+        raise UserError(f"vault integrity check failed: {exc}", exit_code=4) from None
+
+
+def _run(fn):
+    """Map core refusals to one-line errors."""
+    from localscribe.vault import PermissionDenied, SessionLocked
+
+    def wrapper(args):
+        try:
+            return fn(args)
+        except (PermissionDenied, SessionLocked) as exc:
+            raise UserError(str(exc), exit_code=3) from None
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    wrapper.__name__ = fn.__name__
+    return guarded(wrapper)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    add_dirs(p)
+    p.add_argument("--user", help=f"acting user (env {ENV_USER})")
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_init(args) -> int:
+    from localscribe.vault import Vault, VaultError
+    paths = paths_from(args)
+    user = _acting_user(args)
+    passphrase = _ask(f"New passphrase for admin {user}: ", ENV_PASSPHRASE, confirm=True)
+    try:
+        vault = Vault.create(paths, user, passphrase)
+    except VaultError as exc:
+        raise UserError(str(exc)) from None
+    print(f"created vault {vault.vault_id} at {paths.vault_db}; first admin: {user}")
+    vault.close()
+    return 0
+
+
+def cmd_users_add(args) -> int:
+    session = _unlock(args)
+    session.add_user(args.name, args.role,
+                     _ask(f"Passphrase for new user {args.name}: ", ENV_NEW_PASSPHRASE, True))
+    print(f"added {args.name} ({args.role})")
+    return 0
+
+
+def cmd_users_list(args) -> int:
+    session = _unlock(args)
+    rows = [{"user": u.id, "role": u.role.value, "disabled": u.disabled, "locked": u.locked,
+             "failed_attempts": u.failed_attempts, "keyring_unlock": u.keyring_unlock}
+            for u in session.list_users()]
+    session.lock()
+    if args.json:
+        print_json(rows)
+    else:
+        for r in rows:
+            state = "disabled" if r["disabled"] else "locked" if r["locked"] else "active"
+            print(f"{r['user']:<20} {r['role']:<10} {state}")
+    return 0
+
+
+def cmd_users_passwd(args) -> int:
+    session = _unlock(args)
+    target = args.name or session.user
+    session.set_passphrase(target, _ask(f"New passphrase for {target}: ", ENV_NEW_PASSPHRASE,
+                                        True))
+    session.lock()
+    print(f"passphrase changed for {target}")
+    return 0
+
+
+def cmd_users_disable(args) -> int:
+    session = _unlock(args)
+    session.disable_user(args.name)
+    session.lock()
+    print(f"disabled {args.name}")
+    return 0
+
+
+def cmd_lock(args) -> int:
+    from localscribe.vault.store import request_lock
+    vault = _open(args)
+    request_lock(vault, os.environ.get(ENV_USER) or getattr(args, "user", None) or "-")
+    print("lock requested: every open LocalScribe session on this vault locks at its next use")
+    return 0
+
+
+def cmd_settings_show(args) -> int:
+    from localscribe.vault import settings
+    vault = _open(args)
+    values = settings.read_all(vault.db)
+    if args.json:
+        print_json(values)
+    else:
+        for key, value in sorted(values.items()):
+            print(f"{key} = {json.dumps(value)}")
+    return 0
+
+
+def cmd_settings_set(args) -> int:
+    try:
+        value = json.loads(args.value)
+    except ValueError:
+        value = args.value
+    session = _unlock(args)
+    session.set_setting(args.key, value)
+    session.lock()
+    print(f"{args.key} = {json.dumps(value)}")
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    from localscribe.vault.audit import verify_export
+    if args.file:
+        result = verify_export(Path(args.file), expect_fingerprint=args.expect_key)
+    else:
+        session = _unlock(args)
+        result = session.verify_audit()
+        session.lock()
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(("OK: " if result.ok else "FAILED: ") + result.message)
+    return 0 if result.ok else 1
+
+
+def cmd_audit_export(args) -> int:
+    session = _unlock(args)
+    n = session.export_audit(Path(args.out))
+    fp = session.vault.public_key
+    session.lock()
+    from localscribe.vault.audit import key_fingerprint
+    print(f"exported {n} events to {args.out}; verify with: localscribe audit verify "
+          f"--file {args.out} --expect-key {key_fingerprint(fp)}")
+    return 0
+
+
+def cmd_security_report(args) -> int:
+    from localscribe.security.report import build_report, format_text
+    session = _unlock(args)
+    report = build_report(paths_from(args), session)
+    session.lock()
+    if args.json:
+        print_json(report)
+    else:
+        sys.stdout.write(format_text(report))
+    return 0 if report["audit_chain"]["ok"] else 1
+
+
+# ---------------------------------------------------------------- wiring
+
+def register(sub) -> None:
+    p = sub.add_parser("init", help="create the vault and its first admin")
+    _common(p)
+    p.set_defaults(func=_run(cmd_init))
+
+    users = sub.add_parser("users", help="manage local accounts (admin)")
+    usub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    p = usub.add_parser("add", help="add a user")
+    _common(p)
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=("clinician", "assistant", "auditor", "admin"))
+    p.set_defaults(func=_run(cmd_users_add))
+    p = usub.add_parser("list", help="list users and roles")
+    _common(p)
+    add_json(p)
+    p.set_defaults(func=_run(cmd_users_list))
+    p = usub.add_parser("passwd", help="change your passphrase, or reset another's (admin)")
+    _common(p)
+    p.add_argument("name", nargs="?")
+    p.set_defaults(func=_run(cmd_users_passwd))
+    p = usub.add_parser("disable", help="disable a user (drops their key wrap)")
+    _common(p)
+    p.add_argument("name")
+    p.set_defaults(func=_run(cmd_users_disable))
+
+    p = sub.add_parser("lock", help="lock every open session on this vault now")
+    _common(p)
+    p.set_defaults(func=_run(cmd_lock))
+
+    settings_p = sub.add_parser("settings", help="show or change non-PHI settings")
+    ssub = settings_p.add_subparsers(dest="settings_command", metavar="ACTION", required=True)
+    p = ssub.add_parser("show")
+    _common(p)
+    add_json(p)
+    p.set_defaults(func=_run(cmd_settings_show))
+    p = ssub.add_parser("set", help="set KEY to a JSON value (admin)")
+    _common(p)
+    p.add_argument("key")
+    p.add_argument("value")
+    p.set_defaults(func=_run(cmd_settings_set))
+
+    audit = sub.add_parser("audit", help="verify or export the audit trail (auditor)")
+    asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    p = asub.add_parser("verify", help="check the chain; names the first broken event")
+    _common(p)
+    add_json(p)
+    p.add_argument("--file", help="verify an exported file instead (no unlock needed)")
+    p.add_argument("--expect-key", help="fingerprint the export must be signed with")
+    p.set_defaults(func=_run(cmd_audit_verify))
+    p = asub.add_parser("export", help="write the trail as PHI-free JSON lines")
+    _common(p)
+    p.add_argument("out")
+    p.set_defaults(func=_run(cmd_audit_export))
+
+    sec = sub.add_parser("security", help="security self-check")
+    secsub = sec.add_subparsers(dest="security_command", metavar="ACTION", required=True)
+    p = secsub.add_parser("report", help="versions, models, keys, egress, audit, users (no PHI)")
+    _common(p)
+    add_json(p)
+    p.set_defaults(func=_run(cmd_security_report))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The vault commands alone (``python -m localscribe.cli.vault_cmd``), guard first."""
+    from localscribe.security.egress import install_guard
+
+    install_guard()
+    parser = argparse.ArgumentParser(prog="localscribe")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""What the model may write, as a GBNF grammar, and how that text becomes sections and statements.
+
+The model fills a compact line format rather than JSON:
+
+    ## HISTORY OF PRESENT ILLNESS
+    - Cough for 3 days. [S4,S6]
+
+JSON would spend a third more generated tokens on keys, quotes and escapes, and generation is
+the slowest part of drafting on a CPU. The grammar still pins down the structure: the template's
+headings in the template's order, at most ``max_statements`` lines each, and evidence ids that
+can only be ids of the transcript lines in the prompt.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from localscribe.domain import Section, Statement
+from localscribe.draft.templates import Template
+
+MAX_EVIDENCE_IDS = 8
+
+
+def _literal(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def build_grammar(template: Template, labels: list[str]) -> str:
+    """GBNF for one note over the transcript lines called ``labels`` (e.g. S1..S40)."""
+    if not labels:
+        raise ValueError("cannot build a note grammar for an empty transcript")
+    rules = ["root ::= " + " ".join(f"sec{i}" for i in range(len(template.sections)))]
+    for i, s in enumerate(template.sections):
+        rules.append(f"sec{i} ::= {_literal(f'## {s.title}' + chr(10))} stmt{{0,{s.max_statements}}}")
+    rules += [
+        'stmt ::= "- " text " [" id ("," id){0,%d} "]\\n"' % (MAX_EVIDENCE_IDS - 1),
+        # A statement starts with a letter or digit; no brackets or newlines inside, so the
+        # evidence list is always the bracket at the end of the line.
+        r'text ::= [A-Za-z0-9] [^\n\[\]]*',
+        # Longest first, so no id is a prefix match trap for the parser's readers.
+        "id ::= " + " | ".join(_literal(x) for x in sorted(labels, key=lambda x: (-len(x), x))),
+    ]
+    return "\n".join(rules) + "\n"
+
+
+_HEADER = re.compile(r"^##\s*(.+?)\s*$")
+_STMT = re.compile(r"^-\s*(.+?)\s*\[([^\[\]]*)\]\s*$")
+
+
+@dataclass
+class ParsedNote:
+    sections: list[Section]
+    complete: bool                    # False when the text stopped mid-note (token limit)
+    dropped_lines: list[str] = field(default_factory=list)
+
+
+def parse_note(text: str, template: Template, labels: dict[str, str],
+               id_prefix: str = "st") -> ParsedNote:
+    """Read the model's text back into the template's sections.
+
+    ``labels`` maps prompt labels to segment ids. Unknown labels are kept verbatim (prefixed
+    ``?``) so the verifier can flag them rather than silently losing the claim. A trailing
+    line cut off by the token limit is dropped: half a statement must not reach the note.
+    """
+    by_title = {s.title.lower(): s for s in template.sections}
+    sections = {s.key: Section(key=s.key, title=s.title) for s in template.sections}
+    current: Section | None = None
+    dropped: list[str] = []
+    n = 0
+    lines = text.split("\n")
+    complete = text.endswith("\n") or not lines[-1].strip()
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if not line:
+            continue
+        if i == len(lines) - 1 and not complete:
+            dropped.append(line)
+            break
+        m = _HEADER.match(line)
+        if m:
+            spec = by_title.get(m.group(1).lower())
+            current = sections[spec.key] if spec else None
+            if spec is None:
+                dropped.append(line)
+            continue
+        m = _STMT.match(line)
+        if m and current is not None:
+            n += 1
+            ev = []
+            for lab in (x.strip() for x in m.group(2).split(",")):
+                if lab:
+                    ev.append(labels.get(lab, "?" + lab))
+            current.statements.append(Statement(id=f"{id_prefix}{n}", text=m.group(1).strip(),
+                                                evidence=list(dict.fromkeys(ev))))
+        else:
+            dropped.append(line)
+    return ParsedNote(sections=[sections[s.key] for s in template.sections],
+                      complete=complete, dropped_lines=dropped)

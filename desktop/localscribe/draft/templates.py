@@ -1,0 +1,115 @@
+"""Note templates: TOML (or JSON) files naming the note's sections and what goes in each.
+
+Built-in templates ship in ``assets/templates``; a practice adds its own by dropping a file
+in ``<data_dir>/templates`` (a user file with the same name replaces the built-in one).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from localscribe.resources import asset
+
+DEFAULT_TEMPLATE = "soap"
+STYLES = ("prose", "bullets")
+
+
+class TemplateError(ValueError):
+    """A template is missing or malformed; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    key: str
+    title: str
+    guidance: str = ""
+    max_statements: int = 12
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str                  # file stem, what --template takes
+    name: str
+    loinc: str                # LOINC document type code for FHIR DocumentReference.type
+    loinc_display: str
+    sections: tuple[SectionSpec, ...]
+    style: str = "prose"      # how render.py lays statements out
+    source: Path | None = field(default=None, compare=False)
+
+    def section(self, key: str) -> SectionSpec:
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+
+def builtin_dir() -> Path:
+    return asset("templates")
+
+
+def user_dir(data_dir: Path | None) -> Path | None:
+    return Path(data_dir) / "templates" if data_dir else None
+
+
+def _read(path: Path) -> dict:
+    try:
+        if path.suffix == ".json":
+            return json.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:   # tomllib/json decode errors are ValueErrors
+        raise TemplateError(f"template {path}: cannot be read: {exc}") from exc
+
+
+def parse_template(key: str, raw: dict, source: Path | None = None) -> Template:
+    where = f"template {source or key}"
+    sections_raw = raw.get("sections")
+    if not isinstance(sections_raw, list) or not sections_raw:
+        raise TemplateError(f"{where}: needs at least one [[sections]] entry")
+    sections: list[SectionSpec] = []
+    seen: set[str] = set()
+    for i, s in enumerate(sections_raw, 1):
+        if not isinstance(s, dict) or not s.get("key") or not s.get("title"):
+            raise TemplateError(f"{where}: section {i} needs a 'key' and a 'title'")
+        skey = str(s["key"])
+        if not skey.replace("_", "").isalnum() or skey in seen:
+            raise TemplateError(f"{where}: section key {skey!r} must be unique letters/digits/_")
+        seen.add(skey)
+        title = str(s["title"]).strip()
+        if "\n" in title or "#" in title:
+            raise TemplateError(f"{where}: section title {title!r} must be one line without '#'")
+        sections.append(SectionSpec(key=skey, title=title, guidance=str(s.get("guidance", "")),
+                                    max_statements=int(s.get("max_statements", 12))))
+    style = str(raw.get("style", "prose"))
+    if style not in STYLES:
+        raise TemplateError(f"{where}: style must be one of {', '.join(STYLES)}")
+    return Template(key=key, name=str(raw.get("name", key)), loinc=str(raw.get("loinc", "11506-3")),
+                    loinc_display=str(raw.get("loinc_display", "Progress note")),
+                    sections=tuple(sections), style=style, source=source)
+
+
+def _files(data_dir: Path | None) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for d in (builtin_dir(), user_dir(data_dir)):   # user files come last so they win
+        if d and d.is_dir():
+            for p in sorted(d.iterdir()):
+                if p.suffix in (".toml", ".json") and p.is_file():
+                    found[p.stem] = p
+    return found
+
+
+def available_templates(data_dir: Path | None = None) -> list[str]:
+    return sorted(_files(data_dir))
+
+
+def load_template(name: str = DEFAULT_TEMPLATE, data_dir: Path | None = None) -> Template:
+    """Load by key (``soap``), or from an explicit ``.toml``/``.json`` path."""
+    p = Path(name)
+    if p.suffix in (".toml", ".json") and p.is_file():
+        return parse_template(p.stem, _read(p), p)
+    files = _files(data_dir)
+    if name not in files:
+        raise TemplateError(f"no template named {name!r}; available: {', '.join(sorted(files))}")
+    return parse_template(name, _read(files[name]), files[name])

@@ -1,0 +1,131 @@
+"""A signed note as a FHIR R4 DocumentReference (US Core clinical note), validated with
+``fhir.resources`` (R4B package, same DocumentReference shape as R4) before anything is sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from localscribe.domain import SignedNote
+from localscribe.ehr.protocol import DeliveryError
+
+LOINC = "http://loinc.org"
+US_CORE_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
+DEFAULT_LOINC = "11506-3"
+LOINC_DISPLAY = {
+    "11506-3": "Progress note",
+    "34117-2": "History and physical note",
+    "11488-4": "Consult note",
+    "18842-5": "Discharge summary",
+    "28570-0": "Procedure note",
+}
+NOTE_SYSTEM = "urn:localscribe:note-id"
+ENCOUNTER_SYSTEM = "urn:localscribe:encounter-id"
+
+
+def loinc_for_template(template: str) -> tuple[str, str]:
+    """(code, display) from ``assets/templates/<template>.toml``'s ``loinc`` key; 11506-3
+    (progress note) when the template names none or cannot be found."""
+    from localscribe.resources import asset
+
+    code = DEFAULT_LOINC
+    path = asset("templates", f"{template}.toml")
+    if template and path.is_file():
+        try:
+            code = str(tomllib.loads(path.read_text("utf-8")).get("loinc") or DEFAULT_LOINC)
+        except tomllib.TOMLDecodeError:
+            code = DEFAULT_LOINC
+    return code, LOINC_DISPLAY.get(code, "Clinical note")
+
+
+def _instant(iso: str) -> str:
+    """FHIR instants need a zone; the vault writes UTC, sometimes without the 'Z'."""
+    if iso.endswith("Z") or "+" in iso[10:] or "-" in iso[10:]:
+        return iso
+    return iso + "Z"
+
+
+@dataclass(frozen=True)
+class DocumentOptions:
+    note_system: str = NOTE_SYSTEM
+    encounter_system: str = ENCOUNTER_SYSTEM
+    loinc: str | None = None          # overrides the template's code
+
+
+def build_document_reference(note: SignedNote, subject: dict[str, Any],
+                             options: DocumentOptions = DocumentOptions(),
+                             replaces_remote_id: str | None = None) -> dict[str, Any]:
+    """The DocumentReference for ``note``. ``subject`` is the Patient reference (literal
+    ``{"reference": "Patient/…"}`` or logical ``{"identifier": {...}}``)."""
+    code, display = loinc_for_template(note.template)
+    if options.loinc:
+        code, display = options.loinc, LOINC_DISPLAY.get(options.loinc, "Clinical note")
+    signed = _instant(note.signed_at)
+    ident = {"system": options.note_system, "value": note.note_id}
+    resource: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "masterIdentifier": ident,
+        "identifier": [ident],
+        "status": "current",
+        "docStatus": "amended" if replaces_remote_id else "final",
+        "type": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
+        "category": [{"coding": [{"system": US_CORE_CATEGORY, "code": "clinical-note",
+                                  "display": "Clinical Note"}]}],
+        "subject": subject,
+        "date": signed,
+        "author": [{"display": note.author}] if note.author else [],
+        "content": [{"attachment": {
+            "contentType": "text/plain; charset=utf-8",
+            "data": base64.b64encode(note.text.encode("utf-8")).decode("ascii"),
+            "title": display,
+            "creation": signed,
+        }}],
+        "context": {"encounter": [{"identifier": {"system": options.encounter_system,
+                                                  "value": note.encounter_id}}]},
+    }
+    if not resource["author"]:
+        del resource["author"]
+    if replaces_remote_id:
+        target = replaces_remote_id if "/" in replaces_remote_id \
+            else f"DocumentReference/{replaces_remote_id}"
+        resource["relatesTo"] = [{"code": "replaces", "target": {"reference": target}}]
+    validate_document_reference(resource)
+    return resource
+
+
+def validate_document_reference(resource: dict[str, Any]) -> None:
+    """Raise a non-retryable DeliveryError if ``resource`` is not a valid R4 DocumentReference.
+
+    The message names the failing elements only; pydantic's full text (which may quote note
+    content) goes to ``detail``, which the outbox keeps sealed.
+    """
+    from fhir.resources.R4B.documentreference import DocumentReference
+    from pydantic import ValidationError
+
+    try:
+        DocumentReference.model_validate(resource)
+    except ValidationError as exc:
+        where = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()})
+        raise DeliveryError(f"DocumentReference failed FHIR validation at {', '.join(where)}",
+                            retryable=False, detail=str(exc)) from None
+    # fhir.resources checks structure and datatypes but not required code bindings.
+    bad = [path for path, value, allowed in _required_codes(resource) if value not in allowed]
+    if bad:
+        raise DeliveryError(f"DocumentReference has codes outside their required value sets at "
+                            f"{', '.join(bad)}", retryable=False)
+
+
+_DOC_STATUS = {"preliminary", "final", "amended", "entered-in-error"}
+_STATUS = {"current", "superseded", "entered-in-error"}
+_RELATION = {"replaces", "transforms", "signs", "appends"}
+
+
+def _required_codes(resource: dict[str, Any]):
+    yield "status", resource.get("status"), _STATUS
+    if "docStatus" in resource:
+        yield "docStatus", resource["docStatus"], _DOC_STATUS
+    for i, rel in enumerate(resource.get("relatesTo", [])):
+        yield f"relatesTo.{i}.code", rel.get("code"), _RELATION

@@ -1,0 +1,127 @@
+"""File-drop connector: one file per note in a folder an EHR imports from.
+
+Writes are atomic (temporary file in the same folder, fsync, rename, fsync of the folder), so
+the importer never sees half a note. The file is named after the note id: a retry rewrites
+the same file instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from localscribe.domain import PushReceipt, SignedNote
+from localscribe.ehr.fhir_document import (ENCOUNTER_SYSTEM, NOTE_SYSTEM, DocumentOptions,
+                                           build_document_reference)
+from localscribe.ehr.hl7_mllp import HL7_SETTINGS, hl7_options
+from localscribe.ehr.hl7v2 import build_mdm
+from localscribe.ehr.patient import logical_subject, require_mrn
+from localscribe.ehr.protocol import BaseConnector, CheckResult, DeliveryError, Setting
+
+EXTENSIONS = {"text": ".txt", "fhir-json": ".json", "hl7v2": ".hl7"}
+
+
+def atomic_write(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``folder/name`` so that readers see either nothing or the whole file."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ls-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o640)
+        target = folder / name
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)     # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+    return target
+
+
+def _safe_name(note_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", note_id)
+
+
+def text_document(note: SignedNote) -> str:
+    header = [f"MRN: {note.patient.mrn}", f"Patient: {note.patient.name}",
+              f"Encounter: {note.encounter_id}", f"Author: {note.author}",
+              f"Signed: {note.signed_at}", f"Note-ID: {note.note_id}"]
+    if note.replaces:
+        header.append(f"Replaces: {note.replaces}")
+    return "\n".join(header) + "\n\n" + note.text + ("" if note.text.endswith("\n") else "\n")
+
+
+class FileDropConnector(BaseConnector):
+    kind = "filedrop"
+    title = "Write each note as a file into a folder the EHR imports from"
+    settings = (
+        Setting("folder", "path", required=True, help="the EHR's import folder"),
+        Setting("format", "choice", default="text", choices=tuple(EXTENSIONS),
+                help="text, fhir-json (DocumentReference) or hl7v2 (MDM^T02 file)"),
+        Setting("mrn_system", default="urn:localscribe:mrn",
+                help="identifier system of MRNs (fhir-json)"),
+        Setting("note_identifier_system", default=NOTE_SYSTEM),
+        Setting("encounter_identifier_system", default=ENCOUNTER_SYSTEM),
+        *HL7_SETTINGS,
+    )
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.config.get("folder"))
+
+    def check(self) -> CheckResult:
+        folder = self.folder
+        if not folder.is_dir():
+            return CheckResult(False, f"folder {folder} does not exist")
+        try:
+            probe = atomic_write(folder, ".localscribe-check", b"ok")
+            probe.unlink()
+        except OSError as exc:
+            return CheckResult(False, f"cannot write into {folder}: {exc.strerror or exc}")
+        return CheckResult(True, f"{folder} is writable; format {self.config.get('format')}")
+
+    def push(self, note: SignedNote) -> PushReceipt:
+        return self._drop(note, None)
+
+    def amend(self, note: SignedNote, replaces_remote_id: str) -> PushReceipt:
+        return self._drop(note, replaces_remote_id)
+
+    def render(self, note: SignedNote, replaces: str | None) -> bytes:
+        fmt = self.config.get("format", "text")
+        if fmt == "text":
+            return text_document(note).encode("utf-8")
+        if fmt == "fhir-json":
+            options = DocumentOptions(
+                note_system=self.config.get("note_identifier_system"),
+                encounter_system=self.config.get("encounter_identifier_system"))
+            doc = build_document_reference(note, logical_subject(note, self.config.get(
+                "mrn_system")), options, replaces)
+            return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
+        require_mrn(note)
+        # HL7 files conventionally end each segment with CR.
+        return (build_mdm(note, hl7_options(self.config), replaces_document=replaces)
+                + "\r").encode("utf-8")
+
+    def _drop(self, note: SignedNote, replaces: str | None) -> PushReceipt:
+        data = self.render(note, replaces)
+        if not self.folder.is_dir():
+            # A network share that is not mounted yet: wait and retry, never create it here.
+            raise DeliveryError("the drop folder is not there (unmounted share?)", retryable=True)
+        name = _safe_name(note.note_id) + EXTENSIONS[self.config.get("format", "text")]
+        try:
+            atomic_write(self.folder, name, data)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write into the drop folder: {exc.strerror or exc}",
+                                retryable=True) from None
+        return self.receipt(note, remote_id=name, detail=f"written as {name}")

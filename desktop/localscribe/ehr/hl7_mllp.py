@@ -1,0 +1,118 @@
+"""HL7 v2 MDM over MLLP connector.
+
+AA: delivered. AE: the receiver had an application error; its text is kept and the outbox tries
+again later. AR: rejected; a person must look (no automatic retry). No ACK within the timeout:
+the outcome is unknown, so the very same message (same MSH-10, same TXA-12) is sent again;
+the receiver's duplicate check on TXA-12 makes that safe.
+"""
+
+from __future__ import annotations
+
+from localscribe.domain import PushReceipt, SignedNote
+from localscribe.ehr.hl7v2 import Hl7Options, build_mdm, control_id, parse_ack
+from localscribe.ehr.mllp import MllpError, TlsOptions, send_message
+from localscribe.ehr.patient import require_mrn
+from localscribe.ehr.protocol import BaseConnector, CheckResult, DeliveryError, Setting
+
+HL7_SETTINGS = (
+    Setting("sending_application", default="LOCALSCRIBE", help="MSH-3"),
+    Setting("sending_facility", default="", help="MSH-4"),
+    Setting("receiving_application", default="", help="MSH-5"),
+    Setting("receiving_facility", default="", help="MSH-6"),
+    Setting("mrn_authority", default="", help="PID-3.4 assigning authority of the MRN"),
+)
+
+
+def hl7_options(config) -> Hl7Options:
+    return Hl7Options(sending_application=config.get("sending_application", "LOCALSCRIBE"),
+                      sending_facility=config.get("sending_facility", ""),
+                      receiving_application=config.get("receiving_application", ""),
+                      receiving_facility=config.get("receiving_facility", ""),
+                      mrn_authority=config.get("mrn_authority", ""))
+
+
+class Hl7MllpConnector(BaseConnector):
+    kind = "hl7v2-mllp"
+    title = "HL7 v2 MDM^T02 over MLLP (optionally TLS)"
+    settings = (
+        Setting("host", required=True, help="receiver host name or address"),
+        Setting("port", "int", required=True, help="receiver MLLP port"),
+        Setting("timeout_seconds", "float", default=10.0, help="wait this long for each ACK"),
+        Setting("resend_on_timeout", "int", default=2,
+                help="resend the same message this many times when no ACK comes"),
+        Setting("tls", "bool", default=False, help="wrap the connection in TLS"),
+        Setting("tls_verify", "bool", default=True, help="verify the receiver's certificate"),
+        Setting("ca_file", "path", help="CA bundle for the receiver (default: system store)"),
+        Setting("client_cert_file", "path", help="client certificate (mutual TLS)"),
+        Setting("client_key_file", "path", help="client private key (mutual TLS)"),
+        *HL7_SETTINGS,
+    )
+
+    def endpoints(self) -> list[tuple[str, int]]:
+        return [(self.config.get("host"), int(self.config.get("port")))]
+
+    def _tls(self) -> TlsOptions | None:
+        if not self.config.get("tls", False):
+            return None
+        return TlsOptions(ca_file=self.config.get("ca_file"),
+                          cert_file=self.config.get("client_cert_file"),
+                          key_file=self.config.get("client_key_file"),
+                          verify=bool(self.config.get("tls_verify", True)))
+
+    def check(self) -> CheckResult:
+        import socket
+
+        host, port = self.endpoints()[0]
+        try:
+            with socket.create_connection((host, port), timeout=float(
+                    self.config.get("timeout_seconds", 10.0))) as raw:
+                tls = self._tls()
+                if tls is not None:
+                    tls.context().wrap_socket(raw, server_hostname=host).close()
+        except OSError as exc:
+            return CheckResult(False, f"cannot reach {host}:{port}: {type(exc).__name__}: {exc}")
+        return CheckResult(True, f"{host}:{port} accepts connections"
+                           + (" (TLS verified)" if self._tls() else ""))
+
+    def push(self, note: SignedNote) -> PushReceipt:
+        return self._send(note, None)
+
+    def amend(self, note: SignedNote, replaces_remote_id: str) -> PushReceipt:
+        return self._send(note, replaces_remote_id)
+
+    def _send(self, note: SignedNote, replaces: str | None) -> PushReceipt:
+        require_mrn(note)
+        message = build_mdm(note, hl7_options(self.config), replaces_document=replaces)
+        event = "T10" if replaces else "T02"
+        expected = control_id(note, event)
+        host, port = self.endpoints()[0]
+        timeout = float(self.config.get("timeout_seconds", 10.0))
+        resends = max(0, int(self.config.get("resend_on_timeout", 2)))
+        last: MllpError | None = None
+        for _ in range(1 + resends):
+            try:
+                ack_text = send_message(host, port, message, timeout, self._tls())
+            except MllpError as exc:
+                last = exc
+                if not exc.outcome_unknown:
+                    break   # nothing reached the receiver: let the outbox wait and retry
+                continue    # maybe received: resend the same identifiers right away
+            return self._judge(note, ack_text, expected)
+        raise DeliveryError(str(last), retryable=True)
+
+    def _judge(self, note: SignedNote, ack_text: str, expected: str) -> PushReceipt:
+        try:
+            ack = parse_ack(ack_text)
+        except Exception as exc:   # hl7apy raises several types for garbage
+            raise DeliveryError(f"unreadable acknowledgement ({type(exc).__name__})",
+                                retryable=True, detail=ack_text[:2000]) from None
+        if ack.control_id and ack.control_id != expected:
+            raise DeliveryError("acknowledgement is for another message (MSA-2 mismatch)",
+                                retryable=True, detail=ack.text)
+        if ack.code in ("AA", "CA"):
+            return self.receipt(note, remote_id=note.note_id, detail=f"{ack.code} {expected}")
+        if ack.code in ("AE", "CE"):
+            raise DeliveryError(f"receiver reported an application error ({ack.code})",
+                                retryable=True, detail=ack.text)
+        raise DeliveryError(f"receiver rejected the message ({ack.code or 'no MSA-1'})",
+                            retryable=False, detail=ack.text)

@@ -1,0 +1,92 @@
+"""MLLP transport: one HL7 message per connection turn, framed as 0x0B message 0x1C 0x0D, and
+the receiver's ACK read back the same way. Optional TLS in front (verification on by default).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass
+
+START, END = b"\x0b", b"\x1c\x0d"
+
+
+class MllpError(Exception):
+    """Transport failure; ``outcome_unknown`` is True when the message may have been received."""
+
+    def __init__(self, message: str, outcome_unknown: bool):
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    ca_file: str | None = None       # None: the system's trust store
+    cert_file: str | None = None     # client certificate (mutual TLS)
+    key_file: str | None = None
+    verify: bool = True
+    server_hostname: str | None = None
+
+    def context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if self.cert_file:
+            ctx.load_cert_chain(self.cert_file, self.key_file)
+        return ctx
+
+
+def frame(message: str) -> bytes:
+    return START + message.encode("utf-8") + END
+
+
+def send_message(host: str, port: int, message: str, timeout: float,
+                 tls: TlsOptions | None = None) -> str:
+    """Send one message, return the ACK text. Raises MllpError."""
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        # Nothing was sent: safe to retry, nothing can be duplicated.
+        raise MllpError(f"cannot connect to {host}:{port}: {type(exc).__name__}",
+                        outcome_unknown=False) from None
+    try:
+        sock = raw
+        if tls is not None:
+            try:
+                sock = tls.context().wrap_socket(raw, server_hostname=tls.server_hostname or host)
+            except (ssl.SSLError, OSError) as exc:
+                raise MllpError(f"TLS handshake with {host}:{port} failed: {exc}",
+                                outcome_unknown=False) from None
+        try:
+            sock.sendall(frame(message))
+        except OSError as exc:
+            raise MllpError(f"connection to {host}:{port} broke while sending: "
+                            f"{type(exc).__name__}", outcome_unknown=True) from None
+        return _read_frame(sock, host, port)
+    finally:
+        try:
+            raw.close()
+        except OSError:
+            pass
+
+
+def _read_frame(sock, host: str, port: int) -> str:
+    buf = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            raise MllpError(f"no acknowledgement from {host}:{port} in time",
+                            outcome_unknown=True) from None
+        except OSError as exc:
+            raise MllpError(f"connection to {host}:{port} broke awaiting the acknowledgement: "
+                            f"{type(exc).__name__}", outcome_unknown=True) from None
+        if not chunk:
+            raise MllpError(f"{host}:{port} closed the connection without an acknowledgement",
+                            outcome_unknown=True)
+        buf += chunk
+        start = buf.find(START)
+        end = buf.find(END, start + 1) if start >= 0 else -1
+        if end >= 0:
+            return buf[start + 1:end].decode("utf-8", "replace")

@@ -1,0 +1,272 @@
+"""A visit in progress: capture -> spool + streaming transcription -> incremental drafting.
+
+Three threads, each owning one stage, joined by queues, so no stage can stall another:
+
+* capture: reads blocks from the source, writes them to the encrypted spool first (the
+  recording is safe before anything else happens), then hands them on;
+* transcribe: feeds the whisper.cpp worker, emits Segments, saves the growing transcript;
+* draft: feeds each Segment into the llama.cpp worker's context while the visit goes on,
+  and at Stop generates the note, verifies it and saves it.
+
+A failure in transcription or drafting is reported as a PipelineError event and never
+touches the recording; a failure in capture keeps what was captured.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from localscribe.capture.level import rms_dbfs
+from localscribe.domain import Draft, Segment, Transcript
+from localscribe.pipeline import events as ev
+
+_STOP = object()
+
+
+class Transcriber(Protocol):
+    def feed(self, samples: np.ndarray, channels: np.ndarray | None = None) -> list[Segment]: ...
+    def finish(self) -> list[Segment]: ...
+    def close(self) -> None: ...
+
+
+class Drafter(Protocol):
+    def feed(self, segments: list[Segment]) -> None: ...
+    def finish(self, on_text: Callable[[str], None] | None = None) -> Draft: ...
+    def close(self) -> None: ...
+
+
+def _iter_blocks(source: Any):
+    """A MicrophoneSource is started and read through blocks(); a FileSource is iterated."""
+    if hasattr(source, "blocks"):
+        if hasattr(source, "start"):
+            source.start()
+        return source.blocks()
+    return iter(source)
+
+
+class Store(Protocol):
+    """Where the visit is kept: the vault session in the app, something lighter for the demo."""
+
+    def write_audio(self, mono: np.ndarray) -> None: ...
+    def close_audio(self) -> None: ...
+    def save_transcript(self, transcript: Transcript) -> None: ...
+    def save_draft(self, draft: Draft) -> None: ...
+    def set_status(self, status: str) -> None: ...
+
+
+@dataclass
+class VisitTimings:
+    stop_at: float | None = None
+    transcript_done_at: float | None = None
+    draft_done_at: float | None = None
+    audio_seconds: float = 0.0
+
+    @property
+    def transcript_lag_s(self) -> float | None:
+        if self.stop_at is None or self.transcript_done_at is None:
+            return None
+        return max(0.0, self.transcript_done_at - self.stop_at)
+
+    @property
+    def time_to_draft_s(self) -> float | None:
+        if self.stop_at is None or self.draft_done_at is None:
+            return None
+        return max(0.0, self.draft_done_at - self.stop_at)
+
+
+@dataclass
+class VisitResult:
+    transcript: Transcript = field(default_factory=Transcript)
+    draft: Draft | None = None
+    error: ev.PipelineError | None = None
+    timings: VisitTimings = field(default_factory=VisitTimings)
+
+
+class LiveVisit:
+    """start() / pause() / resume() / stop(); stop returns at once, wait() blocks until done."""
+
+    def __init__(self, source: Any, store: Store, *,
+                 transcriber_factory: Callable[[], Transcriber],
+                 drafter_factory: Callable[[], Drafter] | None,
+                 verify: Callable[[Draft, Transcript], Draft] | None = None,
+                 on_event: Callable[[Any], None] | None = None):
+        self._source = source
+        self._store = store
+        self._make_transcriber = transcriber_factory
+        self._make_drafter = drafter_factory
+        self._verify = verify
+        self._emit_cb = on_event or (lambda e: None)
+        self._audio_q: queue.Queue = queue.Queue()
+        self._seg_q: queue.Queue = queue.Queue()
+        self._paused = threading.Event()
+        self._stopping = threading.Event()
+        self._cancelled = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.result = VisitResult()
+        self._done = threading.Event()
+
+    # -- control --------------------------------------------------------------------------
+    def start(self) -> "LiveVisit":
+        self._store.set_status("recording")
+        self._emit(ev.StateChanged("recording"))
+        for name, target in (("capture", self._capture_loop), ("transcribe", self._transcribe_loop),
+                             ("draft", self._draft_loop)):
+            t = threading.Thread(target=target, name=f"visit-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def pause(self) -> None:
+        self._paused.set()
+        if hasattr(self._source, "pause"):
+            self._source.pause()
+        self._emit(ev.StateChanged("paused"))
+
+    def resume(self) -> None:
+        if hasattr(self._source, "resume"):
+            self._source.resume()
+        self._paused.clear()
+        self._emit(ev.StateChanged("recording"))
+
+    def stop(self) -> None:
+        """The clinician pressed Stop: end capture; the tail and the draft follow in the background."""
+        if self._stopping.is_set():
+            return
+        self.result.timings.stop_at = time.perf_counter()
+        self._stopping.set()
+        if hasattr(self._source, "stop"):
+            self._source.stop()
+
+    def cancel(self) -> None:
+        """Abandon transcription and drafting (the recording stays in the spool)."""
+        self._cancelled.set()
+        self.stop()
+
+    def wait(self, timeout: float | None = None) -> VisitResult:
+        self._done.wait(timeout)
+        return self.result
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    # -- stages ---------------------------------------------------------------------------
+    def _emit(self, event: Any) -> None:
+        try:
+            self._emit_cb(event)
+        except Exception:  # noqa: BLE001 - an observer's bug must not stop the recording
+            pass
+
+    def _fail(self, stage: str, exc: BaseException) -> None:
+        err = ev.PipelineError(stage=stage, message=str(exc) or exc.__class__.__name__)
+        if self.result.error is None:
+            self.result.error = err
+        self._emit(err)
+
+    def _capture_loop(self) -> None:
+        try:
+            for block in _iter_blocks(self._source):
+                if self._paused.is_set():
+                    continue       # paused audio is neither kept nor transcribed
+                self._store.write_audio(block.samples)
+                self.result.timings.audio_seconds += block.duration
+                self._emit(ev.LevelChanged(rms_dbfs(block.samples)))
+                self._audio_q.put((block.samples, block.channels))
+                if self._stopping.is_set() and not hasattr(self._source, "blocks"):
+                    break          # a file source has no stop(): end at the next block
+        except Exception as exc:  # noqa: BLE001 - device gone: keep what we have, say so
+            self._fail("capture", exc)
+        finally:
+            try:
+                self._store.close_audio()
+            except Exception as exc:  # noqa: BLE001
+                self._fail("storage", exc)
+            self._stopping.set()
+            if self.result.timings.stop_at is None:
+                self.result.timings.stop_at = time.perf_counter()
+            self._audio_q.put(_STOP)
+
+    def _transcribe_loop(self) -> None:
+        transcriber = None
+        try:
+            transcriber = self._make_transcriber()
+            while True:
+                item = self._audio_q.get()
+                if item is _STOP:
+                    break
+                if self._cancelled.is_set():
+                    continue
+                self._publish(transcriber.feed(*item))
+            if not self._cancelled.is_set():
+                self._emit(ev.StateChanged("transcribing"))
+                self._emit(ev.Progress("transcribing the last words"))
+                self._publish(transcriber.finish())
+        except Exception as exc:  # noqa: BLE001
+            self._fail("transcribe", exc)
+            while self._audio_q.get() is not _STOP:    # let capture finish into the spool
+                pass
+        finally:
+            self.result.timings.transcript_done_at = time.perf_counter()
+            if transcriber is not None:
+                transcriber.close()
+            self._seg_q.put(_STOP)
+
+    def _publish(self, segments: list[Segment]) -> None:
+        if not segments:
+            return
+        self.result.transcript.segments.extend(segments)
+        for seg in segments:
+            self._emit(ev.SegmentAdded(seg))
+        self._store.save_transcript(self.result.transcript)
+        self._seg_q.put(segments)
+
+    def _draft_loop(self) -> None:
+        drafter = None
+        try:
+            if self._make_drafter is not None:
+                self._emit(ev.Progress("loading the note model"))
+                drafter = self._make_drafter()
+            while True:
+                item = self._seg_q.get()
+                if item is _STOP:
+                    break
+                if drafter is not None and not self._cancelled.is_set():
+                    drafter.feed(item)
+            if drafter is None or self._cancelled.is_set() or self.result.error is not None:
+                self._store.set_status("review" if self.result.transcript.segments else "failed")
+                return
+            if not self.result.transcript.segments:
+                raise ValueError("no speech was recognised in this recording, so there is no "
+                                 "note to draft (the audio is kept)")
+            self._store.set_status("drafting")
+            self._emit(ev.StateChanged("drafting"))
+            draft = drafter.finish(on_text=lambda t: self._emit(ev.DraftToken(t)))
+            if self._verify is not None:
+                draft = self._verify(draft, self.result.transcript)
+            for section in draft.sections:
+                self._emit(ev.SectionReady(section))
+            self._store.save_draft(draft)
+            self._store.set_status("review")
+            self.result.draft = draft
+            self.result.timings.draft_done_at = time.perf_counter()
+            self._emit(ev.DraftReady(draft))
+            self._emit(ev.StateChanged("review"))
+        except Exception as exc:  # noqa: BLE001
+            self._fail("draft", exc)
+            try:
+                self._store.set_status("failed")
+            except Exception:  # noqa: BLE001
+                pass
+        finally:
+            if drafter is not None:
+                try:
+                    drafter.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            self._done.set()

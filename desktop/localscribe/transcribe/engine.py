@@ -1,0 +1,127 @@
+"""whisper.cpp through pywhispercpp, constructed safely, one window in, raw segments out.
+
+Runs inside the worker process (see worker.py). pywhispercpp downloads when handed a bare
+model name and segfaults later when handed a missing path, so construction only ever gets
+an absolute path to a regular file that the model layer has verified.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+
+
+class EngineError(RuntimeError):
+    """The speech engine cannot run; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class RawSegment:
+    """Whisper's output for one segment; times in seconds relative to the window start."""
+
+    t0: float
+    t1: float
+    text: str
+    confidence: float       # geometric mean of the text tokens' probabilities
+    n_tokens: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t0": self.t0, "t1": self.t1, "text": self.text,
+                "confidence": self.confidence, "n_tokens": self.n_tokens}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RawSegment":
+        return cls(float(d["t0"]), float(d["t1"]), str(d["text"]), float(d["confidence"]),
+                   int(d["n_tokens"]))
+
+
+def model_path_of(model_file: Any) -> Path:
+    """Accept a models.ModelFile (anything with .path) or a path; insist on an existing file."""
+    raw = getattr(model_file, "path", model_file)
+    path = Path(raw)
+    if not path.is_absolute():
+        raise EngineError(f"speech model path must be absolute, got {raw!s}")
+    if not path.is_file() or path.stat().st_size == 0:
+        raise EngineError(f"speech model file missing or empty: {path} "
+                          "(run `localscribe models install`)")
+    return path
+
+
+def default_threads() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+DECODE_PARAMS: dict[str, Any] = {
+    "print_progress": False,
+    "print_realtime": False,
+    "print_timestamps": False,
+    "no_context": True,          # windows are independent; carried context breeds loops
+    "suppress_nst": True,        # keep "(music)" and friends out of the vocabulary
+    "language": "en",
+}
+
+
+def _load_model(model_file: Any, n_threads: int):
+    """Prefer the model layer's loader (it re-checks the manifest); fall back to a local
+    construction with the same safety rules when that layer is not available."""
+    try:
+        from localscribe.models.loaders import load_whisper  # type: ignore[import-not-found]
+    except ImportError:
+        load_whisper = None
+    if load_whisper is not None and not isinstance(model_file, (str, os.PathLike)):
+        model = load_whisper(model_file)
+        model._set_params({"n_threads": n_threads, **DECODE_PARAMS})  # noqa: SLF001
+        return model
+    from pywhispercpp.model import Model
+
+    path = model_path_of(model_file)
+    return Model(str(path), redirect_whispercpp_logs_to=None, n_threads=n_threads,
+                 **DECODE_PARAMS)
+
+
+class WhisperEngine:
+    def __init__(self, model_file: Any, n_threads: int | None = None):
+        self.n_threads = n_threads or default_threads()
+        self.model = _load_model(model_file, self.n_threads)
+        import _pywhispercpp as pw
+
+        self._pw = pw
+        ctx = self.model._ctx  # noqa: SLF001 - token data is only reachable through the context
+        if ctx is None:
+            raise EngineError("whisper.cpp could not load the speech model")
+        self._eot = pw.whisper_token_eot(ctx)
+
+    def transcribe(self, samples: np.ndarray) -> list[RawSegment]:
+        audio = np.ascontiguousarray(samples, dtype=np.float32)
+        if audio.ndim != 1:
+            raise EngineError("the engine takes mono audio")
+        if audio.size < SAMPLE_RATE // 10:
+            return []
+        self.model.transcribe(audio)
+        return self._segments()
+
+    def _segments(self) -> list[RawSegment]:
+        pw, ctx = self._pw, self.model._ctx  # noqa: SLF001
+        out = []
+        for i in range(pw.whisper_full_n_segments(ctx)):
+            logp, n = 0.0, 0
+            for j in range(pw.whisper_full_n_tokens(ctx, i)):
+                if pw.whisper_full_get_token_id(ctx, i, j) >= self._eot:
+                    continue            # timestamps and other special tokens say nothing of the words
+                logp += math.log(max(pw.whisper_full_get_token_p(ctx, i, j), 1e-9))
+                n += 1
+            text = pw.whisper_full_get_segment_text(ctx, i)
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", "replace")
+            out.append(RawSegment(
+                t0=pw.whisper_full_get_segment_t0(ctx, i) / 100.0,
+                t1=pw.whisper_full_get_segment_t1(ctx, i) / 100.0,
+                text=text.strip(), confidence=math.exp(logp / n) if n else 0.0, n_tokens=n))
+        return out

@@ -1,0 +1,213 @@
+"""The clinic day: encounters with their status, search, earlier days, and a new encounter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QAbstractItemView)
+
+from localscribe.domain import Patient
+from localscribe.ui.core import EncounterRow
+from localscribe.ui.style import shortcut
+
+
+class NewEncounterDialog(QDialog):
+    """Patient name, date of birth or MRN, and the visit type (a note template)."""
+
+    def __init__(self, templates: list[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New encounter")
+        self.setMinimumWidth(480)
+        self.name = QLineEdit()
+        self.name.setAccessibleName("Patient name")
+        self.birth_date = QLineEdit()
+        self.birth_date.setPlaceholderText("YYYY-MM-DD")
+        self.birth_date.setAccessibleName("Date of birth")
+        self.mrn = QLineEdit()
+        self.mrn.setAccessibleName("Medical record number")
+        self.template = QComboBox()
+        self.template.setAccessibleName("Visit type")
+        for key, title in templates:
+            self.template.addItem(title, key)
+        self.error = QLabel("")
+        self.error.setObjectName("ErrorBanner")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        form = QFormLayout()
+        form.addRow("Patient &name:", self.name)
+        form.addRow("Date of &birth:", self.birth_date)
+        form.addRow("&MRN:", self.mrn)
+        form.addRow("&Visit type:", self.template)
+        note = QLabel("A date of birth or an MRN is needed to tell patients apart.")
+        note.setObjectName("Muted")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Start encounter")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def patient(self) -> Patient:
+        return Patient(name=self.name.text().strip(), mrn=self.mrn.text().strip(),
+                       birth_date=self.birth_date.text().strip())
+
+    def template_key(self) -> str:
+        return str(self.template.currentData() or "")
+
+    def _accept(self) -> None:
+        p = self.patient()
+        problem = ""
+        if not p.name:
+            problem = "Enter the patient's name."
+        elif not (p.birth_date or p.mrn):
+            problem = "Enter a date of birth or an MRN."
+        elif p.birth_date:
+            try:
+                born = dt.date.fromisoformat(p.birth_date)
+                if born > dt.date.today():
+                    problem = "The date of birth is in the future."
+            except ValueError:
+                problem = "Write the date of birth as YYYY-MM-DD, e.g. 1968-04-23."
+        if not problem and not self.template_key():
+            problem = "No visit types are installed; see Settings > Templates."
+        if problem:
+            self.error.setText(problem)
+            self.error.show()
+            return
+        self.accept()
+
+
+class DayView(QWidget):
+    open_requested = Signal(str)          # encounter id
+    new_requested = Signal()
+
+    COLUMNS = ("Time", "Patient", "DOB / MRN", "Visit type", "Status")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[EncounterRow] = []
+        self._template_titles: dict[str, str] = {}
+        self.title = QLabel("Today")
+        self.title.setObjectName("Title")
+        self.new_button = QPushButton("&New encounter")
+        self.new_button.setObjectName("NewEncounterButton")
+        self.new_button.setToolTip("Ctrl+N")
+        self.new_button.clicked.connect(self.new_requested)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search name, MRN, visit type or status (Ctrl+F)")
+        self.search.setAccessibleName("Search encounters")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._refill)
+        self.day = QDateEdit()
+        self.day.setCalendarPopup(True)
+        self.day.setDisplayFormat("yyyy-MM-dd")
+        self.day.setAccessibleName("Day shown")
+        self.day.setDate(QDate.currentDate())
+        self.day.dateChanged.connect(self._refill)
+        self.all_days = QPushButton("&All days")
+        self.all_days.setCheckable(True)
+        self.all_days.toggled.connect(self._refill)
+        self.today_button = QPushButton("T&oday")
+        self.today_button.clicked.connect(self.show_today)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setObjectName("EncounterTable")
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.itemActivated.connect(lambda item: self._open_row(item.row()))
+        self.table.cellDoubleClicked.connect(lambda r, _c: self._open_row(r))
+        self.empty = QLabel("")
+        self.empty.setObjectName("Muted")
+        self.empty.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title)
+        top.addStretch(1)
+        top.addWidget(self.new_button)
+        filters = QHBoxLayout()
+        filters.addWidget(self.search, 3)
+        filters.addWidget(QLabel("Day:"))
+        filters.addWidget(self.day)
+        filters.addWidget(self.today_button)
+        filters.addWidget(self.all_days)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty)
+        self._shortcuts = [shortcut(self, "Ctrl+F", self.search.setFocus, local=True)]
+        for a, b in ((self.new_button, self.search), (self.search, self.day),
+                     (self.day, self.today_button), (self.today_button, self.all_days),
+                     (self.all_days, self.table)):
+            self.setTabOrder(a, b)
+
+    def set_templates(self, templates: list[tuple[str, str]]) -> None:
+        self._template_titles = dict(templates)
+
+    def set_encounters(self, rows: list[EncounterRow]) -> None:
+        self._rows = list(rows)
+        self._refill()
+
+    def clear(self) -> None:
+        """Forget every patient shown (used when the window locks)."""
+        self._rows = []
+        self.search.clear()
+        self.table.setRowCount(0)
+
+    def show_today(self) -> None:
+        self.all_days.setChecked(False)
+        self.day.setDate(QDate.currentDate())
+
+    def visible_rows(self) -> list[EncounterRow]:
+        needle = self.search.text().strip().lower()
+        day = self.day.date().toString("yyyy-MM-dd")
+        out = []
+        for r in self._rows:
+            if not self.all_days.isChecked() and r.day and r.day != day:
+                continue
+            hay = " ".join((r.patient.name, r.patient.mrn, r.patient.birth_date, r.template,
+                            self._template_titles.get(r.template, ""), r.status_label)).lower()
+            if needle and needle not in hay:
+                continue
+            out.append(r)
+        return out
+
+    def _refill(self, *_: object) -> None:
+        rows = self.visible_rows()
+        is_today = self.day.date() == QDate.currentDate()
+        self.title.setText("All encounters" if self.all_days.isChecked()
+                           else "Today" if is_today else self.day.date().toString("dddd d MMMM yyyy"))
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            when = r.local_created if self.all_days.isChecked() else r.local_created[11:16]
+            values = (when, r.patient.name, r.identifier,
+                      self._template_titles.get(r.template, r.template), r.status_label)
+            for c, v in enumerate(values):
+                item = QTableWidgetItem(v)
+                item.setData(Qt.ItemDataRole.UserRole, r.id)
+                self.table.setItem(i, c, item)
+        if rows:
+            self.empty.hide()
+        else:
+            self.empty.setText("No encounters match the search." if self.search.text()
+                               else "No encounters on this day. Press New encounter (Ctrl+N) to start one.")
+            self.empty.show()
+
+    def _open_row(self, row: int) -> None:
+        item = self.table.item(row, 0)
+        if item is not None:
+            self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole))

@@ -1,0 +1,475 @@
+"""One encounter: record it, then review, sign, copy and send its note.
+
+This is the glue between the widgets and the core: it owns the live visit, turns its events
+into widget updates through `VisitBridge`, and calls vault / pipeline / ehr through `core`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget,
+                               QVBoxLayout, QWidget)
+
+from localscribe.config import Paths
+from localscribe.domain import Draft, Transcript
+from localscribe.ui import core
+from localscribe.ui.audio_player import AudioPlayer
+from localscribe.ui.prefs import UiPrefs
+from localscribe.ui.record_panel import RecordPanel, ask_consent
+from localscribe.ui.review_view import ReviewView
+from localscribe.ui.sign_dialog import SendDialog, SignDialog
+from localscribe.ui.visit_bridge import VisitBridge
+from localscribe.ui.workers import TaskRunner, describe_error
+
+LIVE_STATES = ("recording", "paused")
+
+
+class EncounterView(QWidget):
+    back_requested = Signal()
+    changed = Signal()                 # the encounter's status changed (refresh the day)
+
+    def __init__(self, runner: TaskRunner, prefs: UiPrefs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.prefs = prefs
+        self.session: Any = None
+        self.paths: Paths | None = None
+        self.profile = ""
+        self.row: core.EncounterRow | None = None
+        self.visit: Any = None
+        self.visit_state = "idle"
+        self._audio = None
+        self._amending = False
+        self._segments: dict[str, Any] = {}
+        self.bridge = VisitBridge(self)
+        self.player = AudioPlayer(self)
+
+        self.back = QPushButton("← &Today")
+        self.back.setToolTip("Back to the day list (Alt+T)")
+        self.back.clicked.connect(self._back)
+        self.header = QLabel("")
+        self.header.setObjectName("Title")
+        self.subheader = QLabel("")
+        self.subheader.setObjectName("Subtitle")
+        self.error = QLabel("")
+        self.error.setObjectName("ErrorBanner")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.retry = QPushButton("Draft from the saved recording")
+        self.retry.hide()
+        self.retry.clicked.connect(self._redraft_current)
+        self.panel = RecordPanel()
+        self.review = ReviewView()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.panel)
+        self.pages.addWidget(self.review)
+
+        top = QHBoxLayout()
+        top.addWidget(self.back)
+        titles = QVBoxLayout()
+        titles.addWidget(self.header)
+        titles.addWidget(self.subheader)
+        top.addLayout(titles, 1)
+        erow = QHBoxLayout()
+        erow.addWidget(self.error, 1)
+        erow.addWidget(self.retry)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(erow)
+        layout.addWidget(self.pages, 1)
+
+        p, r, b = self.panel, self.review, self.bridge
+        p.record_clicked.connect(self._record)
+        p.pause_clicked.connect(self._pause)
+        p.stop_clicked.connect(self._stop)
+        p.refresh_devices.connect(self.refresh_devices)
+        b.level.connect(p.set_level)
+        b.state.connect(self._on_state)
+        b.segment.connect(self._on_segment)
+        b.token.connect(r.add_token)
+        b.section.connect(r.add_section)
+        b.draft.connect(self._on_draft)
+        b.progress.connect(self._on_progress)
+        b.error.connect(self._on_error)
+        r.play_requested.connect(self._play)
+        r.copy_requested.connect(self._copy)
+        r.sign_requested.connect(self._sign)
+        r.amend_requested.connect(self._amend)
+        r.send_requested.connect(self._send)
+        r.regenerate_requested.connect(self._regenerate)
+        r.template_requested.connect(self._switch_template)
+        r.cancel_requested.connect(self._cancel)
+        self.player.failed.connect(r.show_evidence_message)
+        self.player.started.connect(lambda a, b_: r.show_evidence_message("▶ Playing evidence…"))
+        self.player.finished.connect(lambda: r.show_evidence_message("Played the evidence."))
+
+    # --- opening and closing -------------------------------------------------------------------
+    @property
+    def recording_active(self) -> bool:
+        return self.visit is not None and self.visit_state in LIVE_STATES
+
+    def open(self, session: Any, eid: str, paths: Paths, profile: str) -> None:
+        self.session, self.paths, self.profile = session, paths, profile
+        self.row = core.encounter(session, eid)
+        self._audio = None
+        self._amending = False
+        self._segments = {}
+        self.error.hide()
+        self.retry.hide()
+        p = self.row.patient
+        self.header.setText(p.name)
+        self.subheader.setText(" · ".join(x for x in (
+            f"DOB {p.birth_date}" if p.birth_date else "", f"MRN {p.mrn}" if p.mrn else "",
+            self._template_title(self.row.template), self.row.status_label) if x))
+        self.review.clear()
+        self.review.set_templates(self._templates(), self.row.template)
+        self.panel.reset()
+        if not self.row.recorded:
+            self.refresh_devices()
+            self.pages.setCurrentWidget(self.panel)
+            self.panel.record_button.setFocus()
+        else:
+            self._load_review()
+
+    def close_encounter(self) -> None:
+        """Leave the encounter (a live recording goes on in the background until stopped)."""
+        self.review.flush()
+
+    def hide_phi(self) -> None:
+        self.review.flush()
+        self.review.clear()
+        self.panel.transcript.clear()
+        self.header.clear()
+        self.subheader.clear()
+        self.error.hide()
+        self._audio = None
+        self._segments = {}
+
+    def set_session(self, session: Any) -> None:
+        self.session = session
+
+    # --- recording -----------------------------------------------------------------------------
+    def refresh_devices(self) -> None:
+        try:
+            devices = core.input_devices()
+            problem = ""
+        except Exception as exc:
+            devices, problem = [], f"No microphone is usable: {describe_error(exc)}"
+        preferred = self.prefs.microphone
+        if preferred:
+            devices = sorted(devices, key=lambda d: d.name != preferred)
+            devices = [core.InputDevice(d.id, d.name, d.name == preferred) for d in devices]
+        self.panel.set_devices(devices, problem)
+
+    def _record(self) -> None:
+        if self.visit is not None and self.visit_state == "paused":
+            self._call_visit("resume")
+            return
+        if self.visit is not None:
+            return
+        assert self.row is not None
+        if not self.row.recorded:
+            agreed = ask_consent(self, self.row.patient.name)
+            core.consent_recorded(self.session, self.row.id, agreed)
+            if not agreed:
+                self.panel.show_problem("Not recorded: the patient did not agree. You can write the "
+                                        "note yourself in the record system.")
+                return
+        device = self.panel.device()
+        try:
+            source = core.microphone_source(device.id if device else None)
+            self.visit = core.live_visit(self.session, self.row.id, profile=self.profile,
+                                         template=self.row.template, source=source,
+                                         on_event=self.bridge.post, paths=self.paths)
+            self.visit.start()
+        except Exception as exc:
+            self.visit = None
+            self._show_error(f"Recording could not start: {describe_error(exc)}")
+            return
+        self.visit_state = "recording"
+        self.panel.set_state("recording")
+        self.changed.emit()
+
+    def _pause(self) -> None:
+        self._call_visit("pause")
+
+    def _stop(self) -> None:
+        if self._call_visit("stop"):
+            self.panel.set_state("finishing")
+            self.visit_state = "finishing"
+            self.review.set_transcript(Transcript(segments=self._live_segments()))
+            self.review.begin_draft("Finishing the transcript, then drafting the note…")
+            self.pages.setCurrentWidget(self.review)
+            self.review.tree.setFocus()
+
+    def _cancel(self) -> None:
+        if self.visit is not None:
+            self._call_visit("cancel")
+        self.review.end_progress()
+        self.review.show_status("Drafting cancelled. The recording and transcript are kept; "
+                                "use Draft from the saved recording to try again.")
+        self.retry.show()
+
+    def _call_visit(self, name: str) -> bool:
+        if self.visit is None:
+            return False
+        try:
+            getattr(self.visit, name)()
+            return True
+        except Exception as exc:
+            self._show_error(f"Could not {name}: {describe_error(exc)}")
+            return False
+
+    def _live_segments(self) -> list:
+        return sorted(self._segments.values(), key=lambda s: s.t0)
+
+    # --- pipeline events -----------------------------------------------------------------------
+    def _on_state(self, state: str) -> None:
+        self.visit_state = state
+        if state in ("recording", "paused"):
+            self.panel.set_state(state)
+        elif state in ("transcribing", "drafting"):
+            self.panel.set_state("finishing")
+            self.review.progress_label.setText("Transcribing the last words…" if state == "transcribing"
+                                               else "Drafting the note…")
+        elif state == "failed":
+            self.panel.set_state("done")
+        self.changed.emit()
+
+    def _on_segment(self, seg) -> None:
+        self._segments[seg.id] = seg
+        self.panel.add_segment(seg)
+        if self.pages.currentWidget() is self.review:
+            self.review.transcript.add_segment(seg)
+
+    def _on_progress(self, stage: str, fraction: object) -> None:
+        if self.review.progress_row.isVisible():
+            pct = f" ({int(float(fraction) * 100)}%)" if isinstance(fraction, (int, float)) else ""
+            self.review.progress_label.setText(f"{stage.capitalize()}{pct}…")
+
+    def _on_draft(self, draft: Draft) -> None:
+        self.visit = None if self.visit_state not in LIVE_STATES else self.visit
+        self.visit_state = "review"
+        self.panel.set_state("done")
+        self.retry.hide()
+        self.error.hide()
+        try:
+            text = core.render_note(draft, self.paths.data_dir)
+        except core.CoreMissing as exc:
+            text = ""
+            self._show_error(f"The note text cannot be rendered: {exc}")
+        self.review.set_draft(draft, text)
+        self._refresh_row()
+        self._apply_permissions()
+        self.review.set_saver(self._save_version)
+        self.changed.emit()
+
+    def _on_error(self, stage: str, message: str, recoverable: bool) -> None:
+        if stage == "capture":
+            self.panel.show_problem(message)
+        kept = " The recording made so far is safe on disk." if recoverable or stage != "storage" else ""
+        self._show_error(f"{stage.capitalize()} problem: {message}{kept}")
+        self.review.end_progress()
+        self.retry.setVisible(stage in ("transcribe", "draft"))
+        self.changed.emit()
+
+    def _show_error(self, text: str) -> None:
+        self.error.setText("⚠ " + text)
+        self.error.show()
+
+    # --- review --------------------------------------------------------------------------------
+    def _load_review(self) -> None:
+        assert self.row is not None
+        self.pages.setCurrentWidget(self.review)
+        transcript = self.session.load_transcript(self.row.id) or Transcript()
+        self.review.set_transcript(transcript)
+        draft = self.session.load_draft(self.row.id)
+        if draft is None:
+            if self.row.status in ("recording", "paused", "transcribing", "drafting", "failed"):
+                self._show_error("This visit's recording was interrupted before a draft was made. "
+                                 "The audio recorded so far is kept.")
+                self.retry.show()
+            return
+        edited = core.latest_note_text(self.session, self.row.id)
+        try:
+            rendered = core.render_note(draft, self.paths.data_dir)
+        except core.CoreMissing as exc:
+            rendered = ""
+            self._show_error(f"The note text cannot be rendered: {exc}")
+        self.review.set_draft(draft, edited if edited is not None else rendered, edited is not None)
+        signed = self.row.status in ("signed", "pushed", "sent", "push_pending", "send_pending",
+                                     "push_failed", "send_failed", "amended")
+        self._apply_permissions()
+        if signed:
+            self.review.set_signed(True, f"Status: {self.row.status_label}.", core.ehr_available()
+                                   and self._can("note.push"))
+            self.review.set_saver(None)
+        else:
+            self.review.set_saver(self._save_version)
+
+    def _save_version(self, text: str) -> int:
+        return int(self.session.save_note_version(self.row.id, text))
+
+    def _can(self, permission: str) -> bool:
+        return core.allows(self.session, permission)
+
+    def _apply_permissions(self) -> None:
+        self.review.set_permissions(self._can("note.sign"), self._can("note.copy"),
+                                    core.ehr_available() and self._can("note.push"))
+
+    def _refresh_row(self) -> None:
+        if self.row is not None:
+            self.row = core.encounter(self.session, self.row.id)
+
+    def _template_title(self, key: str) -> str:
+        return dict(self._templates()).get(key, key)
+
+    def _templates(self) -> list[tuple[str, str]]:
+        try:
+            return core.templates(self.paths.data_dir if self.paths else None)
+        except core.CoreMissing:
+            return []
+
+    def _play(self, t0: float, t1: float) -> None:
+        if self._audio is None:
+            try:
+                self._audio = self.session.read_audio(self.row.id)
+            except Exception as exc:
+                self.review.show_evidence_message(f"The audio cannot be read: {describe_error(exc)}")
+                return
+        self.player.play(self._audio, t0, t1)
+
+    def _copy(self) -> None:
+        from localscribe.ehr.clipboard_qt import QtClipboardBackend
+        try:
+            text = core.copy_signed_note(self.session, self.row.id, self.prefs.clipboard_clear_s)
+        except Exception as exc:
+            self.review.show_status(f"Not copied: {describe_error(exc)}", error=True)
+            return
+        backend = QtClipboardBackend()
+        backend.set_text(text)
+        seconds = self.prefs.clipboard_clear_s
+        if seconds > 0:
+            backend.schedule(seconds, lambda: backend.get_text() == text and backend.set_text(""))
+        self.review.show_status("📋 Copied to the clipboard" + (f"; it clears itself in {seconds} s."
+                                                                 if seconds > 0 else "."))
+
+    def _sign(self) -> None:
+        self.review.flush()
+        signer = str(getattr(self.session, "user", ""))
+        dialog = SignDialog(self.review.draft, signer, self)
+        if dialog.exec() != SignDialog.DialogCode.Accepted:
+            return
+        try:
+            text = self.review.note_text()
+            if core.latest_note_text(self.session, self.row.id) != text:
+                self._save_version(text)     # what is signed is exactly what is on screen
+            note = self.session.sign(self.row.id, acknowledged_flag_ids=dialog.acknowledged())
+        except Exception as exc:
+            self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)
+            return
+        self._refresh_row()
+        self.review.set_saver(None)
+        self.review.set_signed(True, f"Version {getattr(note, 'version', '?')} signed by {signer}.",
+                               core.ehr_available() and self._can("note.push"))
+        self.changed.emit()
+
+    def _amend(self) -> None:
+        if not self._amending:
+            self._amending = True
+            self.review.editor.setReadOnly(False)
+            self.review.amend_button.setText("Save &amendment")
+            self.review.show_status("Amending: edit the note, then press Save amendment.")
+            self.review.editor.setFocus()
+            return
+        try:
+            note = self.session.amend(self.row.id, self.review.note_text())
+        except Exception as exc:
+            self.review.show_status(f"Amendment not saved: {describe_error(exc)}", error=True)
+            return
+        self._amending = False
+        self.review.amend_button.setText("&Amend…")
+        self._refresh_row()
+        self.review.set_signed(True, f"Amendment saved as version {getattr(note, 'version', '?')}.",
+                               core.ehr_available() and self._can("note.push"))
+        self.changed.emit()
+
+    def _send(self) -> None:
+        try:
+            names = core.connector_names(self.session)
+        except Exception as exc:
+            self.review.show_status(f"Cannot send: {describe_error(exc)}", error=True)
+            return
+        if not names:
+            self.review.show_status("No connector is configured. An administrator can set one up in "
+                                    "Settings > Connectors.", error=True)
+            return
+        dialog = SendDialog(names, self)
+        if dialog.exec() != SendDialog.DialogCode.Accepted:
+            return
+        eid, target = self.row.id, dialog.choice()
+        self.review.show_status(f"Sending to {target}…")
+        if dict(core.connectors(self.session)).get(target) == "clipboard":
+            # Qt's clipboard belongs to the UI thread, and copying is instant.
+            from localscribe.ehr.clipboard_qt import QtClipboardBackend
+            try:
+                self._sent(target, core.send_note(self.session, eid, target, QtClipboardBackend()))
+            except Exception as exc:
+                self._send_failed(target, describe_error(exc))
+            return
+        self.runner.start(f"Sending to {target}", core.send_note, self.session, eid, target,
+                          on_done=lambda r: self._sent(target, r),
+                          on_error=lambda m: self._send_failed(target, m))
+
+    def _sent(self, target: str, receipt: dict) -> None:
+        word = "✓ Delivered" if receipt["delivered"] else f"⏳ {receipt['state'].capitalize()}"
+        self.review.show_status(f"{word} to {target}. {receipt['detail']}".strip())
+        self._refresh_row()
+        self.changed.emit()
+
+    def _send_failed(self, target: str, message: str) -> None:
+        self.review.show_status(f"✗ Sending to {target} failed: {message} The note stays signed and "
+                                "can be sent again.", error=True)
+        self.changed.emit()
+
+    def _regenerate(self, key: str) -> None:
+        self.review.progress_label.setText(f"Regenerating {key}…")
+        self.review.progress_row.show()
+        self.runner.start(f"Regenerating {key}", core.regenerate_section, self.session, self.row.id,
+                          key, profile=self.profile, paths=self.paths, on_event=self.bridge.post,
+                          on_error=self._task_failed)
+
+    def _switch_template(self, key: str) -> None:
+        if not key or key == self.row.template:
+            return
+        answer = QMessageBox.question(self, "Switch visit type",
+                                      "Draft the note again with this template? Your edits to the "
+                                      "current text are kept as an earlier version.")
+        if answer != QMessageBox.StandardButton.Yes:
+            self.review.set_templates(self._templates(), self.row.template)
+            return
+        self.review.flush()
+        self._redraft(key)
+
+    def _redraft_current(self) -> None:
+        self._redraft(self.row.template)
+
+    def _redraft(self, template: str) -> None:
+        self.retry.hide()
+        self.error.hide()
+        self.pages.setCurrentWidget(self.review)
+        self.review.begin_draft("Drafting the note again…")
+        self.runner.start("Drafting", core.redraft, self.session, self.row.id, template,
+                          profile=self.profile, paths=self.paths, on_event=self.bridge.post,
+                          on_error=self._task_failed)
+
+    def _task_failed(self, message: str) -> None:
+        self.review.end_progress()
+        self._show_error(message)
+
+    def _back(self) -> None:
+        self.close_encounter()
+        self.back_requested.emit()

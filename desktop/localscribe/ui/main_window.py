@@ -1,0 +1,334 @@
+"""The window: unlock, then the day, an encounter, settings or the audit view, depending on
+what the signed-in role may see. Locks itself after inactivity and then shows nothing about
+patients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QApplication, QDialog, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QPushButton, QStackedWidget,
+                               QVBoxLayout, QWidget)
+
+from localscribe.config import Paths
+from localscribe.ui import core
+from localscribe.ui.audit_view import AuditView
+from localscribe.ui.day_view import DayView, NewEncounterDialog
+from localscribe.ui.encounter_view import EncounterView
+from localscribe.ui.idle_lock import IdleWatcher
+from localscribe.ui.prefs import UiPrefs
+from localscribe.ui.settings_view import SettingsView
+from localscribe.ui.style import shortcut
+from localscribe.ui.unlock_view import UnlockView
+from localscribe.ui.workers import TaskRunner, describe_error
+
+APP_TITLE = "LocalScribe"
+
+
+class MainWindow(QMainWindow):
+    unlocked = Signal(str)            # role
+    locked = Signal()
+    ready_to_record = Signal()        # an encounter is open and Record is enabled
+
+    def __init__(self, paths: Paths, profile: str, prefs: UiPrefs | None = None,
+                 prefs_path: Any = None) -> None:
+        super().__init__()
+        self.paths, self.profile = paths, profile
+        self.prefs = prefs or UiPrefs()
+        self.prefs_path = prefs_path
+        self.vault: Any = None
+        self.session: Any = None
+        self.models_ready = False
+        self.setWindowTitle(APP_TITLE)
+        self.resize(1280, 820)
+        self.runner = TaskRunner(self)
+        self.runner.busy_changed.connect(self._busy)
+
+        self.unlock_view = UnlockView()
+        self.unlock_view.unlock_requested.connect(self.unlock)
+        self.unlock_view.create_requested.connect(self.create_vault)
+        self.day = DayView()
+        self.day.new_requested.connect(self.new_encounter)
+        self.day.open_requested.connect(self.open_encounter)
+        self.encounter = EncounterView(self.runner, self.prefs)
+        self.encounter.back_requested.connect(self.show_day)
+        self.encounter.changed.connect(self.refresh_day)
+        self.settings = SettingsView(self.runner, self.prefs)
+        self.settings.prefs_changed.connect(self._prefs_changed)
+        self.audit = AuditView(self.runner)
+
+        self.user_label = QLabel("")
+        self.nav_today = QPushButton("T&oday")
+        self.nav_today.clicked.connect(self.show_day)
+        self.nav_settings = QPushButton("Se&ttings")
+        self.nav_settings.clicked.connect(self.show_settings)
+        self.nav_audit = QPushButton("A&udit")
+        self.nav_audit.clicked.connect(self.show_audit)
+        self.lock_button = QPushButton("🔒 &Lock (Ctrl+L)")
+        self.lock_button.setObjectName("LockButton")
+        self.lock_button.clicked.connect(lambda: self.lock("Locked."))
+        nav = QHBoxLayout()
+        for b in (self.nav_today, self.nav_settings, self.nav_audit):
+            nav.addWidget(b)
+        nav.addStretch(1)
+        nav.addWidget(self.user_label)
+        nav.addWidget(self.lock_button)
+        self.content = QStackedWidget()
+        for w in (self.day, self.encounter, self.settings, self.audit):
+            self.content.addWidget(w)
+        self.busy_label = QLabel("")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(160)
+        self.busy_cancel = QPushButton("Cancel")
+        self.busy_cancel.clicked.connect(self.runner.cancel_all)
+        for w in (self.busy_label, self.busy_bar, self.busy_cancel):
+            w.hide()
+        status = QHBoxLayout()
+        status.addWidget(self.busy_label, 1)
+        status.addWidget(self.busy_bar)
+        status.addWidget(self.busy_cancel)
+        self.models_label = QLabel("")
+        self.models_label.setObjectName("Muted")
+        status.addWidget(self.models_label)
+        workspace = QWidget()
+        wl = QVBoxLayout(workspace)
+        wl.addLayout(nav)
+        wl.addWidget(self.content, 1)
+        wl.addLayout(status)
+        self.workspace = workspace
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.unlock_view)
+        self.pages.addWidget(workspace)
+        self.setCentralWidget(self.pages)
+
+        self.idle = IdleWatcher(self.prefs.idle_lock_s, self)
+        self.idle.idle.connect(lambda: self.lock(
+            f"Locked after {self.prefs.idle_lock_s // 60 or 1} minute(s) without activity."))
+        self.idle.activity.connect(self._keep_session_alive)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
+        self._shortcuts = [shortcut(self, "Ctrl+L", lambda: self.lock("Locked.")),
+                           shortcut(self, "Ctrl+N", self.new_encounter),
+                           shortcut(self, "Ctrl+1", self.show_day),
+                           shortcut(self, "Ctrl+2", self.show_settings),
+                           shortcut(self, "Ctrl+3", self.show_audit)]
+        self.unlock_view.set_first_run(not core.vault_exists(paths))
+        self.pages.setCurrentWidget(self.unlock_view)
+        self.unlock_view.reset()
+
+    # --- unlock and lock -----------------------------------------------------------------------
+    @property
+    def is_locked(self) -> bool:
+        return self.pages.currentWidget() is self.unlock_view
+
+    def create_vault(self, user: str, passphrase: str) -> None:
+        try:
+            self.vault = core.create_vault(self.paths, user, passphrase)
+        except Exception as exc:
+            self.unlock_view.show_error(f"The vault could not be created: {describe_error(exc)}")
+            return
+        self.unlock_view.set_first_run(False)
+        self.unlock(user, passphrase)
+
+    def unlock(self, user: str, passphrase: str) -> None:
+        live = self.encounter.recording_active
+        if live and self.session is not None and user != str(self.session.user):
+            self.unlock_view.show_error(f"A visit is being recorded by {self.session.user}; only they can "
+                                        "unlock until it is stopped.")
+            return
+        self.unlock_view.set_busy(True)
+        QApplication.processEvents()
+        try:
+            if self.vault is None:
+                self.vault = core.open_vault(self.paths)
+            session = self.vault.unlock(user, passphrase)
+        except Exception as exc:
+            self.unlock_view.set_busy(False)
+            self.unlock_view.show_error(describe_error(exc))
+            return
+        self.unlock_view.set_busy(False)
+        self.unlock_view.reset()
+        if not live:
+            self.session = session
+        self.encounter.set_session(self.session if live else session)
+        role = core.role_of(self.session)
+        self.user_label.setText(f"{self.session.user} · {role}")
+        phi = role in core.PHI_ROLES
+        self.nav_today.setVisible(phi)
+        self.nav_audit.setVisible(core.allows(self.session, "audit.read"))
+        self.pages.setCurrentWidget(self.workspace)
+        core_timeout = core.idle_timeout_s(self.session)
+        # Lock the window no later than the vault would lock the session itself.
+        self.idle.set_timeout(min(self.prefs.idle_lock_s, core_timeout or self.prefs.idle_lock_s))
+        self.idle.arm()
+        self.unlocked.emit(role)
+        if live:
+            self.open_encounter(self.encounter.row.id, keep_live=True)
+        elif phi:
+            self.show_day()
+            self._warm_up()
+        elif core.allows(self.session, "audit.read"):
+            self.show_audit()
+        else:
+            self.show_settings()
+
+    def lock(self, reason: str = "Locked.") -> None:
+        """Hide every PHI view at once; the vault session ends unless a recording still needs it."""
+        if self.is_locked:
+            return
+        self.idle.disarm()
+        for w in QApplication.topLevelWidgets():
+            if w is not self and w.isVisible():
+                if isinstance(w, QDialog):
+                    w.reject()
+                w.close()
+        self.encounter.hide_phi()
+        self.day.clear()
+        self.settings.clear()
+        self.audit.clear()
+        self.user_label.clear()
+        self.setWindowTitle(APP_TITLE)
+        user = str(getattr(self.session, "user", "")) if self.session is not None else ""
+        if self.encounter.recording_active:
+            reason += " The recording continues; unlock to stop it."
+        elif self.session is not None:
+            try:
+                self.session.lock()
+            except Exception:
+                pass   # locking must never fail visibly; the session is dropped either way
+            self.session = None
+        self.pages.setCurrentWidget(self.unlock_view)
+        self.unlock_view.reset(user, reason)
+        self.locked.emit()
+
+    # --- navigation ----------------------------------------------------------------------------
+    def show_day(self) -> None:
+        if self.session is None or core.role_of(self.session) not in core.PHI_ROLES:
+            return
+        try:
+            self.day.set_templates(core.templates(self.paths.data_dir))
+        except core.CoreMissing:
+            pass
+        self.refresh_day()
+        self.content.setCurrentWidget(self.day)
+        self.day.table.setFocus() if self.day.table.rowCount() else self.day.new_button.setFocus()
+
+    def refresh_day(self) -> None:
+        if self.session is None or core.role_of(self.session) not in core.PHI_ROLES:
+            return
+        try:
+            self.day.set_encounters(core.encounters(self.session))
+        except Exception as exc:
+            self.day.empty.setText(f"⚠ The encounters cannot be listed: {describe_error(exc)}")
+            self.day.empty.show()
+
+    def show_settings(self) -> None:
+        if self.session is None:
+            return
+        self.settings.show_for(self.session, self.paths, self.profile)
+        self.content.setCurrentWidget(self.settings)
+
+    def show_audit(self) -> None:
+        if self.session is None or not core.allows(self.session, "audit.read"):
+            return
+        self.audit.show_for(self.session, self.paths)
+        self.content.setCurrentWidget(self.audit)
+
+    def new_encounter(self) -> None:
+        if self.is_locked or self.session is None or not core.allows(self.session, "phi.write"):
+            return
+        try:
+            templates = core.templates(self.paths.data_dir)
+        except core.CoreMissing as exc:
+            QMessageBox.warning(self, "No visit types", f"Visit types are not available: {exc}")
+            return
+        dialog = NewEncounterDialog(templates, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        try:
+            eid = self.session.create_encounter(dialog.patient(), dialog.template_key())
+        except Exception as exc:
+            QMessageBox.warning(self, "Not created", f"The encounter was not created: {describe_error(exc)}")
+            return
+        self.refresh_day()
+        self.open_encounter(eid)
+
+    def open_encounter(self, eid: str, keep_live: bool = False) -> None:
+        if self.session is None:
+            return
+        if self.encounter.recording_active and not keep_live and eid != self.encounter.row.id:
+            QMessageBox.information(self, "Recording in progress",
+                                    "Stop the current recording before opening another encounter.")
+            self.open_encounter(self.encounter.row.id, keep_live=True)
+            return
+        if keep_live:
+            self.encounter.set_session(self.session)
+            self.encounter.header.setText(self.encounter.row.patient.name)
+        else:
+            try:
+                self.encounter.open(self.session, eid, self.paths, self.profile)
+            except Exception as exc:
+                QMessageBox.warning(self, "Cannot open", f"The encounter cannot be opened: {describe_error(exc)}")
+                return
+        self.content.setCurrentWidget(self.encounter)
+        if self.encounter.panel.record_button.isEnabled() and self.encounter.pages.currentWidget() is self.encounter.panel:
+            self.ready_to_record.emit()
+
+    def _keep_session_alive(self) -> None:
+        """Someone is using the window: tell the vault, whose session has its own idle clock."""
+        if self.session is None or self.is_locked:
+            return
+        try:
+            self.session.touch()
+        except Exception:
+            self.lock("The vault locked this session. Unlock again to continue.")
+
+    # --- background work -----------------------------------------------------------------------
+    def _warm_up(self) -> None:
+        if self.models_ready:
+            return
+        self.models_label.setText("Loading models in the background…")
+        self.runner.start("Loading models", core.warm_up, self.profile, self.paths,
+                          on_done=lambda _r: self._models_loaded(""),
+                          on_error=self._models_loaded)
+
+    def _models_loaded(self, problem: str) -> None:
+        self.models_ready = not problem
+        self.models_label.setText("Models ready." if not problem else f"⚠ Models: {problem}")
+
+    def _busy(self, label: str, busy: bool) -> None:
+        self.busy_label.setText(f"{label}…" if busy else "")
+        for w in (self.busy_label, self.busy_bar, self.busy_cancel):
+            w.setVisible(busy)
+        self.busy_cancel.setEnabled(any(t.cancellable for t in self.runner.running()))
+
+    def _prefs_changed(self) -> None:
+        self.idle.set_timeout(self.prefs.idle_lock_s)
+        if self.prefs.profile:
+            self.profile = self.prefs.profile
+        if self.prefs_path is not None:
+            self.prefs.save(self.prefs_path)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        if self.encounter.recording_active:
+            answer = QMessageBox.question(self, "Recording in progress",
+                                          "A visit is being recorded. Stop it and quit? The audio so far "
+                                          "is kept and can be drafted later.")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.encounter._call_visit("cancel")
+        self.encounter.close_encounter()
+        self.runner.cancel_all()
+        self.runner.wait(5000)
+        if self.session is not None:
+            try:
+                self.session.lock()
+            except Exception:
+                pass
+        event.accept()

@@ -1,0 +1,325 @@
+"""Settings: model profile and files (with verification), microphone, templates, retention,
+users and roles, connectors, and this window's own preferences.
+
+Each tab asks the core and shows what it says; a part of the core that is missing is shown
+as such instead of being guessed at here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QListWidget, QPushButton, QSpinBox, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget, QAbstractItemView)
+
+from localscribe.config import PROFILES, Paths
+from localscribe.ui import core
+from localscribe.ui.prefs import UiPrefs
+from localscribe.ui.workers import TaskRunner, describe_error
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.verticalHeader().hide()
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    t.horizontalHeader().setStretchLastSection(True)
+    return t
+
+
+def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            table.setItem(i, j, QTableWidgetItem(str(v)))
+
+
+def _note(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setObjectName("Muted")
+    return label
+
+
+class SettingsView(QWidget):
+    prefs_changed = Signal()
+
+    def __init__(self, runner: TaskRunner, prefs: UiPrefs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner, self.prefs = runner, prefs
+        self.session: Any = None
+        self.paths: Paths | None = None
+        title = QLabel("Settings")
+        title.setObjectName("Title")
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("SettingsTabs")
+        self.tabs.addTab(self._models_tab(), "&Models")
+        self.tabs.addTab(self._microphone_tab(), "Micro&phone")
+        self.tabs.addTab(self._templates_tab(), "Te&mplates")
+        self.tabs.addTab(self._retention_tab(), "&Retention and locking")
+        self.tabs.addTab(self._users_tab(), "&Users and roles")
+        self.tabs.addTab(self._connectors_tab(), "&Connectors")
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.tabs, 1)
+
+    # --- tabs ----------------------------------------------------------------------------------
+    def _models_tab(self) -> QWidget:
+        w = QWidget()
+        self.profile = QComboBox()
+        self.profile.setAccessibleName("Model profile")
+        self.profile.addItems(PROFILES)
+        self.profile.activated.connect(self._profile_chosen)
+        self.verify = QPushButton("&Verify model files")
+        self.verify.clicked.connect(self.verify_models)
+        self.models = _table(["Role", "File", "State", "SHA-256"])
+        self.models.setObjectName("ModelTable")
+        self.models_state = QLabel("")
+        self.models_state.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Profile:"))
+        row.addWidget(self.profile)
+        row.addWidget(self.verify)
+        row.addStretch(1)
+        v = QVBoxLayout(w)
+        v.addLayout(row)
+        v.addWidget(_note("tiny: fastest, for trying things out. standard: better notes, needs about "
+                          "3 GB of memory. Files are checked against their SHA-256 before use; "
+                          "nothing is ever downloaded while the app runs."))
+        v.addWidget(self.models, 1)
+        v.addWidget(self.models_state)
+        return w
+
+    def _microphone_tab(self) -> QWidget:
+        w = QWidget()
+        self.mics = QListWidget()
+        self.mics.setAccessibleName("Microphones")
+        self.mic_state = QLabel("")
+        self.mic_state.setWordWrap(True)
+        refresh = QPushButton("&Look for microphones")
+        refresh.clicked.connect(self.refresh_microphones)
+        use = QPushButton("Use the &selected one by default")
+        use.clicked.connect(self._use_mic)
+        row = QHBoxLayout()
+        row.addWidget(refresh)
+        row.addWidget(use)
+        row.addStretch(1)
+        v = QVBoxLayout(w)
+        v.addWidget(self.mics, 1)
+        v.addWidget(self.mic_state)
+        v.addLayout(row)
+        return w
+
+    def _templates_tab(self) -> QWidget:
+        w = QWidget()
+        self.template_list = QListWidget()
+        self.template_list.setAccessibleName("Templates")
+        v = QVBoxLayout(w)
+        v.addWidget(self.template_list, 1)
+        v.addWidget(_note("A practice adds its own visit type by placing a template file in the "
+                          "templates folder; see the README."))
+        return w
+
+    def _retention_tab(self) -> QWidget:
+        w = QWidget()
+        self.retention = QSpinBox()
+        self.retention.setRange(0, 3650)
+        self.retention.setSuffix(" days")
+        self.retention.setAccessibleName("Keep audio after signing, days")
+        self.retention_save = QPushButton("Save &retention")
+        self.retention_save.clicked.connect(self._save_retention)
+        self.idle = QSpinBox()
+        self.idle.setRange(1, 120)
+        self.idle.setSuffix(" minutes")
+        self.idle.setAccessibleName("Lock after inactivity, minutes")
+        self.clip = QSpinBox()
+        self.clip.setRange(0, 3600)
+        self.clip.setSuffix(" seconds")
+        self.clip.setAccessibleName("Clear clipboard after, seconds (0 never)")
+        save_prefs = QPushButton("Save &window settings")
+        save_prefs.clicked.connect(self._save_prefs)
+        self.retention_state = QLabel("")
+        self.retention_state.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Keep audio after signing (0 = delete when signed):", self.retention)
+        form.addRow("", self.retention_save)
+        form.addRow("Lock the window after no activity for:", self.idle)
+        form.addRow("Clear a copied note from the clipboard after (0 = never):", self.clip)
+        form.addRow("", save_prefs)
+        v = QVBoxLayout(w)
+        v.addLayout(form)
+        v.addWidget(self.retention_state)
+        v.addStretch(1)
+        return w
+
+    def _users_tab(self) -> QWidget:
+        w = QWidget()
+        self.users = _table(["User", "Role", "State"])
+        self.users.setObjectName("UserTable")
+        self.new_user = QLineEdit()
+        self.new_user.setAccessibleName("New user name")
+        self.new_role = QComboBox()
+        self.new_role.setAccessibleName("New user role")
+        self.new_role.addItems([core.CLINICIAN, core.ASSISTANT, core.AUDITOR, core.ADMIN])
+        self.new_pass = QLineEdit()
+        self.new_pass.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_pass.setAccessibleName("New user passphrase")
+        add = QPushButton("&Add user")
+        add.clicked.connect(self._add_user)
+        self.users_state = QLabel("")
+        self.users_state.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Name:", self.new_user)
+        form.addRow("Role:", self.new_role)
+        form.addRow("First passphrase:", self.new_pass)
+        form.addRow("", add)
+        v = QVBoxLayout(w)
+        v.addWidget(self.users, 1)
+        v.addWidget(_note("clinician: records, edits, signs, sends. assistant: records and prepares "
+                          "drafts, never signs. auditor: audit trail and security report, never "
+                          "patient data. admin: users, connectors and settings, never patient data."))
+        v.addLayout(form)
+        v.addWidget(self.users_state)
+        return w
+
+    def _connectors_tab(self) -> QWidget:
+        w = QWidget()
+        self.connectors = _table(["Connector", "Kind", "State"])
+        self.connectors.setObjectName("ConnectorTable")
+        self.connectors_state = QLabel("")
+        self.connectors_state.setWordWrap(True)
+        v = QVBoxLayout(w)
+        v.addWidget(self.connectors, 1)
+        v.addWidget(self.connectors_state)
+        v.addWidget(_note("Connectors are configured with `localscribe connectors` (see the README); "
+                          "their endpoints join the network allowlist automatically."))
+        return w
+
+    # --- filling -------------------------------------------------------------------------------
+    def show_for(self, session: Any, paths: Paths, profile: str) -> None:
+        self.session, self.paths = session, paths
+        self.profile.setCurrentText(profile)
+        self.idle.setValue(max(1, self.prefs.idle_lock_s // 60))
+        self.clip.setValue(self.prefs.clipboard_clear_s)
+        admin = core.allows(session, "users.manage")
+        self.tabs.setTabEnabled(4, admin)
+        self.retention_save.setEnabled(core.allows(session, "settings.manage"))
+        self.refresh_microphones()
+        self._fill_templates()
+        self._fill_retention()
+        if admin:
+            self._fill_users()
+        self._fill_connectors()
+        self.verify_models()
+
+    def verify_models(self) -> None:
+        if self.paths is None:
+            return
+        self.models_state.setText("Checking model files (hashing can take a few seconds)…")
+        self.verify.setEnabled(False)
+        self.runner.start("Verifying model files", core.model_status, self.profile.currentText(),
+                          self.paths, on_done=self._models_done, on_error=self._models_failed)
+
+    def _models_done(self, rows: list[dict]) -> None:
+        self.verify.setEnabled(True)
+        _fill(self.models, [[r["role"], r["name"] or "—", r["state"], r["sha256"][:16]] for r in rows])
+        bad = [r for r in rows if not r["state"].startswith("Verified")]
+        self.models_state.setText("✓ All model files verified." if not bad
+                                  else f"⚠ {len(bad)} model file(s) need attention (see State).")
+
+    def _models_failed(self, message: str) -> None:
+        self.verify.setEnabled(True)
+        self.models_state.setText(f"⚠ Could not check the model files: {message}")
+
+    def _profile_chosen(self) -> None:
+        self.prefs.profile = self.profile.currentText()
+        self.prefs_changed.emit()
+        self.verify_models()
+
+    def refresh_microphones(self) -> None:
+        self.mics.clear()
+        try:
+            devices = core.input_devices()
+        except Exception as exc:
+            self.mic_state.setText(f"⚠ No microphone is usable: {describe_error(exc)}")
+            return
+        for d in devices:
+            mark = " ✓ (preferred)" if d.name == self.prefs.microphone else ""
+            self.mics.addItem(d.name + (" (system default)" if d.is_default else "") + mark)
+        self.mic_state.setText(f"{len(devices)} microphone(s) found." if devices
+                               else "⚠ No microphone found. Connect one, then look again.")
+
+    def _use_mic(self) -> None:
+        item = self.mics.currentItem()
+        if item is None:
+            return
+        self.prefs.microphone = item.text().split(" (system default)")[0].split(" ✓")[0]
+        self.prefs_changed.emit()
+        self.refresh_microphones()
+
+    def _fill_templates(self) -> None:
+        self.template_list.clear()
+        try:
+            for key, title in core.templates(self.paths.data_dir if self.paths else None):
+                self.template_list.addItem(f"{title}  ({key})")
+        except core.CoreMissing as exc:
+            self.template_list.addItem(f"Templates are not available: {exc}")
+
+    def _fill_retention(self) -> None:
+        try:
+            days = core.retention_days(self.session)
+            self.retention.setValue(days or 0)
+            self.retention_state.setText("")
+        except Exception as exc:
+            self.retention.setEnabled(False)
+            self.retention_state.setText(f"Retention cannot be read here: {describe_error(exc)}")
+
+    def _save_retention(self) -> None:
+        try:
+            core.set_retention_days(self.session, self.retention.value())
+            self.retention_state.setText("✓ Retention saved (audited).")
+        except Exception as exc:
+            self.retention_state.setText(f"⚠ Not saved: {describe_error(exc)}")
+
+    def _save_prefs(self) -> None:
+        self.prefs.idle_lock_s = self.idle.value() * 60
+        self.prefs.clipboard_clear_s = self.clip.value()
+        self.prefs_changed.emit()
+        self.retention_state.setText("✓ Window settings saved.")
+
+    def _fill_users(self) -> None:
+        try:
+            rows = core.users(self.session)
+            _fill(self.users, [[u["name"], u["role"], "disabled" if u["disabled"]
+                                else "locked out" if u["locked"] else "active"] for u in rows])
+        except Exception as exc:
+            self.users_state.setText(f"Users cannot be listed here: {describe_error(exc)}")
+
+    def _add_user(self) -> None:
+        try:
+            core.add_user(self.session, self.new_user.text().strip(), self.new_role.currentText(),
+                          self.new_pass.text())
+        except Exception as exc:
+            self.users_state.setText(f"⚠ Not added: {describe_error(exc)}")
+            return
+        self.users_state.setText(f"✓ Added {self.new_user.text().strip()}.")
+        self.new_user.clear()
+        self.new_pass.clear()
+        self._fill_users()
+
+    def _fill_connectors(self) -> None:
+        try:
+            rows = core.connectors(self.session)
+            _fill(self.connectors, [[n, k, "configured"] for n, k in rows])
+            self.connectors_state.setText("" if rows else "No connector is configured yet.")
+        except Exception as exc:
+            self.connectors.setRowCount(0)
+            self.connectors_state.setText(f"Connectors are not available: {describe_error(exc)}")
+
+    def clear(self) -> None:
+        self.session = None
+        self.users.setRowCount(0)

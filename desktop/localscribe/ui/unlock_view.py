@@ -1,0 +1,121 @@
+"""Unlock screen (and, on first run, creating the first administrator).
+
+The screen shows nothing about patients: it is also what a locked window shows.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
+
+
+class UnlockView(QWidget):
+    unlock_requested = Signal(str, str)              # user, passphrase
+    create_requested = Signal(str, str)              # first admin user, passphrase
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("UnlockView")
+        self._first_run = False
+        self.title = QLabel("LocalScribe is locked")
+        self.title.setObjectName("LockedTitle")
+        self.hint = QLabel("Enter your user name and passphrase to continue.")
+        self.hint.setWordWrap(True)
+        self.user = QLineEdit()
+        self.user.setObjectName("UserField")
+        self.user.setAccessibleName("User name")
+        self.passphrase = QLineEdit()
+        self.passphrase.setObjectName("PassphraseField")
+        self.passphrase.setAccessibleName("Passphrase")
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.confirm = QLineEdit()
+        self.confirm.setAccessibleName("Repeat passphrase")
+        self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
+        self.error = QLabel("")
+        self.error.setObjectName("ErrorBanner")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.button = QPushButton("&Unlock")
+        self.button.setObjectName("UnlockButton")
+        self.button.setDefault(True)
+        self.button.clicked.connect(self._submit)
+        self.passphrase.returnPressed.connect(self._submit)
+        self.confirm.returnPressed.connect(self._submit)
+        self.user.returnPressed.connect(self.passphrase.setFocus)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("&User:", self.user)
+        form.addRow("&Passphrase:", self.passphrase)
+        self._confirm_label = QLabel("&Repeat passphrase:")
+        self._confirm_label.setBuddy(self.confirm)
+        form.addRow(self._confirm_label, self.confirm)
+
+        box = QWidget()
+        box.setMaximumWidth(560)
+        inner = QVBoxLayout(box)
+        inner.addWidget(self.title)
+        inner.addWidget(self.hint)
+        inner.addLayout(form)
+        inner.addWidget(self.error)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.button)
+        inner.addLayout(row)
+
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
+        self.setTabOrder(self.user, self.passphrase)
+        self.setTabOrder(self.passphrase, self.confirm)
+        self.setTabOrder(self.confirm, self.button)
+        self.set_first_run(False)
+
+    def set_first_run(self, first_run: bool) -> None:
+        self._first_run = first_run
+        self.confirm.setVisible(first_run)
+        self._confirm_label.setVisible(first_run)
+        if first_run:
+            self.title.setText("Welcome to LocalScribe")
+            self.hint.setText("No vault exists here yet. Create the first administrator account; "
+                              "the passphrase protects every record on this computer and cannot "
+                              "be recovered if lost.")
+            self.button.setText("&Create vault")
+        else:
+            self.title.setText("LocalScribe is locked")
+            self.hint.setText("Enter your user name and passphrase to continue.")
+            self.button.setText("&Unlock")
+
+    def reset(self, user: str = "", message: str = "") -> None:
+        """Back to an empty form; `message` explains why (e.g. locked after inactivity)."""
+        self.passphrase.clear()
+        self.confirm.clear()
+        if user:
+            self.user.setText(user)
+        self.show_error(message) if message else self.error.hide()
+        (self.passphrase if self.user.text() else self.user).setFocus()
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()
+        self.passphrase.selectAll()
+        self.passphrase.setFocus()
+
+    def set_busy(self, busy: bool) -> None:
+        self.button.setEnabled(not busy)
+        self.button.setText("Unlocking…" if busy else ("&Create vault" if self._first_run else "&Unlock"))
+
+    def _submit(self) -> None:
+        user, phrase = self.user.text().strip(), self.passphrase.text()
+        if not user or not phrase:
+            self.show_error("Enter both a user name and a passphrase.")
+            return
+        if self._first_run:
+            if phrase != self.confirm.text():
+                self.show_error("The two passphrases differ. Type them again.")
+                return
+            self.create_requested.emit(user, phrase)
+        else:
+            self.unlock_requested.emit(user, phrase)

@@ -1,0 +1,339 @@
+"""The audit trail: append-only events, hash-chained and authenticated.
+
+Each event's ``hash`` is SHA-256 over its canonical JSON, which includes the previous event's
+hash, so removing, reordering or editing an event breaks the chain at that point. Each event
+also carries ``mac`` = HMAC-SHA256 under a key derived from the data key, so someone with write
+access to the file but without the key cannot rebuild a consistent chain. The newest
+(seq, hash) is anchored, HMAC'd, in the vault's meta table in the same transaction as the event,
+so cutting events off the end is detected too.
+
+Exports (JSON lines) are verifiable on another machine without the data key: they end with a
+head record signed with the vault's Ed25519 audit key, whose public half (and fingerprint)
+is in the export header and in the security report. The practice records the fingerprint once;
+``localscribe audit verify --file X --expect-key FP`` then proves the file is complete and
+unaltered. Per-event MACs in an export can only be checked by someone who can unlock the vault.
+
+Details must be non-PHI (ids, counts, hashes, setting names); keys that usually carry PHI are
+refused outright.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import sqlite_utils
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from localscribe.vault.db import transaction
+
+GENESIS = "0" * 64
+EXPORT_FORMAT = "localscribe-audit/1"
+_PHI_KEYS = frozenset({"text", "transcript", "note", "patient", "name", "patient_name", "mrn",
+                       "dob", "birth_date", "body", "content", "passphrase", "password", "secret"})
+_FIELDS = ("seq", "time", "actor", "role", "action", "object", "outcome", "details", "prev_hash")
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    time: str
+    actor: str
+    role: str
+    action: str
+    object: str
+    outcome: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+    mac: str
+
+    @property
+    def at(self) -> str:
+        return self.time
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "AuditEvent":
+        details = d["details"]
+        if isinstance(details, str):
+            details = json.loads(details)
+        return cls(seq=int(d["seq"]), time=str(d["time"]), actor=str(d["actor"]),
+                   role=str(d["role"]), action=str(d["action"]), object=str(d["object"]),
+                   outcome=str(d["outcome"]), details=details, prev_hash=str(d["prev_hash"]),
+                   hash=str(d["hash"]), mac=str(d.get("mac", "")))
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    problem: str = ""              # altered | deleted | reordered | truncated | forged | unanchored
+    seq: int | None = None         # the first event found wrong
+    message: str = "audit chain intact"
+    authenticated: bool = False    # MACs or the export signature were checked
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(ev: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical({k: ev[k] for k in _FIELDS})).hexdigest()
+
+
+def _mac(key: bytes, label: str, value: str) -> str:
+    return hmac.new(key, f"{label}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def head_mac(key: bytes, seq: int, digest: str) -> str:
+    return _mac(key, "head", f"{seq}:{digest}")
+
+
+def check_details(details: dict[str, Any]) -> dict[str, Any]:
+    bad = sorted(k for k in details if k.lower() in _PHI_KEYS)
+    if bad:
+        raise ValueError(f"audit details must not carry PHI; refused keys: {', '.join(bad)}")
+    json.dumps(details)   # must be JSON-serialisable before it enters the chain
+    return details
+
+
+def key_fingerprint(public_raw: bytes) -> str:
+    digest = hashlib.sha256(public_raw).hexdigest()[:32]
+    return ":".join(digest[i:i + 4] for i in range(0, len(digest), 4))
+
+
+class AuditLog:
+    """Appends and verifies events in an open vault. ``key`` is the HMAC key (from the data key)."""
+
+    def __init__(self, db: sqlite_utils.Database, key: bytes):
+        self.db = db
+        self._key = key
+
+    # ------------------------------------------------------------ writing
+    def append(self, actor: str, role: str, action: str, object: str = "", outcome: str = "ok",
+               details: dict[str, Any] | None = None, time: str | None = None) -> AuditEvent:
+        details = check_details(dict(details or {}))
+        with transaction(self.db):
+            head = self.head()
+            seq, prev = (head["seq"] + 1, head["hash"]) if head else (1, GENESIS)
+            ev = {"seq": seq, "time": time or utcnow(), "actor": actor, "role": role,
+                  "action": action, "object": object, "outcome": outcome, "details": details,
+                  "prev_hash": prev}
+            ev["hash"] = event_hash(ev)
+            ev["mac"] = _mac(self._key, "event", ev["hash"])
+            self.db.execute(
+                "INSERT INTO audit_events (seq, time, actor, role, action, object, outcome, "
+                "details, prev_hash, hash, mac) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (seq, ev["time"], actor, role, action, object, outcome,
+                 json.dumps(details, sort_keys=True), prev, ev["hash"], ev["mac"]))
+            anchor = {"seq": seq, "hash": ev["hash"], "mac": head_mac(self._key, seq, ev["hash"])}
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_head', ?)",
+                            (json.dumps(anchor),))
+        return AuditEvent.from_dict(ev)
+
+    def ingest_pending(self) -> int:
+        """Chain the events recorded while no key was available (failed unlocks and the like)."""
+        count = 0
+        with transaction(self.db):
+            rows = self.db.execute("SELECT id, time, actor, role, action, object, outcome, details "
+                                   "FROM audit_pending ORDER BY id").fetchall()
+            for row in rows:
+                details = json.loads(row[7])
+                details["recorded_while_locked"] = True
+                self.append(row[2], row[3], row[4], row[5], row[6], details, time=row[1])
+                self.db.execute("DELETE FROM audit_pending WHERE id = ?", (row[0],))
+                count += 1
+        return count
+
+    # ------------------------------------------------------------ reading
+    def head(self) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def events(self, since_seq: int = 0) -> list[AuditEvent]:
+        rows = self.db.execute(
+            "SELECT seq, time, actor, role, action, object, outcome, details, prev_hash, hash, mac "
+            "FROM audit_events WHERE seq > ? ORDER BY seq", (since_seq,)).fetchall()
+        keys = ("seq", "time", "actor", "role", "action", "object", "outcome", "details",
+                "prev_hash", "hash", "mac")
+        return [AuditEvent.from_dict(dict(zip(keys, r))) for r in rows]
+
+    def verify(self) -> VerifyResult:
+        return verify_chain(self.events(), key=self._key, head=self.head())
+
+    # ------------------------------------------------------------ export
+    def export(self, out: Path, vault_id: str, exported_by: str,
+               signing_key: Ed25519PrivateKey) -> int:
+        events = self.events()
+        head = self.head()
+        exported_at = utcnow()
+        public_raw = signing_key.public_key().public_bytes_raw()
+        last = events[-1] if events else None
+        signed = {"vault_id": vault_id, "exported_at": exported_at,
+                  "seq": last.seq if last else 0, "hash": last.hash if last else GENESIS,
+                  "count": len(events)}
+        tmp = out.with_name(out.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps({"type": "header", "format": EXPORT_FORMAT, "vault_id": vault_id,
+                                "exported_at": exported_at, "exported_by": exported_by,
+                                "public_key": public_raw.hex(),
+                                "key_fingerprint": key_fingerprint(public_raw)}) + "\n")
+            for ev in events:
+                f.write(json.dumps({"type": "event", **ev.to_dict()}, sort_keys=True) + "\n")
+            f.write(json.dumps({"type": "head", **signed,
+                                "vault_head_mac": head["mac"] if head else "",
+                                "signature": signing_key.sign(canonical(signed)).hex()}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(out)
+        return len(events)
+
+
+# ---------------------------------------------------------------- verification
+
+def verify_chain(events: list[AuditEvent], key: bytes | None = None,
+                 head: dict[str, Any] | None = None, expect_head: bool = True) -> VerifyResult:
+    """Walk the chain in stored order and name the first event that is wrong."""
+    seqs_after = {}
+    for i, ev in enumerate(events):
+        seqs_after.setdefault(ev.seq, i)
+    expected, prev = 1, GENESIS
+    for i, ev in enumerate(events):
+        d = ev.to_dict()
+        if ev.seq != expected:
+            later = seqs_after.get(expected)
+            if later is not None and later > i or ev.seq < expected:
+                return _bad(i, "reordered", expected,
+                            f"event #{expected} is out of order: found #{ev.seq} in its place")
+            return _bad(i, "deleted", expected,
+                        f"event #{expected} is missing (deleted); the next event found is #{ev.seq}")
+        if event_hash(d) != ev.hash:
+            # A row whose content is intact but carries another position's number was moved.
+            original = _original_seq(d, ev.hash, len(events))
+            if original is not None:
+                return _bad(i, "reordered", expected,
+                            f"event #{expected} is out of order: event #{original} was moved "
+                            "into its place")
+            return _bad(i, "altered", expected,
+                        f"event #{expected} was altered: its content no longer matches its hash")
+        if key is not None and not hmac.compare_digest(_mac(key, "event", ev.hash), ev.mac):
+            return _bad(i, "forged", expected,
+                        f"event #{expected} fails authentication: rewritten without the audit key")
+        if ev.prev_hash != prev:
+            return _bad(i, "deleted", expected,
+                        f"the chain is broken before event #{expected}: an event before it was "
+                        "removed or replaced")
+        prev = ev.hash
+        expected += 1
+    last_seq = expected - 1
+    if head is None:
+        if expect_head and events:
+            return VerifyResult(False, len(events), "unanchored", last_seq,
+                                "the audit head anchor is missing: cannot rule out truncation")
+        return VerifyResult(True, len(events), authenticated=key is not None)
+    if key is not None and not hmac.compare_digest(
+            head_mac(key, int(head["seq"]), str(head["hash"])), str(head.get("mac", ""))):
+        return VerifyResult(False, len(events), "forged", int(head["seq"]),
+                            "the audit head anchor fails authentication")
+    if int(head["seq"]) > last_seq:
+        return VerifyResult(False, len(events), "truncated", last_seq + 1,
+                            f"the trail was cut off: events #{last_seq + 1}..#{head['seq']} are "
+                            "missing from the end")
+    if int(head["seq"]) < last_seq:
+        return VerifyResult(False, len(events), "unanchored", int(head["seq"]) + 1,
+                            f"events after #{head['seq']} were appended outside LocalScribe")
+    if head["hash"] != prev:
+        return VerifyResult(False, len(events), "altered", last_seq,
+                            f"event #{last_seq} does not match the anchored head")
+    return VerifyResult(True, len(events), authenticated=key is not None)
+
+
+def _original_seq(d: dict[str, Any], digest: str, n: int) -> int | None:
+    for candidate in range(1, n + 2):
+        if event_hash({**d, "seq": candidate}) == digest:
+            return candidate
+    return None
+
+
+def _bad(i: int, problem: str, seq: int, message: str) -> VerifyResult:
+    return VerifyResult(False, i, problem, seq, message)
+
+
+def verify_export(path: Path, expect_fingerprint: str | None = None,
+                  key: bytes | None = None) -> VerifyResult:
+    """Check an exported file: chain, completeness (signed head) and, when given, the key pin."""
+    header, head, events = None, None, []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                kind = rec.pop("type")
+                if kind == "header":
+                    header = rec
+                elif kind == "event":
+                    events.append(AuditEvent.from_dict(rec))
+                elif kind == "head":
+                    head = rec
+            except (ValueError, KeyError, TypeError):
+                seq = events[-1].seq + 1 if events else 1
+                return VerifyResult(False, len(events), "altered", seq,
+                                    f"line {lineno} is not a valid audit record (near event #{seq})")
+    if header is None or header.get("format") != EXPORT_FORMAT:
+        return VerifyResult(False, 0, "altered", None, "not a LocalScribe audit export (no header)")
+    result = verify_chain(events, key=key, head=None, expect_head=False)
+    if not result.ok:
+        return result
+    last_seq = events[-1].seq if events else 0
+    if head is None:
+        return VerifyResult(False, len(events), "truncated", last_seq + 1,
+                            f"the file was cut off after event #{last_seq}: its signed head is missing")
+    public_raw = bytes.fromhex(header["public_key"])
+    signed = {k: head[k] for k in ("vault_id", "exported_at", "seq", "hash", "count")}
+    try:
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(bytes.fromhex(head["signature"]),
+                                                              canonical(signed))
+    except (InvalidSignature, ValueError):
+        return VerifyResult(False, len(events), "forged", int(head.get("seq", 0)) or None,
+                            "the export's signed head does not verify: the file was altered")
+    if signed["vault_id"] != header["vault_id"]:
+        return VerifyResult(False, len(events), "forged", None, "header and head disagree on the vault")
+    if int(head["seq"]) > last_seq or int(head["count"]) > len(events):
+        return VerifyResult(False, len(events), "truncated", last_seq + 1,
+                            f"the file was cut off: events #{last_seq + 1}..#{head['seq']} are missing")
+    if int(head["seq"]) != last_seq or head["hash"] != (events[-1].hash if events else GENESIS):
+        return VerifyResult(False, len(events), "altered", last_seq,
+                            "the last event does not match the signed head")
+    fingerprint = key_fingerprint(public_raw)
+    if expect_fingerprint and expect_fingerprint.replace(":", "").lower() != \
+            fingerprint.replace(":", ""):
+        return VerifyResult(False, len(events), "forged", None,
+                            f"signed with key {fingerprint}, not the expected {expect_fingerprint}")
+    msg = (f"audit export intact: {len(events)} events, signed by key {fingerprint}"
+           + ("" if expect_fingerprint else " (pass --expect-key to pin it)"))
+    return VerifyResult(True, len(events), message=msg, authenticated=bool(expect_fingerprint)
+                        or key is not None, details={"key_fingerprint": fingerprint,
+                                                     "vault_id": header["vault_id"]})
+
+
+def events_from_rows(rows: Iterable[dict[str, Any]]) -> list[AuditEvent]:
+    return [AuditEvent.from_dict(r) for r in rows]

@@ -1,0 +1,86 @@
+"""Optional unattended unlock through the OS keyring (Secret Service on Linux). Off by default.
+
+When enabled for a user, a random 256-bit secret goes into the OS keyring and the data key is
+wrapped under it (associated data names the user and the vault). Anyone who can read that
+user's keyring while it is unlocked can then open the vault as that user without the
+passphrase: that is the point (a kiosk, a scheduled job) and the risk, which is why an admin
+must first allow it (``security.keyring_unlock_allowed``) and why each use is audited.
+"""
+
+from __future__ import annotations
+
+import os
+
+from localscribe.vault import crypto, users
+
+SERVICE = "LocalScribe vault"
+
+
+class KeyringUnavailable(RuntimeError):
+    pass
+
+
+def _keyring():
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError as exc:  # pragma: no cover - keyring is a declared dependency
+        raise KeyringUnavailable(f"the keyring package is not installed: {exc}") from None
+    backend = keyring.get_keyring()
+    if type(backend).__name__ in ("Keyring", "FailKeyring") and \
+            type(backend).__module__.startswith("keyring.backends.fail"):
+        raise KeyringUnavailable("no OS keyring is available (no Secret Service on D-Bus)")
+    return keyring, KeyringError
+
+
+def _account(vault, user: str) -> str:
+    return f"{vault.vault_id}:{user}"
+
+
+def _context(vault, user: str) -> str:
+    return f"keyring:{vault.vault_id}:{user}"
+
+
+def enable(vault, user: str, data_key: bytes) -> None:
+    keyring, KeyringError = _keyring()
+    secret = os.urandom(32)
+    try:
+        keyring.set_password(SERVICE, _account(vault, user), secret.hex())
+    except KeyringError as exc:
+        raise KeyringUnavailable(f"could not store the key in the OS keyring: {exc}") from None
+    users.set_keyring_wrap(vault.db, user, crypto.wrap_key(secret, data_key,
+                                                           _context(vault, user)))
+
+
+def disable(vault, user: str) -> None:
+    users.set_keyring_wrap(vault.db, user, None)
+    try:
+        keyring, KeyringError = _keyring()
+        keyring.delete_password(SERVICE, _account(vault, user))
+    except Exception:   # already gone or no keyring: the wrap in the vault is what mattered
+        pass
+
+
+def unwrap(vault, user: str) -> tuple[users.UserRecord, bytes]:
+    rec = users.get(vault.db, user)
+    wrapped = users.keyring_wrap(vault.db, user)
+    if rec is None or rec.disabled or rec.locked or wrapped is None:
+        vault.record_pending(user, rec.role.value if rec else "-", "unlock", user, "denied",
+                             method="keyring", reason="not enabled")
+        raise users.AuthError(f"keyring unlock is not enabled for {user!r}")
+    keyring, KeyringError = _keyring()
+    try:
+        secret_hex = keyring.get_password(SERVICE, _account(vault, user))
+    except KeyringError as exc:
+        raise KeyringUnavailable(f"could not read the OS keyring: {exc}") from None
+    if not secret_hex:
+        vault.record_pending(user, rec.role.value, "unlock", user, "denied", method="keyring",
+                             reason="secret missing from keyring")
+        raise users.AuthError(f"the OS keyring holds no LocalScribe key for {user!r}")
+    try:
+        data_key = crypto.unwrap_key(bytes.fromhex(secret_hex), wrapped, _context(vault, user))
+    except (crypto.TamperError, ValueError):
+        vault.record_pending(user, rec.role.value, "unlock", user, "denied", method="keyring",
+                             reason="keyring secret does not open the wrap")
+        raise users.AuthError(f"the keyring's key for {user!r} does not open the vault") from None
+    return rec, data_key

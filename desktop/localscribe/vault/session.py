@@ -1,0 +1,467 @@
+"""An unlocked vault for one user: every method checks the role, then acts, then audits.
+
+A session locks itself after ``idle_timeout_s`` without use (checked on each call; no timer
+thread) and on ``lock()``; after that every method raises ``SessionLocked`` and the key material
+it held is dropped. A refused action raises ``PermissionDenied`` and is audited as denied.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from localscribe.domain import Draft, Patient, SignedNote, Transcript
+from localscribe.security import egress
+from localscribe.vault import audio_spool, crypto, retention, roles, settings, users
+from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult, utcnow
+from localscribe.vault.db import transaction
+from localscribe.vault.encounters import (SEND_STATUSES, SIGNED_STATUSES, Encounter,
+                                          EncounterStore, NoteVersion)
+from localscribe.vault.roles import PermissionDenied, Role
+
+if TYPE_CHECKING:
+    from localscribe.vault.store import Vault
+
+
+class SessionLocked(PermissionError):
+    """The session is locked (explicitly or after the idle timeout); unlock again."""
+
+
+class UnacknowledgedFlags(ValueError):
+    """Signing refused: flagged statements the clinician has not acknowledged."""
+
+    def __init__(self, statement_ids: list[str]):
+        super().__init__(f"{len(statement_ids)} flagged statement(s) must be reviewed and "
+                         f"acknowledged before signing: {', '.join(statement_ids)}")
+        self.statement_ids = statement_ids
+
+
+class Session:
+    def __init__(self, vault: "Vault", record: users.UserRecord, data_key: bytes,
+                 signing_key: Ed25519PrivateKey, idle_timeout_s: float,
+                 clock: Callable[[], float] = time.monotonic):
+        self.vault = vault
+        self.user = record.id
+        self.role = record.role
+        self.idle_timeout_s = float(idle_timeout_s)
+        self._clock = clock
+        self._last_used = clock()
+        self._data_key: bytes | None = bytes(data_key)
+        self._cipher: crypto.FieldCipher | None = crypto.FieldCipher(data_key)
+        self._signing_key: Ed25519PrivateKey | None = signing_key
+        self._audit: AuditLog | None = AuditLog(vault.db, crypto.subkey(data_key, "audit-hmac"))
+        self._store: EncounterStore | None = EncounterStore(vault.db, self._cipher)
+        self._lock = threading.RLock()
+        self._locked = False
+        self._unlocked_at = time.time()
+
+    # ------------------------------------------------------------ lifecycle
+    def _started(self, method: str) -> None:
+        self._audit.ingest_pending()
+        self.ingest_blocked_egress()
+        self.audit("unlock", self.user, method=method)
+        for entry in settings.read(self.vault.db, settings.EGRESS_ALLOW) or []:
+            ep = egress.Endpoint.parse(entry)
+            egress.allow(ep.host, ep.port)
+        egress.set_block_listener(self._on_blocked)
+        if self.role in (Role.CLINICIAN, Role.ADMIN):
+            self.run_retention()
+
+    @property
+    def locked(self) -> bool:
+        return self._locked
+
+    def is_expired(self) -> bool:
+        """Idle for longer than the timeout, or a lock was requested (``localscribe lock``)."""
+        if self._locked:
+            return False
+        return (self._clock() - self._last_used >= self.idle_timeout_s
+                or self._lock_requested())
+
+    def _lock_requested(self) -> bool:
+        from localscribe.vault.store import lock_requested_at
+        return lock_requested_at(self.vault) > self._unlocked_at
+
+    def touch(self) -> None:
+        self._check()
+
+    def lock(self, reason: str = "user") -> None:
+        with self._lock:
+            if self._locked:
+                return
+            self.audit("lock", self.user, reason=reason)
+            egress.remove_block_listener(self._on_blocked)
+            self._locked = True
+            self._data_key = self._cipher = self._signing_key = None
+            self._audit = self._store = None
+
+    def _check(self, permission: str | None = None, object: str = "") -> None:
+        if self._locked:
+            raise SessionLocked(f"session for {self.user} is locked; unlock again")
+        if self.is_expired():
+            requested = self._lock_requested()
+            self.lock(reason="requested" if requested else "idle")
+            raise SessionLocked(f"session for {self.user} locked "
+                                + ("on request" if requested else
+                                   f"after {self.idle_timeout_s:.0f} s idle") + "; unlock again")
+        if permission and not roles.allows(self.role, permission):
+            self.audit("denied", object, "denied", permission=permission)
+            roles.require(self.role, permission, self.user)
+        self._last_used = self._clock()
+
+    # ------------------------------------------------------------ raw access for other modules
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The vault database, for modules with their own tables (see vault.schema)."""
+        self._check()
+        return self.vault.db
+
+    @property
+    def cipher(self) -> crypto.FieldCipher:
+        self._check()
+        return self._cipher
+
+    @property
+    def paths(self):
+        return self.vault.paths
+
+    # ------------------------------------------------------------ audit
+    def audit(self, action: str, object: str = "", outcome: str = "ok", **details: Any
+              ) -> AuditEvent:
+        """Append an event (details: non-PHI only; PHI-looking keys are refused)."""
+        if self._locked:
+            raise SessionLocked(f"session for {self.user} is locked")
+        with self._lock:
+            return self._audit.append(self.user, self.role.value, action, object, outcome, details)
+
+    def record_generation(self, eid: str, model_sha256: str, template: str, prompt_sha256: str,
+                          **details: Any) -> None:
+        self._check(roles.PHI_WRITE, eid)
+        self.audit("generate", eid, model_sha256=model_sha256, template=template,
+                   prompt_sha256=prompt_sha256, **details)
+
+    def record_copy(self, eid: str, **details: Any) -> SignedNote:
+        """Audit a copy of the signed note to the clipboard; returns the note to copy."""
+        self._check(roles.NOTE_COPY, eid)
+        note = self._store.signed_note(eid)
+        if note is None:
+            raise ValueError(f"encounter {eid} has no signed note to copy")
+        self.audit("copy", eid, note_id=note.note_id, **details)
+        return note
+
+    def record_push(self, eid: str, connector: str, outcome: str, note_id: str = "",
+                    **details: Any) -> None:
+        self._check(roles.NOTE_PUSH, eid)
+        self.audit("push", eid, outcome, connector=connector, note_id=note_id, **details)
+
+    def _on_blocked(self, attempt: egress.BlockedAttempt) -> None:
+        if not self._locked:
+            self.ingest_blocked_egress()
+
+    def ingest_blocked_egress(self) -> int:
+        """Chain blocked network attempts (from any LocalScribe process) into the audit trail."""
+        path = self.vault.egress_log_path
+        if self._locked or not path.exists():
+            return 0
+        with self._lock, transaction(self.vault.db):
+            row = self.vault.db.execute(
+                "SELECT value FROM meta WHERE key = 'egress_log_offset'").fetchone()
+            offset = int(row[0]) if row else 0
+            attempts, new_offset = egress.read_block_log(path, offset)
+            for a in attempts:
+                target = a.host if a.port is None else f"{a.host}:{a.port}"
+                self._audit.append("system", "system", "network.blocked", target, "denied",
+                                   {"event": a.event, "pid": a.pid, "at": a.time})
+            self.vault.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
+                                  "('egress_log_offset', ?)", (str(new_offset),))
+        return len(attempts)
+
+    def audit_events(self, since_seq: int = 0) -> list[AuditEvent]:
+        self._check(roles.AUDIT_READ)
+        return self._audit.events(since_seq)
+
+    def verify_audit(self) -> VerifyResult:
+        self._check(roles.AUDIT_READ)
+        self.ingest_blocked_egress()
+        result = self._audit.verify()
+        self.audit("audit.verify", "", "ok" if result.ok else "failed", problem=result.problem,
+                   seq=result.seq, checked=result.checked)
+        return result
+
+    def audit_chain_status(self) -> VerifyResult:
+        """Chain status for the security report (auditor or admin; events themselves not shown)."""
+        self._check(roles.SECURITY_REPORT)
+        self.ingest_blocked_egress()
+        return self._audit.verify()
+
+    def blocked_network_events(self, limit: int = 50) -> tuple[int, list[AuditEvent]]:
+        """(total, newest ``limit``) blocked network attempts on the audit trail."""
+        self._check(roles.SECURITY_REPORT)
+        db = self.vault.db
+        total = db.execute("SELECT COUNT(*) FROM audit_events WHERE action = 'network.blocked'"
+                           ).fetchone()[0]
+        seqs = [r[0] for r in db.execute(
+            "SELECT seq FROM audit_events WHERE action = 'network.blocked' ORDER BY seq DESC "
+            "LIMIT ?", (limit,)).fetchall()]
+        events = [e for e in self._audit.events(min(seqs) - 1) if e.seq in set(seqs)] if seqs else []
+        return total, events
+
+    def export_audit(self, out: Path) -> int:
+        self._check(roles.AUDIT_EXPORT)
+        self.ingest_blocked_egress()
+        self.audit("export", str(Path(out).name), kind="audit")
+        return self._audit.export(Path(out), self.vault.vault_id, self.user, self._signing_key)
+
+    # ------------------------------------------------------------ encounters
+    def create_encounter(self, patient: Patient, template: str) -> str:
+        self._check(roles.PHI_WRITE)
+        eid = self._store.create(patient, template, self.user)
+        self.audit("encounter.create", eid, template=template)
+        return eid
+
+    def list_encounters(self) -> list[Encounter]:
+        self._check(roles.PHI_READ)
+        return self._store.list()
+
+    def get_encounter(self, eid: str) -> Encounter:
+        self._check(roles.PHI_READ, eid)
+        return self._store.get(eid)
+
+    def set_status(self, eid: str, status: str) -> None:
+        if status in SEND_STATUSES:
+            self._check(roles.NOTE_PUSH, eid)
+            current = self._store.status(eid)
+            if current not in SIGNED_STATUSES:
+                raise ValueError(f"encounter {eid} is not signed; it cannot be {status}")
+        elif status in SIGNED_STATUSES:
+            raise ValueError(f"status {status!r} is set by sign()/amend(), not set_status()")
+        else:
+            self._check(roles.PHI_WRITE, eid)
+            if self._store.status(eid) in SIGNED_STATUSES:
+                raise ValueError(f"encounter {eid} is signed; it cannot go back to {status}")
+        self._store.set_status(eid, status)
+        self.audit("encounter.status", eid, status=status)
+
+    def save_transcript(self, eid: str, transcript: Transcript) -> None:
+        self._check(roles.PHI_WRITE, eid)
+        self._store.save_transcript(eid, transcript)
+        self.audit("transcript.save", eid, segments=len(transcript.segments))
+
+    def load_transcript(self, eid: str) -> Transcript | None:
+        self._check(roles.PHI_READ, eid)
+        return self._store.load_transcript(eid)
+
+    def save_draft(self, eid: str, draft: Draft) -> None:
+        self._check(roles.PHI_WRITE, eid)
+        did = self._store.save_draft(eid, draft, self.user)
+        self.audit("draft.save", eid, draft_id=did, template=draft.template,
+                   model_sha256=draft.model_sha256, prompt_sha256=draft.prompt_sha256,
+                   statements=len(draft.statements), flagged=len(draft.flagged))
+
+    def load_draft(self, eid: str) -> Draft | None:
+        self._check(roles.PHI_READ, eid)
+        return self._store.load_draft(eid)
+
+    def save_note_version(self, eid: str, text: str) -> int:
+        self._check(roles.PHI_WRITE, eid)
+        version = self._store.save_note_version(eid, text, self.user)
+        self.audit("edit", eid, version=version, chars=len(text))
+        return version
+
+    def latest_version(self, eid: str) -> NoteVersion | None:
+        self._check(roles.PHI_READ, eid)
+        return self._store.latest_version(eid)
+
+    def note_versions(self, eid: str) -> list[NoteVersion]:
+        self._check(roles.PHI_READ, eid)
+        return self._store.note_versions(eid)
+
+    def sign(self, eid: str, acknowledged_flag_ids=()) -> SignedNote:
+        """Sign the latest version. Every flagged statement of the latest draft must be
+        acknowledged: its statement id, or each of its flags as ``"<statement id>#<index>"``."""
+        self._check(roles.NOTE_SIGN, eid)
+        draft = self._store.load_draft(eid)
+        acknowledged = set(acknowledged_flag_ids)
+        missing = [st.id for st in (draft.flagged if draft else [])
+                   if st.id not in acknowledged
+                   and not all(f"{st.id}#{i}" in acknowledged for i in range(len(st.flags)))]
+        if missing:
+            self.audit("sign", eid, "refused", unacknowledged=missing)
+            raise UnacknowledgedFlags(missing)
+        note = self._store.sign(eid, self.user)
+        self.audit("sign", eid, note_id=note.note_id, version=note.version,
+                   acknowledged=sorted(acknowledged))
+        self._purge_audio_if_due(eid)
+        return note
+
+    def amend(self, eid: str, text: str) -> SignedNote:
+        self._check(roles.NOTE_SIGN, eid)
+        note = self._store.sign(eid, self.user, amend_text=text)
+        self.audit("amend", eid, note_id=note.note_id, replaces=note.replaces,
+                   version=note.version)
+        return note
+
+    def signed_note(self, eid: str) -> SignedNote | None:
+        self._check(roles.PHI_READ, eid)
+        return self._store.signed_note(eid)
+
+    def signed_notes(self, eid: str) -> list[SignedNote]:
+        self._check(roles.PHI_READ, eid)
+        return self._store.signed_notes(eid)
+
+    # ------------------------------------------------------------ audio
+    def open_audio_spool(self, eid: str, max_buffer_s: float = 1.0) -> audio_spool.AudioSpool:
+        self._check(roles.RECORD, eid)
+        if self._store.status(eid) in SIGNED_STATUSES:
+            raise ValueError(f"encounter {eid} is signed; it cannot record more audio")
+
+        def closed(spool: audio_spool.AudioSpool) -> None:
+            if self._locked:
+                return   # the chunks are on disk; totals are re-derived from them on read
+            self._store.set_audio_totals(eid, spool.samples_written, spool.chunks_written)
+            self.audit("recording.stop", eid, samples=spool.samples_written,
+                       seconds=round(spool.samples_written / audio_spool.SAMPLE_RATE, 3))
+
+        spool = audio_spool.AudioSpool(self.vault.paths.audio_dir, self._cipher, eid,
+                                       max_buffer_s=max_buffer_s, on_close=closed)
+        self.audit("recording.start", eid, resume_at_sample=spool.started_at_sample)
+        return spool
+
+    def read_audio(self, eid: str) -> np.ndarray:
+        self._check(roles.PHI_READ, eid)
+        enc = self._store.get(eid)
+        if enc.audio_purged_at:
+            raise FileNotFoundError(f"audio for encounter {eid} was purged at "
+                                    f"{enc.audio_purged_at} (retention policy)")
+        return audio_spool.read_audio(self.vault.paths.audio_dir, self._cipher, eid,
+                                      expected_samples=enc.audio_samples or None)
+
+    # ------------------------------------------------------------ retention
+    def _purge_audio_if_due(self, eid: str) -> None:
+        policy = retention.RetentionPolicy.from_settings(self._setting)
+        if policy.audio_days == 0:
+            self._purge_audio(eid, policy)
+
+    def _purge_audio(self, eid: str, policy: retention.RetentionPolicy) -> None:
+        removed = audio_spool.purge_audio(self.vault.paths.audio_dir, eid)
+        self._store.mark_audio_purged(eid)
+        self.audit("purge", eid, what="audio", chunks=removed, audio_days=policy.audio_days)
+
+    def run_retention(self) -> dict[str, list[str]]:
+        """Apply the retention policy now (done at each clinician/admin unlock)."""
+        self._check()
+        if self.role not in (Role.CLINICIAN, Role.ADMIN):
+            self._check(roles.SETTINGS_MANAGE)
+        policy = retention.RetentionPolicy.from_settings(self._setting)
+        audio = retention.audio_due(self.vault.db, policy)
+        for eid in audio:
+            self._purge_audio(eid, policy)
+        records = retention.records_due(self.vault.db, policy)
+        for eid in records:
+            audio_spool.purge_audio(self.vault.paths.audio_dir, eid)
+            self._store.purge_records(eid)
+            self.audit("purge", eid, what="records", records_days=policy.records_days)
+        return {"audio": audio, "records": records}
+
+    # ------------------------------------------------------------ settings and secrets
+    def _setting(self, key: str, default: Any = None) -> Any:
+        return settings.read(self.vault.db, key, default) if default is not None \
+            else settings.read(self.vault.db, key)
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        self._check()
+        return self._setting(key, default)
+
+    def set_setting(self, key: str, value: Any) -> Any:
+        self._check(roles.SETTINGS_MANAGE, key)
+        old = settings.read(self.vault.db, key)
+        value = settings.write(self.vault.db, key, value, self.user)
+        if key == settings.EGRESS_ALLOW:
+            for entry in set(old or []) - set(value):
+                ep = egress.Endpoint.parse(entry)
+                egress.disallow(ep.host, ep.port)
+            for entry in value:
+                ep = egress.Endpoint.parse(entry)
+                egress.allow(ep.host, ep.port)
+        if key == settings.IDLE_TIMEOUT:
+            self.idle_timeout_s = float(value)
+        self.audit("settings.change", key, old=json.dumps(old), new=json.dumps(value))
+        return value
+
+    def allow_endpoint(self, host: str, port: int | None = None) -> None:
+        """Add an EHR endpoint to the persisted egress allowlist (admin)."""
+        current = list(settings.read(self.vault.db, settings.EGRESS_ALLOW) or [])
+        entry = str(egress.Endpoint(host.lower(), port))
+        if entry not in current:
+            self.set_setting(settings.EGRESS_ALLOW, [*current, entry])
+
+    def put_secret(self, name: str, value: bytes) -> None:
+        self._check(roles.SECRETS_MANAGE, name)
+        settings.put_secret(self.vault.db, self._cipher, name, value, self.user)
+        self.audit("secret.put", name)
+
+    def get_secret(self, name: str) -> bytes | None:
+        self._check(roles.SECRETS_USE, name)
+        return settings.get_secret(self.vault.db, self._cipher, name)
+
+    def delete_secret(self, name: str) -> bool:
+        self._check(roles.SECRETS_MANAGE, name)
+        gone = settings.delete_secret(self.vault.db, name)
+        self.audit("secret.delete", name, existed=gone)
+        return gone
+
+    # ------------------------------------------------------------ users
+    def list_users(self) -> list[users.UserRecord]:
+        self._check()
+        if self.role not in (Role.ADMIN, Role.AUDITOR):
+            self._check(roles.USERS_MANAGE)
+        return users.list_all(self.vault.db)
+
+    def add_user(self, user: str, role: Role | str, passphrase: str) -> None:
+        self._check(roles.USERS_MANAGE, user)
+        role = roles.parse_role(role) if isinstance(role, str) else role
+        users.add(self.vault.db, user, role, passphrase, self._data_key, self.vault.kdf_default,
+                  utcnow())
+        self.audit("user.add", user, new_role=role.value)
+
+    def set_passphrase(self, user: str, new_passphrase: str) -> None:
+        """Your own passphrase, or (admin) anyone's: resets failed attempts and locks."""
+        self._check(None if user == self.user else roles.USERS_MANAGE, user)
+        users.set_passphrase(self.vault.db, user, new_passphrase, self._data_key,
+                             self.vault.kdf_default)
+        self.audit("user.passwd", user, by_admin=user != self.user)
+
+    def disable_user(self, user: str) -> None:
+        self._check(roles.USERS_MANAGE, user)
+        rec = users.get(self.vault.db, user)
+        if rec is None:
+            raise ValueError(f"no user {user!r}")
+        if rec.role == Role.ADMIN and users.active_admins(self.vault.db) == [user]:
+            raise ValueError("cannot disable the last active admin")
+        users.disable(self.vault.db, user)
+        self.audit("user.disable", user)
+
+    # ------------------------------------------------------------ keyring
+    def enable_keyring_unlock(self) -> None:
+        from localscribe.vault import keyring_unlock
+
+        self._check()
+        if not settings.read(self.vault.db, settings.KEYRING_ALLOWED):
+            raise PermissionDenied("keyring unlock is off; an admin must set "
+                                   f"{settings.KEYRING_ALLOWED} to true first")
+        keyring_unlock.enable(self.vault, self.user, self._data_key)
+        self.audit("keyring.enable", self.user)
+
+    def disable_keyring_unlock(self) -> None:
+        from localscribe.vault import keyring_unlock
+
+        self._check()
+        keyring_unlock.disable(self.vault, self.user)
+        self.audit("keyring.disable", self.user)

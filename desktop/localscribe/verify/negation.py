@@ -1,0 +1,158 @@
+"""Which findings a text asserts and which it negates (a small NegEx-style rule set).
+
+A negation trigger ("no", "denies", "without", "doesn't have", ...) negates the words after
+it up to the end of the clause (punctuation or "but", "however", ...). A question is neither
+an assertion nor a negation, but a short "no" or "yes" answer from the other speaker makes the
+question's words negated or asserted: "[doctor] any chest pain? [patient] no."
+Findings are compared as content words and adjacent word pairs ("chest pain").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from localscribe.domain import Segment
+from localscribe.verify.text import words
+
+_TRIGGERS = {
+    "no", "not", "denies", "denied", "deny", "denying", "without", "never", "negative", "nor",
+    "none", "free", "absent", "absence", "don't", "doesn't", "didn't", "haven't", "hasn't",
+    "hadn't", "isn't", "wasn't", "aren't", "weren't", "won't", "cannot", "neither", "nothing",
+    "non",
+}
+_SCOPE_END = {".", ",", ";", ":", "?", "!", "but", "however", "although", "though", "except",
+              "which", "who", "because", "since", "so", "then", "now", "yet"}
+_SCOPE_MAX = 6
+_NO_ANSWERS = ("no", "nope", "nah", "not really", "none", "never", "negative", "i don't", "i do not",
+               "not that i know", "no i")
+_YES_ANSWERS = ("yes", "yeah", "yep", "mm-hmm", "uh-huh", "i do", "i have", "a little", "sometimes",
+                "correct", "right")
+_QUESTION_STARTS = ("any ", "do you", "have you", "are you", "did you", "is there", "does it",
+                    "is it", "has it", "how about", "what about", "and any", "anything")
+
+# Words that say nothing about a finding; a note can use them freely.
+STOPWORDS = frozenset("""
+a an the and or of to in on at for with by from as is are was were be been being it its it's
+this that these those he she they them his her their him i you we me my your our us patient
+patients pt reports reported report states stated says said notes noted has have had having
+do does did done also very some any other more less much many about over under up down out
+if then than there here when while what which who whom whose how why will would can could
+should may might must shall just only still again ago since per daily day days week weeks
+month months year years time times today currently current recent recently history past
+symptoms symptom problem problems issue issues changes change well good bad okay ok feel feels
+feeling felt like get gets got go going went take takes taking took new old year-old male
+female man woman mr mrs ms dr doctor's follow followup follow-up visit visits due
+""".split())
+
+
+def stem(w: str) -> str:
+    if len(w) > 4 and w.endswith("es") and w[-3] in "sxz":
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
+def _content(tokens: list[str]) -> list[str | None]:
+    """Stemmed content words; None marks a gap (stopword or punctuation) that breaks pairs."""
+    out: list[str | None] = []
+    for t in tokens:
+        if t in STOPWORDS or t in _TRIGGERS or not t[0].isalpha():
+            out.append(None)
+        else:
+            out.append(stem(t))
+    return out
+
+
+def _terms(content: list[str | None]) -> set[str]:
+    terms = {c for c in content if c}
+    terms |= {f"{a} {b}" for a, b in zip(content, content[1:]) if a and b}
+    return terms
+
+
+@dataclass
+class Polarity:
+    asserted: Counter = field(default_factory=Counter)
+    negated: Counter = field(default_factory=Counter)
+    where_asserted: dict[str, list[str]] = field(default_factory=dict)
+    where_negated: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, terms: set[str], negated: bool, where: str = "") -> None:
+        counter, places = (self.negated, self.where_negated) if negated else (self.asserted, self.where_asserted)
+        for t in terms:
+            counter[t] += 1
+            if where:
+                places.setdefault(t, []).append(where)
+
+
+def split_polarity(text: str) -> tuple[set[str], set[str]]:
+    """(asserted terms, negated terms) of one text, questions excluded."""
+    toks = words(text)
+    asserted: set[str] = set()
+    negated: set[str] = set()
+    clause: list[str] = []
+    for tok in toks + ["."]:
+        if tok in (".", "?", "!", ";"):
+            if tok != "?":
+                a, n = _clause_polarity(clause)
+                asserted |= a
+                negated |= n
+            clause = []
+        else:
+            clause.append(tok)
+    return asserted, negated
+
+
+def _clause_polarity(toks: list[str]) -> tuple[set[str], set[str]]:
+    neg_mask = [False] * len(toks)
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t in _TRIGGERS or t.startswith("non-"):
+            if t.startswith("non-"):
+                neg_mask[i] = True
+            j = i + 1
+            while j < len(toks) and j - i <= _SCOPE_MAX and toks[j] not in _SCOPE_END:
+                neg_mask[j] = True
+                j += 1
+            i = j
+            continue
+        i += 1
+    content = _content([t[4:] if t.startswith("non-") else t for t in toks])
+    pos = [c if not m else None for c, m in zip(content, neg_mask)]
+    neg = [c if m else None for c, m in zip(content, neg_mask)]
+    return _terms(pos), _terms(neg)
+
+
+def _is_question(text: str) -> bool:
+    t = text.strip().lower()
+    return t.endswith("?") or t.startswith(_QUESTION_STARTS)
+
+
+def _answer(text: str) -> str | None:
+    t = " ".join(words(text)).replace(" ,", "").replace(" .", "")
+    if t.startswith(_NO_ANSWERS):
+        return "no"
+    if t.startswith(_YES_ANSWERS):
+        return "yes"
+    return None
+
+
+def transcript_polarity(segments: list[Segment]) -> Polarity:
+    pol = Polarity()
+    for k, seg in enumerate(segments):
+        asserted, negated = split_polarity(seg.text)
+        if _is_question(seg.text) and "?" not in seg.text:
+            asserted = set()      # ASR often drops the question mark: still not an assertion
+        pol.add(asserted, False, seg.id)
+        pol.add(negated, True, seg.id)
+        if _is_question(seg.text) and k + 1 < len(segments):
+            nxt = segments[k + 1]
+            if nxt.speaker != seg.speaker or nxt.speaker == "unknown":
+                ans = _answer(nxt.text)
+                if ans:
+                    # The question's words take the answer's polarity: "any fever?" "no."
+                    q_terms = _terms(_content(words(seg.text.rsplit("?", 1)[0].split("?")[-1])))
+                    pol.add(q_terms, ans == "no", nxt.id)
+    return pol

@@ -1,0 +1,123 @@
+"""Shared text normalization for the verifier: words, spelled-out numbers, units."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.'/-][a-z0-9]+)*|[%?.,;:!]")
+
+_UNITS = {
+    "mg": "mg", "milligram": "mg", "milligrams": "mg", "mgs": "mg",
+    "mcg": "mcg", "microgram": "mcg", "micrograms": "mcg", "ug": "mcg",
+    "g": "g", "gram": "g", "grams": "g", "gm": "g",
+    "kg": "kg", "kilogram": "kg", "kilograms": "kg", "kilo": "kg", "kilos": "kg",
+    "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb",
+    "ml": "ml", "milliliter": "ml", "milliliters": "ml", "millilitre": "ml", "cc": "ml", "ccs": "ml",
+    "unit": "unit", "units": "unit", "iu": "unit",
+    "cm": "cm", "centimeter": "cm", "centimeters": "cm", "mm": "mm", "millimeter": "mm",
+    "millimeters": "mm", "inch": "inch", "inches": "inch",
+    "%": "%", "percent": "%",
+    "mmhg": "mmhg", "bpm": "bpm",
+    "degree": "degree", "degrees": "degree",
+    "day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month",
+    "months": "month", "year": "year", "years": "year", "yr": "year", "yrs": "year",
+    "hour": "hour", "hours": "hour", "hr": "hour", "hrs": "hour",
+    "minute": "minute", "minutes": "minute", "min": "minute", "mins": "minute",
+    "times": "times", "tablet": "tablet", "tablets": "tablet", "pill": "tablet", "pills": "tablet",
+    "puff": "puff", "puffs": "puff",
+}
+DOSE_UNITS = frozenset({"mg", "mcg", "g", "ml", "unit", "tablet", "puff"})
+
+_ONES = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+         "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+         "nineteen": 19}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_NUMBER_WORDS = set(_ONES) | set(_TENS) | set(_SCALES)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens; keeps punctuation that ends a clause as its own token."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"(\d),(\d{3})", r"\1\2", text)     # 1,000 -> 1000
+    text = re.sub(r"(\d)\s*%", r"\1 %", text)
+    text = re.sub(r"(\d)([a-z]+)\b", r"\1 \2", text)   # 20mg -> 20 mg
+    return _WORD.findall(text)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def normalize_numbers(tokens: list[str]) -> list[str]:
+    """Spelled-out numbers to digits ('twenty five' -> '25', 'one point five' -> '1.5',
+    'a week' -> '1 week', '120 over 80' -> '120', '80'); other tokens unchanged."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t in _NUMBER_WORDS:
+            total, current = 0, 0
+            j = i
+            while j < len(tokens) and (tokens[j] in _NUMBER_WORDS or
+                                       (tokens[j] == "and" and j + 1 < len(tokens)
+                                        and tokens[j + 1] in _NUMBER_WORDS and current)):
+                w = tokens[j]
+                if w in _ONES:
+                    current += _ONES[w]
+                elif w in _TENS:
+                    current += _TENS[w]
+                elif w in _SCALES:
+                    current = max(current, 1) * _SCALES[w]
+                    if w == "thousand":
+                        total, current = total + current, 0
+                j += 1
+            value: float = total + current
+            if j + 1 < len(tokens) and tokens[j] == "point" and tokens[j + 1] in _ONES:
+                value = float(f"{int(value)}.{_ONES[tokens[j + 1]]}")
+                j += 2
+            out.append(_fmt(value))
+            i = j
+            continue
+        if t in ("a", "an") and i + 1 < len(tokens) and _UNITS.get(tokens[i + 1]) in (
+                "day", "week", "month", "year", "hour", "minute"):
+            out.append("1")
+            i += 1
+            continue
+        if "/" in t and all(p.replace(".", "", 1).isdigit() for p in t.split("/") if p):
+            out.extend(p for p in t.split("/") if p)     # 120/80 -> 120 80
+            i += 1
+            continue
+        if "-" in t and t.split("-")[0].replace(".", "", 1).isdigit():
+            parts = t.split("-")                          # 58-year-old -> 58 year old
+            out.extend(parts)
+            i += 1
+            continue
+        out.append(t)
+        i += 1
+    return out
+
+
+def is_number(tok: str) -> bool:
+    return bool(re.fullmatch(r"\d+(?:\.\d+)?", tok))
+
+
+def canon_number(tok: str) -> str:
+    return _fmt(float(tok))
+
+
+def unit_of(tok: str) -> str | None:
+    return _UNITS.get(tok)
+
+
+def quantities(text: str) -> list[tuple[str, str | None]]:
+    """(number, unit or None) pairs in the order they appear."""
+    toks = normalize_numbers(words(text))
+    found: list[tuple[str, str | None]] = []
+    for i, t in enumerate(toks):
+        if is_number(t):
+            unit = unit_of(toks[i + 1]) if i + 1 < len(toks) else None
+            found.append((canon_number(t), unit))
+    return found

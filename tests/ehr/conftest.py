@@ -1,0 +1,224 @@
+"""Fixtures for the EHR tests: a real SQLite file and the vault's real FieldCipher, an HL7 v2
+receiver built on hl7apy's MLLPServer, and Medplum's FHIR router served on loopback by node.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from hl7apy.core import Message
+from hl7apy.mllp import AbstractHandler, MLLPRequestHandler, MLLPServer
+from hl7apy.parser import parse_message
+
+from localscribe.domain import Patient, SignedNote
+from localscribe.vault.crypto import FieldCipher
+from localscribe.vault.db import connect
+
+HERE = Path(__file__).resolve().parent
+FHIR_DIR = HERE / "fhir_server"
+
+
+# ---------------------------------------------------------------- vault parts
+
+@pytest.fixture
+def db(tmp_path):
+    # The vault's own connection settings (WAL, synchronous=FULL, autocommit).
+    return connect(tmp_path / "vault.sqlite")
+
+
+@pytest.fixture
+def cipher():
+    return FieldCipher(os.urandom(32))
+
+
+class AuditRecorder(list):
+    def __call__(self, action, object="", outcome="ok", **details):
+        self.append((action, object, outcome, details))
+
+    def actions(self):
+        return [a for a, *_ in self]
+
+
+@pytest.fixture
+def audit():
+    return AuditRecorder()
+
+
+def make_note(i: int = 0, *, mrn: str = "MRN-0042", text: str | None = None,
+              replaces: str | None = None, note_id: str | None = None) -> SignedNote:
+    return SignedNote(
+        note_id=note_id or f"note-{i:04d}-{uuid.uuid4().hex[:8]}", encounter_id=f"enc-{i:04d}",
+        version=1, text=text if text is not None else
+        f"SUBJECTIVE\nCough for {i} days | no fever ^ sleeps ok & eats ~ well.\nPLAN\nRest.",
+        template="soap", patient=Patient(name="Ana Maria Silva", mrn=mrn,
+                                         birth_date="1980-02-29"),
+        author="Dr Jane Roe", signed_at="2026-11-26T10:00:00Z", replaces=replaces)
+
+
+@pytest.fixture
+def note_factory():
+    return make_note
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- HL7 receiver (hl7apy)
+
+def ack_for(message: str, code: str, text: str = "") -> str:
+    """An ACK built with hl7apy, as a receiving system would answer."""
+    incoming = parse_message(message, find_groups=False)
+    ack = Message("ACK", version="2.5")
+    ack.msh.msh_3 = "EHR"
+    ack.msh.msh_5 = incoming.msh.msh_3.to_er7()
+    ack.msh.msh_9 = "ACK^T02^ACK"
+    ack.msh.msh_10 = "ACK" + incoming.msh.msh_10.value[:17]
+    ack.msh.msh_11 = "P"
+    msa = ack.add_segment("MSA")
+    msa.msa_1 = code
+    msa.msa_2 = incoming.msh.msh_10.value
+    if text:
+        msa.msa_3 = text
+        err = ack.add_segment("ERR")
+        err.err_3 = "207^Application internal error^HL70357"
+        err.err_4 = "E"
+        err.err_8 = text
+    return "\x0b" + ack.to_er7() + "\x1c\x0d"
+
+
+class Receiver:
+    """An EHR's HL7 inbox: stores each document once (duplicate check on TXA-12) and answers
+    according to ``behave(message, attempt_no) -> ("AA"|"AE"|"AR"|"silent"|"drop", text)``.
+
+    "silent" stores the document and never answers (the ACK is lost); "drop" closes the
+    connection without storing anything (the receiver crashed mid-message)."""
+
+    def __init__(self, behave=None):
+        self.behave = behave or (lambda msg, n: ("AA", ""))
+        self.documents: dict[str, list[str]] = {}    # TXA-12 -> messages stored
+        self.received: list[str] = []                # every message that arrived
+        self.duplicates = 0                          # repeats the TXA-12 check kept out
+        self.lock = threading.Lock()
+        self.server: MLLPServer | None = None
+        self.port = free_port()
+        self.silent_wait = 1.0
+
+    def start(self):
+        receiver = self
+
+        class Handler(AbstractHandler):
+            def reply(self):
+                msg = self.incoming_message
+                with receiver.lock:
+                    receiver.received.append(msg)
+                    n = len(receiver.received)
+                code, text = receiver.behave(msg, n)
+                if code == "drop":
+                    raise ConnectionAbortedError("receiver dropped the connection")
+                parsed = parse_message(msg, find_groups=False)
+                doc = parsed.txa.txa_12.to_er7()
+                if code in ("AA", "silent"):
+                    with receiver.lock:
+                        if doc in receiver.documents:         # duplicate check on TXA-12
+                            receiver.duplicates += 1
+                        else:
+                            receiver.documents[doc] = [msg]
+                if code == "silent":
+                    time.sleep(receiver.silent_wait)
+                    raise TimeoutError("ack lost")
+                return ack_for(msg, code, text)
+
+        handlers = {"MDM^T02^MDM_T02": (Handler,), "MDM^T10^MDM_T02": (Handler,)}
+        self.server = MLLPServer("127.0.0.1", self.port, handlers, timeout=5)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+# ---------------------------------------------------------------- FHIR server (Medplum)
+
+class FhirServer:
+    def __init__(self, state_dir: Path, token: str = "", port: int | None = None):
+        self.port = port or free_port()
+        self.token = token
+        self.state = state_dir / "fhir-state.json"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/fhir"
+
+    def start(self):
+        if not (FHIR_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
+            pytest.fail("the test FHIR server is not installed: run tests/ehr/setup_fhir_server.sh")
+        node = shutil.which("node")
+        if node is None:
+            pytest.fail("node (Node.js) is needed for the test FHIR server")
+        env = dict(os.environ, FHIR_STATE=str(self.state), FHIR_TOKEN=self.token)
+        self.proc = subprocess.Popen([node, "--experimental-websocket", "--no-warnings",
+                                      "server.mjs", str(self.port)], cwd=FHIR_DIR, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening"):
+            rest = self.proc.stdout.read() if self.proc.poll() is not None else ""
+            raise RuntimeError(f"FHIR server did not start: {line}{rest}")
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc.stdout.close()
+            self.proc = None
+
+    def get(self, path: str, **params):
+        import requests
+
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        resp = requests.get(f"{self.base}/{path}", params=params, headers=headers, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def post(self, path: str, body: dict):
+        import requests
+
+        headers = {"Content-Type": "application/fhir+json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        resp = requests.post(f"{self.base}/{path}", json=body, headers=headers, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+
+@pytest.fixture(scope="module")
+def fhir_server(tmp_path_factory):
+    # One server per test module (it takes ~2 s to load the FHIR definitions); tests use
+    # unique note ids so they do not see each other's documents.
+    server = FhirServer(tmp_path_factory.mktemp("fhir"), token="test-token").start()
+    yield server
+    server.stop()
