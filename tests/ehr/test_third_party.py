@@ -25,8 +25,9 @@ def site(tmp_path_factory):
 
     src = build / "src"
     shutil.copytree(PACKAGE, src, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    # pip's ordinary isolated build: it fetches setuptools like any user's install would.
     r = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                        "--no-build-isolation", "--no-index", "--target", str(target), str(src)],
+                        "--target", str(target), str(src)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert list(target.glob("practice_connector-0.1.0.dist-info"))

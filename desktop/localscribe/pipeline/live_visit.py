@@ -239,7 +239,8 @@ class LiveVisit:
                 if drafter is not None and not self._cancelled.is_set():
                     drafter.feed(item)
             if drafter is None or self._cancelled.is_set() or self.result.error is not None:
-                self._store.set_status("review" if self.result.transcript.segments else "failed")
+                # Without a draft the clinician still has the transcript to write from.
+                self._store.set_status("review")
                 return
             if not self.result.transcript.segments:
                 raise ValueError("no speech was recognised in this recording, so there is no "
@@ -260,7 +261,7 @@ class LiveVisit:
         except Exception as exc:  # noqa: BLE001
             self._fail("draft", exc)
             try:
-                self._store.set_status("failed")
+                self._store.set_status("review")
             except Exception:  # noqa: BLE001
                 pass
         finally:
