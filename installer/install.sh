@@ -44,7 +44,7 @@ runtime_pkgs=(python3 python3-venv python3-dev build-essential cmake git
 # Test rig: synthetic speech, real LibriVox clips, a virtual microphone, a virtual display,
 # a Secret Service for keyring tests, Node.js for the loopback FHIR server.
 dev_pkgs=(espeak-ng sox libsox-fmt-all pocketsphinx-testdata pulseaudio pulseaudio-utils
-  libasound2-plugins xvfb xauth gnome-keyring dbus dbus-x11 nodejs npm)
+  libasound2-plugins xvfb xauth xclip gnome-keyring dbus dbus-x11 nodejs npm)
 pkgs=("${runtime_pkgs[@]}")
 [ "$dev" = 1 ] && pkgs+=("${dev_pkgs[@]}")
 

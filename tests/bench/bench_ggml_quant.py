@@ -85,6 +85,7 @@ def main() -> int:
             files = {label: Path(p) for label, p in (g.split("=", 1) for g in args.ggml)}
         else:
             files = convert_variants(args.model, Path(tmp), args.models_dir)
+        sizes = {label: path.stat().st_size / 1e6 for label, path in files.items()}
         results: dict[str, list[dict]] = {label: [] for label in files}
         for r in range(args.rounds):
             order = list(files) if r % 2 == 0 else list(reversed(files))
@@ -100,9 +101,8 @@ def main() -> int:
     med = {}
     for label, runs in results.items():
         med[label] = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
-        size = files[label].stat().st_size / 1e6 if files[label].exists() else float("nan")
         m = med[label]
-        print(f"{label:8s} {size:8.1f} {m['load_s']:7.3f} {m['rtf']:7.4f} {m['peak_rss_mb']:10.1f} {m['wer']:7.4f}")
+        print(f"{label:8s} {sizes[label]:8.1f} {m['load_s']:7.3f} {m['rtf']:7.4f} {m['peak_rss_mb']:10.1f} {m['wer']:7.4f}")
     labels = list(med)
     if len(labels) == 2:
         a, b = labels

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from hl7apy.core import Message
-from hl7apy.mllp import AbstractHandler, MLLPRequestHandler, MLLPServer
+from hl7apy.mllp import AbstractHandler, MLLPServer
 from hl7apy.parser import parse_message
 
 from localscribe.domain import Patient, SignedNote
@@ -163,15 +163,22 @@ def receiver():
 # ---------------------------------------------------------------- FHIR server (Medplum)
 
 class FhirServer:
-    def __init__(self, state_dir: Path, token: str = "", port: int | None = None):
+    def __init__(self, state_dir: Path, token: str = "", port: int | None = None,
+                 env: dict[str, str] | None = None):
         self.port = port or free_port()
         self.token = token
         self.state = state_dir / "fhir-state.json"
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
 
     @property
+    def origin(self) -> str:
+        scheme = "https" if self.env.get("FHIR_TLS_CERT") else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/fhir"
+        return f"{self.origin}/fhir"
 
     def start(self):
         if not (FHIR_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
@@ -179,7 +186,7 @@ class FhirServer:
         node = shutil.which("node")
         if node is None:
             pytest.fail("node (Node.js) is needed for the test FHIR server")
-        env = dict(os.environ, FHIR_STATE=str(self.state), FHIR_TOKEN=self.token)
+        env = dict(os.environ, FHIR_STATE=str(self.state), FHIR_TOKEN=self.token, **self.env)
         self.proc = subprocess.Popen([node, "--experimental-websocket", "--no-warnings",
                                       "server.mjs", str(self.port)], cwd=FHIR_DIR, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -83,10 +83,14 @@ def test_backoff_grows_with_jitter_and_is_capped(db, cipher, audit, clock, note_
 def test_max_attempts_then_failed_then_retry_by_hand(db, cipher, audit, clock, note_factory):
     ob = make_outbox(db, cipher, audit, clock, base_s=1, jitter=0, max_attempts=3)
     job = ob.enqueue("ehr", note_factory(4))
+    assert ob.next_due_in() == 0
     down = Recorder(DeliveryError("EHR unreachable", retryable=True, detail="503 from proxy"))
     for _ in range(3):
         ob.drain(lambda n: down)
+        if ob.get(job.id).state == "queued":
+            assert 0 < ob.next_due_in() <= 4
         clock[0] += 100
+    assert ob.next_due_in() is None
     failed = ob.get(job.id)
     assert failed.state == "failed" and failed.attempts == 3
     assert failed.error_detail == "503 from proxy"

@@ -61,7 +61,8 @@ def test_configured_and_used_through_the_outbox(site, tmp_path):
         from localscribe.domain import Patient, SignedNote
 
         folder = sys.argv[1]
-        service = EhrService(connect(os.path.join(folder, "vault.sqlite")),
+        from pathlib import Path
+        service = EhrService(connect(Path(folder) / "vault.sqlite"),
                              FieldCipher(os.urandom(32)))
         inbox = os.path.join(folder, "inbox.jsonl")
         service.configure("practice", {"inbox": inbox}, kind="practice-inbox")

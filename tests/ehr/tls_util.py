@@ -18,7 +18,9 @@ def _write_key(path: Path, key) -> None:
                                        serialization.NoEncryption()))
 
 
-def make_ca_and_cert(folder: Path, host: str) -> tuple[Path, Path, Path]:
+def make_ca_and_cert(folder: Path, host: str, client: bool = False
+                     ) -> tuple[Path, Path, Path] | tuple[Path, Path, Path, Path, Path]:
+    """CA, server cert and key for ``host``; with ``client`` also a client cert and key."""
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "LocalScribe test CA")])
@@ -41,8 +43,8 @@ def make_ca_and_cert(folder: Path, host: str) -> tuple[Path, Path, Path]:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
-                           critical=False)
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
                            critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
@@ -52,4 +54,19 @@ def make_ca_and_cert(folder: Path, host: str) -> tuple[Path, Path, Path]:
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     _write_key(key_path, key)
-    return ca_path, cert_path, key_path
+    if not client:
+        return ca_path, cert_path, key_path
+    ckey = ec.generate_private_key(ec.SECP256R1())
+    ccert = (x509.CertificateBuilder()
+             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localscribe")]))
+             .issuer_name(ca_name).public_key(ckey.public_key())
+             .serial_number(x509.random_serial_number())
+             .not_valid_before(now - dt.timedelta(minutes=5))
+             .not_valid_after(now + dt.timedelta(days=1))
+             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
+                            critical=False)
+             .sign(ca_key, hashes.SHA256()))
+    ccert_path, ckey_path = folder / "client.pem", folder / "client.key"
+    ccert_path.write_bytes(ccert.public_bytes(serialization.Encoding.PEM))
+    _write_key(ckey_path, ckey)
+    return ca_path, cert_path, key_path, ccert_path, ckey_path

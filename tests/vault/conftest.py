@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from localscribe.config import Paths
 from localscribe.vault import TEST_PARAMS, Vault
-
-ADMIN_PASS = "admin passphrase 1"
-PASSES = {"admin": ADMIN_PASS, "doc": "clinician pass 1", "asst": "assistant pass 1",
-          "aud": "auditor pass 1"}
-ROLES = {"doc": "clinician", "asst": "assistant", "aud": "auditor"}
-REPO = Path(__file__).resolve().parents[2]
+from vault_helpers import ADMIN_PASS, PASSES, ROLES
 
 
 @pytest.fixture
@@ -35,20 +27,17 @@ def vault(paths) -> Vault:
     v.close()
 
 
-def unlock(vault: Vault, user: str):
-    return vault.unlock(user, PASSES[user])
-
-
-def run_cli(args: list[str], data_dir: Path, user: str | None = None,
-            passphrase: str | None = None, env: dict | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess:
-    """The vault commands in a fresh process, exactly as a headless user runs them."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSCRIBE_")}
-    if user:
-        e["LOCALSCRIBE_USER"] = user
-    if passphrase:
-        e["LOCALSCRIBE_PASSPHRASE"] = passphrase
-    e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "localscribe.cli.vault_cmd", *args,
-                           "--data-dir", str(data_dir)], capture_output=True, text=True,
-                          env=e, timeout=timeout, stdin=subprocess.DEVNULL)
+@pytest.fixture(autouse=True)
+def _isolate_egress_config():
+    """Opening a vault points the (process-wide) egress block log at its data dir and exports
+    it to children; restore that afterwards so later tests do not inherit a deleted temp dir."""
+    from localscribe.security import egress
+    saved = {k: os.environ.get(k) for k in (egress.ENV_ALLOW, egress.ENV_LOG)}
+    yield
+    egress.set_block_listener(None)
+    egress.set_block_log(None)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v

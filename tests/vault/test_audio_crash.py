@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import PASSES, unlock
+from vault_helpers import PASSES, unlock
 from session_child import known_audio
 
 HERE = Path(__file__).parent

@@ -10,7 +10,7 @@ import pytest
 from localscribe.domain import Patient
 from localscribe.vault.audit import key_fingerprint, verify_export
 
-from conftest import PASSES, run_cli, unlock
+from vault_helpers import PASSES, run_cli, unlock
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from localscribe.vault import (AccountDisabled, AccountLocked, AccountThrottled,
                                Vault, VaultError, WrongCredentials, users)
 from localscribe.vault.store import request_lock
 
-from conftest import PASSES, unlock
+from vault_helpers import PASSES, unlock
 
 
 def test_wrong_passphrase_refused_and_audited(vault):

@@ -8,7 +8,7 @@ from localscribe.domain import Patient, Transcript, Segment
 from localscribe.vault import FieldCipher, TamperError
 from localscribe.vault.crypto import new_data_key, unwrap_key, wrap_key
 
-from conftest import unlock
+from vault_helpers import unlock
 
 
 def test_seal_open_roundtrip_and_aad_binding():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import unlock
+from vault_helpers import unlock
 
 HERE = Path(__file__).parent
 

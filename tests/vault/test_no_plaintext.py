@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import PASSES
+from vault_helpers import PASSES
 from session_child import PHRASES, known_audio
 
 HERE = Path(__file__).parent
@@ -68,7 +68,7 @@ def test_no_phrase_in_db_wal_shm_audio_or_temp(vault, tmp_path):
     assert not after, after
     assert not [p for p in PHRASES.values() if p in out or p in err]
     # sanity: the data really is there for someone with the key
-    from conftest import unlock
+    from vault_helpers import unlock
     s = unlock(vault, "doc")
     assert s.load_transcript(eid2).segments[0].text == PHRASES["transcript"]
     assert s.get_encounter(eid).patient.name == PHRASES["name"]

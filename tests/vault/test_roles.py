@@ -5,7 +5,7 @@ import pytest
 from localscribe.domain import Draft, Flag, Patient, Section, Statement, Transcript, Segment
 from localscribe.vault import NoteLocked, PermissionDenied, UnacknowledgedFlags
 
-from conftest import unlock
+from vault_helpers import unlock
 
 
 @pytest.fixture

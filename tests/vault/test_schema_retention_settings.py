@@ -10,7 +10,7 @@ from localscribe.domain import Patient
 from localscribe.vault import PermissionDenied, Vault, VaultError, schema
 from localscribe.vault.schema import register_migration
 
-from conftest import unlock
+from vault_helpers import unlock
 
 
 def test_schema_versions_and_extension_migration(vault):

@@ -1,9 +1,19 @@
 """llama.cpp behind a small interface: tokenize, prefill (KV cache), generate under a grammar.
 
 llama-cpp-python 0.3.36 keeps the tokens it has evaluated (``Llama.input_ids[:n_tokens]``) and,
-at the start of ``generate``, keeps the KV cache for the longest common prefix of the new
-prompt and evaluates only the rest. ``prefill`` applies the same rule while the visit goes on,
-so the transcript is already in the cache when the clinician presses Stop.
+at the start of ``Llama.generate``, keeps the KV cache for the longest common prefix of a new
+prompt. We apply the same rule ourselves (``prefill`` while the visit goes on, then
+``generate`` at Stop), so the transcript is already in the cache when the clinician presses
+Stop and only the new tail is decoded.
+
+We run our own greedy decoding loop instead of ``Llama.generate`` for two measured reasons:
+- ``Llama.generate`` applies the grammar to the whole vocabulary for every token (+50% time per
+  token with SmolLM2's 49k vocabulary, more with Qwen's 152k). We pick the arg-max first and
+  only fall back to the full grammar pass when that token breaks the grammar (what llama.cpp's
+  own ``common_sampler`` does).
+- Prompt-lookup decoding through ``Llama(draft_model=...)`` forces logits for every prompt
+  token (an n_ctx x vocab float array, ~2.5 GB for Qwen at 4k context). We ask for all-position
+  logits only in the small verification batches.
 
 Every token sent to ``llama_decode`` is counted (``counters``), which is how tests and
 benchmarks check how much work is left after Stop.
@@ -12,11 +22,15 @@ benchmarks check how much work is left after Stop.
 from __future__ import annotations
 
 import codecs
+import ctypes
+import math
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 DEFAULT_CTX = 4096
 
@@ -50,14 +64,12 @@ def default_threads() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def _load_llama(model_path: Path, n_ctx: int, n_threads: int, draft_model):
+def _load_llama(model_path: Path, n_ctx: int, n_threads: int):
     try:
         from localscribe.models.loaders import load_llama   # models helper's loader, when present
     except ImportError:
         load_llama = None
     kwargs = dict(n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False)
-    if draft_model is not None:
-        kwargs["draft_model"] = draft_model
     if load_llama is not None:
         try:
             return load_llama(model_path, **kwargs)
@@ -65,6 +77,54 @@ def _load_llama(model_path: Path, n_ctx: int, n_threads: int, draft_model):
             pass    # an older loader signature: fall back to constructing it here
     from llama_cpp import Llama
     return Llama(model_path=str(model_path), **kwargs)
+
+
+class _GrammarGreedy:
+    """Greedy choice under a GBNF grammar, checking the arg-max before the whole vocabulary."""
+
+    def __init__(self, llm, grammar: str):
+        import llama_cpp
+
+        self._lc = llama_cpp
+        self._n_vocab = llm.n_vocab()
+        self._smpl = llama_cpp.llama_sampler_init_grammar(llm._model.vocab, grammar.encode("utf-8"), b"root")
+        if not self._smpl:
+            raise EngineError("the note grammar was rejected by llama.cpp")
+        self._one = (llama_cpp.llama_token_data * 1)()
+        self._one_arr = llama_cpp.llama_token_data_array(data=self._one, size=1, selected=-1, sorted=False)
+        self._full = np.zeros(self._n_vocab, dtype=np.dtype(
+            [("id", np.intc), ("logit", np.single), ("p", np.single)], align=True))
+        self._full_arr = llama_cpp.llama_token_data_array(
+            data=self._full.ctypes.data_as(llama_cpp.llama_token_data_p), size=self._n_vocab,
+            selected=-1, sorted=False)
+        self.full_passes = 0
+
+    def pick(self, logits_ptr) -> int:
+        logits = np.ctypeslib.as_array(logits_ptr, shape=(self._n_vocab,))
+        tok = int(np.argmax(logits))
+        self._one[0].id, self._one[0].logit, self._one[0].p = tok, float(logits[tok]), 0.0
+        self._one_arr.size, self._one_arr.selected = 1, -1
+        self._lc.llama_sampler_apply(self._smpl, ctypes.byref(self._one_arr))
+        if math.isfinite(self._one[0].logit):
+            return tok
+        self.full_passes += 1
+        self._full["id"] = np.arange(self._n_vocab, dtype=np.intc)
+        self._full["logit"] = logits
+        self._full_arr.size, self._full_arr.selected, self._full_arr.sorted = self._n_vocab, -1, False
+        self._lc.llama_sampler_apply(self._smpl, ctypes.byref(self._full_arr))
+        n = int(self._full_arr.size)
+        best = int(np.argmax(self._full["logit"][:n]))
+        if not math.isfinite(float(self._full["logit"][best])):
+            raise EngineError("the model reached a state its note grammar does not allow")
+        return int(self._full["id"][best])
+
+    def accept(self, tok: int) -> None:
+        self._lc.llama_sampler_accept(self._smpl, tok)
+
+    def close(self) -> None:
+        if self._smpl:
+            self._lc.llama_sampler_free(self._smpl)
+            self._smpl = None
 
 
 class LlamaEngine:
@@ -76,32 +136,21 @@ class LlamaEngine:
         if not path.is_absolute() or not path.is_file():
             # llama.cpp crashes or misbehaves on a missing file: refuse before it sees one.
             raise EngineError(f"language model file not found: {path}")
-        draft = None
-        if lookahead > 0:
-            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
-            # Notes copy phrases from the transcript, so n-grams already in the prompt are
-            # good guesses for the next tokens; one batched decode checks them all.
-            draft = LlamaPromptLookupDecoding(max_ngram_size=3, num_pred_tokens=lookahead)
         try:
-            self._llm = _load_llama(path, n_ctx, n_threads or default_threads(), draft)
+            self._llm = _load_llama(path, n_ctx, n_threads or default_threads())
         except (ValueError, RuntimeError) as exc:
             raise EngineError(f"cannot load language model {path.name}: {exc}") from exc
+        import llama_cpp
+
+        self._lc = llama_cpp
         self.model_path = path
         self.model_sha256 = model_sha256
         self.n_ctx = self._llm.n_ctx()
+        # Notes copy phrases from the transcript, so the tokens that followed the last few
+        # generated tokens somewhere in the prompt are good guesses for the next ones; one
+        # batched decode checks up to ``lookahead`` of them (prompt-lookup decoding).
         self.lookahead = lookahead
         self.counters = EngineCounters()
-        self._wrap_eval()
-
-    def _wrap_eval(self) -> None:
-        llm, counters = self._llm, self.counters
-        original = llm.eval
-
-        def counting_eval(tokens):
-            counters.evaluated += len(tokens)
-            return original(tokens)
-
-        llm.eval = counting_eval   # generate() calls self.eval, so this sees every decode
 
     # -- tokens ---------------------------------------------------------------------------
     def tokenize(self, text: str, *, first: bool = False) -> list[int]:
@@ -110,7 +159,7 @@ class LlamaEngine:
 
     @property
     def cached_tokens(self) -> list[int]:
-        return list(self._llm.input_ids[: self._llm.n_tokens])
+        return [int(t) for t in self._llm.input_ids[: self._llm.n_tokens]]
 
     def common_prefix(self, tokens: list[int]) -> int:
         n = 0
@@ -122,7 +171,25 @@ class LlamaEngine:
 
     def reset(self) -> None:
         """Forget the KV cache (the next prompt is evaluated from scratch)."""
-        self._llm.reset()
+        self._truncate(0)
+
+    def _truncate(self, n: int) -> None:
+        self._llm.n_tokens = n
+        self._llm._ctx.kv_cache_seq_rm(-1, n, -1)
+
+    def _decode(self, tokens: list[int], all_logits: bool = False) -> None:
+        """Append tokens to the context; logits for the last one (or all, for verification)."""
+        llm = self._llm
+        if llm.n_tokens + len(tokens) > self.n_ctx:
+            raise EngineError(f"the note does not fit the {self.n_ctx}-token context")
+        for i in range(0, len(tokens), llm.n_batch):
+            batch = tokens[i:i + llm.n_batch]
+            llm._batch.set_batch(batch=batch, n_past=llm.n_tokens, logits_all=all_logits)
+            llm._ctx.decode(llm._batch)
+            llm.input_ids[llm.n_tokens:llm.n_tokens + len(batch)] = batch
+            llm.n_tokens += len(batch)
+            self.counters.evaluated += len(batch)
+        llm._requires_eval = True    # Llama.generate must not trust logits we may have moved past
 
     def prefill(self, tokens: list[int]) -> int:
         """Make the KV cache hold ``tokens`` and return how many had to be decoded."""
@@ -131,70 +198,90 @@ class LlamaEngine:
         keep = self.common_prefix(tokens)
         if keep == len(tokens):
             return 0
-        llm = self._llm
-        llm.n_tokens = keep           # Llama.eval drops the cache from n_tokens on
-        logits_all = llm._logits_all
-        # Prompt-lookup decoding makes Llama keep logits for every token; a prefill needs
-        # none, and computing 150k-entry logit rows per prompt token would triple its cost.
-        llm._logits_all = False
-        try:
-            llm.eval(tokens[keep:])
-        finally:
-            llm._logits_all = logits_all
-        # Sampling after a prefill needs fresh logits: make generate() re-decode the last token.
-        llm._requires_eval = True
+        self._truncate(keep)
+        self._decode(tokens[keep:])
         return len(tokens) - keep
+
+    def _lookup(self, extra: int) -> list[int]:
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+        ids = self._llm.input_ids[: self._llm.n_tokens + extra]
+        draft = LlamaPromptLookupDecoding.find_candidate_pred_tokens(
+            ids, max_ngram_size=3, num_pred_tokens=self.lookahead)
+        room = self.n_ctx - self._llm.n_tokens - 2
+        return [int(t) for t in draft[:max(0, room)]]
 
     def generate(self, tokens: list[int], grammar: str, *, max_tokens: int,
                  on_text: Callable[[str], None] | None = None,
                  should_stop: Callable[[], bool] | None = None) -> Generation:
-        from llama_cpp import LlamaGrammar
-
+        """Greedy generation under ``grammar`` after ``tokens``, reusing the cached prefix."""
         llm = self._llm
         if len(tokens) + 8 >= self.n_ctx:
             raise EngineError(f"prompt of {len(tokens)} tokens leaves no room in the {self.n_ctx}-token context")
-        max_tokens = min(max_tokens, self.n_ctx - len(tokens) - 1)
+        max_tokens = min(max_tokens, self.n_ctx - len(tokens) - 2)
         before = self.counters.evaluated
-        g = LlamaGrammar.from_string(grammar, verbose=False)
+        t0 = time.perf_counter()
+        keep = min(self.common_prefix(tokens), len(tokens) - 1)   # re-decode >= 1 for logits
+        self._truncate(keep)
+        self._decode(tokens[keep:])
+        prompt_decoded = self.counters.evaluated - before
+        t_first = time.perf_counter()
+
+        sampler = _GrammarGreedy(llm, grammar)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pieces: list[str] = []
-        t0 = time.perf_counter()
-        t_first = None
-        finished = False
-        n = 0
-        eog = self._is_eog
-        for tok in llm.generate(tokens, temp=0.0, top_k=1, top_p=1.0, min_p=0.0,
-                                repeat_penalty=1.0, grammar=g):
-            if t_first is None:
-                t_first = time.perf_counter()
-                prompt_decoded = self.counters.evaluated - before
-            if eog(tok):
-                finished = True
-                break
-            n += 1
-            self.counters.generated += 1
+        n, finished = 0, False
+        logits_idx = -1            # where the logits for the next token are, in the last batch
+
+        def emit(tok: int) -> None:
             piece = decoder.decode(llm.detokenize([tok]))
             if piece:
                 pieces.append(piece)
                 if on_text:
                     on_text(piece)
-            if n >= max_tokens or (should_stop and should_stop()):
-                break
+
+        try:
+            tok = sampler.pick(llm._ctx.get_logits_ith(logits_idx))
+            while True:
+                if self._lc.llama_vocab_is_eog(llm._model.vocab, tok):
+                    finished = True
+                    break
+                sampler.accept(tok)
+                emit(tok)
+                n += 1
+                self.counters.generated += 1
+                if n >= max_tokens or (should_stop and should_stop()):
+                    break
+                llm.input_ids[llm.n_tokens] = tok
+                draft = self._lookup(1) if self.lookahead else []
+                draft = draft[: max(0, max_tokens - n)]
+                start = llm.n_tokens
+                self._decode([tok] + draft, all_logits=bool(draft))
+                nxt = None
+                for j in range(len(draft) + 1):
+                    cand = sampler.pick(llm._ctx.get_logits_ith(j if draft else -1))
+                    if j < len(draft) and cand == draft[j] and not self._lc.llama_vocab_is_eog(llm._model.vocab, cand):
+                        sampler.accept(cand)
+                        emit(cand)
+                        n += 1
+                        self.counters.generated += 1
+                        if n >= max_tokens:
+                            break
+                        continue
+                    nxt = cand
+                    # Drop the rejected guesses from the cache: keep tok and accepted ones.
+                    self._truncate(start + 1 + j)
+                    break
+                if nxt is None:
+                    break       # token budget used up inside the accepted guesses
+                tok = nxt
+        finally:
+            sampler.close()
         tail = decoder.decode(b"", final=True)
         if tail:
             pieces.append(tail)
         t_end = time.perf_counter()
-        if t_first is None:
-            t_first, prompt_decoded = t_end, self.counters.evaluated - before
-        decoded = self.counters.evaluated - before
         return Generation(text="".join(pieces), finished=finished, prompt_tokens=len(tokens),
-                          prompt_evaluated=prompt_decoded, generated=n, decoded=decoded,
+                          prompt_evaluated=prompt_decoded, generated=n,
+                          decoded=self.counters.evaluated - before,
                           prompt_s=t_first - t0, gen_s=t_end - t_first)
-
-    def _is_eog(self, tok: int) -> bool:
-        try:
-            import llama_cpp
-
-            return bool(llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, tok))
-        except (AttributeError, TypeError):
-            return tok == self._llm.token_eos()

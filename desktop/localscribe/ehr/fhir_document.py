@@ -57,9 +57,14 @@ class DocumentOptions:
 
 def build_document_reference(note: SignedNote, subject: dict[str, Any],
                              options: DocumentOptions = DocumentOptions(),
-                             replaces_remote_id: str | None = None) -> dict[str, Any]:
+                             replaces_remote_id: str | None = None,
+                             replaces_by_identifier: bool = False) -> dict[str, Any]:
     """The DocumentReference for ``note``. ``subject`` is the Patient reference (literal
-    ``{"reference": "Patient/…"}`` or logical ``{"identifier": {...}}``)."""
+    ``{"reference": "Patient/…"}`` or logical ``{"identifier": {...}}``).
+
+    An amendment ``replaces`` the server's document ``replaces_remote_id``; where there is no
+    server id (a file import) ``replaces_by_identifier`` points at the original note's
+    identifier instead."""
     code, display = loinc_for_template(note.template)
     if options.loinc:
         code, display = options.loinc, LOINC_DISPLAY.get(options.loinc, "Clinical note")
@@ -88,7 +93,10 @@ def build_document_reference(note: SignedNote, subject: dict[str, Any],
     }
     if not resource["author"]:
         del resource["author"]
-    if replaces_remote_id:
+    if replaces_remote_id and replaces_by_identifier:
+        resource["relatesTo"] = [{"code": "replaces", "target": {"identifier": {
+            "system": options.note_system, "value": replaces_remote_id}}}]
+    elif replaces_remote_id:
         target = replaces_remote_id if "/" in replaces_remote_id \
             else f"DocumentReference/{replaces_remote_id}"
         resource["relatesTo"] = [{"code": "replaces", "target": {"reference": target}}]

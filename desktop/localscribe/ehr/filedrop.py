@@ -106,7 +106,7 @@ class FileDropConnector(BaseConnector):
                 note_system=self.config.get("note_identifier_system"),
                 encounter_system=self.config.get("encounter_identifier_system"))
             doc = build_document_reference(note, logical_subject(note, self.config.get(
-                "mrn_system")), options, replaces)
+                "mrn_system")), options, replaces, replaces_by_identifier=True)
             return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
         require_mrn(note)
         # HL7 files conventionally end each segment with CR.
@@ -124,4 +124,5 @@ class FileDropConnector(BaseConnector):
         except OSError as exc:
             raise DeliveryError(f"cannot write into the drop folder: {exc.strerror or exc}",
                                 retryable=True) from None
-        return self.receipt(note, remote_id=name, detail=f"written as {name}")
+        # The note id is what an amendment names as the document it replaces.
+        return self.receipt(note, remote_id=note.note_id, detail=f"written as {name}")

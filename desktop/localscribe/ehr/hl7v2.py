@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from hl7apy.core import Field, Message
 from hl7apy.parser import parse_message
-from hl7apy.v2_5 import ST, TX
+from hl7apy.v2_5 import TX
 
 from localscribe.domain import SignedNote
 from localscribe.ehr.fhir_document import loinc_for_template

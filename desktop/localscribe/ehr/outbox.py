@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from localscribe.domain import Patient, SignedNote
 from localscribe.ehr.protocol import DeliveryError
+from localscribe.ehr.schema import ensure_schema
 
 TABLE = "ehr_outbox"
 QUEUED, SENDING, DELIVERED, FAILED, CANCELLED = "queued", "sending", "delivered", "failed", \
@@ -99,15 +100,7 @@ class Outbox:
         self.policy = policy
         self.clock = clock
         self.rng = rng or random.Random()
-        if TABLE not in self.db.table_names():
-            self.db[TABLE].create({
-                "id": str, "connector": str, "note_id": str, "encounter_id": str, "kind": str,
-                "replaces_note_id": str, "state": str, "attempts": int,
-                "next_attempt_at": float, "created_at": float, "updated_at": float,
-                "last_error": str, "error_detail": bytes, "remote_id": str, "payload": bytes,
-            }, pk="id", not_null={"connector", "note_id", "state", "payload"})
-            self.db[TABLE].create_index(["connector", "note_id"], unique=True)
-            self.db[TABLE].create_index(["state", "next_attempt_at"])
+        ensure_schema(db)
 
     # ---------------------------------------------------------------- reading
 
@@ -218,6 +211,15 @@ class Outbox:
             [QUEUED, now, SENDING, now - self.policy.lease_s],
             order_by="next_attempt_at, created_at")
         return [self._job(r) for r in rows]
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the next queued job is due (0 if one is due now; None if none waits):
+        what a UI timer or service loop sleeps before calling ``drain`` again."""
+        row = self.db.execute(f"SELECT MIN(next_attempt_at) FROM {TABLE} WHERE state = ?",
+                              [QUEUED]).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return max(0.0, row[0] - self.clock())
 
     def _claim(self, job: Job) -> bool:
         """Move a due job to 'sending' unless another process got there first."""

@@ -108,12 +108,12 @@ class ConnectorContext:
 
     ``clipboard``: a backend with ``set_text(str)``, ``get_text() -> str`` and
     ``schedule(seconds, fn)`` (the Qt UI passes ``clipboard_qt.QtClipboardBackend``);
-    ``allow_egress``: called with (host, port) for each endpoint; ``clock``: seconds since epoch.
+    ``allow_egress``: called with (host, port) for each endpoint (default: the egress guard's
+    ``allow``).
     """
 
     clipboard: Any = None
     allow_egress: Callable[[str, int | None], None] | None = None
-    clock: Callable[[], float] | None = None
 
 
 @dataclass(frozen=True)

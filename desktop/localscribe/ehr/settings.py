@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 from localscribe.ehr.protocol import ConnectorConfig, Setting, SettingsError
+from localscribe.ehr.schema import ensure_schema
 
 TABLE = "ehr_connectors"
 _TRUE = {"1", "true", "yes", "on"}
@@ -103,9 +104,7 @@ class ConnectorStore:
         self.cipher = cipher
         self.audit = audit if audit is not None else (lambda *a, **k: None)
         self.clock = clock
-        if TABLE not in self.db.table_names():
-            self.db[TABLE].create({"name": str, "kind": str, "settings": str, "secrets": bytes,
-                                   "updated_at": float}, pk="name")
+        ensure_schema(db)
 
     def save(self, name: str, kind: str, settings: dict[str, Any], secrets: dict[str, str]) -> None:
         sealed = self.cipher.seal(TABLE, name, "secrets",

@@ -53,6 +53,16 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
 }
 
 
+_PHRASES = {
+    PHI_READ: "read patient information", PHI_WRITE: "change patient information",
+    RECORD: "record audio", NOTE_SIGN: "sign or amend notes", NOTE_COPY: "copy signed notes",
+    NOTE_PUSH: "send notes to the EHR", SECRETS_USE: "use connector credentials",
+    SECRETS_MANAGE: "manage connector credentials", SETTINGS_MANAGE: "change settings",
+    USERS_MANAGE: "manage users", AUDIT_READ: "read the audit trail",
+    AUDIT_EXPORT: "export the audit trail", SECURITY_REPORT: "run the security report",
+}
+
+
 def parse_role(value: str) -> Role:
     try:
         return Role(value)
@@ -68,4 +78,5 @@ def allows(role: Role | str, permission: str) -> bool:
 def require(role: Role | str, permission: str, user: str = "") -> None:
     if not allows(role, permission):
         who = f"{user} ({Role(role).value})" if user else Role(role).value
-        raise PermissionDenied(f"{who} is not allowed to {permission.replace('.', ' ')}")
+        raise PermissionDenied(f"{who} is not allowed to {_PHRASES.get(permission, permission)} "
+                               f"({permission})")

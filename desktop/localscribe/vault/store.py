@@ -132,9 +132,10 @@ class Vault:
             record, data_key = users.verify(self.db, user, passphrase)
         except users.AuthError as exc:
             rec = users.get(self.db, user)
+            after = users.get(self.db, user)
             self.record_pending(user, rec.role.value if rec else "-", "unlock", user, "denied",
                                 reason=type(exc).__name__,
-                                failed_attempts=rec.failed_attempts + 1 if rec else None)
+                                failed_attempts=after.failed_attempts if after else None)
             raise
         return self._session(record, data_key, "passphrase", clock, idle_timeout_s)
 

@@ -4,7 +4,7 @@ import json
 
 from localscribe.vault import TEST_PARAMS, Vault
 
-from conftest import PASSES, run_cli
+from vault_helpers import PASSES, run_cli
 
 
 def test_init_then_users_lifecycle(tmp_path, paths):

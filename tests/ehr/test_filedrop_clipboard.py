@@ -1,0 +1,141 @@
+"""File drop (three formats, atomic, idempotent) and clipboard (xclip on Xvfb, Qt offscreen)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+from fhir.resources.R4B.documentreference import DocumentReference
+
+from localscribe.ehr.clipboard import (ClipboardConnector, ClipboardUnavailable,
+                                       CommandClipboardBackend)
+from localscribe.ehr.filedrop import FileDropConnector
+from localscribe.ehr.hl7v2 import read_text
+from localscribe.ehr.protocol import ConnectorConfig, ConnectorContext, DeliveryError
+
+
+def drop(folder, fmt):
+    return FileDropConnector(ConnectorConfig("drop", "filedrop", {"folder": str(folder),
+                                                                  "format": fmt,
+                                                                  "mrn_system": "urn:mrn"}))
+
+
+@pytest.mark.parametrize("fmt", ["text", "fhir-json", "hl7v2"])
+def test_each_format_lands_once_and_whole(tmp_path, note_factory, fmt):
+    note = note_factory(1)
+    c = drop(tmp_path, fmt)
+    assert c.check().ok
+    first = c.push(note)
+    c.push(note)                                      # a retry rewrites the same file
+    files = sorted(p.name for p in tmp_path.iterdir())
+    name = first.detail.removeprefix("written as ")
+    assert files == [name], files                     # no temp files, no second copy
+    assert name.startswith(note.note_id) and first.remote_id == note.note_id
+    data = (tmp_path / name).read_bytes()
+    if fmt == "text":
+        assert note.text in data.decode() and "MRN: MRN-0042" in data.decode()
+    elif fmt == "fhir-json":
+        doc = json.loads(data)
+        DocumentReference.model_validate(doc)
+        assert doc["identifier"][0]["value"] == note.note_id
+    else:
+        assert read_text(data.decode().rstrip("\r"))["text"] == note.text
+
+
+def test_amendment_file_and_missing_folder(tmp_path, note_factory):
+    c = drop(tmp_path, "fhir-json")
+    original = note_factory(2)
+    c.push(original)
+    amended = note_factory(2, text="fixed", replaces=original.note_id)
+    receipt = c.amend(amended, original.note_id)
+    doc = json.loads((tmp_path / f"{receipt.remote_id}.json").read_text())
+    DocumentReference.model_validate(doc)
+    assert doc["relatesTo"][0]["target"]["identifier"]["value"] == original.note_id
+    gone = drop(tmp_path / "unmounted", "text")
+    assert not gone.check().ok
+    with pytest.raises(DeliveryError) as err:
+        gone.push(note_factory(3))
+    assert err.value.retryable
+
+
+def test_no_clipboard_is_a_clear_error():
+    with pytest.raises(ClipboardUnavailable) as err:
+        CommandClipboardBackend(env={"PATH": os.environ.get("PATH", "")})
+    assert "xclip" in str(err.value)
+    c = ClipboardConnector(ConnectorConfig("clip", "clipboard", {}), ConnectorContext())
+    c.context.clipboard = None
+    os_env = dict(os.environ)
+    try:
+        os.environ.pop("DISPLAY", None)
+        os.environ.pop("WAYLAND_DISPLAY", None)
+        assert not c.check().ok
+    finally:
+        os.environ.clear()
+        os.environ.update(os_env)
+
+
+@pytest.fixture
+def xvfb():
+    if not (shutil.which("Xvfb") and shutil.which("xclip")):
+        pytest.fail("Xvfb and xclip are needed (Debian packages xvfb, xclip)")
+    display = ":87"
+    proc = subprocess.Popen(["Xvfb", display, "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    yield {"DISPLAY": display, "PATH": os.environ.get("PATH", "")}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_xclip_copy_and_auto_clear(xvfb, note_factory):
+    backend = CommandClipboardBackend(env=xvfb)
+    c = ClipboardConnector(ConnectorConfig("clip", "clipboard", {"auto_clear_seconds": 1}),
+                           ConnectorContext(clipboard=backend))
+    note = note_factory(4)
+    receipt = c.push(note)
+    assert receipt.delivered and "clears in 1 s" in receipt.detail
+    assert backend.get_text() == note.text
+    deadline = time.time() + 5
+    while backend.get_text() and time.time() < deadline:
+        time.sleep(0.2)
+    assert backend.get_text() == ""
+
+
+def test_auto_clear_spares_what_the_user_copied_since(xvfb, note_factory):
+    backend = CommandClipboardBackend(env=xvfb)
+    c = ClipboardConnector(ConnectorConfig("clip", "clipboard", {"auto_clear_seconds": 1}),
+                           ConnectorContext(clipboard=backend))
+    c.push(note_factory(5))
+    backend.set_text("something else")
+    time.sleep(1.8)
+    assert backend.get_text() == "something else"
+
+
+def test_qt_backend_offscreen(note_factory):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance() or QGuiApplication([])
+    from localscribe.ehr.clipboard_qt import QtClipboardBackend
+
+    backend = QtClipboardBackend()
+    c = ClipboardConnector(ConnectorConfig("clip", "clipboard", {"auto_clear_seconds": 0}),
+                           ConnectorContext(clipboard=backend))
+    note = note_factory(6)
+    c.push(note)
+    assert app.clipboard().text() == note.text
+
+
+def test_the_ehr_core_never_imports_qt():
+    import sys as _sys
+
+    code = ("import sys, localscribe.ehr.service, localscribe.ehr.clipboard, "
+            "localscribe.ehr.fhir, localscribe.ehr.hl7_mllp, localscribe.ehr.filedrop, "
+            "localscribe.cli.ehr_cmd; print(any(m.startswith('PySide6') for m in sys.modules))")
+    r = subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
