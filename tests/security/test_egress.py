@@ -93,3 +93,25 @@ except FileNotFoundError:
     assert res.returncode == 0, res.stderr
     assert res.stdout.split("\n")[0] == "True False True False True True True True"
     assert "unix ok" in res.stdout
+
+
+def test_allowlisted_host_name_admits_its_resolved_addresses_only():
+    # FAKE (named): the hospital's DNS cannot exist here, so the resolver answers from a table.
+    code = """
+import socket
+table = {"ehr.example.test": "192.0.2.55"}
+real = socket.getaddrinfo
+def fake_dns(host, port, *a, **k):
+    if host in table:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (table[host], port or 0))]
+    return real(host, port, *a, **k)
+socket.getaddrinfo = fake_dns
+from localscribe.security import egress
+egress.install_guard()
+egress.allow("ehr.example.test", 443)
+c = egress.check_destination
+print(c("ehr.example.test", 443), c("192.0.2.55", 443), c("192.0.2.55", 80), c("192.0.2.56", 443))
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["True", "True", "False", "False"]

@@ -61,22 +61,23 @@ class Generation:
 
 
 def default_threads() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
-def _load_llama(model_path: Path, n_ctx: int, n_threads: int):
     try:
-        from localscribe.models.loaders import load_llama   # models helper's loader, when present
-    except ImportError:
-        load_llama = None
-    kwargs = dict(n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False)
-    if load_llama is not None:
-        try:
-            return load_llama(model_path, **kwargs)
-        except TypeError:
-            pass    # an older loader signature: fall back to constructing it here
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _load_llama(model, n_ctx: int, n_threads: int):
+    """Through the models package's loader (hash re-checked) for a ModelFile; a bare path is
+    accepted for development and benchmarks of files outside the manifest."""
+    kwargs = dict(n_threads_batch=n_threads, verbose=False)
+    if not isinstance(model, (str, os.PathLike)):
+        from localscribe.models.loaders import load_llama
+
+        return load_llama(model, n_ctx=n_ctx, n_threads=n_threads, **kwargs)
     from llama_cpp import Llama
-    return Llama(model_path=str(model_path), **kwargs)
+
+    return Llama(model_path=str(model), n_ctx=n_ctx, n_threads=n_threads, **kwargs)
 
 
 class _GrammarGreedy:
@@ -130,14 +131,18 @@ class _GrammarGreedy:
 class LlamaEngine:
     """One loaded GGUF model. Not thread-safe: one caller (the draft worker) drives it."""
 
-    def __init__(self, model_path: str | os.PathLike, *, model_sha256: str = "",
-                 n_ctx: int = DEFAULT_CTX, n_threads: int | None = None, lookahead: int = 0):
-        path = Path(model_path)
+    def __init__(self, model, *, model_sha256: str = "", n_ctx: int = DEFAULT_CTX,
+                 n_threads: int | None = None, lookahead: int = 0):
+        """``model`` is a verified ``localscribe.models.ModelFile`` (its hash is recorded) or,
+        for development, an absolute path to a GGUF file."""
+        is_path = isinstance(model, (str, os.PathLike))
+        path = Path(model) if is_path else Path(model.path)
         if not path.is_absolute() or not path.is_file():
             # llama.cpp crashes or misbehaves on a missing file: refuse before it sees one.
             raise EngineError(f"language model file not found: {path}")
+        model_sha256 = model_sha256 or ("" if is_path else model.sha256)
         try:
-            self._llm = _load_llama(path, n_ctx, n_threads or default_threads())
+            self._llm = _load_llama(model, n_ctx, n_threads or default_threads())
         except (ValueError, RuntimeError) as exc:
             raise EngineError(f"cannot load language model {path.name}: {exc}") from exc
         import llama_cpp
@@ -151,6 +156,13 @@ class LlamaEngine:
         # batched decode checks up to ``lookahead`` of them (prompt-lookup decoding).
         self.lookahead = lookahead
         self.counters = EngineCounters()
+
+    @classmethod
+    def for_profile(cls, profile: str | None = None, paths=None, **kw) -> "LlamaEngine":
+        """The profile's verified LLM (raises localscribe.models.ModelError when missing)."""
+        from localscribe.models import resolve_model
+
+        return cls(resolve_model("llm", profile, paths), **kw)
 
     # -- tokens ---------------------------------------------------------------------------
     def tokenize(self, text: str, *, first: bool = False) -> list[int]:

@@ -293,7 +293,7 @@ class InputDevice:
 
 
 def input_devices() -> list[InputDevice]:
-    fn = _lookup("localscribe.capture.sources", "list_input_devices")
+    fn = _lookup("localscribe.capture.sources", "input_devices", "list_input_devices")
     out = []
     for d in fn():
         ident = _field(d, "index", None)
@@ -304,17 +304,30 @@ def input_devices() -> list[InputDevice]:
     return out
 
 
-def microphone_source(device: Any) -> Any:
-    return _lookup("localscribe.capture.sources", "MicrophoneSource")(device=device)
+def microphone_source(device: Any, on_level: Callable[[Any], None] | None = None) -> Any:
+    cls = _lookup("localscribe.capture.sources", "MicrophoneSource")
+    return cls(device=device, on_level=on_level) if on_level else cls(device=device)
 
 
 # --- pipeline ----------------------------------------------------------------------------------
 
 def live_visit(session: Any, eid: str, *, profile: str, template: str, source: Any,
                on_event: Callable[[object], None], paths: Paths) -> Any:
-    cls = _lookup("localscribe.pipeline", "LiveVisit")
-    return cls(session, eid, profile=profile, template=template, source=source,
-               on_event=on_event, paths=paths)
+    """A live visit over the vault, wired the way the pipeline's own `scribe_file` wires one."""
+    pipeline = importlib.import_module("localscribe.pipeline")
+    ready_made = getattr(pipeline, "open_live_visit", None)
+    if ready_made is not None:
+        return ready_made(session, eid, profile=profile, template=template, source=source,
+                          on_event=on_event, paths=paths)
+    engines = importlib.import_module("localscribe.pipeline.engines")
+    resolve = _lookup("localscribe.models", "resolve_model")
+    tmpl = _lookup("localscribe.draft.templates", "load_template")(template, paths.data_dir)
+    store = _lookup("localscribe.pipeline.stores", "VaultVisitStore")(session, eid)
+    return pipeline.LiveVisit(
+        source, store,
+        transcriber_factory=engines.transcriber_factory(resolve("asr", profile, paths)),
+        drafter_factory=engines.drafter_factory(resolve("llm", profile, paths), tmpl),
+        verify=_lookup("localscribe.verify.grounding", "verify_draft"), on_event=on_event)
 
 
 def regenerate_section(session: Any, eid: str, key: str, *, profile: str, paths: Paths,

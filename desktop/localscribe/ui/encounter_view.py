@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from localscribe.config import Paths
 from localscribe.domain import Draft, Transcript
+from localscribe.pipeline import events as ev
 from localscribe.ui import core
 from localscribe.ui.audio_player import AudioPlayer
 from localscribe.ui.prefs import UiPrefs
@@ -24,6 +25,7 @@ from localscribe.ui.visit_bridge import VisitBridge
 from localscribe.ui.workers import TaskRunner, describe_error
 
 LIVE_STATES = ("recording", "paused")
+MIC_TEST_MS = 4000
 
 
 class EncounterView(QWidget):
@@ -86,6 +88,7 @@ class EncounterView(QWidget):
         p.pause_clicked.connect(self._pause)
         p.stop_clicked.connect(self._stop)
         p.refresh_devices.connect(self.refresh_devices)
+        p.test_requested.connect(self._test_microphone)
         b.level.connect(p.set_level)
         b.state.connect(self._on_state)
         b.segment.connect(self._on_segment)
@@ -163,6 +166,25 @@ class EncounterView(QWidget):
             devices = sorted(devices, key=lambda d: d.name != preferred)
             devices = [core.InputDevice(d.id, d.name, d.name == preferred) for d in devices]
         self.panel.set_devices(devices, problem)
+
+    def _test_microphone(self, device) -> None:
+        """A few seconds of level readings from the chosen microphone; the audio is dropped."""
+        def on_level(level) -> None:
+            self.bridge.post(ev.LevelChanged(level.rms_db))
+        try:
+            source = core.microphone_source(device.id if device else None, on_level=on_level)
+            source.start()
+        except Exception as exc:
+            self.panel.show_problem(f"The microphone cannot be opened: {describe_error(exc)}")
+            return
+        self.panel.set_testing(True)
+
+        def finish() -> None:
+            try:
+                source.stop()
+            finally:
+                self.panel.set_testing(False)
+        QTimer.singleShot(MIC_TEST_MS, finish)
 
     def _record(self) -> None:
         if self.visit is not None and self.visit_state == "paused":

@@ -72,6 +72,7 @@ class RecordPanel(QWidget):
     stop_clicked = Signal()
     refresh_devices = Signal()
     device_changed = Signal(object)    # InputDevice or None
+    test_requested = Signal(object)    # InputDevice: preview its level without recording
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +96,9 @@ class RecordPanel(QWidget):
         self.mic.setAccessibleName("Microphone")
         self.mic.setMinimumContentsLength(24)
         self.mic.currentIndexChanged.connect(lambda _i: self.device_changed.emit(self.device()))
+        self.test_mic = QPushButton("&Test microphone")
+        self.test_mic.setToolTip("Listen for a few seconds and show the level; nothing is recorded")
+        self.test_mic.clicked.connect(lambda: self.test_requested.emit(self.device()))
         self.refresh = QPushButton("Re&fresh")
         self.refresh.setToolTip("Look for microphones again")
         self.refresh.clicked.connect(self.refresh_devices)
@@ -124,6 +128,7 @@ class RecordPanel(QWidget):
         mic_label.setBuddy(self.mic)
         mic_row.addWidget(mic_label)
         mic_row.addWidget(self.mic, 2)
+        mic_row.addWidget(self.test_mic)
         mic_row.addWidget(self.refresh)
         mic_row.addWidget(self.meter, 1)
         layout = QVBoxLayout(self)
@@ -134,7 +139,8 @@ class RecordPanel(QWidget):
         layout.addWidget(self.transcript, 1)
         self.setTabOrder(self.record_button, self.stop_button)
         self.setTabOrder(self.stop_button, self.mic)
-        self.setTabOrder(self.mic, self.refresh)
+        self.setTabOrder(self.mic, self.test_mic)
+        self.setTabOrder(self.test_mic, self.refresh)
         self.setTabOrder(self.refresh, self.transcript)
 
         self._shortcuts = [shortcut(self, RECORD_KEY, self._main_clicked, local=True),
@@ -143,6 +149,7 @@ class RecordPanel(QWidget):
         self._tick.setInterval(250)
         self._tick.timeout.connect(self._update_elapsed)
         self._devices: list[InputDevice] = []
+        self._testing = False
         self.set_state("idle")
 
     # --- what the encounter view tells the panel ---------------------------------------------
@@ -193,8 +200,15 @@ class RecordPanel(QWidget):
         self.no_mic.show()
 
     def set_level(self, dbfs: float) -> None:
-        if self.state == "recording":
+        if self.state == "recording" or self._testing:
             self.meter.set_level(dbfs)
+
+    def set_testing(self, testing: bool) -> None:
+        self._testing = testing
+        self.test_mic.setText("Testing…" if testing else "&Test microphone")
+        if not testing:
+            self.meter.set_level(None)
+        self._sync_buttons()
 
     def add_segment(self, seg: Segment) -> None:
         self.transcript_hint.hide()
@@ -228,6 +242,7 @@ class RecordPanel(QWidget):
         self.stop_button.setEnabled(self.state in ("recording", "paused"))
         self.mic.setEnabled(self.state == "idle")
         self.refresh.setEnabled(self.state == "idle")
+        self.test_mic.setEnabled(self.state == "idle" and has_mic and not self._testing)
 
     def _main_clicked(self) -> None:
         if not self.record_button.isEnabled():

@@ -11,16 +11,27 @@ The connection runs in autocommit mode and every multi-statement change goes thr
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import sqlite_utils
 
 
+class _Connection(sqlite3.Connection):
+    """The app shares one connection between the UI thread and the pipeline's threads; a
+    transaction must own the connection until it ends, or another thread's statements would
+    silently join (and roll back with) it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tx_lock = threading.RLock()
+
+
 def connect(path: Path) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None,
-                           check_same_thread=False)
+                           check_same_thread=False, factory=_Connection)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "temp_store=MEMORY",
                    "secure_delete=ON", "foreign_keys=ON", "busy_timeout=30000"):
         conn.execute(f"PRAGMA {pragma}")
@@ -31,16 +42,17 @@ def connect(path: Path) -> sqlite_utils.Database:
 def transaction(db: sqlite_utils.Database):
     """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error. Nested use joins the outer one."""
     conn = db.conn
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    with getattr(conn, "tx_lock", None) or nullcontext():
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 def run_script(db: sqlite_utils.Database, script: str) -> None:

@@ -71,7 +71,8 @@ class Verifier:
         elif unknown:
             flags.append(Flag("bad-evidence", "This statement cites transcript lines that do not exist "
                                               f"({_quote(unknown)}).", ", ".join(unknown)))
-        ev = _Text.of("\n".join(s.text for s in self._window(known)))
+        # Without a single valid citation there is nothing local to compare against.
+        ev = _Text.of("\n".join(s.text for s in self._window(known))) if known else None
         flags += self._numbers(st, ev)
         flags += self._drugs(st, ev)
         flags += self._laterality(st, ev)
@@ -81,7 +82,7 @@ class Verifier:
         return flags
 
     # -- numbers and doses ------------------------------------------------------------------
-    def _numbers(self, st: Statement, ev: _Text) -> list[Flag]:
+    def _numbers(self, st: Statement, ev: _Text | None) -> list[Flag]:
         out: list[Flag] = []
         for num, unit in quantities(st.text):
             said = f"{num} {unit}" if unit else num
@@ -95,7 +96,7 @@ class Verifier:
                 detail = f" (heard as {', '.join(f'{num} {u}' for u in heard)})" if heard else ""
                 out.append(Flag(kind, f"The note says '{said}', but the visit never gave {num} "
                                       f"in {unit}{detail}.", said))
-            elif st.evidence and num not in ev.numbers:
+            elif ev is not None and num not in ev.numbers:
                 out.append(Flag("evidence", f"'{said}' is not in the cited lines; it was said "
                                             "elsewhere in the visit.", said))
         return out
@@ -109,13 +110,13 @@ class Verifier:
                 return True      # ASR misspellings: "lisinipril"
         return False
 
-    def _drugs(self, st: Statement, ev: _Text) -> list[Flag]:
+    def _drugs(self, st: Statement, ev: _Text | None) -> list[Flag]:
         out: list[Flag] = []
         for name in dict.fromkeys(self.lexicon.find(st.text)):
             names = self.lexicon.aliases(name)
             if not self._mentioned(names, self.whole):
                 out.append(Flag("drug", f"The note names {name}, which was not mentioned in the visit.", name))
-            elif st.evidence and not self._mentioned(names, ev):
+            elif ev is not None and not self._mentioned(names, ev):
                 out.append(Flag("evidence", f"{name} is not in the cited lines; it was mentioned "
                                             "elsewhere in the visit.", name))
         return out
@@ -131,16 +132,16 @@ class Verifier:
             sides.add("bilateral")
         return sides
 
-    def _laterality(self, st: Statement, ev: _Text) -> list[Flag]:
+    def _laterality(self, st: Statement, ev: _Text | None) -> list[Flag]:
         out: list[Flag] = []
         claimed = {_SIDES[t] for t in words(st.text) if t in _SIDES}
         whole = self._sides(self.whole.tokens)
-        local = self._sides(ev.tokens)
+        local = self._sides(ev.tokens) if ev is not None else set()
         for side in sorted(claimed):
             if side not in whole:
                 out.append(Flag("laterality", f"The note says '{side}', but that side was never "
                                               "mentioned in the visit.", side))
-            elif st.evidence and local and side not in local:
+            elif local and side not in local:
                 out.append(Flag("laterality", f"The note says '{side}', but the cited lines say "
                                               f"{' and '.join(sorted(local))}.", side))
         return out
@@ -181,6 +182,8 @@ class Verifier:
         mine = {stem(t) for t in normalize_numbers(words(st.text))
                 if t not in STOPWORDS and t[0].isalnum() and len(t) > 2}
         theirs = {stem(t) for t in ev.tokens}
+        if any(self._mentioned(self.lexicon.aliases(d), ev) for d in self.lexicon.find(st.text)):
+            return []       # a drug named by its brand in the visit and its generic in the note
         if mine and not (mine & theirs):
             return [Flag("evidence", f"The cited lines ({_quote(known)}) do not mention any of this.")]
         return []

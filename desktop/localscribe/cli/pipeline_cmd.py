@@ -1,0 +1,92 @@
+"""`localscribe draft TRANSCRIPT`: a transcript to a verified draft note."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from localscribe.cli.common import UserError, add_dirs, add_json, add_profile, guarded, paths_from, print_json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "draft", help="draft a clinical note from a transcript",
+        description="Draft a note with the local language model from a transcript: plain text, "
+                    "'[doctor] ...' / '[patient] ...' turns, or the JSON of 'transcribe --json'. "
+                    "Every statement cites transcript segments; unsupported ones are flagged.")
+    p.add_argument("transcript", metavar="TRANSCRIPT", help="transcript file ('-' reads stdin)")
+    p.add_argument("--template", default="soap",
+                   help="note template: soap, history_and_physical, progress_note, a file of "
+                        "your practice's templates dir, or a path to a .toml/.json template")
+    p.add_argument("--max-tokens", type=int, default=700, help="longest note, in tokens")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the language model")
+    p.add_argument("--n-ctx", type=int, default=4096, help="context window, in tokens")
+    p.add_argument("--stream", action="store_true", help="show the note on stderr as it is written")
+    add_json(p)
+    add_profile(p)
+    add_dirs(p)
+    p.set_defaults(func=run)
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read transcript {path}: {exc}") from None
+
+
+def _print_note(note: str, draft) -> None:
+    print(note, end="")
+    flagged = draft.flagged
+    if flagged:
+        print(f"\nFLAGS ({len(flagged)} of {len(draft.statements)} statements to check before signing)")
+        for st in flagged:
+            for f in st.flags:
+                print(f"- [{f.kind}] \"{st.text}\": {f.reason}")
+
+
+@guarded
+def run(args: argparse.Namespace) -> int:
+    from localscribe.config import default_profile
+    from localscribe.draft.engine import EngineError, LlamaEngine
+    from localscribe.draft.render import render_note
+    from localscribe.draft.service import draft_note
+    from localscribe.draft.templates import TemplateError, load_template
+    from localscribe.draft.transcript_text import TranscriptFormatError, parse_transcript_text
+    from localscribe.models import ModelError
+
+    paths = paths_from(args)
+    try:
+        transcript = parse_transcript_text(_read(args.transcript))
+    except TranscriptFormatError as exc:
+        raise UserError(f"{args.transcript}: {exc}") from None
+    try:
+        template = load_template(args.template, paths.data_dir)
+    except TemplateError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        profile = args.profile or default_profile()
+        engine = LlamaEngine.for_profile(profile, paths, n_ctx=args.n_ctx, n_threads=args.threads)
+    except (ValueError, ModelError, EngineError) as exc:
+        raise UserError(str(exc)) from None
+    on_text = (lambda piece: (sys.stderr.write(piece), sys.stderr.flush())) if args.stream else None
+    try:
+        draft, stats = draft_note(engine, transcript, template, max_tokens=args.max_tokens, on_text=on_text)
+    except (EngineError, ValueError) as exc:
+        raise UserError(f"drafting failed: {exc}", exit_code=1) from None
+    note = render_note(draft, template)
+    if args.json:
+        print_json({"template": template.key, "loinc": template.loinc, "note": note,
+                    "complete": stats.finished, "transcript": transcript.to_dict(),
+                    "draft": draft.to_dict(),
+                    "timing": {"prompt_tokens": stats.stop_prompt_tokens, "prompt_s": round(stats.stop_prompt_s, 2),
+                               "generated_tokens": stats.stop_generated, "generate_s": round(stats.stop_gen_s, 2),
+                               "chunks": stats.chunks}})
+    else:
+        _print_note(note, draft)
+        if not stats.finished:
+            print("\nNOTE: the note hit the token limit and may be incomplete (raise --max-tokens).")
+    return 0

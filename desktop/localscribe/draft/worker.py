@@ -1,0 +1,170 @@
+"""llama.cpp in its own process, so a native crash or a long generation never takes the app down.
+
+The client (``DraftWorker``) sends segments while the visit goes on and ``finish`` at Stop;
+the worker keeps an ``IncrementalDrafter`` and answers with streamed text pieces and the
+verified Draft. If the process dies (killed, out of memory, native crash) the client raises
+``WorkerCrashed`` with a message for the user; what the caller holds (transcript, audio in
+the vault) is untouched, so drafting can simply be retried.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from localscribe.domain import Draft, Segment, Transcript
+
+
+class WorkerError(RuntimeError):
+    """The draft worker reported a problem (model missing, transcript empty, ...)."""
+
+
+class WorkerCrashed(WorkerError):
+    """The draft worker process ended while it was working."""
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    model: Any                      # ModelFile, or an absolute GGUF path (development)
+    template: str = "soap"
+    data_dir: str | None = None     # for user templates
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    lookahead: int = 0
+    max_tokens: int = 700
+
+
+def _install_guard() -> None:
+    try:
+        from localscribe.security.egress import install_guard
+    except ImportError:     # the guard module ships with the vault work; never fail without it
+        return
+    install_guard()
+
+
+def _serve(cfg: WorkerConfig, requests, events) -> None:
+    _install_guard()        # first thing: nothing in this process may reach the network
+    try:
+        from localscribe.draft.engine import LlamaEngine
+        from localscribe.draft.incremental import IncrementalDrafter
+        from localscribe.draft.templates import load_template
+        from localscribe.verify import verify_draft
+
+        template = load_template(cfg.template, Path(cfg.data_dir) if cfg.data_dir else None)
+        engine = LlamaEngine(cfg.model, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, lookahead=cfg.lookahead)
+        drafter = IncrementalDrafter(engine, template, max_tokens=cfg.max_tokens)
+    except Exception as exc:    # report any start-up failure as one clear message
+        events.put(("error", f"the note-drafting engine could not start: {exc}"))
+        return
+    events.put(("ready", engine.model_sha256))
+    segments: list[Segment] = []
+    while True:
+        msg = requests.get()
+        kind = msg[0]
+        try:
+            if kind == "feed":
+                new = [Segment.from_dict(d) for d in msg[1]]
+                segments.extend(new)
+                drafter.feed(new)
+                events.put(("fed", drafter.stats.fed_segments, drafter.stats.prefill_tokens))
+            elif kind == "finish":
+                draft = drafter.finish(on_text=lambda piece: events.put(("text", piece)))
+                verify_draft(draft, Transcript(segments=segments))
+                s = drafter.stats
+                events.put(("draft", draft.to_dict(), {
+                    "chunks": s.chunks, "prefill_tokens": s.prefill_tokens,
+                    "stop_prompt_tokens": s.stop_prompt_tokens, "stop_generated": s.stop_generated,
+                    "stop_decoded": s.stop_decoded, "stop_prompt_s": s.stop_prompt_s,
+                    "stop_gen_s": s.stop_gen_s, "finished": s.finished}))
+                drafter = IncrementalDrafter(engine, template, max_tokens=cfg.max_tokens)
+                segments = []
+            elif kind == "close":
+                return
+        except Exception as exc:
+            events.put(("error", str(exc)))
+
+
+class DraftWorker:
+    """Client side. ``feed()`` during the visit, ``finish()`` at Stop, ``close()`` at the end."""
+
+    def __init__(self, config: WorkerConfig, *, start_timeout: float = 120.0):
+        ctx = mp.get_context("spawn")     # no fork: llama.cpp threads and Qt do not survive it
+        self._requests = ctx.Queue()
+        self._events = ctx.Queue()
+        self._proc = ctx.Process(target=_serve, args=(config, self._requests, self._events),
+                                 name="localscribe-draft", daemon=True)
+        self._proc.start()
+        self.model_sha256 = ""
+        kind, *rest = self._next(start_timeout, "starting")
+        if kind == "error":
+            self.close()
+            raise WorkerError(rest[0])
+        self.model_sha256 = rest[0]
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def _next(self, timeout: float | None, doing: str):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                return self._events.get(timeout=0.2)
+            except queue.Empty:
+                pass
+            if not self._proc.is_alive():
+                try:            # it may have answered just before it ended
+                    return self._events.get(timeout=0.5)
+                except queue.Empty:
+                    code = self._proc.exitcode
+                    raise WorkerCrashed(
+                        f"The note-drafting engine stopped unexpectedly while {doing} (exit code {code}). "
+                        "The transcript and the recording are safe; drafting can be retried.") from None
+            if deadline is not None and time.monotonic() > deadline:
+                raise WorkerError(f"the note-drafting engine did not answer within {timeout:.0f} s while {doing}")
+
+    def feed(self, segments: list[Segment], *, wait: bool = False, timeout: float | None = None) -> None:
+        """Send new segments; the worker evaluates them into its cache in the background."""
+        self._requests.put(("feed", [s.to_dict() for s in segments]))
+        if wait:
+            self._await("fed", timeout, "reading the transcript")
+
+    def _await(self, want: str, timeout: float | None, doing: str,
+               on_text: Callable[[str], None] | None = None):
+        while True:
+            kind, *rest = self._next(timeout, doing)
+            if kind == "error":
+                raise WorkerError(rest[0])
+            if kind == "text":
+                if on_text:
+                    on_text(rest[0])
+                continue
+            if kind == want:
+                return rest
+
+    def finish(self, *, on_text: Callable[[str], None] | None = None,
+               timeout: float | None = None) -> tuple[Draft, dict]:
+        """Stop: returns the verified Draft and timing counters; text streams to ``on_text``."""
+        self._requests.put(("finish",))
+        draft, stats = self._await("draft", timeout, "writing the note", on_text)
+        return Draft.from_dict(draft), stats
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self._proc.is_alive():
+            self._requests.put(("close",))
+            self._proc.join(timeout)
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join(timeout)
+        self._requests.close()
+        self._events.close()
+
+    def __enter__(self) -> "DraftWorker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

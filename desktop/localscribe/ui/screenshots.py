@@ -1,0 +1,181 @@
+"""Render every main screen to PNG files for the README, from a throwaway vault.
+
+    python -m localscribe.ui.screenshots [--out docs/screenshots] [--profile tiny] [--scale 1.0]
+    xvfb-run -a env QT_QPA_PLATFORM=xcb python -m localscribe.ui.screenshots
+
+The vault lives in a temporary folder and holds only the bundled, fictional sample visit
+(assets/sample_visit), run once through the real pipeline (whisper.cpp + llama.cpp with the
+chosen profile's models). The live-recording screen is shown by replaying that visit's
+transcript into the record panel, since no one speaks into a microphone here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+PASSPHRASE = "screenshot-only passphrase"
+SAMPLE_PATIENTS = [("Jordan Sample", "", "1980-02-29", "soap"),
+                   ("Robin Example", "DEMO-0002", "", "progress_note"),
+                   ("Casey Placeholder", "DEMO-0003", "", "history_and_physical")]
+
+
+def _fill_vault(paths, profile: str, log) -> tuple[str, list[str]]:
+    from localscribe.domain import Patient
+    from localscribe.models import resolve_model
+    from localscribe.pipeline import scribe_file
+    from localscribe.pipeline.stores import VaultVisitStore
+    from localscribe.draft.templates import load_template
+    from localscribe.resources import asset
+    from localscribe.vault import TEST_PARAMS, Vault
+
+    vault = Vault.create(paths, "admin", PASSPHRASE, kdf_params=TEST_PARAMS)
+    admin = vault.unlock("admin", PASSPHRASE)
+    admin.add_user("dr.patel", "clinician", PASSPHRASE)
+    admin.add_user("auditor", "auditor", PASSPHRASE)
+    admin.lock()
+    s = vault.unlock("dr.patel", PASSPHRASE)
+    ids = []
+    for name, mrn, dob, template in SAMPLE_PATIENTS:
+        ids.append(s.create_encounter(Patient(name=name, mrn=mrn, birth_date=dob), template))
+    log(f"running the sample visit through the {profile} pipeline (real models)…")
+    asr, llm = resolve_model("asr", profile, paths), resolve_model("llm", profile, paths)
+    result = scribe_file(asset("sample_visit", "visit.ogg"), VaultVisitStore(s, ids[0]),
+                         asr_model=asr, llm_model=llm, template=load_template("soap", paths.data_dir))
+    if getattr(result, "error", None):
+        raise SystemExit(f"the sample visit failed in the pipeline: {result.error}")
+    # A second copy, signed, so the day shows more than one state.
+    scribe_file(asset("sample_visit", "visit.ogg"), VaultVisitStore(s, ids[1]), asr_model=asr,
+                llm_model=llm, template=load_template("progress_note", paths.data_dir))
+    from localscribe.ui import core
+    draft = s.load_draft(ids[1])
+    s.save_note_version(ids[1], core.render_note(draft, paths.data_dir))
+    s.sign(ids[1], acknowledged_flag_ids=[st.id for st in draft.flagged])
+    s.lock()
+    vault.close()
+    return ids[0], ids
+
+
+def render(out: Path, profile: str, log=print) -> list[Path]:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from localscribe.config import resolve_paths
+    from localscribe.pipeline import events as ev
+    from localscribe.ui import style
+    from localscribe.ui.day_view import NewEncounterDialog
+    from localscribe.ui.main_window import MainWindow
+    from localscribe.ui.prefs import UiPrefs
+    from localscribe.ui.sign_dialog import SignDialog
+    from localscribe.ui import core
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    style.apply(app)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def settle(ms: int = 150) -> None:
+        end = QTimer()
+        end.setSingleShot(True)
+        end.start(ms)
+        while end.isActive():
+            app.processEvents()
+
+    def shot(widget, name: str) -> None:
+        settle()
+        path = out / f"{name}.png"
+        if not widget.grab().save(str(path)):
+            raise SystemExit(f"could not write {path}")
+        written.append(path)
+        log(f"wrote {path}")
+
+    with tempfile.TemporaryDirectory(prefix="localscribe-shots-") as tmp:
+        paths = resolve_paths(Path(tmp) / "data", os.environ.get("LOCALSCRIBE_MODELS_DIR"))
+        first = MainWindow(paths, profile, UiPrefs())
+        first.show()
+        shot(first, "01-first-run")
+        first.close()
+        review_id, ids = _fill_vault(paths, profile, log)
+
+        w = MainWindow(paths, profile, UiPrefs())
+        w.resize(1280, 820)
+        w.show()
+        w.unlock_view.user.setText("dr.patel")
+        shot(w, "02-unlock")
+        w.unlock("dr.patel", PASSPHRASE)
+        w.runner.wait(60000)
+        shot(w, "03-today")
+
+        dialog = NewEncounterDialog(core.templates(paths.data_dir), w)
+        dialog.name.setText("Alex Newpatient")
+        dialog.birth_date.setText("1975-06-01")
+        dialog.show()
+        shot(dialog, "04-new-encounter")
+        dialog.close()
+
+        w.open_encounter(ids[2])
+        enc = w.encounter
+        transcript = w.session.load_transcript(review_id)
+        for seg in (transcript.segments if transcript else [])[:9]:
+            enc.bridge.post(ev.SegmentAdded(seg))
+        enc.panel.set_state("recording")
+        enc.bridge.post(ev.LevelChanged(-21.0))
+        settle(300)
+        shot(w, "05-recording")
+        enc.panel.set_state("idle")
+        enc.panel.reset()
+
+        w.open_encounter(review_id)
+        draft = enc.review.draft
+        target = next((st for st in draft.statements if st.evidence), None) if draft else None
+        if target is not None:
+            enc.review.tree.select_statement(target.id)
+        shot(w, "06-review-evidence")
+        flagged = draft.flagged[0] if draft and draft.flagged else None
+        if flagged is not None:
+            enc.review.tree.select_statement(flagged.id)
+            shot(w, "07-review-flag")
+        sign = SignDialog(draft, "dr.patel", w)
+        sign.show()
+        shot(sign, "08-sign")
+        sign.close()
+
+        w.open_encounter(ids[1])
+        shot(w, "09-signed")
+        w.show_settings()
+        w.runner.wait(120000)
+        shot(w, "10-settings-models")
+        w.lock("Locked after 5 minute(s) without activity.")
+        shot(w, "11-locked")
+
+        w.unlock("auditor", PASSPHRASE)
+        w.runner.wait(60000)
+        shot(w, "12-audit")
+        w.audit.tabs.setCurrentIndex(1)
+        shot(w, "13-security-report")
+        w.close()
+        w.runner.wait(10000)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="docs/screenshots", type=Path)
+    parser.add_argument("--profile", default=os.environ.get("LOCALSCRIBE_PROFILE", "tiny"))
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="device pixel ratio to render at (1.5 checks 150%% scaling)")
+    args = parser.parse_args(argv)
+    if args.scale != 1.0:
+        os.environ["QT_SCALE_FACTOR"] = str(args.scale)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from localscribe.security.egress import install_guard
+    install_guard()
+    render(args.out, args.profile)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

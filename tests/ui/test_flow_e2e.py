@@ -1,0 +1,127 @@
+"""The whole clinic flow in the window with real parts: a real vault, a rebuilt PriMock57 visit
+played into a PulseAudio virtual microphone, whisper.cpp and llama.cpp with the `tiny`
+models, then review, evidence, autosave, sign and copy. Slow (the audio plays in real time).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ui_helpers import PASSPHRASE, require_core, unlock, when_modal
+
+pytestmark = pytest.mark.slow
+VISIT = "day1_consultation01"
+VISIT_SECONDS = 45
+
+
+def _rebuilt_visit() -> Path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+    try:
+        from rebuild_visit import rebuild
+    except ImportError as exc:
+        pytest.skip(f"waits on tests/support/rebuild_visit.py ({exc})")
+    return Path(rebuild(VISIT, max_seconds=VISIT_SECONDS).audio_path)
+
+
+def _tiny_models_or_skip(paths):
+    require_core("localscribe.models:resolve_model")
+    from localscribe.models import ModelError, resolve_model
+    try:
+        resolve_model("asr", "tiny", paths)
+        resolve_model("llm", "tiny", paths)
+    except ModelError as exc:
+        pytest.skip(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
+
+
+def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, window, paths,
+                                                              virtual_microphone, monkeypatch):
+    require_core("localscribe.pipeline:LiveVisit", "localscribe.pipeline.engines:transcriber_factory",
+                 "localscribe.capture.sources:MicrophoneSource", "localscribe.draft.render:render_note",
+                 "localscribe.ehr.clipboard_qt")
+    _tiny_models_or_skip(paths)
+    audio = _rebuilt_visit()
+    from localscribe.ui import review_view
+    monkeypatch.setattr(review_view, "AUTOSAVE_MS", 500)
+
+    unlock(window, qtbot, "drjones")
+
+    def fill(dialog):
+        dialog.name.setText("Pat Primock")
+        dialog.mrn.setText("PM-57")
+        dialog._accept()
+    when_modal(fill)
+    window.day.new_button.click()
+    enc = window.encounter
+    panel = enc.panel
+    qtbot.waitUntil(lambda: window.content.currentWidget() is enc, timeout=5000)
+    names = [panel.mic.itemText(i) for i in range(panel.mic.count())]
+    pulse = next((i for i, n in enumerate(names) if n.startswith("pulse")), None)
+    assert pulse is not None, f"the virtual microphone is not offered; devices: {names}"
+    panel.mic.setCurrentIndex(pulse)
+
+    consent = []
+
+    def agree(box):
+        consent.append(box.text())
+        next(b for b in box.buttons() if "agreed" in b.text()).click()
+    when_modal(agree)
+    panel.record_button.click()
+    assert consent and "Pat Primock" in consent[0]
+    assert panel.state == "recording"
+    eid = enc.row.id
+    player = virtual_microphone(audio)
+    started = time.monotonic()
+    levels = []
+    enc.bridge.level.connect(levels.append)
+    qtbot.waitUntil(lambda: player.poll() is not None, timeout=(VISIT_SECONDS + 30) * 1000)
+    qtbot.wait(1500)                                    # the last words reach the microphone
+    assert panel.transcript.count() >= 2, "no live transcript while the visit played"
+    assert max(levels) > -40, f"the meter never heard speech: max {max(levels):.0f} dBFS"
+    assert panel.elapsed_s() >= time.monotonic() - started - 3
+
+    panel.stop_button.click()
+    review = enc.review
+    assert enc.pages.currentWidget() is review and review.progress_row.isVisible()
+    qtbot.waitUntil(lambda: review.draft is not None or enc.error.isVisible(), timeout=300_000)
+    assert not enc.error.isVisible(), enc.error.text()
+    s = window.session
+    recorded = s.read_audio(eid)
+    assert len(recorded) / 16000 >= VISIT_SECONDS * 0.8        # the audio is on disk, encrypted
+    statements = review.draft.statements
+    assert statements and review.note_text().strip()
+    segment_ids = {seg.id for seg in s.load_transcript(eid).segments}
+    grounded = [st for st in statements if st.evidence]
+    assert grounded, "no statement points back to the transcript"
+    st = grounded[0]
+    assert review.tree.select_statement(st.id)
+    assert review.transcript.highlighted and set(review.transcript.highlighted) <= segment_ids
+    assert set(review.transcript.highlighted) == set(st.evidence) & segment_ids
+    review.play.click()                                     # plays into the virtual sink
+    qtbot.waitUntil(lambda: "Play" in review.evidence_label.text(), timeout=5000)
+
+    review.editor.setFocus()
+    review.editor.moveCursor(review.editor.textCursor().MoveOperation.End)
+    qtbot.keyClicks(review.editor, "\nReviewed with the patient.")
+    qtbot.waitUntil(lambda: "Saved as version" in review.save_state.text(), timeout=5000)
+    assert s.latest_version(eid).text.endswith("Reviewed with the patient.")
+
+    def sign(dialog):
+        for cb, _fid in dialog.checks:
+            cb.setChecked(True)
+        dialog.sign_button.click()
+    when_modal(sign)
+    review.sign_button.click()
+    assert review.signed, review.status.text()
+    note = s.signed_note(eid)
+    assert note.text.endswith("Reviewed with the patient.")
+
+    review.copy_button.click()
+    assert QApplication.clipboard().text() == note.text
+    window.encounter.back.click()
+    row = next(r for r in window.day.visible_rows() if r.id == eid)
+    assert row.status_label == "Signed"
