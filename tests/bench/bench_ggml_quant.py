@@ -6,8 +6,8 @@ alone), alternating variants across rounds to spread out noise from other work o
 machine. Figures: load time, real-time factor (transcribe seconds / audio seconds), peak
 RSS, and corpus WER on the Debian pocketsphinx-testdata LibriVox clips.
 
-    python tests/bench/bench_ggml_quant.py                 # tiny.en (installed cache or registry)
-    python tests/bench/bench_ggml_quant.py --model whisper-base --rounds 3
+    python tests/bench/bench_ggml_quant.py --threads 1 --rounds 5        # tiny.en, from the registry
+    python tests/bench/bench_ggml_quant.py --model whisper-base --threads 1 --rounds 3
     python tests/bench/bench_ggml_quant.py --ggml f16=/path/a.bin --ggml q8_0=/path/b.bin
 """
 
@@ -38,11 +38,11 @@ clips = load_clips()
 t0 = time.perf_counter()
 model = Model(sys.argv[1], print_progress=False, n_threads=int(sys.argv[2]))
 load_s = time.perf_counter() - t0
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 hyps = [transcribe_text(model, c.audio) for c in clips]
-run_s = time.perf_counter() - t0
+run_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
 audio_s = sum(c.seconds for c in clips)
-print(json.dumps({"load_s": load_s, "rtf": run_s / audio_s,
+print(json.dumps({"load_s": load_s, "rtf": run_s / audio_s, "cpu_rtf": cpu_s / audio_s,
                   "peak_rss_mb": peak_rss_mb(),
                   "wer": corpus_wer([c.reference for c in clips], hyps)}))
 """
@@ -97,16 +97,18 @@ def main() -> int:
 
     print(f"\n{args.model if not args.ggml else 'given files'}: medians over {args.rounds} rounds, "
           f"{args.threads} threads")
-    print(f"{'variant':8s} {'size_MB':>8s} {'load_s':>7s} {'RTF':>7s} {'peakRSS_MB':>10s} {'WER':>7s}")
+    print(f"{'variant':8s} {'size_MB':>8s} {'load_s':>7s} {'RTF':>7s} {'CPU_RTF':>7s} {'peakRSS_MB':>10s} {'WER':>7s}")
     med = {}
     for label, runs in results.items():
         med[label] = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
         m = med[label]
-        print(f"{label:8s} {sizes[label]:8.1f} {m['load_s']:7.3f} {m['rtf']:7.4f} {m['peak_rss_mb']:10.1f} {m['wer']:7.4f}")
+        print(f"{label:8s} {sizes[label]:8.1f} {m['load_s']:7.3f} {m['rtf']:7.4f} {m['cpu_rtf']:7.4f} "
+              f"{m['peak_rss_mb']:10.1f} {m['wer']:7.4f}")
     labels = list(med)
     if len(labels) == 2:
         a, b = labels
         print(f"ratio {b}/{a}: RTF {med[b]['rtf'] / med[a]['rtf']:.3f}, "
+              f"CPU RTF {med[b]['cpu_rtf'] / med[a]['cpu_rtf']:.3f}, "
               f"peak RSS {med[b]['peak_rss_mb'] / med[a]['peak_rss_mb']:.3f}, "
               f"WER {med[b]['wer']:.4f} vs {med[a]['wer']:.4f}")
     return 0

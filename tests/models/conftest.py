@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -34,16 +33,6 @@ def tiny_copy(tiny_paths, tmp_path) -> Paths:
         if f.is_file() and not f.name.startswith("."):
             shutil.copy2(f, models / f.name)
     return resolve_paths(data_dir=tmp_path / "data", models_dir=models)
-
-
-def run_models_cli(*argv: str) -> int:
-    """Run `localscribe models ...` through its real argparse wiring, in-process."""
-    from localscribe.cli import models_cmd
-
-    parser = argparse.ArgumentParser(prog="localscribe")
-    models_cmd.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(list(argv))
-    return args.func(args)
 
 
 @pytest.fixture

@@ -49,6 +49,13 @@ def window(qtbot, paths):
     qtbot.addWidget(w)
     w.show()
     yield w
+    visit = w.encounter.visit
+    if visit is not None:            # never leave a capture stream or engine running
+        visit.cancel()
+        wait = getattr(visit, "wait", None)
+        if wait:
+            wait(timeout=60)
+        w.encounter.visit = None
     w.runner.cancel_all()
     w.runner.wait(10000)
 

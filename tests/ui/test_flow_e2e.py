@@ -80,8 +80,8 @@ def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, wind
     enc.bridge.level.connect(levels.append)
     qtbot.waitUntil(lambda: player.poll() is not None, timeout=(VISIT_SECONDS + 30) * 1000)
     qtbot.wait(1500)                                    # the last words reach the microphone
-    assert panel.transcript.count() >= 2, "no live transcript while the visit played"
-    assert max(levels) > -40, f"the meter never heard speech: max {max(levels):.0f} dBFS"
+    assert levels and max(levels) > -40, f"the meter never heard speech: {levels[-5:]}"
+    assert panel.transcript.count() >= 2, f"no live transcript while the visit played; {enc.error.text()}"
     assert panel.elapsed_s() >= time.monotonic() - started - 3
 
     panel.stop_button.click()

@@ -88,6 +88,14 @@ def input_devices() -> list[InputDevice]:
             for i, d in enumerate(devices) if d["max_input_channels"] > 0]
 
 
+def refresh_devices() -> None:
+    """Re-scan audio devices (PortAudio lists them once, when it starts): call after a
+    microphone is plugged in or the sound server restarts."""
+    sd = _sounddevice()
+    sd._terminate()  # noqa: SLF001 - sounddevice's documented way to re-enumerate devices
+    sd._initialize()  # noqa: SLF001
+
+
 def choose_device(device: int | str | None, channels: int) -> InputDevice:
     devices = input_devices()
     if not devices:
@@ -161,6 +169,7 @@ class MicrophoneSource:
         self._paused = threading.Event()
         self._stopping = threading.Event()
         self._last_callback = 0.0
+        self._had_callback = False
         self._captured = 0            # samples at 16 kHz kept so far
         self.error: CaptureError | None = None
         self._resampler = None
@@ -188,9 +197,12 @@ class MicrophoneSource:
             self.samplerate = rate
             self._resampler = soxr.ResampleStream(rate, TARGET_RATE, self.channels, dtype="float32")
         self._last_callback = time.monotonic()
+        try:
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise NoInputDevice(f"cannot start input device {self.device.name!r}: {exc}") from None
         self._pump = threading.Thread(target=self._run_pump, name="localscribe-capture", daemon=True)
         self._pump.start()
-        self._stream.start()
         return self
 
     def _open(self, sd, rate: int):
@@ -230,6 +242,7 @@ class MicrophoneSource:
         if status and status.input_overflow:
             self.overflows += 1
         self._last_callback = time.monotonic()
+        self._had_callback = True
         self._raw.put(indata.copy())
 
     # -- the pump thread: spool first, then consumers ----------------------------------------
@@ -267,7 +280,9 @@ class MicrophoneSource:
     def _stalled(self) -> bool:
         if self._stream is not None and not self._stream.active:
             return True
-        return time.monotonic() - self._last_callback > self.stall_timeout_s
+        # Some audio servers take a second or two to deliver the first block.
+        limit = self.stall_timeout_s if self._had_callback else max(self.stall_timeout_s, 5.0)
+        return time.monotonic() - self._last_callback > limit
 
     def _keep(self, raw: np.ndarray) -> None:
         data = raw if self._resampler is None else self._resampler.resample_chunk(raw)

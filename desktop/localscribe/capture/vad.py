@@ -9,6 +9,7 @@ few speech frames in a row; a hangover keeps short gaps between words inside spe
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +27,11 @@ class VadConfig:
     margin_db: float = 10.0        # above the noise floor
     min_level_db: float = -55.0    # absolute floor (dBFS): quieter than this is never speech
     max_flatness: float = 0.40     # white noise periodograms sit near 0.56
-    min_band_ratio: float = 0.45   # share of energy in 250-4000 Hz
+    min_band_ratio: float = 0.10   # share of energy in 250-4000 Hz (rejects hum and rumble)
     floor_rise_db_per_s: float = 2.0
     onset_frames: int = 3          # 90 ms
+    steady_frames: int = 50        # 1.5 s: how long a level must hold to count as background
+    steady_std_db: float = 3.0     # speech swings far more than this from syllable to syllable
     hangover_frames: int = 10      # 300 ms
 
 
@@ -51,6 +54,7 @@ class VoiceActivityDetector:
         self._floor: float | None = None
         self._run = 0          # consecutive raw-speech frames
         self._hang = 0         # frames of hangover left
+        self._recent: deque[float] = deque(maxlen=self.config.steady_frames)
         self.frames_done = 0
 
     def process(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,6 +75,13 @@ class VoiceActivityDetector:
                 self._floor = e
             else:
                 self._floor += rise
+            # A level that holds steady (a fan, traffic, a noise that just started) is
+            # background however loud: lift the floor to it at once.
+            self._recent.append(e)
+            if len(self._recent) == self._recent.maxlen:
+                lo = min(self._recent)
+                if lo > self._floor and np.std(self._recent) < cfg.steady_std_db:
+                    self._floor = lo
             raw = (e > self._floor + cfg.margin_db and e > cfg.min_level_db
                    and flatness[i] < cfg.max_flatness and ratio[i] > cfg.min_band_ratio)
             self._run = self._run + 1 if raw else 0

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "localscribe.cli.transcribe_cmd",
     "localscribe.cli.vault_cmd",
     "localscribe.cli.pipeline_cmd",
+    "localscribe.cli.scribe_cmd",
     "localscribe.cli.ehr_cmd",
 )
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from localscribe.cli.common import UserError, add_json, print_json
-from localscribe.cli.vault_cmd import ENV_USER, _common, _run, _unlock
+from localscribe.cli.unlock import ENV_USER, add_user_options as _common, core_errors as _run, unlock as _unlock
 
 
 def _service(session):

@@ -17,69 +17,9 @@ from pathlib import Path
 from localscribe.cli.common import UserError, add_dirs, add_json, guarded, paths_from, print_json
 from localscribe.config import ENV_PASSPHRASE
 
-ENV_USER = "LOCALSCRIBE_USER"
-ENV_NEW_PASSPHRASE = "LOCALSCRIBE_NEW_PASSPHRASE"
-
-
-# ---------------------------------------------------------------- helpers
-
-def _acting_user(args) -> str:
-    user = getattr(args, "user", None) or os.environ.get(ENV_USER)
-    if not user:
-        raise UserError(f"say who you are: --user NAME or {ENV_USER}")
-    return user
-
-
-def _ask(prompt: str, env: str, confirm: bool = False) -> str:
-    value = os.environ.get(env)
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise UserError(f"no passphrase: set {env} or run on a terminal")
-    value = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repeat: ") != value:
-        raise UserError("the two passphrases differ")
-    return value
-
-
-def _open(args):
-    from localscribe.vault import Vault, VaultError
-    try:
-        return Vault.open(paths_from(args))
-    except VaultError as exc:
-        raise UserError(str(exc)) from None
-
-
-def _unlock(args):
-    from localscribe.vault import AuthError, TamperError
-    vault = _open(args)
-    user = _acting_user(args)
-    try:
-        return vault.unlock(user, _ask(f"Passphrase for {user}: ", ENV_PASSPHRASE))
-    except AuthError as exc:
-        raise UserError(str(exc), exit_code=3) from None
-    except TamperError as exc:
-        raise UserError(f"vault integrity check failed: {exc}", exit_code=4) from None
-
-
-def _run(fn):
-    """Map core refusals to one-line errors."""
-    from localscribe.vault import PermissionDenied, SessionLocked
-
-    def wrapper(args):
-        try:
-            return fn(args)
-        except (PermissionDenied, SessionLocked) as exc:
-            raise UserError(str(exc), exit_code=3) from None
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-    wrapper.__name__ = fn.__name__
-    return guarded(wrapper)
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    add_dirs(p)
-    p.add_argument("--user", help=f"acting user (env {ENV_USER})")
+from localscribe.cli.unlock import (ENV_NEW_PASSPHRASE, ENV_USER, acting_user as _acting_user,  # noqa: F401
+                                   add_user_options as _common, ask as _ask, core_errors as _run,
+                                   open_vault as _open, unlock as _unlock)
 
 
 # ---------------------------------------------------------------- commands

@@ -20,6 +20,7 @@ from localscribe.domain import Section, Statement
 from localscribe.draft.templates import Template
 
 MAX_EVIDENCE_IDS = 8
+MAX_STATEMENT_CHARS = 220
 
 
 def _literal(s: str) -> str:
@@ -32,12 +33,18 @@ def build_grammar(template: Template, labels: list[str]) -> str:
         raise ValueError("cannot build a note grammar for an empty transcript")
     rules = ["root ::= " + " ".join(f"sec{i}" for i in range(len(template.sections)))]
     for i, s in enumerate(template.sections):
-        rules.append(f"sec{i} ::= {_literal(f'## {s.title}' + chr(10))} stmt{{0,{s.max_statements}}}")
+        # The first section (the reason for the visit, in every template we ship) needs at
+        # least one statement: a transcript always says why the patient came, and an empty
+        # note is the small models' favourite way out.
+        lo = 1 if i == 0 else 0
+        rules.append(f"sec{i} ::= {_literal(f'## {s.title}' + chr(10))} stmt{{{lo},{max(lo, s.max_statements)}}}")
     rules += [
         'stmt ::= "- " text " [" id ("," id){0,%d} "]\\n"' % (MAX_EVIDENCE_IDS - 1),
         # A statement starts with a letter or digit; no brackets or newlines inside, so the
         # evidence list is always the bracket at the end of the line.
-        r'text ::= [A-Za-z0-9] [^\n\[\]]*',
+        # Bounded length keeps statements short (the note's reader and the token budget both
+        # prefer it) and stops a looping model from filling the budget with one line.
+        r'text ::= [A-Za-z0-9] [^\n\[\]]{0,%d}' % MAX_STATEMENT_CHARS,
         # Longest first, so no id is a prefix match trap for the parser's readers.
         "id ::= " + " | ".join(_literal(x) for x in sorted(labels, key=lambda x: (-len(x), x))),
     ]

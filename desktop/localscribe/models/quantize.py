@@ -1,4 +1,4 @@
-"""ggml block quantisation written in numpy, bit-compatible with ggml's reference kernels."""
+"""ggml block quantisation written in numpy, following ggml's reference q8_0 kernel."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ class HallucinationFilter:
     min_confidence_short: float = 0.45    # one- or two-word segments need more
     min_speech_fraction: float = 0.10     # share of VAD speech frames under the segment
     filler_speech_fraction: float = 0.5   # a filler line must sit on this much speech ...
-    filler_confidence: float = 0.6        # ... and be this confident to count as spoken
+    filler_confidence: float = 0.4        # ... and be this confident to count as spoken
     max_compression_ratio: float = 2.4    # Whisper's own loop threshold
     repeat_window_s: float = 30.0
     _recent: list[tuple[str, float]] = field(default_factory=list)

@@ -114,7 +114,11 @@ class EngineWorker:
         self._proc.start()
         deadline = time.monotonic() + self._timeout
         while True:
-            kind, _, payload = self._next(deadline)
+            try:
+                kind, _, payload = self._next(deadline)
+            except TimeoutError:
+                self.stop()
+                raise EngineError(f"the speech engine did not start within {self._timeout:.0f} s") from None
             if kind == "ready":
                 self.info = payload
                 return self
@@ -142,11 +146,13 @@ class EngineWorker:
     def _next(self, deadline: float | None):
         while True:
             wait = _POLL_S if deadline is None else min(_POLL_S, deadline - time.monotonic())
-            if wait <= 0:
-                raise TimeoutError
             try:
+                if wait <= 0:
+                    return self._res.get_nowait()
                 return self._res.get(timeout=wait)
             except queue.Empty:
+                if wait <= 0 and self._proc.is_alive():
+                    raise TimeoutError from None
                 if not self._proc.is_alive():
                     try:     # a result may have landed just before the exit
                         return self._res.get(timeout=_POLL_S)

@@ -343,10 +343,21 @@ def redraft(session: Any, eid: str, template: str, *, profile: str, paths: Paths
     return fn(session, eid, template=template, profile=profile, paths=paths, on_event=on_event)
 
 
-def warm_up(profile: str, paths: Paths) -> Any:
-    """Load the engines before the first visit so Stop -> draft is short."""
-    fn = _lookup("localscribe.pipeline", "warm_up", "preload")
-    return fn(profile=profile, paths=paths)
+def warm_up(profile: str, paths: Paths) -> str:
+    """Get the engines ready before the first Stop, off the UI thread. Returns what was done.
+
+    Uses the pipeline's own warm-up when it has one (engine processes started, weights
+    loaded); otherwise verifies both model files against the manifest, which also brings them
+    into the page cache so the first load is fast."""
+    pipeline = importlib.import_module("localscribe.pipeline")
+    fn = getattr(pipeline, "warm_up", None) or getattr(pipeline, "preload", None)
+    if fn is not None:
+        fn(profile=profile, paths=paths)
+        return "Models loaded."
+    resolve = _lookup("localscribe.models", "resolve_model")
+    for role in ("asr", "llm"):
+        resolve(role, profile, paths)
+    return "Model files verified."
 
 
 # --- connectors --------------------------------------------------------------------------------

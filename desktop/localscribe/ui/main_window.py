@@ -183,9 +183,9 @@ class MainWindow(QMainWindow):
             return
         self.idle.disarm()
         for w in QApplication.topLevelWidgets():
-            if w is not self and w.isVisible():
-                if isinstance(w, QDialog):
-                    w.reject()
+            # Every dialog may show PHI (new encounter, sign, consent, message boxes).
+            if isinstance(w, QDialog) and w.isVisible():
+                w.reject()
                 w.close()
         self.encounter.hide_phi()
         self.day.clear()
@@ -294,12 +294,12 @@ class MainWindow(QMainWindow):
             return
         self.models_label.setText("Loading models in the background…")
         self.runner.start("Loading models", core.warm_up, self.profile, self.paths,
-                          on_done=lambda _r: self._models_loaded(""),
+                          on_done=lambda r: self._models_loaded("", str(r)),
                           on_error=self._models_loaded)
 
-    def _models_loaded(self, problem: str) -> None:
+    def _models_loaded(self, problem: str, done: str = "") -> None:
         self.models_ready = not problem
-        self.models_label.setText("Models ready." if not problem else f"⚠ Models: {problem}")
+        self.models_label.setText(f"Models ready: {done}" if not problem else f"⚠ Models: {problem}")
 
     def _busy(self, label: str, busy: bool) -> None:
         self.busy_label.setText(f"{label}…" if busy else "")
@@ -326,9 +326,14 @@ class MainWindow(QMainWindow):
         self.encounter.close_encounter()
         self.runner.cancel_all()
         self.runner.wait(5000)
+        self.idle.disarm()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.idle)
         if self.session is not None:
             try:
                 self.session.lock()
             except Exception:
                 pass
+            self.session = None
         event.accept()

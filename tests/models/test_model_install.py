@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import run_models_cli
+from models_cli import run_models_cli
 from localscribe.config import resolve_paths
 from localscribe.models import FetchError, load_manifest
 from localscribe.models.hashing import sha256_file

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import run_models_cli
+from models_cli import run_models_cli
 from localscribe.models import ModelError, ModelFile, resolve_model, select_models
 from localscribe.models.loaders import load_whisper
 from localscribe.models.manifest import load_manifest

@@ -1,0 +1,156 @@
+"""`localscribe scribe AUDIO` and `localscribe demo`: a recording through the whole pipeline.
+
+scribe stores the encounter (audio, transcript, draft) encrypted in the vault; demo runs the
+bundled sample visit (written and synthesized by us, no real patient) and keeps nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from localscribe.cli.common import UserError, add_json, add_profile, guarded, paths_from, print_json
+from localscribe.cli.transcribe_cmd import format_time
+from localscribe.cli.unlock import add_user_options, core_errors, unlock
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("scribe", help="transcribe and draft a recorded visit into the vault",
+                              description="Run the whole pipeline on a recording (WAV, FLAC or OGG) "
+                                          "and store the encounter, encrypted, in the vault.")
+    p.add_argument("audio", metavar="AUDIO")
+    p.add_argument("--patient-name", default="", help="patient's name (stored encrypted)")
+    p.add_argument("--mrn", default="", help="patient's medical record number")
+    p.add_argument("--dob", default="", help="patient's date of birth, YYYY-MM-DD")
+    _common(p)
+    add_user_options(p)
+    p.set_defaults(func=core_errors(run_scribe))
+
+    d = subparsers.add_parser("demo", help="run the whole pipeline on the bundled sample visit",
+                              description="Transcribe and draft the bundled sample visit (a "
+                                          "synthesized conversation, no real patient) and print "
+                                          "transcript, note, flags and timings. Stores nothing.")
+    _common(d)
+    d.add_argument("--data-dir", help=argparse.SUPPRESS)
+    d.add_argument("--models-dir", help="where model files live (env LOCALSCRIBE_MODELS_DIR)")
+    d.set_defaults(func=guarded(run_demo))
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--template", default="soap", help="note template (soap, history_and_physical, "
+                                                       "progress_note, or your practice's)")
+    p.add_argument("--realtime", action="store_true",
+                   help="feed the audio at real-time pace, as a microphone would")
+    add_json(p)
+    add_profile(p)
+
+
+def _models(args):
+    from localscribe.config import default_profile
+    from localscribe.models import ModelError, select_models
+
+    try:
+        profile = args.profile or default_profile()
+        return select_models(profile, paths_from(args))
+    except (ModelError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def _progress(json_mode: bool):
+    """Live feedback on stderr so stdout stays the result."""
+    from localscribe.pipeline import events as ev
+
+    def on_event(e) -> None:
+        if json_mode:
+            return
+        if isinstance(e, ev.SegmentAdded):
+            s = e.segment
+            print(f"  [{format_time(s.t0)}] {s.text}", file=sys.stderr, flush=True)
+        elif isinstance(e, ev.Progress):
+            print(f"... {e.stage}", file=sys.stderr, flush=True)
+        elif isinstance(e, ev.PipelineError):
+            print(f"!!! {e.stage}: {e.message}", file=sys.stderr, flush=True)
+    return on_event
+
+
+def _scribe(args, store, audio) -> tuple:
+    from localscribe.capture.decode import AudioDecodeError, audio_info
+    from localscribe.draft.templates import TemplateError, load_template
+    from localscribe.pipeline import scribe_file
+
+    try:
+        audio_info(audio)                     # a bad file is refused before models load
+        template = load_template(args.template, paths_from(args).data_dir)
+    except (AudioDecodeError, TemplateError) as exc:
+        raise UserError(str(exc)) from None
+    asr, llm = _models(args)
+    began = time.perf_counter()
+    result = scribe_file(audio, store, asr_model=asr, llm_model=llm, template=template.key,
+                         data_dir=paths_from(args).data_dir, realtime=args.realtime,
+                         on_event=_progress(args.json))
+    return template, result, time.perf_counter() - began
+
+
+def _report(args, template, result, elapsed: float, extra: dict) -> int:
+    from localscribe.draft.render import render_note
+
+    draft = result.draft
+    t = result.timings
+    timings = {"audio_seconds": round(t.audio_seconds, 1), "total_seconds": round(elapsed, 1),
+               "transcript_lag_at_stop_s": _r(t.transcript_lag_s),
+               "time_to_draft_s": _r(t.time_to_draft_s)}
+    if args.json:
+        print_json({**extra, "template": template.key, "timings": timings,
+                    "transcript": result.transcript.to_dict(),
+                    "draft": draft.to_dict() if draft else None,
+                    "note": render_note(draft, template) if draft else None,
+                    "error": result.error.message if result.error else None})
+    else:
+        print("TRANSCRIPT")
+        for s in result.transcript.segments:
+            print(f"  {s.id:>4} [{format_time(s.t0)} - {format_time(s.t1)}] {s.text}")
+        if draft:
+            print("\nNOTE (draft, " + template.name + ")\n")
+            print(render_note(draft, template))
+            flagged = draft.flagged
+            print(f"FLAGS: {len(flagged)} of {len(draft.statements)} statements to check")
+            for st in flagged:
+                for f in st.flags:
+                    print(f"  - {st.id} [{f.kind}] \"{st.text}\": {f.reason}")
+        print("\nTIMINGS " + ", ".join(f"{k}={v}" for k, v in timings.items()))
+        for k, v in extra.items():
+            print(f"{k}: {v}")
+    if result.error:
+        print(f"localscribe: error: {result.error.stage}: {result.error.message}", file=sys.stderr)
+        return 4
+    return 0
+
+
+def _r(x):
+    return None if x is None else round(x, 2)
+
+
+def run_demo(args) -> int:
+    from localscribe.pipeline import MemoryVisitStore
+    from localscribe.resources import asset
+
+    audio = asset("sample_visit", "visit.ogg")
+    if not audio.exists():
+        raise UserError(f"the sample visit is missing from this installation: {audio}")
+    template, result, elapsed = _scribe(args, MemoryVisitStore(), str(audio))
+    return _report(args, template, result, elapsed, {"sample": "assets/sample_visit (synthesized)"})
+
+
+def run_scribe(args) -> int:
+    from localscribe.domain import Patient
+    from localscribe.pipeline import VaultVisitStore
+
+    session = unlock(args)
+    try:
+        eid = session.create_encounter(Patient(name=args.patient_name, mrn=args.mrn,
+                                               birth_date=args.dob), args.template)
+        template, result, elapsed = _scribe(args, VaultVisitStore(session, eid), args.audio)
+        return _report(args, template, result, elapsed, {"encounter": eid})
+    finally:
+        session.lock()

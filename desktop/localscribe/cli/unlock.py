@@ -1,0 +1,79 @@
+"""Who is acting and how a headless command unlocks the vault (shared by subcommands).
+
+The acting user comes from ``--user`` or LOCALSCRIBE_USER, the passphrase from
+LOCALSCRIBE_PASSPHRASE or a terminal prompt, never from an argument (it would show in ps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from localscribe.cli.common import UserError, add_dirs, guarded, paths_from
+from localscribe.config import ENV_PASSPHRASE
+
+ENV_USER = "LOCALSCRIBE_USER"
+ENV_NEW_PASSPHRASE = "LOCALSCRIBE_NEW_PASSPHRASE"
+
+
+# ---------------------------------------------------------------- helpers
+
+def acting_user(args) -> str:
+    user = getattr(args, "user", None) or os.environ.get(ENV_USER)
+    if not user:
+        raise UserError(f"say who you are: --user NAME or {ENV_USER}")
+    return user
+
+
+def ask(prompt: str, env: str, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise UserError(f"no passphrase: set {env} or run on a terminal")
+    value = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat: ") != value:
+        raise UserError("the two passphrases differ")
+    return value
+
+
+def open_vault(args):
+    from localscribe.vault import Vault, VaultError
+    try:
+        return Vault.open(paths_from(args))
+    except VaultError as exc:
+        raise UserError(str(exc)) from None
+
+
+def unlock(args):
+    from localscribe.vault import AuthError, TamperError
+    vault = open_vault(args)
+    user = acting_user(args)
+    try:
+        return vault.unlock(user, ask(f"Passphrase for {user}: ", ENV_PASSPHRASE))
+    except AuthError as exc:
+        raise UserError(str(exc), exit_code=3) from None
+    except TamperError as exc:
+        raise UserError(f"vault integrity check failed: {exc}", exit_code=4) from None
+
+
+def core_errors(fn):
+    """Map core refusals to one-line errors."""
+    from localscribe.vault import PermissionDenied, SessionLocked
+
+    def wrapper(args):
+        try:
+            return fn(args)
+        except (PermissionDenied, SessionLocked) as exc:
+            raise UserError(str(exc), exit_code=3) from None
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    wrapper.__name__ = fn.__name__
+    return guarded(wrapper)
+
+
+def add_user_options(p: argparse.ArgumentParser) -> None:
+    add_dirs(p)
+    p.add_argument("--user", help=f"acting user (env {ENV_USER})")

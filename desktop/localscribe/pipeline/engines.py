@@ -1,0 +1,44 @@
+"""Build the two engine workers a visit needs (each in its own process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from localscribe.domain import Draft, Segment
+from localscribe.draft.worker import DraftWorker, WorkerConfig
+from localscribe.transcribe.streaming import StreamingTranscriber
+
+
+class WorkerDrafter:
+    """The live visit's view of the llama.cpp worker: feed segments, finish at Stop."""
+
+    def __init__(self, worker: DraftWorker):
+        self.worker = worker
+        self.stats: dict = {}
+
+    def feed(self, segments: list[Segment]) -> None:
+        self.worker.feed(segments)
+
+    def finish(self, on_text: Callable[[str], None] | None = None) -> Draft:
+        draft, self.stats = self.worker.finish(on_text=on_text)
+        return draft
+
+    def close(self) -> None:
+        self.worker.close()
+
+
+def transcriber_factory(asr_model, *, channel_map: dict[int, str] | None = None,
+                        n_threads: int | None = None) -> Callable[[], StreamingTranscriber]:
+    def make() -> StreamingTranscriber:
+        return StreamingTranscriber(asr_model, channel_map=channel_map, n_threads=n_threads).start()
+    return make
+
+
+def drafter_factory(llm_model, template: str, *, data_dir: Path | None = None,
+                    n_threads: int | None = None) -> Callable[[], WorkerDrafter]:
+    def make() -> WorkerDrafter:
+        config = WorkerConfig(model=llm_model, template=template,
+                              data_dir=str(data_dir) if data_dir else None, n_threads=n_threads)
+        return WorkerDrafter(DraftWorker(config))
+    return make

@@ -1,0 +1,131 @@
+"""Time to draft after Stop: streaming (transcript fed into the LLM during the visit) against the
+naive pipeline (whole prompt only after Stop), in one run, on PriMock57 visits.
+
+    .venv/bin/python tests/bench/bench_latency.py [--visits day1_consultation01,...] [--speed 1]
+        [--profile standard] [--threads 2] [--lookahead 0,10]
+
+To isolate the LLM part, the reference utterances of each visit (PriMock57 TextGrids) are fed
+as transcript segments at their real end times (``--speed 4`` plays the visit four times
+faster; the backlog at Stop is printed, and must be ~0 for the streaming figure to hold).
+Prints per visit: visit length, time to draft for each variant, prompt and generation tok/s,
+and the process's peak RSS.
+
+Data: PriMock57 (Korfiatis et al., ACL 2022), CC BY 4.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from localscribe.domain import Segment, Transcript
+from localscribe.draft.engine import LlamaEngine
+from localscribe.draft.incremental import IncrementalDrafter
+from localscribe.draft.templates import load_template
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from rebuild_visit import DATA_DIR, list_visits, read_textgrid  # noqa: E402
+
+
+def visit_segments(visit: str, data_dir: Path = DATA_DIR) -> list[Segment]:
+    utts = []
+    for role, speaker in (("doctor", "clinician"), ("patient", "patient")):
+        for t0, t1, text in read_textgrid(data_dir / "transcripts" / f"{visit}_{role}.TextGrid"):
+            utts.append((t0, t1, speaker, text))
+    utts.sort()
+    return [Segment(f"u{i + 1}", t0, t1, text, spk) for i, (t0, t1, spk, text) in enumerate(utts)]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_streaming(engine, template, segments, speed, max_tokens):
+    engine.reset()
+    drafter = IncrementalDrafter(engine, template, max_tokens=max_tokens)
+    start = time.perf_counter()
+    for seg in segments:
+        wait = start + seg.t1 / speed - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        drafter.feed([seg])             # an utterance arrives when it ends; a slow feed lags
+    stop_at = start + segments[-1].t1 / speed
+    backlog = max(0.0, time.perf_counter() - stop_at)   # feeding still behind when Stop came
+    t = time.perf_counter()
+    draft = drafter.finish()
+    took = time.perf_counter() - t + backlog
+    return took, backlog, drafter.stats, draft
+
+
+def run_naive(engine, template, segments, max_tokens):
+    engine.reset()
+    t = time.perf_counter()
+    drafter = IncrementalDrafter(engine, template, max_tokens=max_tokens, prefill=False)
+    drafter.feed(segments)
+    draft = drafter.finish()
+    return time.perf_counter() - t, drafter.stats, draft
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--visits", default="", help="comma-separated visit names (default: first --count)")
+    ap.add_argument("--count", type=int, default=3)
+    ap.add_argument("--speed", type=float, default=1.0, help="1 = real time")
+    ap.add_argument("--profile", default="standard")
+    ap.add_argument("--model", help="a GGUF path instead of the profile's model")
+    ap.add_argument("--template", default="soap")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--n-ctx", type=int, default=8192)
+    ap.add_argument("--max-tokens", type=int, default=700)
+    ap.add_argument("--lookahead", default="0", help="comma-separated prompt-lookup sizes to compare")
+    ap.add_argument("--max-seconds", type=float, default=0, help="cut each visit at this length")
+    args = ap.parse_args(argv)
+
+    visits = [v for v in args.visits.split(",") if v] or list_visits()[: args.count]
+    template = load_template(args.template)
+    kw = dict(n_ctx=args.n_ctx, n_threads=args.threads)
+    engine = LlamaEngine(Path(args.model).resolve(), **kw) if args.model else LlamaEngine.for_profile(args.profile, **kw)
+    lookaheads = [int(x) for x in args.lookahead.split(",")]
+    print(f"model {engine.model_path.name}, threads {args.threads or 'all'}, template {template.key}, "
+          f"speed x{args.speed}, max {args.max_tokens} note tokens", flush=True)
+    results: dict[str, list[float]] = {}
+    for visit in visits:
+        segments = visit_segments(visit)
+        if args.max_seconds:
+            segments = [s for s in segments if s.t1 <= args.max_seconds]
+        words = sum(len(s.text.split()) for s in segments)
+        print(f"\n{visit}: {segments[-1].t1 / 60:.1f} min, {len(segments)} utterances, {words} words", flush=True)
+        for la in lookaheads:
+            engine.lookahead = la
+            took, backlog, st, draft = run_streaming(engine, template, segments, args.speed, args.max_tokens)
+            name = f"streaming{'+lookup' + str(la) if la else ''}"
+            results.setdefault(name, []).append(took)
+            print(f"  {name:20s} time to draft {took:6.1f} s  (after Stop: {st.stop_prompt_tokens} prompt tok "
+                  f"in {st.stop_prompt_s:.1f} s, {st.stop_generated} note tok in {st.stop_gen_s:.1f} s = "
+                  f"{st.stop_generated / max(st.stop_gen_s, 1e-9):.1f} tok/s; decoded {st.stop_decoded}; "
+                  f"backlog at Stop {backlog:.1f} s; fed {st.prefill_tokens} tok during the visit, "
+                  f"{st.prefill_tokens / max(st.prefill_s, 1e-9):.1f} tok/s; {len(draft.statements)} statements, "
+                  f"chunks {st.chunks})", flush=True)
+        engine.lookahead = lookaheads[0]
+        took, st, draft = run_naive(engine, template, segments, args.max_tokens)
+        results.setdefault("naive", []).append(took)
+        print(f"  {'naive':20s} time to draft {took:6.1f} s  ({st.stop_prompt_tokens} prompt tok in "
+              f"{st.stop_prompt_s:.1f} s = {st.stop_prompt_tokens / max(st.stop_prompt_s, 1e-9):.1f} tok/s, "
+              f"{st.stop_generated} note tok in {st.stop_gen_s:.1f} s = "
+              f"{st.stop_generated / max(st.stop_gen_s, 1e-9):.1f} tok/s; {len(draft.statements)} statements)",
+              flush=True)
+        print(f"  peak RSS {peak_rss_mb():.0f} MB", flush=True)
+    print("\nmedian time to draft: " + ", ".join(
+        f"{k} {statistics.median(v):.1f} s" for k, v in results.items()))
+    if "naive" in results and "streaming" in results:
+        print(f"naive / streaming = {statistics.median(results['naive']) / statistics.median(results['streaming']):.2f}x")
+    print(f"peak RSS {peak_rss_mb():.0f} MB (this process: the LLM part only)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

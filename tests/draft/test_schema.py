@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from localscribe.draft.render import render_note
+from localscribe.draft.schema import build_grammar, parse_note
+from localscribe.draft.templates import load_template
+from localscribe.domain import Draft
+
+LABELS = {"S1": "a", "S2": "b", "S12": "c"}
+
+
+def test_grammar_lists_headings_in_order_and_only_known_ids():
+    g = build_grammar(load_template("soap"), list(LABELS))
+    assert g.index('"## SUBJECTIVE\\n"') < g.index('"## PLAN\\n"')
+    assert 'id ::= "S12" | "S1" | "S2"' in g
+    assert "stmt{1,12}" in g
+
+
+def test_parse_maps_labels_to_segment_ids_and_keeps_unknown_ones_visible():
+    text = ("## SUBJECTIVE\n- Cough for 3 days. [S1,S12]\n## OBJECTIVE\n## ASSESSMENT\n"
+            "- Viral infection. [S2,S9]\n## PLAN\n- Fluids and rest. [S2]\n")
+    parsed = parse_note(text, load_template("soap"), LABELS)
+    assert parsed.complete and not parsed.dropped_lines
+    by_key = {s.key: s for s in parsed.sections}
+    assert [s.evidence for s in by_key["subjective"].statements] == [["a", "c"]]
+    assert by_key["objective"].statements == []
+    assert by_key["assessment"].statements[0].evidence == ["b", "?S9"]
+    assert [st.id for s in parsed.sections for st in s.statements] == ["st1", "st2", "st3"]
+
+
+def test_a_statement_cut_by_the_token_limit_is_dropped():
+    text = "## SUBJECTIVE\n- Cough for 3 days. [S1]\n- Fever of 39 deg"
+    parsed = parse_note(text, load_template("soap"), LABELS)
+    assert not parsed.complete
+    assert [st.text for s in parsed.sections for st in s.statements] == ["Cough for 3 days."]
+    assert parsed.dropped_lines == ["- Fever of 39 deg"]
+
+
+def test_render_prose_and_bullets():
+    text = "## SUBJECTIVE\n- cough for 3 days [S1]\n- no fever [S2]\n## OBJECTIVE\n## ASSESSMENT\n## PLAN\n"
+    soap = load_template("soap")
+    d = Draft("soap", parse_note(text, soap, LABELS).sections)
+    assert render_note(d, soap) == "SUBJECTIVE\n\nCough for 3 days. No fever.\n"
+    assert "OBJECTIVE\n\nNot discussed." in render_note(d, soap, with_empty=True)
+    prog = load_template("progress_note")
+    d2 = Draft("progress_note", parse_note("## INTERVAL HISTORY\n- better [S1]\n", prog, LABELS).sections)
+    assert render_note(d2, prog) == "INTERVAL HISTORY\n\n- Better.\n"
