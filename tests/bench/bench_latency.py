@@ -22,13 +22,13 @@ import sys
 import time
 from pathlib import Path
 
-from localscribe.domain import Segment, Transcript
+from localscribe.domain import Segment
 from localscribe.draft.engine import LlamaEngine
 from localscribe.draft.incremental import IncrementalDrafter
 from localscribe.draft.templates import load_template
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from rebuild_visit import DATA_DIR, list_visits, read_textgrid  # noqa: E402
+from rebuild_visit import DATA_DIR, list_visits, read_textgrid
 
 
 def visit_segments(visit: str, data_dir: Path = DATA_DIR) -> list[Segment]:
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     visits = [v for v in args.visits.split(",") if v] or list_visits()[: args.count]
     template = load_template(args.template)
-    kw = dict(n_ctx=args.n_ctx, n_threads=args.threads)
+    kw = {"n_ctx": args.n_ctx, "n_threads": args.threads}
     engine = LlamaEngine(Path(args.model).resolve(), **kw) if args.model else LlamaEngine.for_profile(args.profile, **kw)
     lookaheads = [int(x) for x in args.lookahead.split(",")]
     print(f"model {engine.model_path.name}, threads {args.threads or 'all'}, template {template.key}, "

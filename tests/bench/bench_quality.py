@@ -20,14 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-from rouge_score import rouge_scorer
-
 from localscribe.draft.engine import LlamaEngine
 from localscribe.draft.incremental import draft_transcript
 from localscribe.draft.render import render_note
 from localscribe.draft.templates import load_template
 from localscribe.draft.transcript_text import parse_transcript_text
 from localscribe.verify import UNSUPPORTED_KINDS, unsupported_rate, verify_draft
+from rouge_score import rouge_scorer
 
 DATA = Path("/work/shared/data/aci-bench")
 
@@ -56,15 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--save", type=Path, help="write per-encounter notes and scores (JSON lines)")
     args = ap.parse_args(argv)
 
-    rows = list(csv.DictReader(open(args.data / f"{args.split}.csv", encoding="utf-8")))
+    with open(args.data / f"{args.split}.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     rows = rows[args.offset:]
     if args.limit:
         rows = rows[: args.limit]
     template = load_template(args.template)
-    kw = dict(n_ctx=args.n_ctx, n_threads=args.threads, lookahead=args.lookahead)
+    kw = {"n_ctx": args.n_ctx, "n_threads": args.threads, "lookahead": args.lookahead}
     engine = LlamaEngine(Path(args.model).resolve(), **kw) if args.model else LlamaEngine.for_profile(args.profile, **kw)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=False)
-    out = open(args.save, "w", encoding="utf-8") if args.save else None
+    out = open(args.save, "w", encoding="utf-8") if args.save else None  # noqa: SIM115 - written per encounter
     per: list[dict] = []
     n_statements = n_unsupported = 0
     print(f"ACI-Bench {args.split}: {len(rows)} encounters, model {engine.model_path.name}, "

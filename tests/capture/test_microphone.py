@@ -112,3 +112,33 @@ def test_device_vanishing_mid_visit_raises_and_keeps_audio(vmic):
     assert err.value.captured_seconds >= 1.5
     assert abs(len(spool.audio) / 16000 - err.value.captured_seconds) < 0.2
     assert isinstance(err.value, CaptureError)
+
+
+def test_microphone_writes_into_the_vaults_encrypted_spool(vmic, tmp_path):
+    from localscribe.config import resolve_paths
+    from localscribe.domain import Patient
+    from localscribe.vault import TEST_PARAMS, Vault
+
+    paths = resolve_paths(tmp_path / "data", tmp_path / "models")
+    vault = Vault.create(paths, "admin", "admin passphrase 1", kdf_params=TEST_PARAMS)
+    session = vault.unlock("admin", "admin passphrase 1")
+    session.add_user("doc", "clinician", "clinician pass 1")
+    session = vault.unlock("doc", "clinician pass 1")
+    eid = session.create_encounter(Patient(name="Test Patient", mrn="T-1"), "soap")
+    clip, _ = librivox_clips()[1]
+    mic = MicrophoneSource(spool=session.open_audio_spool(eid)).start()
+    kept = [_wait_first_block(mic).samples]
+    player = vmic.play(clip)
+    player.wait(timeout=30)
+    time.sleep(0.5)
+    mic.stop()
+    kept += [b.samples for b in mic.blocks()]
+    captured = np.concatenate(kept)
+    stored = session.read_audio(eid)
+    assert len(stored) == len(captured) == round(mic.captured_seconds * 16000)
+    assert np.allclose(stored, captured, atol=1e-4)
+    assert np.sqrt(np.mean(stored ** 2)) > 0.01
+    raw = b"".join(p.read_bytes() for p in paths.audio_dir.rglob("*") if p.is_file())
+    loudest = int(np.argmax(np.abs(captured)))
+    probe = captured[max(0, loudest - 512): loudest + 512].tobytes()
+    assert raw and probe not in raw          # the speech is not on disk in clear

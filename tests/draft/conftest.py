@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from localscribe.domain import Segment, Transcript
 
 # One thread: the 135M model gains little from two, and test machines are shared.

@@ -94,8 +94,8 @@ def test_no_chest_pain_never_becomes_an_unflagged_chest_pain_statement(engine, v
 
 def _forced(engine, transcript, template_key: str, statement: str):
     """Let the model choose the evidence for a statement whose words we fix, then verify it."""
-    from localscribe.verify import verify_draft
     from localscribe.domain import Draft
+    from localscribe.verify import verify_draft
 
     template = load_template(template_key)
     labels = P.labels_for(transcript.segments)

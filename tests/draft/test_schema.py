@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from localscribe.domain import Draft
 from localscribe.draft.render import render_note
 from localscribe.draft.schema import build_grammar, parse_note
 from localscribe.draft.templates import load_template
-from localscribe.domain import Draft
 
 LABELS = {"S1": "a", "S2": "b", "S12": "c"}
 

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import pytest
-
-from localscribe.draft.templates import TemplateError, available_templates, load_template
+from localscribe.draft.templates import (
+    TemplateError,
+    available_templates,
+    load_template,
+)
 
 
 def test_builtin_templates_carry_loinc_codes():

@@ -3,8 +3,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from localscribe.draft.transcript_text import TranscriptFormatError, parse_transcript_text
+from localscribe.draft.transcript_text import (
+    TranscriptFormatError,
+    parse_transcript_text,
+)
 
 
 def test_turns_keep_speakers_in_order():

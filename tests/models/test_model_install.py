@@ -70,3 +70,18 @@ def test_hash_mismatch_never_replaces_the_final_file(tmp_path):
         write_verified(final, lambda out: out.write(b"something else"), "0" * 64, 14, "test file")
     assert final.read_bytes() == b"previous good file"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gguf"]
+
+
+def test_disk_space_is_checked_before_any_work(tmp_path):
+    import dataclasses
+
+    from localscribe.models import ModelError
+    from localscribe.models.install import install
+
+    paths = resolve_paths(data_dir=tmp_path / "d", models_dir=tmp_path / "m")
+    real = load_manifest().profile_model("llm", "tiny")
+    huge = dataclasses.replace(real, size=1 << 60)  # an exabyte: no disk has room
+    with pytest.raises(ModelError, match=r"not enough disk space in .*GB needed"):
+        install([huge], paths, Progress(quiet=True))
+    assert not (paths.models_dir / ".cache" / "wheels").exists() or not any(
+        (paths.models_dir / ".cache" / "wheels").iterdir())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from localscribe.domain import Draft, Section, Segment, Statement, Transcript
 from localscribe.verify import UNSUPPORTED_KINDS, unsupported_rate, verify_draft
 from localscribe.verify.negation import split_polarity
@@ -141,3 +140,10 @@ def test_verification_replaces_old_flags(transcript):
 def test_negation_scope(text, asserted, negated):
     a, n = split_polarity(text)
     assert asserted <= a and negated <= n and not (a & negated)
+
+
+def test_negated_lists_and_pseudo_negation():
+    a, n = split_polarity("She has not noticed any chest pains, shortness of breath, or swelling in her legs.")
+    assert {"chest pain", "breath", "swelling"} <= n and not ({"breath", "swelling"} & a)
+    a, n = split_polarity("No issues with her congestive heart failure.")
+    assert "congestive heart" not in n and "heart failure" in a

@@ -6,7 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from localscribe.cli.common import UserError, add_dirs, add_json, add_profile, guarded, paths_from, print_json
+from localscribe.cli.common import (
+    UserError,
+    add_dirs,
+    add_json,
+    add_profile,
+    guarded,
+    paths_from,
+    print_json,
+)
 
 
 def register(subparsers) -> None:
@@ -55,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
     from localscribe.draft.render import render_note
     from localscribe.draft.service import draft_note
     from localscribe.draft.templates import TemplateError, load_template
-    from localscribe.draft.transcript_text import TranscriptFormatError, parse_transcript_text
+    from localscribe.draft.transcript_text import (
+        TranscriptFormatError,
+        parse_transcript_text,
+    )
     from localscribe.models import ModelError
 
     paths = paths_from(args)

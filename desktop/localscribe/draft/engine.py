@@ -26,9 +26,9 @@ import ctypes
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class EngineCounters:
     evaluated: int = 0        # tokens decoded: prompt, generated and speculative drafts
     generated: int = 0        # tokens sampled
 
-    def snapshot(self) -> "EngineCounters":
+    def snapshot(self) -> EngineCounters:
         return EngineCounters(self.evaluated, self.generated)
 
 
@@ -70,7 +70,7 @@ def default_threads() -> int:
 def _load_llama(model, n_ctx: int, n_threads: int):
     """Through the models package's loader (hash re-checked) for a ModelFile; a bare path is
     accepted for development and benchmarks of files outside the manifest."""
-    kwargs = dict(n_threads_batch=n_threads, verbose=False)
+    kwargs = {"n_threads_batch": n_threads, "verbose": False}
     if not isinstance(model, (str, os.PathLike)):
         from localscribe.models.loaders import load_llama
 
@@ -158,7 +158,7 @@ class LlamaEngine:
         self.counters = EngineCounters()
 
     @classmethod
-    def for_profile(cls, profile: str | None = None, paths=None, **kw) -> "LlamaEngine":
+    def for_profile(cls, profile: str | None = None, paths=None, **kw) -> LlamaEngine:
         """The profile's verified LLM (raises localscribe.models.ModelError when missing)."""
         from localscribe.models import resolve_model
 
@@ -215,13 +215,19 @@ class LlamaEngine:
         return len(tokens) - keep
 
     def _lookup(self, extra: int) -> list[int]:
-        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
-
-        ids = self._llm.input_ids[: self._llm.n_tokens + extra]
-        draft = LlamaPromptLookupDecoding.find_candidate_pred_tokens(
-            ids, max_ngram_size=3, num_pred_tokens=self.lookahead)
-        room = self.n_ctx - self._llm.n_tokens - 2
-        return [int(t) for t in draft[:max(0, room)]]
+        """Guess the next tokens: what followed the latest earlier occurrence of the last
+        3 (else 2) tokens. Single-token matches guess too poorly to pay for their decode."""
+        ids = np.asarray(self._llm.input_ids[: self._llm.n_tokens + extra])
+        room = min(self.lookahead, self.n_ctx - self._llm.n_tokens - 2)
+        for n in (3, 2):
+            if len(ids) <= n or room <= 0:
+                continue
+            windows = np.lib.stride_tricks.sliding_window_view(ids[:-1], n)
+            hits = np.nonzero(np.all(windows == ids[-n:], axis=1))[0]
+            if len(hits):
+                start = int(hits[-1]) + n
+                return [int(t) for t in ids[start:start + room]]
+        return []
 
     def generate(self, tokens: list[int], grammar: str, *, max_tokens: int,
                  on_text: Callable[[str], None] | None = None,

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from localscribe.domain import Draft, Section, Segment, Transcript
 from localscribe.draft import prompt as P

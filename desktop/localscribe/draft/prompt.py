@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from localscribe.domain import Segment, Transcript
+from localscribe.domain import Segment
 from localscribe.draft.templates import Template
 
 # Speaker words the model reads; "clinician" is written as the word clinicians and
@@ -42,8 +42,8 @@ def instructions(template: Template) -> str:
         f"Write the note under exactly these headings, in this order:\n{headings}\n"
         "Under each heading write short factual statements in the third person, one per line: "
         "one sentence of at most 20 words each. Each line starts with '- ' and ends with the ids "
-        "of the transcript lines that support it, in brackets, for example:\n"
-        "- The patient reports a cough for 3 days, worse at night. [S4,S6]\n"
+        "of the transcript lines that support it, in brackets, like this:\n"
+        "- <one statement> [S4,S6]\n"
         "Rules: use only what was said in the transcript. Copy numbers, units, doses, drug names "
         "and left/right exactly as said. Keep negatives negative (write 'Denies chest pain.' when "
         "the patient said no chest pain). Do not repeat a statement. Leave a heading empty when "

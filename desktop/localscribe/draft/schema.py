@@ -39,12 +39,12 @@ def build_grammar(template: Template, labels: list[str]) -> str:
         lo = 1 if i == 0 else 0
         rules.append(f"sec{i} ::= {_literal(f'## {s.title}' + chr(10))} stmt{{{lo},{max(lo, s.max_statements)}}}")
     rules += [
-        'stmt ::= "- " text " [" id ("," id){0,%d} "]\\n"' % (MAX_EVIDENCE_IDS - 1),
+        f'stmt ::= "- " text " [" id ("," id){{0,{MAX_EVIDENCE_IDS - 1}}} "]\\n"',
         # A statement starts with a letter or digit; no brackets or newlines inside, so the
         # evidence list is always the bracket at the end of the line.
         # Bounded length keeps statements short (the note's reader and the token budget both
         # prefer it) and stops a looping model from filling the budget with one line.
-        r'text ::= [A-Za-z0-9] [^\n\[\]]{0,%d}' % MAX_STATEMENT_CHARS,
+        r'text ::= [A-Za-z0-9] [^\n\[\]]{0,' + str(MAX_STATEMENT_CHARS) + '}',
         # Longest first, so no id is a prefix match trap for the parser's readers.
         "id ::= " + " | ".join(_literal(x) for x in sorted(labels, key=lambda x: (-len(x), x))),
     ]

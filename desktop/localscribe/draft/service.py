@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from localscribe.domain import Draft, Transcript
 from localscribe.draft.engine import LlamaEngine
-from localscribe.draft.incremental import DEFAULT_MAX_TOKENS, DraftStats, draft_transcript
+from localscribe.draft.incremental import (
+    DEFAULT_MAX_TOKENS,
+    DraftStats,
+    draft_transcript,
+)
 from localscribe.draft.templates import Template
 from localscribe.verify import verify_draft
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Self
 
 from localscribe.domain import Draft, Segment, Transcript
 
@@ -57,7 +58,7 @@ def _serve(cfg: WorkerConfig, requests, events) -> None:
         template = load_template(cfg.template, Path(cfg.data_dir) if cfg.data_dir else None)
         engine = LlamaEngine(cfg.model, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, lookahead=cfg.lookahead)
         drafter = IncrementalDrafter(engine, template, max_tokens=cfg.max_tokens)
-    except Exception as exc:    # report any start-up failure as one clear message
+    except Exception as exc:  # noqa: BLE001 - any start-up failure must reach the caller as a message
         events.put(("error", f"the note-drafting engine could not start: {exc}"))
         return
     events.put(("ready", engine.model_sha256))
@@ -84,7 +85,7 @@ def _serve(cfg: WorkerConfig, requests, events) -> None:
                 segments = []
             elif kind == "close":
                 return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - keep serving; the caller gets the message
             events.put(("error", str(exc)))
 
 
@@ -163,7 +164,7 @@ class DraftWorker:
         self._requests.close()
         self._events.close()
 
-    def __enter__(self) -> "DraftWorker":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

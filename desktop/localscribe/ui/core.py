@@ -321,13 +321,13 @@ def live_visit(session: Any, eid: str, *, profile: str, template: str, source: A
                           on_event=on_event, paths=paths)
     engines = importlib.import_module("localscribe.pipeline.engines")
     resolve = _lookup("localscribe.models", "resolve_model")
-    tmpl = _lookup("localscribe.draft.templates", "load_template")(template, paths.data_dir)
     store = _lookup("localscribe.pipeline.stores", "VaultVisitStore")(session, eid)
     return pipeline.LiveVisit(
         source, store,
         transcriber_factory=engines.transcriber_factory(resolve("asr", profile, paths)),
-        drafter_factory=engines.drafter_factory(resolve("llm", profile, paths), tmpl),
-        verify=_lookup("localscribe.verify.grounding", "verify_draft"), on_event=on_event)
+        drafter_factory=engines.drafter_factory(resolve("llm", profile, paths), template,
+                                                data_dir=paths.data_dir),
+        on_event=on_event)
 
 
 def regenerate_section(session: Any, eid: str, key: str, *, profile: str, paths: Paths,

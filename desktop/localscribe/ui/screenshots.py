@@ -28,7 +28,6 @@ def _fill_vault(paths, profile: str, log) -> tuple[str, list[str]]:
     from localscribe.models import resolve_model
     from localscribe.pipeline import scribe_file
     from localscribe.pipeline.stores import VaultVisitStore
-    from localscribe.draft.templates import load_template
     from localscribe.resources import asset
     from localscribe.vault import TEST_PARAMS, Vault
 
@@ -44,12 +43,12 @@ def _fill_vault(paths, profile: str, log) -> tuple[str, list[str]]:
     log(f"running the sample visit through the {profile} pipeline (real models)…")
     asr, llm = resolve_model("asr", profile, paths), resolve_model("llm", profile, paths)
     result = scribe_file(asset("sample_visit", "visit.ogg"), VaultVisitStore(s, ids[0]),
-                         asr_model=asr, llm_model=llm, template=load_template("soap", paths.data_dir))
+                         asr_model=asr, llm_model=llm, template="soap", data_dir=paths.data_dir)
     if getattr(result, "error", None):
         raise SystemExit(f"the sample visit failed in the pipeline: {result.error}")
     # A second copy, signed, so the day shows more than one state.
     scribe_file(asset("sample_visit", "visit.ogg"), VaultVisitStore(s, ids[1]), asr_model=asr,
-                llm_model=llm, template=load_template("progress_note", paths.data_dir))
+                llm_model=llm, template="progress_note", data_dir=paths.data_dir)
     from localscribe.ui import core
     draft = s.load_draft(ids[1])
     s.save_note_version(ids[1], core.render_note(draft, paths.data_dir))

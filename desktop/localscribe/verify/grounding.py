@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 from localscribe.domain import Draft, Flag, Segment, Statement, Transcript
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
-from localscribe.verify.negation import Polarity, split_polarity, transcript_polarity, stem, STOPWORDS
+from localscribe.verify.negation import (
+    STOPWORDS,
+    Polarity,
+    split_polarity,
+    stem,
+    transcript_polarity,
+)
 from localscribe.verify.text import DOSE_UNITS, normalize_numbers, quantities, words
 
 # Flags that mean "this fact is not in the transcript": what the unsupported rate counts.
@@ -34,7 +40,7 @@ class _Text:
     numbers: set[str]
 
     @classmethod
-    def of(cls, text: str) -> "_Text":
+    def of(cls, text: str) -> _Text:
         q = quantities(text)
         return cls(raw=text.lower(), tokens=normalize_numbers(words(text)), quantities=set(q),
                    numbers={n for n, _ in q})
@@ -93,9 +99,9 @@ class Verifier:
                 out.append(Flag(kind, f"The note says '{said}', but {num} was never said in the visit.", said))
             elif unit and (num, unit) not in self.whole.quantities:
                 heard = sorted({u for n, u in self.whole.quantities if n == num and u})
-                detail = f" (heard as {', '.join(f'{num} {u}' for u in heard)})" if heard else ""
-                out.append(Flag(kind, f"The note says '{said}', but the visit never gave {num} "
-                                      f"in {unit}{detail}.", said))
+                detail = f" (heard: {', '.join(f'{num} {u}' for u in heard)})" if heard else ""
+                out.append(Flag(kind, f"The note says '{said}', but the visit mentions {num} only "
+                                      f"in another sense{detail}.", said))
             elif ev is not None and num not in ev.numbers:
                 out.append(Flag("evidence", f"'{said}' is not in the cited lines; it was said "
                                             "elsewhere in the visit.", said))

@@ -9,6 +9,7 @@ Findings are compared as content words and adjacent word pairs ("chest pain").
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -21,9 +22,15 @@ _TRIGGERS = {
     "hadn't", "isn't", "wasn't", "aren't", "weren't", "won't", "cannot", "neither", "nothing",
     "non",
 }
-_SCOPE_END = {".", ",", ";", ":", "?", "!", "but", "however", "although", "though", "except",
-              "which", "who", "because", "since", "so", "then", "now", "yet"}
-_SCOPE_MAX = 6
+# Commas do not end a scope ("no fever, chills, or sweats"); words that start a new claim do.
+_SCOPE_END = {".", ";", ":", "?", "!", "but", "however", "although", "though", "except",
+              "which", "who", "because", "since", "so", "then", "now", "yet", "reports", "reported",
+              "endorses", "endorsed", "complains", "admits", "notes", "states", "says", "has"}
+_SCOPE_MAX = 16
+# "no issues with her heart failure" does not deny the heart failure.
+_PSEUDO_HEADS = {"issue", "issues", "problem", "problems", "trouble", "troubles", "concern",
+                 "concerns", "change", "changes", "complaint", "complaints", "difficulty", "worries"}
+_PSEUDO_LINKS = {"with", "in", "about", "from", "to", "regarding"}
 _NO_ANSWERS = ("no", "nope", "nah", "not really", "none", "never", "negative", "i don't", "i do not",
                "not that i know", "no i")
 _YES_ANSWERS = ("yes", "yeah", "yep", "mm-hmm", "uh-huh", "i do", "i have", "a little", "sometimes",
@@ -32,18 +39,7 @@ _QUESTION_STARTS = ("any ", "do you", "have you", "are you", "did you", "is ther
                     "is it", "has it", "how about", "what about", "and any", "anything")
 
 # Words that say nothing about a finding; a note can use them freely.
-STOPWORDS = frozenset("""
-a an the and or of to in on at for with by from as is are was were be been being it its it's
-this that these those he she they them his her their him i you we me my your our us patient
-patients pt reports reported report states stated says said notes noted has have had having
-do does did done also very some any other more less much many about over under up down out
-if then than there here when while what which who whom whose how why will would can could
-should may might must shall just only still again ago since per daily day days week weeks
-month months year years time times today currently current recent recently history past
-symptoms symptom problem problems issue issues changes change well good bad okay ok feel feels
-feeling felt like get gets got go going went take takes taking took new old year-old male
-female man woman mr mrs ms dr doctor's follow followup follow-up visit visits due
-""".split())
+STOPWORDS = frozenset(["a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "by", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "it's", "this", "that", "these", "those", "he", "she", "they", "them", "his", "her", "their", "him", "i", "you", "we", "me", "my", "your", "our", "us", "patient", "patients", "pt", "reports", "reported", "report", "states", "stated", "says", "said", "notes", "noted", "has", "have", "had", "having", "do", "does", "did", "done", "also", "very", "some", "any", "other", "more", "less", "much", "many", "about", "over", "under", "up", "down", "out", "if", "then", "than", "there", "here", "when", "while", "what", "which", "who", "whom", "whose", "how", "why", "will", "would", "can", "could", "should", "may", "might", "must", "shall", "just", "only", "still", "again", "ago", "since", "per", "daily", "day", "days", "week", "weeks", "month", "months", "year", "years", "time", "times", "today", "currently", "current", "recent", "recently", "history", "past", "symptoms", "symptom", "problem", "problems", "issue", "issues", "changes", "change", "well", "good", "bad", "okay", "ok", "feel", "feels", "feeling", "felt", "like", "get", "gets", "got", "go", "going", "went", "take", "takes", "taking", "took", "new", "old", "year-old", "male", "female", "man", "woman", "mr", "mrs", "ms", "dr", "doctor's", "follow", "followup", "follow-up", "visit", "visits", "due"])
 
 
 def stem(w: str) -> str:
@@ -67,7 +63,7 @@ def _content(tokens: list[str]) -> list[str | None]:
 
 def _terms(content: list[str | None]) -> set[str]:
     terms = {c for c in content if c}
-    terms |= {f"{a} {b}" for a, b in zip(content, content[1:]) if a and b}
+    terms |= {f"{a} {b}" for a, b in itertools.pairwise(content) if a and b}
     return terms
 
 
@@ -114,12 +110,14 @@ def _clause_polarity(toks: list[str]) -> tuple[set[str], set[str]]:
                 neg_mask[i] = True
             j = i + 1
             while j < len(toks) and j - i <= _SCOPE_MAX and toks[j] not in _SCOPE_END:
+                if toks[j] in _PSEUDO_LINKS and j > i + 1 and toks[j - 1] in _PSEUDO_HEADS:
+                    break
                 neg_mask[j] = True
                 j += 1
             i = j
             continue
         i += 1
-    content = _content([t[4:] if t.startswith("non-") else t for t in toks])
+    content = _content([t.removeprefix("non-") for t in toks])
     pos = [c if not m else None for c, m in zip(content, neg_mask)]
     neg = [c if m else None for c, m in zip(content, neg_mask)]
     return _terms(pos), _terms(neg)
