@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -38,17 +37,3 @@ def clinician_session(tmp_path):
 @pytest.fixture
 def encounter(clinician_session):
     return clinician_session.create_encounter(Patient(name="Test Patient", mrn="MRN-0001"), "soap")
-
-
-@pytest.fixture(autouse=True)
-def _restore_egress_env():
-    from localscribe.security import egress
-    saved = {k: os.environ.get(k) for k in (egress.ENV_ALLOW, egress.ENV_LOG)}
-    yield
-    egress.set_block_listener(None)
-    egress.set_block_log(None)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -25,19 +24,3 @@ def vault(paths) -> Vault:
     admin.lock()
     yield v
     v.close()
-
-
-@pytest.fixture(autouse=True)
-def _isolate_egress_config():
-    """Opening a vault points the (process-wide) egress block log at its data dir and exports
-    it to children; restore that afterwards so later tests do not inherit a deleted temp dir."""
-    from localscribe.security import egress
-    saved = {k: os.environ.get(k) for k in (egress.ENV_ALLOW, egress.ENV_LOG)}
-    yield
-    egress.set_block_listener(None)
-    egress.set_block_log(None)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v

@@ -8,13 +8,12 @@ LOCALSCRIBE_NEW_PASSPHRASE or a prompt (asked twice).
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import sys
 from pathlib import Path
 
-from localscribe.cli.common import UserError, add_dirs, add_json, guarded, paths_from, print_json
+from localscribe.cli.common import UserError, add_json, paths_from, print_json
 from localscribe.config import ENV_PASSPHRASE
 
 from localscribe.cli.unlock import (ENV_NEW_PASSPHRASE, ENV_USER, acting_user as _acting_user,  # noqa: F401
