@@ -36,7 +36,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
 
 from localscribe.capture.decode import decode_file  # noqa: E402
 from localscribe.config import resolve_paths  # noqa: E402
@@ -180,22 +179,30 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(visits)} visit(s), {sum(v.duration for v in visits) / 60:.1f} min; "
           f"{len(clips)} LibriVox clips, {sum(len(x) for x, _ in clips) / 16000:.0f} s", flush=True)
     rows: list[Row] = []
+    header = f"{'model':24} {'engine':30} {'data':14} {'audio s':>8} {'proc s':>8} {'RTF':>6} {'WER':>6}"
+
+    def line(r: Row) -> str:
+        return (f"{r.model:24} {r.engine:30} {r.data:14} {r.audio_s:8.0f} {r.proc_s:8.1f} "
+                f"{r.rtf:6.3f} {100 * r.wer:5.1f}%")
+
+    def add(new: list[Row]) -> None:      # rows print as they come: a long run shows progress
+        for r in new:
+            print("  " + line(r), flush=True)
+        rows.extend(new)
+
     for profile in profiles:
         mf = resolve_model("asr", profile)
         ct2 = ct2_dir(mf.name)
-        rows += run_ours(mf, threads, visits, clips)
-        print(f"  {mf.name}: whisper.cpp done", flush=True)
+        add(run_ours(mf, threads, visits, clips))
         for compute in args.compute.split(","):
-            rows += run_faster_whisper(ct2, mf.name, threads, compute, visits, clips, vad=False)
-            print(f"  {mf.name}: faster-whisper {compute} done", flush=True)
+            add(run_faster_whisper(ct2, mf.name, threads, compute, visits, clips, vad=False))
         if not args.no_vad_row:
-            rows += run_faster_whisper(ct2, mf.name, threads, args.compute.split(",")[0], visits,
-                                       [], vad=True)
+            add(run_faster_whisper(ct2, mf.name, threads, args.compute.split(",")[0], visits,
+                                   [], vad=True))
     print()
-    print(f"{'model':24} {'engine':30} {'data':14} {'audio s':>8} {'proc s':>8} {'RTF':>6} {'WER':>6}")
+    print(header)
     for r in rows:
-        print(f"{r.model:24} {r.engine:30} {r.data:14} {r.audio_s:8.0f} {r.proc_s:8.1f} "
-              f"{r.rtf:6.3f} {100 * r.wer:5.1f}%")
+        print(line(r))
     print("\nRTF ratio faster-whisper / whisper.cpp (>1: ours faster), same model and data:")
     for r in rows:
         if r.engine.startswith("faster-whisper"):

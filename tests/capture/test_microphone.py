@@ -15,28 +15,10 @@ import soundfile as sf
 
 from localscribe.capture.sources import CaptureError, DeviceLost, MicrophoneSource, NoInputDevice
 from tests.support import pulse
+from tests.support.spool import ListSpool
 from tests.support.speech import librivox_clips
 
 pytestmark = pytest.mark.skipif(not pulse.available(), reason="needs Debian pulseaudio + pulseaudio-utils")
-
-
-class ListSpool:
-    """Stands in for the vault's AudioSpool (same write/close contract), kept in memory."""
-
-    def __init__(self):
-        self.parts: list[np.ndarray] = []
-        self.closed = False
-
-    def write(self, samples: np.ndarray) -> None:
-        assert samples.dtype == np.float32 and samples.ndim == 1
-        self.parts.append(samples.copy())
-
-    def close(self) -> None:
-        self.closed = True
-
-    @property
-    def audio(self) -> np.ndarray:
-        return np.concatenate(self.parts) if self.parts else np.zeros(0, np.float32)
 
 
 @pytest.fixture

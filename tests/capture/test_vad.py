@@ -51,8 +51,9 @@ def test_no_speech_in_silence_or_steady_noise(make):
     assert speech_flags(sudden).sum() * FRAME / SAMPLE_RATE <= 0.5
 
 
-def test_windows_fall_on_the_speech_and_never_exceed_30s(clips):
-    """Speech at known places in a long quiet stretch, pushed in odd-sized blocks."""
+@pytest.mark.parametrize("block", [7777, 10**9], ids=["odd-blocks", "one-block"])
+def test_windows_fall_on_the_speech_and_never_exceed_30s(clips, block):
+    """Speech at known places in a long quiet stretch, pushed in odd-sized blocks or at once."""
     noise = lambda s: (0.002 * RNG.standard_normal(int(s * SAMPLE_RATE))).astype(np.float32)  # noqa: E731
     placed, parts, t = [], [], 0.0
     for gap, clip in zip([3.0, 40.0, 12.0, 1.0, 0.6], clips):
@@ -65,8 +66,8 @@ def test_windows_fall_on_the_speech_and_never_exceed_30s(clips):
     audio = np.concatenate(parts)
     cutter = WindowCutter(CutConfig())
     windows = []
-    for i in range(0, len(audio), 7777):
-        windows += cutter.push(audio[i:i + 7777])
+    for i in range(0, len(audio), block):
+        windows += cutter.push(audio[i:i + block])
     windows += cutter.flush()
     assert windows
     assert all(w.duration <= 30.0 for w in windows)
@@ -81,12 +82,13 @@ def test_windows_fall_on_the_speech_and_never_exceed_30s(clips):
         assert np.array_equal(audio[i:i + len(w.samples)], w.samples)
 
 
-def test_continuous_speech_is_force_cut_below_30s(clips):
+@pytest.mark.parametrize("block", [16000, 10**9], ids=["1s-blocks", "one-block"])
+def test_continuous_speech_is_force_cut_below_30s(clips, block):
     audio = np.concatenate(clips * 3)                    # ~70 s with only short pauses
     cutter = WindowCutter(CutConfig(pause_s=5.0, long_pause_s=5.0))   # no pause long enough
     windows = []
-    for i in range(0, len(audio), 16000):
-        windows += cutter.push(audio[i:i + 16000])
+    for i in range(0, len(audio), block):
+        windows += cutter.push(audio[i:i + block])
     windows += cutter.flush()
     assert len(windows) >= 3
     assert all(w.duration <= 28.0 + 1e-6 for w in windows)

@@ -17,10 +17,10 @@ from localscribe.resources import asset
 from localscribe.transcribe.files import transcribe_file
 from localscribe.transcribe.streaming import StreamingTranscriber
 from localscribe.transcribe.worker import WorkerCrashed
-from tests.capture.test_microphone import ListSpool
 from tests.support import pulse
 from tests.support.rebuild_visit import rebuild
 from tests.support.speech import librivox_clips, wer
+from tests.support.spool import ListSpool
 
 needs_pulse = pytest.mark.skipif(not pulse.available(), reason="needs Debian pulseaudio + pulseaudio-utils")
 
@@ -32,6 +32,7 @@ def vmic(tmp_path):
 
 
 @needs_pulse
+@pytest.mark.slow          # two minutes of visit played in real time
 def test_primock_visit_streamed_live_through_a_microphone(vmic, asr_model):
     visit = rebuild("day1_consultation01", max_seconds=120)
     spool = ListSpool()

@@ -116,5 +116,5 @@ def virtual_microphone(tmp_path):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-    sd._terminate()
+    sd._terminate()          # forget the daemon's devices; later users re-scan
     sd._initialize()

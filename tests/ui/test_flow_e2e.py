@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
-from ui_helpers import PASSPHRASE, require_core, unlock, when_modal
+from ui_helpers import pump, wait_until, PASSPHRASE, require_core, unlock, when_modal
 
 pytestmark = pytest.mark.slow
 VISIT = "day1_consultation01"
@@ -48,6 +49,7 @@ def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, wind
     from localscribe.ui import review_view
     monkeypatch.setattr(review_view, "AUTOSAVE_MS", 500)
 
+    window.prefs.idle_lock_s = 3600      # the clinician waits for the draft without touching
     unlock(window, qtbot, "drjones")
 
     def fill(dialog):
@@ -58,7 +60,7 @@ def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, wind
     window.day.new_button.click()
     enc = window.encounter
     panel = enc.panel
-    qtbot.waitUntil(lambda: window.content.currentWidget() is enc, timeout=5000)
+    wait_until(lambda: window.content.currentWidget() is enc, timeout=5000)
     names = [panel.mic.itemText(i) for i in range(panel.mic.count())]
     pulse = next((i for i, n in enumerate(names) if n.startswith("pulse")), None)
     assert pulse is not None, f"the virtual microphone is not offered; devices: {names}"
@@ -78,8 +80,8 @@ def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, wind
     started = time.monotonic()
     levels = []
     enc.bridge.level.connect(levels.append)
-    qtbot.waitUntil(lambda: player.poll() is not None, timeout=(VISIT_SECONDS + 30) * 1000)
-    qtbot.wait(1500)                                    # the last words reach the microphone
+    wait_until(lambda: player.poll() is not None, timeout=(VISIT_SECONDS + 30) * 1000)
+    pump(1500)                                    # the last words reach the microphone
     assert levels and max(levels) > -40, f"the meter never heard speech: {levels[-5:]}"
     assert panel.transcript.count() >= 2, f"no live transcript while the visit played; {enc.error.text()}"
     assert panel.elapsed_s() >= time.monotonic() - started - 3
@@ -87,7 +89,7 @@ def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, wind
     panel.stop_button.click()
     review = enc.review
     assert enc.pages.currentWidget() is review and review.progress_row.isVisible()
-    qtbot.waitUntil(lambda: review.draft is not None or enc.error.isVisible(), timeout=300_000)
+    wait_until(lambda: review.draft is not None or enc.error.isVisible(), timeout=300_000)
     assert not enc.error.isVisible(), enc.error.text()
     s = window.session
     recorded = s.read_audio(eid)
@@ -102,12 +104,13 @@ def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, wind
     assert review.transcript.highlighted and set(review.transcript.highlighted) <= segment_ids
     assert set(review.transcript.highlighted) == set(st.evidence) & segment_ids
     review.play.click()                                     # plays into the virtual sink
-    qtbot.waitUntil(lambda: "Play" in review.evidence_label.text(), timeout=5000)
+    wait_until(lambda: review.evidence_label.text() == "Played the evidence.", timeout=30000)
 
     review.editor.setFocus()
     review.editor.moveCursor(review.editor.textCursor().MoveOperation.End)
-    qtbot.keyClicks(review.editor, "\nReviewed with the patient.")
-    qtbot.waitUntil(lambda: "Saved as version" in review.save_state.text(), timeout=5000)
+    qtbot.keyClick(review.editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(review.editor, "Reviewed with the patient.")
+    wait_until(lambda: "Saved as version" in review.save_state.text(), timeout=5000)
     assert s.latest_version(eid).text.endswith("Reviewed with the patient.")
 
     def sign(dialog):

@@ -12,6 +12,8 @@ from localscribe.pipeline import events as ev
 from localscribe.ui.core import EncounterRow, InputDevice
 from localscribe.domain import Patient
 
+from ui_helpers import pump, wait_until
+
 
 def test_unlock_view_validates_before_emitting(qtbot):
     from localscribe.ui.unlock_view import UnlockView
@@ -51,10 +53,10 @@ def test_idle_watcher_fires_after_quiet_and_activity_postpones_it(qtbot):
         watcher.idle.connect(lambda: fired.append(True))
         watcher.arm()
         for _ in range(4):            # keep typing for ~0.6 s: longer than the timeout
-            qtbot.wait(150)
+            pump(150)
             qtbot.keyClick(field, Qt.Key.Key_A)
         assert fired == []
-        qtbot.waitUntil(lambda: fired == [True], timeout=2000)
+        wait_until(lambda: fired == [True], timeout=2000)
         watcher.disarm()
     finally:
         QApplication.instance().removeEventFilter(watcher)
@@ -86,14 +88,14 @@ def test_record_panel_controls_follow_state(qtbot):
     assert panel.stop_button.isEnabled() and not panel.mic.isEnabled()
     panel.set_level(-20.0)
     assert "-20 dB" in panel.meter.format() and "good" in panel.meter.format()
-    qtbot.wait(600)
+    pump(600)
     assert panel.elapsed_s() >= 0.5
     qtbot.keyClick(panel.record_button, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(panel.record_button, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert clicks == ["record", "pause", "stop"]
     panel.set_state("paused")
     frozen = panel.elapsed_s()
-    qtbot.wait(300)
+    pump(300)
     assert panel.elapsed_s() == frozen and "Resume" in panel.record_button.text()
 
     panel.add_segment(Segment("s1", 1.0, 3.5, "Any chest pain?", "clinician"))
@@ -120,7 +122,7 @@ def test_bridge_delivers_worker_thread_events_on_the_ui_thread(qtbot):
     t = threading.Thread(target=worker)
     t.start()
     t.join()
-    qtbot.waitUntil(lambda: len(seen) == 3, timeout=2000)
+    wait_until(lambda: len(seen) == 3, timeout=2000)
     assert seen == [("level", -12.0), ("segment", "a", True), ("error", "transcribe", True)]
 
 
@@ -208,7 +210,7 @@ def test_review_highlights_evidence_marks_flags_and_autosaves(qtbot, monkeypatch
     view.set_transcript(transcript)
     view.begin_draft()
     view.add_section(draft.sections[0])            # sections appear as they are generated
-    assert view.tree.topLevelItemCount() == 1 and view.progress_row.isVisible()
+    assert view.tree.section_count() == 1 and view.progress_row.isVisible()
     view.set_draft(draft, "SUBJECTIVE\nCough for two weeks.\n")
     assert not view.progress_row.isVisible()
     assert "1 statement needs checking" in view.status.text()
@@ -226,8 +228,9 @@ def test_review_highlights_evidence_marks_flags_and_autosaves(qtbot, monkeypatch
 
     assert view.tree.select_statement("st3")
     flagged = view.tree.currentItem()
-    assert flagged.text(0).startswith(FLAG_MARK) and not flagged.icon(0).isNull()
-    assert flagged.child(0).text(0).startswith("Check: No part of the visit mentions this.")
+    assert flagged.text().strip().startswith(FLAG_MARK) and not flagged.icon().isNull()
+    reason = view.tree.item(view.tree.row(flagged) + 1)
+    assert reason.text().strip().startswith("Check: No part of the visit mentions this.")
     assert view.transcript.highlighted == [] and not view.play.isEnabled()
     assert "No transcript evidence" in view.evidence_label.text()
 
@@ -236,7 +239,7 @@ def test_review_highlights_evidence_marks_flags_and_autosaves(qtbot, monkeypatch
     view.editor.setFocus()
     qtbot.keyClicks(view.editor, "Edited. ")
     assert versions == []                            # debounced: not on every keystroke
-    qtbot.waitUntil(lambda: len(versions) == 1, timeout=3000)
+    wait_until(lambda: len(versions) == 1, timeout=3000)
     assert versions[0].startswith("Edited. SUBJECTIVE")
     assert "Saved as version 1" in view.save_state.text()
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from localscribe.domain import Draft, Flag, Patient, Section, Segment, Statement, Transcript
 
-from ui_helpers import PASSPHRASE, require_core, unlock, visible_texts, when_modal
+from ui_helpers import pump, wait_until, PASSPHRASE, require_core, unlock, visible_texts, when_modal
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 
@@ -22,7 +22,7 @@ def test_first_run_creates_the_vault_and_the_admin_sees_no_patients(qtbot, windo
     view.passphrase.setText(PASSPHRASE)
     view.confirm.setText(PASSPHRASE)
     view.button.click()
-    qtbot.waitUntil(lambda: not window.is_locked, timeout=15000)
+    wait_until(lambda: not window.is_locked, timeout=15000)
     assert paths.vault_db.exists()
     assert window.content.currentWidget() is window.settings
     assert not window.nav_today.isVisible()           # admins never see PHI
@@ -50,7 +50,7 @@ def _new_encounter(window, qtbot, name="Ada Lovelace", dob="1968-04-23"):
         dialog._accept()
     when_modal(fill)
     window.day.new_button.click()
-    qtbot.waitUntil(lambda: window.content.currentWidget() is window.encounter, timeout=5000)
+    wait_until(lambda: window.content.currentWidget() is window.encounter, timeout=5000)
     return window.encounter.row.id
 
 
@@ -140,14 +140,14 @@ def test_clinician_follows_evidence_edits_signs_each_flag_and_copies(qtbot, vaul
     window.day.table.setFocus()
     qtbot.keyClick(window.day.table, Qt.Key.Key_Return)           # keyboard only
     review = window.encounter.review
-    qtbot.waitUntil(lambda: window.encounter.pages.currentWidget() is review, timeout=3000)
+    wait_until(lambda: window.encounter.pages.currentWidget() is review, timeout=3000)
     assert "Dry cough for two weeks." in review.note_text()
     assert review.tree.select_statement("st2")
     assert review.transcript.highlighted == ["s2", "s3"]
 
     review.editor.moveCursor(review.editor.textCursor().MoveOperation.End)
     qtbot.keyClicks(review.editor, "Follow up in one week.")
-    qtbot.waitUntil(lambda: "Saved as version" in review.save_state.text(), timeout=5000)
+    wait_until(lambda: "Saved as version" in review.save_state.text(), timeout=5000)
     s = window.session
     assert s.latest_version(eid).text.endswith("Follow up in one week.")
 
@@ -174,7 +174,7 @@ def test_clinician_follows_evidence_edits_signs_each_flag_and_copies(qtbot, vaul
     review.copy_button.click()
     assert QApplication.clipboard().text() == note.text
     assert "clears itself in 1 s" in review.status.text()
-    qtbot.waitUntil(lambda: QApplication.clipboard().text() == "", timeout=4000)
+    wait_until(lambda: QApplication.clipboard().text() == "", timeout=4000)
     auditor = vault.unlock("audrey", PASSPHRASE)
     copies = [e for e in auditor.audit_events() if e.action == "copy" and e.object == eid]
     assert len(copies) == 1 and copies[0].actor == "drjones"

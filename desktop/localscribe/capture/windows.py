@@ -60,6 +60,9 @@ class WindowCutter:
         self._pending = np.zeros(0, dtype=np.float32)   # samples not yet a whole frame
         self._pending_ch: np.ndarray | None = None
         self._count = 0
+        self._scan = 0               # buffer index of the first frame _cut has not judged
+        self._first: int | None = None   # buffer index of the first speech frame kept
+        self._last: int | None = None    # ... and of the latest one
         self.speech_frames = 0       # total frames judged speech so far
 
     # -- buffer helpers -------------------------------------------------------------------
@@ -107,36 +110,49 @@ class WindowCutter:
         return self._cut()
 
     def _cut(self) -> list[Window]:
+        """Walk the frames not yet judged, one by one, as if they had arrived singly, so a
+        big block cuts exactly where a stream of small ones would."""
         out: list[Window] = []
         c = self.cut
         fps = SAMPLE_RATE / FRAME
-        pad = int(c.pad_s * fps)
-        while True:
-            n = len(self._flags)
-            idx = np.flatnonzero(self._flags)
-            if idx.size == 0:
-                self._drop_frames(n - pad)          # silence only: keep just the padding
-                return out
-            if idx[0] > pad:
-                self._drop_frames(int(idx[0]) - pad)
+        pad, pause, long_pause = int(c.pad_s * fps), int(c.pause_s * fps), int(c.long_pause_s * fps)
+        min_len, max_len = int(c.min_window_s * fps), int(c.max_window_s * fps)
+        i = self._scan
+        while i < len(self._flags):
+            if self._first is None:
+                if not self._flags[i]:
+                    i += 1
+                    continue
+                lead = i - pad                      # keep only `pad` frames before speech
+                if lead > 0:
+                    self._drop_frames(lead)
+                    i -= lead
+                self._first = self._last = i
+            elif self._flags[i]:
+                self._last = i
+            silence = i - self._last
+            if silence >= long_pause or (silence >= pause and self._last + 1 >= min_len):
+                end = min(i + 1, self._last + 1 + pad)
+            elif i + 1 >= max_len:
+                end = self._force_point(i + 1)
+            else:
+                i += 1
                 continue
-            last = int(idx[-1])
-            silence = n - 1 - last
-            length_s = n / fps
-            if (silence >= c.long_pause_s * fps
-                    or (silence >= c.pause_s * fps and (last + 1) / fps >= c.min_window_s)):
-                out.append(self._emit(min(n, last + 1 + pad)))
-                continue
-            if length_s >= c.max_window_s:
-                out.append(self._emit(self._force_point()))
-                continue
-            return out
+            out.append(self._emit(end))
+            i -= end
+            speech = np.flatnonzero(self._flags[: i + 1])
+            self._first = int(speech[0]) if speech.size else None
+            self._last = int(speech[-1]) if speech.size else None
+            i += 1
+        if self._first is None and len(self._flags) > pad:   # silence only: keep the padding
+            self._drop_frames(len(self._flags) - pad)
+        self._scan = len(self._flags)
+        return out
 
-    def _force_point(self) -> int:
-        """Where to cut a window that reached max length: the longest pause in its second
-        half, else the quietest 30 ms frame of its last 5 s."""
+    def _force_point(self, n: int) -> int:
+        """Where to cut a window that reached max length (its first n frames): the longest
+        pause in its second half, else the quietest 30 ms frame of its last 5 s."""
         flags = self._flags
-        n = len(flags)
         half = n // 2
         best_len, best_mid, run = 0, -1, 0
         for i in range(half, n):
@@ -145,8 +161,7 @@ class WindowCutter:
                 best_len, best_mid = run, i - run // 2
         if best_len >= 3:
             return best_mid + 1
-        tail = int(5 * SAMPLE_RATE / FRAME)
-        lo = max(1, n - tail)
+        lo = max(1, n - int(5 * SAMPLE_RATE / FRAME))
         return lo + int(np.argmin(self._energy[lo:n])) + 1
 
     def flush(self) -> list[Window]:
@@ -169,9 +184,10 @@ class WindowCutter:
             self._flags = np.concatenate([self._flags, flags])
             self._energy = np.concatenate([self._energy, energy])
             out += self._cut()
-        if np.any(self._flags):
-            last = int(np.flatnonzero(self._flags)[-1])
+        if self._last is not None:
             pad = int(self.cut.pad_s * SAMPLE_RATE / FRAME)
-            out.append(self._emit(min(len(self._flags), last + 1 + pad)))
+            out.append(self._emit(min(len(self._flags), self._last + 1 + pad)))
         self._drop_frames(len(self._flags))
+        self._first = self._last = None
+        self._scan = 0
         return out

@@ -47,6 +47,8 @@ def _read(path: str) -> str:
 
 
 def _print_note(note: str, draft) -> None:
+    if not draft.statements:
+        print("(the model wrote no complete statement: nothing to show)")
     print(note, end="")
     flagged = draft.flagged
     if flagged:

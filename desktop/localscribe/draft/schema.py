@@ -40,11 +40,11 @@ def build_grammar(template: Template, labels: list[str]) -> str:
         rules.append(f"sec{i} ::= {_literal(f'## {s.title}' + chr(10))} stmt{{{lo},{max(lo, s.max_statements)}}}")
     rules += [
         f'stmt ::= "- " text " [" id ("," id){{0,{MAX_EVIDENCE_IDS - 1}}} "]\\n"',
-        # A statement starts with a letter or digit; no brackets or newlines inside, so the
-        # evidence list is always the bracket at the end of the line.
+        # A statement starts with two letters (so never with a line id such as "S12"); no
+        # brackets or newlines inside, so the evidence list is always the bracket at the end.
         # Bounded length keeps statements short (the note's reader and the token budget both
         # prefer it) and stops a looping model from filling the budget with one line.
-        r'text ::= [A-Za-z0-9] [^\n\[\]]{0,' + str(MAX_STATEMENT_CHARS) + '}',
+        r"text ::= [A-Za-z] [A-Za-z'] [^\n\[\]]{0," + str(MAX_STATEMENT_CHARS - 2) + "}",
         # Longest first, so no id is a prefix match trap for the parser's readers.
         "id ::= " + " | ".join(_literal(x) for x in sorted(labels, key=lambda x: (-len(x), x))),
     ]

@@ -115,8 +115,11 @@ class StreamingTranscriber:
         return new + self.poll()
 
     def poll(self) -> list[Segment]:
-        """Segments of windows finished so far; never waits."""
+        """Segments of windows finished so far; never waits. A dead worker raises
+        WorkerCrashed here even between windows, so the caller learns at once."""
         new: list[Segment] = []
+        if not self._pending:
+            self._worker.check()
         while self._pending:
             res = self._worker.get(timeout=0)
             if res is None:

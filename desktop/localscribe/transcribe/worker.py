@@ -126,6 +126,11 @@ class EngineWorker:
                 self.stop()
                 raise EngineError(f"the speech engine could not start: {payload}")
 
+    def check(self) -> None:
+        """Raise WorkerCrashed now if the process has died, even with no job in flight."""
+        if self._proc is not None and not self._proc.is_alive():
+            raise WorkerCrashed(self._crash_message())
+
     def submit(self, job_id: int, samples: np.ndarray) -> None:
         if not self.is_alive():
             raise WorkerCrashed(self._crash_message())

@@ -11,6 +11,9 @@ import threading
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from localscribe.ui.inbox import UiInbox
+from localscribe.ui.qtcompat import emit
+
 SAMPLE_RATE = 16000
 PAD_S = 0.3   # a little context either side, so the first syllable is not clipped
 
@@ -38,6 +41,7 @@ class AudioPlayer(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thread: threading.Thread | None = None
+        self._inbox = UiInbox(self)     # results come back from the playback thread
 
     @property
     def playing(self) -> bool:
@@ -46,16 +50,16 @@ class AudioPlayer(QObject):
     def play(self, audio: np.ndarray, t0: float, t1: float) -> None:
         problem = output_problem()
         if problem:
-            self.failed.emit(problem)
+            emit(self.failed, problem)
             return
         self.stop()
         a = max(0, int((t0 - PAD_S) * SAMPLE_RATE))
         b = min(len(audio), int((t1 + PAD_S) * SAMPLE_RATE))
         clip = np.ascontiguousarray(audio[a:b], dtype=np.float32)
         if clip.size == 0:
-            self.failed.emit("That stretch of audio is not on disk (it may have been purged after signing).")
+            emit(self.failed, "That stretch of audio is not on disk (it may have been purged after signing).")
             return
-        self.started.emit(a / SAMPLE_RATE, b / SAMPLE_RATE)
+        emit(self.started, a / SAMPLE_RATE, b / SAMPLE_RATE)
         self._thread = threading.Thread(target=self._run, args=(clip,), daemon=True,
                                         name="evidence-playback")
         self._thread.start()
@@ -71,6 +75,6 @@ class AudioPlayer(QObject):
         try:
             sd.play(clip, SAMPLE_RATE, blocking=True)
         except Exception as exc:
-            self.failed.emit(f"Playback failed: {exc}")
+            self._inbox.post(emit, self.failed, f"Playback failed: {exc}")
         else:
-            self.finished.emit()
+            self._inbox.post(emit, self.finished)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, 
 from localscribe.domain import Patient
 from localscribe.ui.core import EncounterRow
 from localscribe.ui.style import shortcut
+from localscribe.ui.qtcompat import emit
 
 
 class NewEncounterDialog(QDialog):
@@ -115,7 +116,7 @@ class DayView(QWidget):
         self.all_days = QPushButton("&All days")
         self.all_days.setCheckable(True)
         self.all_days.toggled.connect(self._refill)
-        self.today_button = QPushButton("T&oday")
+        self.today_button = QPushButton("Show to&day")
         self.today_button.clicked.connect(self.show_today)
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setObjectName("EncounterTable")
@@ -210,4 +211,4 @@ class DayView(QWidget):
     def _open_row(self, row: int) -> None:
         item = self.table.item(row, 0)
         if item is not None:
-            self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+            emit(self.open_requested, item.data(Qt.ItemDataRole.UserRole))

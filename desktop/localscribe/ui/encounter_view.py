@@ -23,6 +23,7 @@ from localscribe.ui.review_view import ReviewView
 from localscribe.ui.sign_dialog import SendDialog, SignDialog
 from localscribe.ui.visit_bridge import VisitBridge
 from localscribe.ui.workers import TaskRunner, describe_error
+from localscribe.ui.qtcompat import emit
 
 LIVE_STATES = ("recording", "paused")
 MIC_TEST_MS = 4000
@@ -48,8 +49,8 @@ class EncounterView(QWidget):
         self.bridge = VisitBridge(self)
         self.player = AudioPlayer(self)
 
-        self.back = QPushButton("← &Today")
-        self.back.setToolTip("Back to the day list (Alt+T)")
+        self.back = QPushButton("← &Back to the day")
+        self.back.setToolTip("Back to the day list (Alt+B)")
         self.back.clicked.connect(self._back)
         self.header = QLabel("")
         self.header.setObjectName("Title")
@@ -213,7 +214,7 @@ class EncounterView(QWidget):
             return
         self.visit_state = "recording"
         self.panel.set_state("recording")
-        self.changed.emit()
+        emit(self.changed)
 
     def _pause(self) -> None:
         self._call_visit("pause")
@@ -259,7 +260,7 @@ class EncounterView(QWidget):
                                                else "Drafting the note…")
         elif state == "failed":
             self.panel.set_state("done")
-        self.changed.emit()
+        emit(self.changed)
 
     def _on_segment(self, seg) -> None:
         self._segments[seg.id] = seg
@@ -287,7 +288,7 @@ class EncounterView(QWidget):
         self._refresh_row()
         self._apply_permissions()
         self.review.set_saver(self._save_version)
-        self.changed.emit()
+        emit(self.changed)
 
     def _on_error(self, stage: str, message: str, recoverable: bool) -> None:
         if stage == "capture":
@@ -296,7 +297,7 @@ class EncounterView(QWidget):
         self._show_error(f"{stage.capitalize()} problem: {message}{kept}")
         self.review.end_progress()
         self.retry.setVisible(stage in ("transcribe", "draft"))
-        self.changed.emit()
+        emit(self.changed)
 
     def _show_error(self, text: str) -> None:
         self.error.setText("⚠ " + text)
@@ -376,7 +377,7 @@ class EncounterView(QWidget):
         seconds = self.prefs.clipboard_clear_s
         if seconds > 0:
             backend.schedule(seconds, lambda: backend.get_text() == text and backend.set_text(""))
-        self.review.show_status("📋 Copied to the clipboard" + (f"; it clears itself in {seconds} s."
+        self.review.show_status("✓ Copied to the clipboard" + (f"; it clears itself in {seconds} s."
                                                                  if seconds > 0 else "."))
 
     def _sign(self) -> None:
@@ -397,7 +398,7 @@ class EncounterView(QWidget):
         self.review.set_saver(None)
         self.review.set_signed(True, f"Version {getattr(note, 'version', '?')} signed by {signer}.",
                                core.ehr_available() and self._can("note.push"))
-        self.changed.emit()
+        emit(self.changed)
 
     def _amend(self) -> None:
         if not self._amending:
@@ -417,7 +418,7 @@ class EncounterView(QWidget):
         self._refresh_row()
         self.review.set_signed(True, f"Amendment saved as version {getattr(note, 'version', '?')}.",
                                core.ehr_available() and self._can("note.push"))
-        self.changed.emit()
+        emit(self.changed)
 
     def _send(self) -> None:
         try:
@@ -447,15 +448,15 @@ class EncounterView(QWidget):
                           on_error=lambda m: self._send_failed(target, m))
 
     def _sent(self, target: str, receipt: dict) -> None:
-        word = "✓ Delivered" if receipt["delivered"] else f"⏳ {receipt['state'].capitalize()}"
+        word = "✓ Delivered" if receipt["delivered"] else f"… {receipt['state'].capitalize()}"
         self.review.show_status(f"{word} to {target}. {receipt['detail']}".strip())
         self._refresh_row()
-        self.changed.emit()
+        emit(self.changed)
 
     def _send_failed(self, target: str, message: str) -> None:
         self.review.show_status(f"✗ Sending to {target} failed: {message} The note stays signed and "
                                 "can be sent again.", error=True)
-        self.changed.emit()
+        emit(self.changed)
 
     def _regenerate(self, key: str) -> None:
         self.review.progress_label.setText(f"Regenerating {key}…")
@@ -494,4 +495,4 @@ class EncounterView(QWidget):
 
     def _back(self) -> None:
         self.close_encounter()
-        self.back_requested.emit()
+        emit(self.back_requested)

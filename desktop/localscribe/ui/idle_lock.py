@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from localscribe.ui.qtcompat import emit
 
 ACTIVITY_EVERY_S = 15
 ACTIVITY = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
@@ -50,5 +51,5 @@ class IdleWatcher(QObject):
             now = time.monotonic()
             if now - self._last_activity >= ACTIVITY_EVERY_S:
                 self._last_activity = now
-                self.activity.emit()
+                emit(self.activity)
         return False

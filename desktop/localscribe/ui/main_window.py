@@ -24,6 +24,7 @@ from localscribe.ui.settings_view import SettingsView
 from localscribe.ui.style import shortcut
 from localscribe.ui.unlock_view import UnlockView
 from localscribe.ui.workers import TaskRunner, describe_error
+from localscribe.ui.qtcompat import emit
 
 APP_TITLE = "LocalScribe"
 
@@ -67,7 +68,7 @@ class MainWindow(QMainWindow):
         self.nav_settings.clicked.connect(self.show_settings)
         self.nav_audit = QPushButton("A&udit")
         self.nav_audit.clicked.connect(self.show_audit)
-        self.lock_button = QPushButton("🔒 &Lock (Ctrl+L)")
+        self.lock_button = QPushButton("&Lock (Ctrl+L)")
         self.lock_button.setObjectName("LockButton")
         self.lock_button.clicked.connect(lambda: self.lock("Locked."))
         nav = QHBoxLayout()
@@ -142,7 +143,9 @@ class MainWindow(QMainWindow):
                                         "unlock until it is stopped.")
             return
         self.unlock_view.set_busy(True)
-        QApplication.processEvents()
+        # repaint() draws "Unlocking…" now; QApplication.processEvents() is avoided on purpose:
+        # in PySide6 6.12 each call drops a reference to None (crashes long sessions).
+        self.unlock_view.repaint()
         try:
             if self.vault is None:
                 self.vault = core.open_vault(self.paths)
@@ -166,7 +169,7 @@ class MainWindow(QMainWindow):
         # Lock the window no later than the vault would lock the session itself.
         self.idle.set_timeout(min(self.prefs.idle_lock_s, core_timeout or self.prefs.idle_lock_s))
         self.idle.arm()
-        self.unlocked.emit(role)
+        emit(self.unlocked, role)
         if live:
             self.open_encounter(self.encounter.row.id, keep_live=True)
         elif phi:
@@ -204,7 +207,7 @@ class MainWindow(QMainWindow):
             self.session = None
         self.pages.setCurrentWidget(self.unlock_view)
         self.unlock_view.reset(user, reason)
-        self.locked.emit()
+        emit(self.locked)
 
     # --- navigation ----------------------------------------------------------------------------
     def show_day(self) -> None:
@@ -277,7 +280,7 @@ class MainWindow(QMainWindow):
                 return
         self.content.setCurrentWidget(self.encounter)
         if self.encounter.panel.record_button.isEnabled() and self.encounter.pages.currentWidget() is self.encounter.panel:
-            self.ready_to_record.emit()
+            emit(self.ready_to_record)
 
     def _keep_session_alive(self) -> None:
         """Someone is using the window: tell the vault, whose session has its own idle clock."""

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QLis
 from localscribe.domain import Segment
 from localscribe.ui.core import InputDevice
 from localscribe.ui.style import mmss, shortcut
+from localscribe.ui.qtcompat import emit
 
 RECORD_KEY = "Ctrl+R"
 STOP_KEY = "Ctrl+E"
@@ -95,10 +96,10 @@ class RecordPanel(QWidget):
         self.mic.setObjectName("MicPicker")
         self.mic.setAccessibleName("Microphone")
         self.mic.setMinimumContentsLength(24)
-        self.mic.currentIndexChanged.connect(lambda _i: self.device_changed.emit(self.device()))
+        self.mic.currentIndexChanged.connect(lambda _i: emit(self.device_changed, self.device()))
         self.test_mic = QPushButton("&Test microphone")
         self.test_mic.setToolTip("Listen for a few seconds and show the level; nothing is recorded")
-        self.test_mic.clicked.connect(lambda: self.test_requested.emit(self.device()))
+        self.test_mic.clicked.connect(lambda: emit(self.test_requested, self.device()))
         self.refresh = QPushButton("Re&fresh")
         self.refresh.setToolTip("Look for microphones again")
         self.refresh.clicked.connect(self.refresh_devices)
@@ -248,13 +249,13 @@ class RecordPanel(QWidget):
         if not self.record_button.isEnabled():
             return
         if self.state == "recording":
-            self.pause_clicked.emit()
+            emit(self.pause_clicked)
         else:
-            self.record_clicked.emit()
+            emit(self.record_clicked)
 
     def _stop(self) -> None:
         if self.stop_button.isEnabled():
-            self.stop_clicked.emit()
+            emit(self.stop_clicked)
 
     def _update_elapsed(self) -> None:
         self.elapsed.setText(mmss(self.elapsed_s()))

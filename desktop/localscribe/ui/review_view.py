@@ -14,11 +14,12 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton,
-                               QSplitter, QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QSplitter, QStyle, QVBoxLayout, QWidget)
 
 from localscribe.domain import Draft, Section, Segment, Statement, Transcript
 from localscribe.ui.record_panel import segment_line
 from localscribe.ui.style import mmss, shortcut
+from localscribe.ui.qtcompat import emit
 
 AUTOSAVE_MS = 1500
 EVIDENCE_MARK = "▶ "
@@ -27,97 +28,96 @@ ROLE_KIND = Qt.ItemDataRole.UserRole
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
 
 
-class DraftTree(QTreeWidget):
-    """Sections, their statements, and under a flagged statement the reason in words."""
+class DraftTree(QListWidget):
+    """Sections, their statements, and under a flagged statement the reason in words.
+
+    A list rather than a tree: list rows wrap long text, so no statement is ever cut off."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("DraftTree")
-        self.setAccessibleName("Draft statements")
-        self.setHeaderLabels(["Draft (select a statement to see its evidence)"])
+        self.setAccessibleName("Draft statements (select one to see its evidence)")
         self.setWordWrap(True)
-        self.setUniformRowHeights(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.header().setStretchLastSection(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._sections: dict[str, Section] = {}
         self._statements: dict[str, Statement] = {}
         self._warn_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
 
     def clear_draft(self) -> None:
         self.clear()
+        self._sections.clear()
         self._statements.clear()
 
-    def put_section(self, section: Section) -> None:
-        """Add a section, or replace it when it was regenerated."""
-        for i in range(self.topLevelItemCount()):
-            if self.topLevelItem(i).data(0, ROLE_ID) == section.key:
-                self.takeTopLevelItem(i)
-                self.insertTopLevelItem(i, self._section_item(section))
-                self.topLevelItem(i).setExpanded(True)
-                return
-        self.addTopLevelItem(self._section_item(section))
-        self.topLevelItem(self.topLevelItemCount() - 1).setExpanded(True)
+    def section_count(self) -> int:
+        return len(self._sections)
 
-    def _section_item(self, section: Section) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([section.title])
-        font = QFont(item.font(0))
-        font.setBold(True)
-        item.setFont(0, font)
-        item.setData(0, ROLE_KIND, "section")
-        item.setData(0, ROLE_ID, section.key)
-        if not section.statements:
-            empty = QTreeWidgetItem(["(nothing said about this)"])
-            empty.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            item.addChild(empty)
-        for st in section.statements:
-            self._statements[st.id] = st
-            text = (FLAG_MARK if st.flags else "") + st.text
-            child = QTreeWidgetItem([text])
-            child.setData(0, ROLE_KIND, "statement")
-            child.setData(0, ROLE_ID, st.id)
-            child.setToolTip(0, st.text)
-            if st.flags:
-                child.setIcon(0, self._warn_icon)
+    def put_section(self, section: Section) -> None:
+        """Add a section, or replace it when it was regenerated (its place is kept)."""
+        current = self.selected_statement()
+        self._sections[section.key] = section
+        self._render()
+        if current is not None:
+            self.select_statement(current.id)
+
+    def _render(self) -> None:
+        self.blockSignals(True)
+        self.clear()
+        self._statements.clear()
+        bold = QFont(self.font())
+        bold.setBold(True)
+        for section in self._sections.values():
+            head = QListWidgetItem(section.title)
+            head.setFont(bold)
+            head.setData(ROLE_KIND, "section")
+            head.setData(ROLE_ID, section.key)
+            self.addItem(head)
+            if not section.statements:
+                empty = QListWidgetItem("    (nothing said about this)")
+                empty.setData(ROLE_KIND, "section")
+                empty.setData(ROLE_ID, section.key)
+                self.addItem(empty)
+            for st in section.statements:
+                self._statements[st.id] = st
+                item = QListWidgetItem(("    " + FLAG_MARK if st.flags else "    ") + st.text)
+                item.setData(ROLE_KIND, "statement")
+                item.setData(ROLE_ID, st.id)
+                if st.flags:
+                    item.setIcon(self._warn_icon)
+                self.addItem(item)
                 for flag in st.flags:
-                    reason = QTreeWidgetItem([f"Check: {flag.reason}"
-                                              + (f" (“{flag.span}”)" if flag.span else "")])
-                    reason.setData(0, ROLE_KIND, "flag")
-                    reason.setData(0, ROLE_ID, st.id)
-                    reason.setForeground(0, QBrush(QColor("#8a4b00")))
-                    child.addChild(reason)
-                child.setExpanded(True)
-            item.addChild(child)
-        return item
+                    reason = QListWidgetItem(f"        Check: {flag.reason}"
+                                             + (f" (“{flag.span}”)" if flag.span else ""))
+                    reason.setData(ROLE_KIND, "flag")
+                    reason.setData(ROLE_ID, st.id)
+                    reason.setForeground(QBrush(QColor("#8a4b00")))
+                    self.addItem(reason)
+        self.blockSignals(False)
 
     def selected_statement(self) -> Statement | None:
-        items = self.selectedItems()
-        if not items or items[0].data(0, ROLE_KIND) not in ("statement", "flag"):
+        item = self.currentItem()
+        if item is None or item.data(ROLE_KIND) not in ("statement", "flag"):
             return None
-        return self._statements.get(items[0].data(0, ROLE_ID))
+        return self._statements.get(item.data(ROLE_ID))
 
     def selected_section_key(self) -> str | None:
-        items = self.selectedItems()
-        if not items:
+        item = self.currentItem()
+        if item is None:
             return None
-        item = items[0]
-        while item.parent() is not None:
-            item = item.parent()
-        return item.data(0, ROLE_ID)
+        if item.data(ROLE_KIND) == "section":
+            return item.data(ROLE_ID)
+        for key, section in self._sections.items():
+            if any(st.id == item.data(ROLE_ID) for st in section.statements):
+                return key
+        return None
 
     def select_statement(self, statement_id: str) -> bool:
-        it = self._find(lambda i: i.data(0, ROLE_KIND) == "statement" and i.data(0, ROLE_ID) == statement_id)
-        if it is None:
-            return False
-        self.setCurrentItem(it)
-        return True
-
-    def _find(self, pred: Callable[[QTreeWidgetItem], bool]) -> QTreeWidgetItem | None:
-        stack = [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
-        while stack:
-            item = stack.pop(0)
-            if pred(item):
-                return item
-            stack.extend(item.child(j) for j in range(item.childCount()))
-        return None
+        for i in range(self.count()):
+            item = self.item(i)
+            if item.data(ROLE_KIND) == "statement" and item.data(ROLE_ID) == statement_id:
+                self.setCurrentItem(item)
+                return True
+        return False
 
 
 class TranscriptPane(QListWidget):
@@ -195,7 +195,7 @@ class ReviewView(QWidget):
         self.template.setObjectName("TemplatePicker")
         self.template.setAccessibleName("Visit type (template)")
         self.template.activated.connect(
-            lambda _i: self.template_requested.emit(str(self.template.currentData())))
+            lambda _i: emit(self.template_requested, str(self.template.currentData())))
         self.regenerate = QPushButton("Re&generate section")
         self.regenerate.setEnabled(False)
         self.regenerate.clicked.connect(self._regenerate)
@@ -380,7 +380,7 @@ class ReviewView(QWidget):
         self.regenerate.setEnabled(False)
         if signed:
             self._autosave.stop()
-            self.show_status(f"🔒 Signed and locked. {detail} Any change is made as an amendment.")
+            self.show_status(f"Signed and locked. {detail} Any change is made as an amendment.")
 
     def show_status(self, text: str, error: bool = False) -> None:
         self.status.setObjectName("ErrorBanner" if error else "Banner")
@@ -456,13 +456,13 @@ class ReviewView(QWidget):
             return
         segs = [s for s in self.transcript.segments() if s.id in set(st.evidence)]
         if segs:
-            self.play_requested.emit(min(s.t0 for s in segs), max(s.t1 for s in segs))
+            emit(self.play_requested, min(s.t0 for s in segs), max(s.t1 for s in segs))
 
     def _copy_shortcut(self) -> None:
         if self.copy_button.isEnabled():
-            self.copy_requested.emit()
+            emit(self.copy_requested)
 
     def _regenerate(self) -> None:
         key = self.tree.selected_section_key()
         if key:
-            self.regenerate_requested.emit(key)
+            emit(self.regenerate_requested, key)

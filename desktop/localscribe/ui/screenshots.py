@@ -59,7 +59,7 @@ def _fill_vault(paths, profile: str, log) -> tuple[str, list[str]]:
 
 
 def render(out: Path, profile: str, log=print) -> list[Path]:
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from localscribe.config import resolve_paths
@@ -77,11 +77,10 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
     written: list[Path] = []
 
     def settle(ms: int = 150) -> None:
-        end = QTimer()
-        end.setSingleShot(True)
-        end.start(ms)
-        while end.isActive():
-            app.processEvents()
+        # An event loop, not app.processEvents(): that leaks None references in PySide6 6.12.
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
 
     def shot(widget, name: str) -> None:
         settle()
@@ -117,12 +116,13 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
 
         w.open_encounter(ids[2])
         enc = w.encounter
+        enc.panel.set_devices([core.InputDevice(0, "USB conference microphone (example)", True)])
         transcript = w.session.load_transcript(review_id)
         for seg in (transcript.segments if transcript else [])[:9]:
             enc.bridge.post(ev.SegmentAdded(seg))
         enc.panel.set_state("recording")
         enc.bridge.post(ev.LevelChanged(-21.0))
-        settle(300)
+        settle(400)
         shot(w, "05-recording")
         enc.panel.set_state("idle")
         enc.panel.reset()

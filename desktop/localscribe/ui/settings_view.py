@@ -18,6 +18,7 @@ from localscribe.config import PROFILES, Paths
 from localscribe.ui import core
 from localscribe.ui.prefs import UiPrefs
 from localscribe.ui.workers import TaskRunner, describe_error
+from localscribe.ui.qtcompat import emit
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -237,7 +238,7 @@ class SettingsView(QWidget):
 
     def _profile_chosen(self) -> None:
         self.prefs.profile = self.profile.currentText()
-        self.prefs_changed.emit()
+        emit(self.prefs_changed)
         self.verify_models()
 
     def refresh_microphones(self) -> None:
@@ -258,7 +259,7 @@ class SettingsView(QWidget):
         if item is None:
             return
         self.prefs.microphone = item.text().split(" (system default)")[0].split(" ✓")[0]
-        self.prefs_changed.emit()
+        emit(self.prefs_changed)
         self.refresh_microphones()
 
     def _fill_templates(self) -> None:
@@ -288,7 +289,7 @@ class SettingsView(QWidget):
     def _save_prefs(self) -> None:
         self.prefs.idle_lock_s = self.idle.value() * 60
         self.prefs.clipboard_clear_s = self.clip.value()
-        self.prefs_changed.emit()
+        emit(self.prefs_changed)
         self.retention_state.setText("✓ Window settings saved.")
 
     def _fill_users(self) -> None:

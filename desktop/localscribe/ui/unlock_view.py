@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QVBoxLayout, QWidget)
 
+from localscribe.ui.qtcompat import emit
+
 
 class UnlockView(QWidget):
     unlock_requested = Signal(str, str)              # user, passphrase
@@ -116,6 +118,6 @@ class UnlockView(QWidget):
             if phrase != self.confirm.text():
                 self.show_error("The two passphrases differ. Type them again.")
                 return
-            self.create_requested.emit(user, phrase)
+            emit(self.create_requested, user, phrase)
         else:
-            self.unlock_requested.emit(user, phrase)
+            emit(self.unlock_requested, user, phrase)

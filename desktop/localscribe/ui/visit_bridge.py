@@ -1,18 +1,19 @@
 """Turn pipeline events (emitted on worker threads) into Qt signals on the UI thread.
 
-The pipeline calls `VisitBridge.post` from any thread and must never block; emitting a
-signal whose receiver lives on the UI thread queues the call there, which is all we need.
+The pipeline calls `VisitBridge.post` from any thread and must never block. Events cross
+to the UI thread through a `UiInbox` (not a queued signal: see inbox.py for the PySide6 bug).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from localscribe.pipeline import events as ev
+from localscribe.ui.inbox import UiInbox
+from localscribe.ui.qtcompat import emit
 
 
 class VisitBridge(QObject):
-    _incoming = Signal(object)
 
     level = Signal(float)              # dBFS
     state = Signal(str)
@@ -25,27 +26,27 @@ class VisitBridge(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._incoming.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
+        self._inbox = UiInbox(self)
 
     def post(self, event: object) -> None:
         """Callable handed to the pipeline as `on_event`; safe from any thread."""
-        self._incoming.emit(event)
+        self._inbox.post(self._dispatch, event)
 
     @Slot(object)
     def _dispatch(self, event: object) -> None:
         if isinstance(event, ev.LevelChanged):
-            self.level.emit(event.rms_dbfs)
+            emit(self.level, event.rms_dbfs)
         elif isinstance(event, ev.StateChanged):
-            self.state.emit(event.state)
+            emit(self.state, event.state)
         elif isinstance(event, ev.SegmentAdded):
-            self.segment.emit(event.segment)
+            emit(self.segment, event.segment)
         elif isinstance(event, ev.DraftToken):
-            self.token.emit(event.text)
+            emit(self.token, event.text)
         elif isinstance(event, ev.SectionReady):
-            self.section.emit(event.section)
+            emit(self.section, event.section)
         elif isinstance(event, ev.DraftReady):
-            self.draft.emit(event.draft)
+            emit(self.draft, event.draft)
         elif isinstance(event, ev.Progress):
-            self.progress.emit(event.stage, event.fraction)
+            emit(self.progress, event.stage, event.fraction)
         elif isinstance(event, ev.PipelineError):
-            self.error.emit(event.stage, event.message, event.recoverable)
+            emit(self.error, event.stage, event.message, event.recoverable)

@@ -14,6 +14,9 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from localscribe.ui.inbox import UiInbox
+from localscribe.ui.qtcompat import emit
+
 
 class CancelToken:
     def __init__(self) -> None:
@@ -34,8 +37,10 @@ class TaskSignals(QObject):
 
 
 class Task(QRunnable):
-    def __init__(self, label: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, label: str, fn: Callable[..., Any], *args: Any, inbox: UiInbox,
+                 **kwargs: Any) -> None:
         super().__init__()
+        self._inbox = inbox
         self.setAutoDelete(False)   # the runner drops its reference when done
         self.label = label
         self.signals = TaskSignals()
@@ -54,10 +59,10 @@ class Task(QRunnable):
             result = self._fn(*self._args, **kwargs)
         except Exception as exc:  # shown to the user; never kills the window
             traceback.print_exc()
-            self.signals.failed.emit(describe_error(exc))
+            self._inbox.post(emit, self.signals.failed, describe_error(exc))
         else:
-            self.signals.finished.emit(result)
-        self.signals.done.emit()
+            self._inbox.post(emit, self.signals.finished, result)
+        self._inbox.post(emit, self.signals.done)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -75,18 +80,19 @@ class TaskRunner(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self._running: list[Task] = []
+        self.inbox = UiInbox(self)
 
     def start(self, label: str, fn: Callable[..., Any], *args: Any,
               on_done: Callable[[Any], None] | None = None,
               on_error: Callable[[str], None] | None = None, **kwargs: Any) -> Task:
-        task = Task(label, fn, *args, **kwargs)
+        task = Task(label, fn, *args, inbox=self.inbox, **kwargs)
         if on_done:
             task.signals.finished.connect(on_done)
         if on_error:
             task.signals.failed.connect(on_error)
         task.signals.done.connect(lambda t=task: self._forget(t))
         self._running.append(task)
-        self.busy_changed.emit(label, True)
+        emit(self.busy_changed, label, True)
         self.pool.start(task)
         return task
 
@@ -98,10 +104,12 @@ class TaskRunner(QObject):
             task.token.cancel()
 
     def wait(self, msecs: int = 30000) -> bool:
-        return self.pool.waitForDone(msecs)
+        done = self.pool.waitForDone(msecs)
+        self.inbox.drain()       # deliver the results of what just finished
+        return done
 
     def _forget(self, task: Task) -> None:
         if task in self._running:
             self._running.remove(task)
         label = self._running[-1].label if self._running else ""
-        self.busy_changed.emit(label, bool(self._running))
+        emit(self.busy_changed, label, bool(self._running))
