@@ -89,7 +89,7 @@ def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, wind
     panel.stop_button.click()
     review = enc.review
     assert enc.pages.currentWidget() is review and review.progress_row.isVisible()
-    wait_until(lambda: review.draft is not None or enc.error.isVisible(), timeout=300_000)
+    wait_until(lambda: review.draft is not None or enc.error.isVisible(), timeout=600_000)   # generous: CI machines may be busy
     assert not enc.error.isVisible(), enc.error.text()
     s = window.session
     recorded = s.read_audio(eid)

@@ -24,6 +24,7 @@ class UnlockView(QWidget):
         self.title.setObjectName("LockedTitle")
         self.hint = QLabel("Enter your user name and passphrase to continue.")
         self.hint.setWordWrap(True)
+        self.hint.setMinimumHeight(self.hint.fontMetrics().lineSpacing() * 4)
         self.user = QLineEdit()
         self.user.setObjectName("UserField")
         self.user.setAccessibleName("User name")
@@ -55,8 +56,9 @@ class UnlockView(QWidget):
         form.addRow(self._confirm_label, self.confirm)
 
         box = QWidget()
-        box.setMaximumWidth(560)
+        box.setFixedWidth(600)     # a fixed width lets the wrapped hint compute its height
         inner = QVBoxLayout(box)
+        inner.setSizeConstraint(QVBoxLayout.SizeConstraint.SetMinimumSize)
         inner.addWidget(self.title)
         inner.addWidget(self.hint)
         inner.addLayout(form)
@@ -66,9 +68,13 @@ class UnlockView(QWidget):
         row.addWidget(self.button)
         inner.addLayout(row)
 
+        centre = QHBoxLayout()
+        centre.addStretch(1)
+        centre.addWidget(box)
+        centre.addStretch(1)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
-        outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(centre)
         outer.addStretch(2)
         self.setTabOrder(self.user, self.passphrase)
         self.setTabOrder(self.passphrase, self.confirm)
