@@ -8,8 +8,8 @@ faster-whisper (CTranslate2) running the same weights on the same audio in the s
 Engines (same thread count for both):
   whisper.cpp   the app's path: the profile's ggml file, decoded from disk in blocks, VAD
                 windows at pauses, the worker process, hallucination filter; LibriVox clips go straight
-                through WhisperEngine, one call per clip, with the encoder context fitted to
-                the clip (the app's setting) and with whisper.cpp's full 30 s context.
+                through WhisperEngine, one call per clip, with whisper.cpp's full 30 s encoder
+                context (the app's setting) and with the context fitted to the clip.
   faster-whisper 1.2.1  the CT2 model the ggml file was converted from (fetched and checked by
                 the model layer), greedy decoding (beam_size=1, like whisper.cpp's default),
                 compute types int8 and float32 (CT2 has no float16 on CPU); whole visits are
@@ -104,7 +104,7 @@ def run_ours(model_file, threads: int, visits, clips) -> list[Row]:
     if visits:
         rows.append(Row(model_file.name, "whisper.cpp (app pipeline)", f"PriMock57 x{len(visits)}",
                         audio, secs, corpus_wer(refs, hyps)))
-    for fit, label in ((True, "whisper.cpp (engine)"), (False, "whisper.cpp (engine, full ctx)")):
+    for fit, label in ((False, "whisper.cpp (engine)"), (True, "whisper.cpp (engine, fitted ctx)")):
         engine = WhisperEngine(model_file, threads, fit_audio_ctx=fit)
         refs, hyps, secs, audio = [], [], 0.0, 0.0
         for x, ref in clips:

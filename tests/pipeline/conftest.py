@@ -27,8 +27,10 @@ def clinician_session(tmp_path):
     vault = Vault.create(paths, "admin", PASS, kdf_params=TEST_PARAMS)
     admin = vault.unlock("admin", PASS)
     admin.add_user("drlee", "clinician", PASS)
+    admin.add_user("audrey", "auditor", PASS)
     admin.lock()
     session = vault.unlock("drlee", PASS)
+    session.auditor = lambda: vault.unlock("audrey", PASS)   # for tests that read the trail
     yield session
     session.lock()
     vault.close()

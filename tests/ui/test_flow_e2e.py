@@ -104,7 +104,9 @@ def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, wind
     assert review.transcript.highlighted and set(review.transcript.highlighted) <= segment_ids
     assert set(review.transcript.highlighted) == set(st.evidence) & segment_ids
     review.play.click()                                     # plays into the virtual sink
-    wait_until(lambda: review.evidence_label.text() == "Played the evidence.", timeout=30000)
+    wait_until(lambda: review.evidence_label.text().startswith(("▶ Playing", "Played", "Playback")),
+               timeout=30000)
+    assert not review.evidence_label.text().startswith("Playback failed"), review.evidence_label.text()
 
     review.editor.setFocus()
     review.editor.moveCursor(review.editor.textCursor().MoveOperation.End)

@@ -5,8 +5,9 @@
 """
 
 from localscribe.pipeline.live_visit import LiveVisit, VisitResult, VisitTimings
+from localscribe.pipeline.redraft import redraft, regenerate_section
 from localscribe.pipeline.run import scribe_file
 from localscribe.pipeline.stores import MemoryVisitStore, VaultVisitStore
 
 __all__ = ["LiveVisit", "MemoryVisitStore", "VaultVisitStore", "VisitResult", "VisitTimings",
-           "scribe_file"]
+           "redraft", "regenerate_section", "scribe_file"]

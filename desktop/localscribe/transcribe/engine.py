@@ -100,7 +100,7 @@ def _load_model(model_file: Any, n_threads: int, params: dict[str, Any]):
 
 
 class WhisperEngine:
-    def __init__(self, model_file: Any, n_threads: int | None = None, *, fit_audio_ctx: bool = True,
+    def __init__(self, model_file: Any, n_threads: int | None = None, *, fit_audio_ctx: bool = False,
                  **decode_overrides: Any):
         self.n_threads = n_threads or default_threads()
         self.fit_audio_ctx = fit_audio_ctx
@@ -125,8 +125,9 @@ class WhisperEngine:
     def audio_ctx_for(self, n_samples: int) -> int:
         """Encoder positions for this window: Whisper's encoder always runs over 30 s (1500
         positions) however short the audio; fitting it to the window plus a margin makes a
-        short window several times cheaper. Measured here (tiny.en, LibriVox clips, 1 thread):
-        18.6 s -> 4.2 s, WER unchanged at 8.5%. 0 means the full 30 s."""
+        short window several times cheaper. Measured (tests/bench/bench_asr.py, LibriVox clips,
+        1 thread): tiny.en 4x faster at the same 8.5% WER, but base 2.8% -> 7.0% WER, and the
+        base pipeline on PriMock57 got worse too; so it is off by default. 0 = the full 30 s."""
         if not self.fit_audio_ctx:
             return 0
         ctx = math.ceil(n_samples / SAMPLE_RATE * _POSITIONS_PER_S) + _CTX_MARGIN
