@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from localscribe.fsutil import fsync_dir as _fsync_dir
+
 from .errors import IntegrityError
 
 CHUNK = 4 << 20
@@ -64,9 +66,3 @@ def write_verified(final: Path, produce: Callable[[HashingWriter], None],
         tmp.unlink(missing_ok=True)
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from localscribe.fsutil import fsync_dir as _fsync_dir
 from localscribe.vault.crypto import FieldCipher, TamperError
 
 SAMPLE_RATE = 16_000
@@ -48,14 +49,6 @@ def scan_chunks(directory: Path) -> list[tuple[int, int, Path]]:
         if m:
             found.append((int(m.group(1)), int(m.group(2)), p))
     return sorted(found)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class AudioSpool:
