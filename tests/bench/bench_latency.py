@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--template", default="soap")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--n-ctx", type=int, default=8192)
-    ap.add_argument("--max-tokens", type=int, default=700)
+    ap.add_argument("--max-tokens", type=int, default=None, help="default: the template's note_tokens")
     ap.add_argument("--lookahead", default="0", help="comma-separated prompt-lookup sizes to compare")
     ap.add_argument("--max-seconds", type=float, default=0, help="cut each visit at this length")
     args = ap.parse_args(argv)

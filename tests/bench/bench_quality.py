@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="standard")
     ap.add_argument("--model", help="a GGUF path instead of the profile's model")
     ap.add_argument("--template", default="history_and_physical")
-    ap.add_argument("--max-tokens", type=int, default=700)
+    ap.add_argument("--max-tokens", type=int, default=None, help="default: the template's note_tokens")
     ap.add_argument("--lookahead", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--n-ctx", type=int, default=4096)

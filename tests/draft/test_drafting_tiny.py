@@ -51,7 +51,9 @@ def test_incremental_feeding_leaves_only_the_tail_for_stop(engine, visit):
     # At Stop the engine decoded only the prompt's tail before the first note token ...
     assert drafter.stats.stop_prompt_tokens == tail
     # ... and everything it decoded after Stop is that tail plus the note itself.
-    assert engine.counters.evaluated - before.evaluated == tail + drafter.stats.stop_generated - 1
+    # (The last note token is only decoded when another must follow it: not at the cap.)
+    last_undecoded = 0 if drafter.stats.finished else 1
+    assert engine.counters.evaluated - before.evaluated == tail + drafter.stats.stop_generated - last_undecoded
     assert "".join(streamed).startswith("## SUBJECTIVE")
     assert_grounded_structure(draft, visit, template)
 
@@ -80,6 +82,55 @@ def test_a_visit_longer_than_the_context_still_gets_a_complete_note(tiny_llm, tr
     cited = sorted(order[e] for st in draft.statements for e in st.evidence)
     half = len(long_visit.segments) // 2
     assert cited and cited[0] < half <= cited[-1], "the note must draw on both ends of the visit"
+
+
+def _prompt_tokens(engine, transcript, template):
+    pieces = P.build_pieces(template, transcript.segments)
+    tokens = engine.tokenize(pieces.head, first=True)
+    for line in pieces.lines:
+        tokens += engine.tokenize(line)
+    return tokens + engine.tokenize(pieces.tail)
+
+
+def test_a_closed_line_gate_moves_the_model_on_to_the_next_heading(engine, visit):
+    """The section budget's mechanism: when the gate says no, no further statement may
+    start; only the first section's one required statement is written, and the note ends
+    by itself (grammar complete) instead of at the token cap."""
+    template = load_template("soap")
+    labels = P.labels_for(visit.segments)
+    grammar = build_grammar(template, list(labels))
+    engine.reset()
+    asked = []
+
+    def closed(text, generated):
+        asked.append(text)
+        return False
+    gen = engine.generate(_prompt_tokens(engine, visit, template), grammar, max_tokens=200,
+                          line_gate=closed)
+    parsed = parse_note(gen.text, template, labels)
+    assert asked, "the gate was never consulted"
+    assert gen.finished, gen.text
+    assert [len(s.statements) for s in parsed.sections] == [1, 0, 0, 0], gen.text
+
+
+def test_with_the_section_budget_a_short_note_still_reaches_its_last_section(engine, visit):
+    """The same small budget with and without the gate: without it the model spends the
+    tokens on the first sections and is cut off; with it the note completes."""
+    template = load_template("soap")
+    labels = P.labels_for(visit.segments)
+    grammar = build_grammar(template, list(labels))
+    tokens = _prompt_tokens(engine, visit, template)
+    engine.reset()
+    ungated = engine.generate(tokens, grammar, max_tokens=MAX)
+    engine.reset()
+    drafter = IncrementalDrafter(engine, template, max_tokens=MAX, prefill=False)
+    drafter.feed(visit.segments)
+    draft = drafter.finish()
+    assert drafter.stats.finished, "the budgeted note was cut off by the token cap"
+    assert drafter.stats.stop_generated <= drafter._hard_cap
+    assert_grounded_structure(draft, visit, template)
+    if not ungated.finished:          # the case the budget exists for
+        assert drafter.stats.stop_generated <= MAX + 2 * 28
 
 
 def test_no_chest_pain_never_becomes_an_unflagged_chest_pain_statement(engine, visit):

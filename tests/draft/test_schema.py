@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from localscribe.domain import Draft
 from localscribe.draft.render import render_note
-from localscribe.draft.schema import build_grammar, parse_note
+from localscribe.draft.schema import SectionBudget, build_grammar, parse_note
 from localscribe.draft.templates import load_template
 
 LABELS = {"S1": "a", "S2": "b", "S12": "c"}
@@ -12,7 +12,8 @@ def test_grammar_lists_headings_in_order_and_only_known_ids():
     g = build_grammar(load_template("soap"), list(LABELS))
     assert g.index('"## SUBJECTIVE\\n"') < g.index('"## PLAN\\n"')
     assert 'id ::= "S12" | "S1" | "S2"' in g
-    assert "stmt{1,12}" in g
+    assert "stmt{1,10}" in g                # SUBJECTIVE's cap in soap.toml
+    assert "{0,3}" in g                     # at most four evidence ids per statement
 
 
 def test_parse_maps_labels_to_segment_ids_and_keeps_unknown_ones_visible():
@@ -44,3 +45,17 @@ def test_render_prose_and_bullets():
     prog = load_template("progress_note")
     d2 = Draft("progress_note", parse_note("## INTERVAL HISTORY\n- better [S1]\n", prog, LABELS).sections)
     assert render_note(d2, prog) == "INTERVAL HISTORY\n\n- Better.\n"
+
+
+def test_section_budget_shares_the_note_by_statement_caps_and_carries_leftovers_forward():
+    soap = load_template("soap")                      # caps 10, 5, 3, 6
+    budget = SectionBudget.for_template(soap, 480)
+    assert budget.limits == (200, 300, 360, 480)
+    head = "## SUBJECTIVE\n- Cough. [S1]\n"
+    assert budget.allows_statement(head, 100)
+    assert not budget.allows_statement(head, 200 - budget.statement_tokens + 1)
+    # The same count of tokens is fine once the note has moved on to PLAN: what earlier
+    # sections left unused is PLAN's to spend.
+    later = head + "## OBJECTIVE\n## ASSESSMENT\n## PLAN\n"
+    assert budget.allows_statement(later, 300)
+    assert not budget.allows_statement(later, 470)

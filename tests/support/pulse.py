@@ -59,8 +59,14 @@ def virtual_microphone(runtime: Path) -> Iterator[VirtualMic]:
         refresh_devices()
         yield mic
     finally:
+        # Let PortAudio go of the daemon while it still answers (Pa_Terminate after the daemon
+        # died under ALSA's pulse plugin can crash), then re-scan without it.
+        import sounddevice as sd
+        sd.stop()
+        sd._terminate()
         mic.kill_server()
         if old is None:
             os.environ.pop("PULSE_RUNTIME_PATH", None)
         else:
             os.environ["PULSE_RUNTIME_PATH"] = old
+        sd._initialize()

@@ -49,6 +49,7 @@ def window(qtbot, paths):
     qtbot.addWidget(w)
     w.show()
     yield w
+    w.encounter.player.stop()
     visit = w.encounter.visit
     if visit is not None:            # never leave a capture stream or engine running
         visit.cancel()
@@ -110,11 +111,14 @@ def virtual_microphone(tmp_path):
     for proc in players:
         if proc.poll() is None:
             proc.kill()
+    # PortAudio must let go of the daemon while it still answers: Pa_Terminate with a stream
+    # still playing, or after the daemon died under ALSA's pulse plugin, can crash the process.
+    sd.stop()
+    sd._terminate()
     subprocess.run(["pulseaudio", "-k"], env=env, capture_output=True, timeout=10)
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-    sd._terminate()          # forget the daemon's devices; later users re-scan
-    sd._initialize()
+    sd._initialize()         # later users see the machine's own devices again

@@ -39,8 +39,10 @@ def _tiny_models_or_skip(paths):
         pytest.skip(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
 
 
-def test_record_review_sign_copy_through_a_virtual_microphone(qtbot, vault, window, paths,
-                                                              virtual_microphone, monkeypatch):
+def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone, qtbot, vault,
+                                                              window, paths, monkeypatch):
+    # virtual_microphone comes first so that it is torn down last, after the window has
+    # stopped every stream that uses it.
     require_core("localscribe.pipeline:LiveVisit", "localscribe.pipeline.engines:transcriber_factory",
                  "localscribe.capture.sources:MicrophoneSource", "localscribe.draft.render:render_note",
                  "localscribe.ehr.clipboard_qt")

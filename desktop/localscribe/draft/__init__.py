@@ -5,7 +5,7 @@ Public API:
     engine.LlamaEngine(model_file | abs_path, n_ctx=4096, n_threads=None, lookahead=0)
         .for_profile(profile, paths) ; .prefill(tokens) ; .generate(tokens, grammar, max_tokens=...)
         .counters (tokens decoded / generated)
-    incremental.IncrementalDrafter(engine, template, max_tokens=700)
+    incremental.IncrementalDrafter(engine, template, max_tokens=None)
         .feed(segments) during the visit ; .finish(on_text=callback) -> Draft at Stop ; .stats
     incremental.draft_transcript(engine, transcript, template) -> (Draft, DraftStats)
     service.draft_note(engine, transcript, template, session=None, encounter_id="") -> (Draft, stats)

@@ -100,23 +100,32 @@ class _GrammarGreedy:
             selected=-1, sorted=False)
         self.full_passes = 0
 
-    def pick(self, logits_ptr) -> int:
+    def pick(self, logits_ptr, avoid: Callable[[int], bool] | None = None) -> int:
+        """The most likely token the grammar allows; with ``avoid``, the most likely one that
+        ``avoid`` does not reject either (unless the grammar leaves no other choice)."""
         logits = np.ctypeslib.as_array(logits_ptr, shape=(self._n_vocab,))
         tok = int(np.argmax(logits))
-        self._one[0].id, self._one[0].logit, self._one[0].p = tok, float(logits[tok]), 0.0
-        self._one_arr.size, self._one_arr.selected = 1, -1
-        self._lc.llama_sampler_apply(self._smpl, ctypes.byref(self._one_arr))
-        if math.isfinite(self._one[0].logit):
-            return tok
+        if avoid is None or not avoid(tok):
+            self._one[0].id, self._one[0].logit, self._one[0].p = tok, float(logits[tok]), 0.0
+            self._one_arr.size, self._one_arr.selected = 1, -1
+            self._lc.llama_sampler_apply(self._smpl, ctypes.byref(self._one_arr))
+            if math.isfinite(self._one[0].logit):
+                return tok
         self.full_passes += 1
         self._full["id"] = np.arange(self._n_vocab, dtype=np.intc)
         self._full["logit"] = logits
         self._full_arr.size, self._full_arr.selected, self._full_arr.sorted = self._n_vocab, -1, False
         self._lc.llama_sampler_apply(self._smpl, ctypes.byref(self._full_arr))
         n = int(self._full_arr.size)
-        best = int(np.argmax(self._full["logit"][:n]))
-        if not math.isfinite(float(self._full["logit"][best])):
+        scores = self._full["logit"][:n]
+        best = int(np.argmax(scores))
+        if not math.isfinite(float(scores[best])):
             raise EngineError("the model reached a state its note grammar does not allow")
+        if avoid is not None and avoid(int(self._full["id"][best])):
+            allowed = np.flatnonzero(np.isfinite(scores))
+            for k in allowed[np.argsort(-scores[allowed])]:
+                if not avoid(int(self._full["id"][k])):
+                    return int(self._full["id"][k])
         return int(self._full["id"][best])
 
     def accept(self, tok: int) -> None:
@@ -156,6 +165,7 @@ class LlamaEngine:
         # batched decode checks up to ``lookahead`` of them (prompt-lookup decoding).
         self.lookahead = lookahead
         self.counters = EngineCounters()
+        self._pieces: dict[int, bytes] = {}
 
     @classmethod
     def for_profile(cls, profile: str | None = None, paths=None, **kw) -> LlamaEngine:
@@ -229,10 +239,21 @@ class LlamaEngine:
                 return [int(t) for t in ids[start:start + room]]
         return []
 
+    def _piece(self, tok: int) -> bytes:
+        piece = self._pieces.get(tok)
+        if piece is None:
+            piece = self._pieces[tok] = self._llm.detokenize([tok])
+        return piece
+
     def generate(self, tokens: list[int], grammar: str, *, max_tokens: int,
                  on_text: Callable[[str], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> Generation:
-        """Greedy generation under ``grammar`` after ``tokens``, reusing the cached prefix."""
+                 should_stop: Callable[[], bool] | None = None,
+                 line_gate: Callable[[str, int], bool] | None = None) -> Generation:
+        """Greedy generation under ``grammar`` after ``tokens``, reusing the cached prefix.
+
+        ``line_gate(text_so_far, generated)`` is asked at the start of each line; when it
+        returns False the next line may not be a statement ("- ..."), so the grammar moves
+        on to the next heading or ends the note (see ``schema.SectionBudget``)."""
         llm = self._llm
         if len(tokens) + 8 >= self.n_ctx:
             raise EngineError(f"prompt of {len(tokens)} tokens leaves no room in the {self.n_ctx}-token context")
@@ -258,8 +279,25 @@ class LlamaEngine:
                 if on_text:
                     on_text(piece)
 
+        def avoid():
+            """At the end of a line (after "]", or at a line start), the tokens that would
+            open another statement when the line gate says the section has had its share."""
+            if line_gate is None:
+                return None
+            text = "".join(pieces)
+            # "]" only ever closes a statement's evidence list (the grammar keeps brackets
+            # out of statement text); the newline may come fused with the next "-" token.
+            if not text.endswith(("\n", "]")) or line_gate(text, n):
+                return None
+            at_start = text.endswith("\n")
+
+            def opens_statement(tok: int) -> bool:
+                piece = self._piece(tok)
+                return (at_start and piece.lstrip(b" ").startswith(b"-")) or b"\n-" in piece
+            return opens_statement
+
         try:
-            tok = sampler.pick(llm._ctx.get_logits_ith(logits_idx))
+            tok = sampler.pick(llm._ctx.get_logits_ith(logits_idx), avoid())
             while True:
                 if self._lc.llama_vocab_is_eog(llm._model.vocab, tok):
                     finished = True
@@ -277,7 +315,7 @@ class LlamaEngine:
                 self._decode([tok] + draft, all_logits=bool(draft))
                 nxt = None
                 for j in range(len(draft) + 1):
-                    cand = sampler.pick(llm._ctx.get_logits_ith(j if draft else -1))
+                    cand = sampler.pick(llm._ctx.get_logits_ith(j if draft else -1), avoid())
                     if j < len(draft) and cand == draft[j] and not self._lc.llama_vocab_is_eog(llm._model.vocab, cand):
                         sampler.accept(cand)
                         emit(cand)

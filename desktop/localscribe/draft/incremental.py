@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 from localscribe.domain import Draft, Section, Segment, Transcript
 from localscribe.draft import prompt as P
 from localscribe.draft.engine import Generation, LlamaEngine
-from localscribe.draft.schema import build_grammar, parse_note
+from localscribe.draft.schema import SectionBudget, build_grammar, parse_note
 from localscribe.draft.templates import Template
-
-DEFAULT_MAX_TOKENS = 700
 
 
 @dataclass
@@ -59,15 +57,22 @@ class IncrementalDrafter:
     """Feed segments as they arrive; ``finish()`` at Stop returns the Draft."""
 
     def __init__(self, engine: LlamaEngine, template: Template, *,
-                 max_tokens: int = DEFAULT_MAX_TOKENS, prefill: bool = True):
+                 max_tokens: int | None = None, prefill: bool = True):
+        """``max_tokens``: generated tokens per note (default: the template's ``note_tokens``),
+        shared among its sections by ``SectionBudget``."""
         self.engine = engine
         self.template = template
+        max_tokens = max_tokens or template.note_tokens
         self.max_tokens = max_tokens
+        # Room for the hard cap over the budget: the gate is checked per line, so the last line
+        # of a section may run a little past its share.
+        self._section_budget = SectionBudget.for_template(template, max_tokens)
+        self._hard_cap = max_tokens + 2 * self._section_budget.statement_tokens
         self.prefill_during_visit = prefill
         self.stats = DraftStats()
         self._head = engine.tokenize(P.head_text(template), first=True)
         self._tail = engine.tokenize(P.tail_text(template))
-        self._budget = engine.n_ctx - max_tokens - len(self._tail) - 8
+        self._budget = engine.n_ctx - self._hard_cap - len(self._tail) - 8
         if self._budget < len(self._head) + 64:
             raise ValueError(f"a {engine.n_ctx}-token context is too small for this template "
                              f"with {max_tokens} tokens of note")
@@ -99,8 +104,8 @@ class IncrementalDrafter:
     def _generate(self, chunk: _Chunk, on_text: Callable[[str], None] | None) -> list[Section]:
         labels = P.labels_for(chunk.segments, chunk.first_index)
         grammar = build_grammar(self.template, list(labels))
-        gen = self.engine.generate(chunk.tokens + self._tail, grammar,
-                                   max_tokens=self.max_tokens, on_text=on_text)
+        gen = self.engine.generate(chunk.tokens + self._tail, grammar, max_tokens=self._hard_cap,
+                                   on_text=on_text, line_gate=self._section_budget.allows_statement)
         self.stats.generations.append(gen)
         self.stats.finished = self.stats.finished and gen.finished
         self.stats.chunks += 1
@@ -153,7 +158,7 @@ def merge_sections(template: Template, parts: list[list[Section]]) -> list[Secti
 
 
 def draft_transcript(engine: LlamaEngine, transcript: Transcript, template: Template, *,
-                     max_tokens: int = DEFAULT_MAX_TOKENS,
+                     max_tokens: int | None = None,
                      on_text: Callable[[str], None] | None = None) -> tuple[Draft, DraftStats]:
     """One-shot drafting of a finished transcript (the CLI and the naive baseline)."""
     drafter = IncrementalDrafter(engine, template, max_tokens=max_tokens, prefill=False)

@@ -19,8 +19,13 @@ from dataclasses import dataclass, field
 from localscribe.domain import Section, Statement
 from localscribe.draft.templates import Template
 
-MAX_EVIDENCE_IDS = 8
+# Four ids are enough to point a reader at the evidence; each costs the model ~4 tokens
+# ("S12," is 4 tokens for Qwen), and longer lists mostly repeat neighbouring lines.
+MAX_EVIDENCE_IDS = 4
 MAX_STATEMENT_CHARS = 220
+# An estimate of what one statement line costs (about 15 words, "- ", up to four ids): the
+# section budget stops offering a new line when less than this is left in a section's share.
+STATEMENT_TOKENS = 28
 
 
 def _literal(s: str) -> str:
@@ -49,6 +54,35 @@ def build_grammar(template: Template, labels: list[str]) -> str:
         "id ::= " + " | ".join(_literal(x) for x in sorted(labels, key=lambda x: (-len(x), x))),
     ]
     return "\n".join(rules) + "\n"
+
+
+@dataclass(frozen=True)
+class SectionBudget:
+    """Each section's share of the note's token budget, so that a long history cannot use up
+    the tokens the assessment and plan need (a note cut off before its plan is the worst
+    note). Shares follow the template's statement caps; what a section leaves unused flows to
+    the sections after it. ``allows_statement`` is asked at the start of every line: when it
+    says no, the model must open the next heading (or end the note) instead of another line.
+    """
+
+    limits: tuple[int, ...]              # generated-token allowance at the end of each section
+    statement_tokens: int = STATEMENT_TOKENS
+
+    @classmethod
+    def for_template(cls, template: Template, max_tokens: int) -> SectionBudget:
+        weights = [max(1, s.max_statements) for s in template.sections]
+        total, acc, limits = sum(weights), 0, []
+        for w in weights:
+            acc += w
+            limits.append(max_tokens * acc // total)
+        return cls(tuple(limits))
+
+    def allows_statement(self, text: str, generated: int) -> bool:
+        section = sum(1 for line in text.split("\n") if line.startswith("## ")) - 1
+        if section < 0:
+            return True
+        section = min(section, len(self.limits) - 1)
+        return generated + self.statement_tokens <= self.limits[section]
 
 
 _HEADER = re.compile(r"^##\s*(.+?)\s*$")

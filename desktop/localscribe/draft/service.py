@@ -7,11 +7,7 @@ from typing import Any
 
 from localscribe.domain import Draft, Transcript
 from localscribe.draft.engine import LlamaEngine
-from localscribe.draft.incremental import (
-    DEFAULT_MAX_TOKENS,
-    DraftStats,
-    draft_transcript,
-)
+from localscribe.draft.incremental import DraftStats, draft_transcript
 from localscribe.draft.templates import Template
 from localscribe.verify import verify_draft
 
@@ -29,7 +25,7 @@ def audit_generation(session: Any, draft: Draft, encounter_id: str = "", stats: 
 
 
 def draft_note(engine: LlamaEngine, transcript: Transcript, template: Template, *,
-               max_tokens: int = DEFAULT_MAX_TOKENS, on_text: Callable[[str], None] | None = None,
+               max_tokens: int | None = None, on_text: Callable[[str], None] | None = None,
                session: Any = None, encounter_id: str = "") -> tuple[Draft, DraftStats]:
     """One-shot: draft the finished transcript, flag unsupported statements, audit."""
     draft, stats = draft_transcript(engine, transcript, template, max_tokens=max_tokens, on_text=on_text)

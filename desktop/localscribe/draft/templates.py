@@ -15,6 +15,10 @@ from localscribe.resources import asset
 
 DEFAULT_TEMPLATE = "soap"
 STYLES = ("prose", "bullets")
+# Generated tokens a note may use. Generation is the slowest step after Stop on a CPU
+# (~11 tok/s for the standard model on 2 idle cores), so this is the time-to-draft budget:
+# 450 tokens is ~40 s. Templates with more sections declare more (``note_tokens``).
+DEFAULT_NOTE_TOKENS = 450
 
 
 class TemplateError(ValueError):
@@ -37,6 +41,7 @@ class Template:
     loinc_display: str
     sections: tuple[SectionSpec, ...]
     style: str = "prose"      # how render.py lays statements out
+    note_tokens: int = DEFAULT_NOTE_TOKENS
     source: Path | None = field(default=None, compare=False)
 
     def section(self, key: str) -> SectionSpec:
@@ -85,9 +90,15 @@ def parse_template(key: str, raw: dict, source: Path | None = None) -> Template:
     style = str(raw.get("style", "prose"))
     if style not in STYLES:
         raise TemplateError(f"{where}: style must be one of {', '.join(STYLES)}")
+    try:
+        note_tokens = int(raw.get("note_tokens", DEFAULT_NOTE_TOKENS))
+    except (TypeError, ValueError):
+        note_tokens = 0
+    if not 50 <= note_tokens <= 4000:
+        raise TemplateError(f"{where}: note_tokens must be a whole number from 50 to 4000")
     return Template(key=key, name=str(raw.get("name", key)), loinc=str(raw.get("loinc", "11506-3")),
                     loinc_display=str(raw.get("loinc_display", "Progress note")),
-                    sections=tuple(sections), style=style, source=source)
+                    sections=tuple(sections), style=style, note_tokens=note_tokens, source=source)
 
 
 def _files(data_dir: Path | None) -> dict[str, Path]:

@@ -36,7 +36,7 @@ class WorkerConfig:
     n_ctx: int = 4096
     n_threads: int | None = None
     lookahead: int = 0
-    max_tokens: int = 700
+    max_tokens: int | None = None  # None: the template's note_tokens
 
 
 def _install_guard() -> None:

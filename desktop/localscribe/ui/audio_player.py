@@ -65,10 +65,11 @@ class AudioPlayer(QObject):
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop playing and wait for the playback thread, so nothing is left holding PortAudio."""
         if self.playing:
             import sounddevice as sd
             sd.stop()
-            self._thread.join(timeout=2)
+            self._thread.join(timeout=5)
 
     def _run(self, clip: np.ndarray) -> None:
         import sounddevice as sd

@@ -140,9 +140,11 @@ class EncounterView(QWidget):
 
     def close_encounter(self) -> None:
         """Leave the encounter (a live recording goes on in the background until stopped)."""
+        self.player.stop()
         self.review.flush()
 
     def hide_phi(self) -> None:
+        self.player.stop()          # a locked screen must not go on speaking the visit aloud
         self.review.flush()
         self.review.clear()
         self.panel.transcript.clear()
