@@ -59,3 +59,22 @@ def test_section_budget_shares_the_note_by_statement_caps_and_carries_leftovers_
     later = head + "## OBJECTIVE\n## ASSESSMENT\n## PLAN\n"
     assert budget.allows_statement(later, 300)
     assert not budget.allows_statement(later, 470)
+
+
+def test_a_statement_cut_by_the_length_cap_keeps_whole_sentences_only():
+    from localscribe.draft.schema import MAX_STATEMENT_CHARS
+    long = ("Right wrist pain and swelling after a fall on the stairs. Tried ice and ibuprofen "
+            "without relief. " + "She also reports stiffness of the fingers every morning " * 4)
+    text = long[:MAX_STATEMENT_CHARS]                  # what the grammar lets through
+    parsed = parse_note(f"## SUBJECTIVE\n- {text} [S1]\n## OBJECTIVE\n## ASSESSMENT\n## PLAN\n",
+                        load_template("soap"), LABELS)
+    (st,) = parsed.sections[0].statements
+    assert st.text == "Right wrist pain and swelling after a fall on the stairs. Tried ice and ibuprofen without relief."
+    words = "word " * 60
+    parsed = parse_note(f"## SUBJECTIVE\n- Pain {words[:MAX_STATEMENT_CHARS - 5]} [S1]\n## OBJECTIVE\n"
+                        "## ASSESSMENT\n## PLAN\n", load_template("soap"), LABELS)
+    cut = parsed.sections[0].statements[0].text
+    assert cut.endswith("word…") and "wor " not in cut
+    short = parse_note("## SUBJECTIVE\n- Cough. [S1]\n## OBJECTIVE\n## ASSESSMENT\n## PLAN\n",
+                       load_template("soap"), LABELS)
+    assert short.sections[0].statements[0].text == "Cough."

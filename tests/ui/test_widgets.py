@@ -246,3 +246,33 @@ def test_review_highlights_evidence_marks_flags_and_autosaves(qtbot, monkeypatch
     view.set_signed(True, "Version 1 signed by drjones.")
     assert view.editor.isReadOnly() and not view.sign_button.isVisible()
     assert "Signed and locked" in view.status.text()
+
+
+def test_evidence_playback_stops_at_once_and_plays_to_the_end_through_a_real_sink(virtual_microphone, qtbot):
+    """Stopping from the UI thread while the clip plays (what locking the screen does) must
+    neither crash PortAudio nor leave the stream open; an unstopped clip plays to its end."""
+    import numpy as np
+    from localscribe.ui.audio_player import AudioPlayer
+    player = AudioPlayer()
+    finished, failed = [], []
+    player.finished.connect(lambda: finished.append(True))
+    player.failed.connect(failed.append)
+    tone = (0.1 * np.sin(np.arange(16000 * 6) * 2 * np.pi * 440 / 16000)).astype(np.float32)
+
+    for _ in range(3):                          # play, stop at once: repeatedly
+        player.play(tone, 1.0, 5.0)
+        assert player.playing or failed, failed
+        pump(150)
+        player.stop()
+        assert not player.playing
+    pump(300)
+    assert not failed, failed
+
+    finished.clear()
+    started = threading.Event()
+    player.started.connect(lambda a, b: started.set())
+    player.play(tone, 0.0, 0.5)                 # 0.5 s plus padding
+    assert started.is_set()
+    wait_until(lambda: bool(finished or failed), timeout=10000)
+    assert finished and not failed, failed
+    assert not player.playing

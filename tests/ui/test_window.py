@@ -199,3 +199,68 @@ def test_signed_note_change_is_an_amendment(qtbot, vault, window):
     assert latest.text.endswith("improving.\n") and latest.replaces
     assert window.session.get_encounter(eid).status == "amended"
     assert review.editor.isReadOnly()
+
+
+def _hl7_receiver_module():
+    """tests/ehr/conftest.py's hl7apy receiver, loaded under its own name (both folders have
+    a conftest module)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "ehr" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("ehr_receiver_rig", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_note_sent_while_the_ehr_is_down_goes_out_by_itself(qtbot, vault, window, monkeypatch):
+    from localscribe.ehr.outbox import RetryPolicy
+    from localscribe.ehr.protocol import ConnectorContext
+    from localscribe.ehr.service import EhrService
+    from localscribe.ui import core
+    rig = _hl7_receiver_module()
+    eid = _reviewable_encounter(vault, name="Grace Hopper")
+    s = vault.unlock("drjones", PASSPHRASE)
+    s.save_note_version(eid, "Subjective\n\nDry cough for two weeks.\n")
+    s.sign(eid, acknowledged_flag_ids=["st3"])
+    s.lock()
+    port = rig.free_port()
+    admin = vault.unlock("admin", PASSPHRASE)
+    EhrService.from_session(admin).configure(
+        "hl7", {"host": "127.0.0.1", "port": port, "timeout_seconds": 1}, kind="hl7v2-mllp")
+    admin.lock()
+    # The product retries after 30 s and more; the test shortens the backoff and the poll, so
+    # that what it waits for is the window's own background delivery.
+    fast = RetryPolicy(base_s=0.3, cap_s=0.5, jitter=0.0)
+    monkeypatch.setattr(core, "_ehr", lambda session, clipboard=None: EhrService(
+        session.db, session.cipher, session.audit, ConnectorContext(clipboard=clipboard), policy=fast))
+
+    unlock(window, qtbot, "drjones")
+    assert window.outbox_timer.isActive()
+    window.outbox_timer.setInterval(200)
+    window.open_encounter(eid)
+    review = window.encounter.review
+    assert review.send_button.isVisible() and review.send_button.isEnabled()
+
+    def choose(dialog):
+        dialog.connector.setCurrentText("hl7")
+        dialog.accept()
+    when_modal(choose)
+    review.send_button.click()
+    wait_until(lambda: "Send pending" in window.encounter.subheader.text(), timeout=15000)
+    assert window.session.get_encounter(eid).status == "send_pending"
+    assert "Queued to hl7" in review.status.text(), review.status.text()
+
+    receiver = rig.Receiver()
+    receiver.port = port
+    receiver.start()
+    try:
+        wait_until(lambda: window.session.get_encounter(eid).status == "sent", timeout=20000)
+        wait_until(lambda: "Sent" in window.encounter.subheader.text(), timeout=5000)
+        assert len(receiver.documents) == 1
+        window.show_day()
+        assert "Sent" in visible_texts()          # the day list
+    finally:
+        receiver.stop()
+    window.lock()
+    assert not window.outbox_timer.isActive()

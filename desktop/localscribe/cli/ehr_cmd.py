@@ -143,20 +143,14 @@ def cmd_check(args) -> int:
 
 
 def cmd_send(args) -> int:
+    from localscribe.ehr import delivery
     from localscribe.vault import roles
 
     session = _unlock(args)
     _require(session, roles.NOTE_PUSH)
-    notes = session.signed_notes(args.encounter)
-    if not notes:
+    if not session.signed_notes(args.encounter):
         raise UserError(f"encounter {args.encounter} has no signed note: sign it first")
-    service = _service(session)
-    jobs = []
-    for note in notes:     # the original first, then each amendment, skipping what went out
-        job = service.send(note, args.to)
-        session.record_push(args.encounter, args.to, "ok" if job.state == "delivered"
-                            else job.state, note.note_id, job=job.id)
-        jobs.append(job)
+    jobs = delivery.send_encounter(session, _service(session), args.encounter, args.to)
     if args.json:
         print_json([_job_dict(j) for j in jobs])
     else:
@@ -186,10 +180,13 @@ def cmd_outbox_list(args) -> int:
 
 
 def cmd_outbox_retry(args) -> int:
+    from localscribe.ehr import delivery
+
     session = _unlock(args)
     service = _service(session)
     job = service.outbox.retry(args.job)
     job = service.outbox.attempt(job.id, service._resolve)
+    delivery.sync_statuses(session, service)
     if args.json:
         print_json(_job_dict(job))
     else:
@@ -198,8 +195,12 @@ def cmd_outbox_retry(args) -> int:
 
 
 def cmd_outbox_cancel(args) -> int:
+    from localscribe.ehr import delivery
+
     session = _unlock(args)
-    job = _service(session).outbox.cancel(args.job)
+    service = _service(session)
+    job = service.outbox.cancel(args.job)
+    delivery.sync_statuses(session, service)
     if args.json:
         print_json(_job_dict(job))
     else:
@@ -208,8 +209,10 @@ def cmd_outbox_cancel(args) -> int:
 
 
 def cmd_outbox_drain(args) -> int:
+    from localscribe.ehr import delivery
+
     session = _unlock(args)
-    report = _service(session).drain()
+    report = delivery.drain(session, _service(session))
     session.audit("ehr.outbox.drain", "ehr", delivered=len(report.delivered),
                   retrying=len(report.retrying), failed=len(report.failed))
     if args.json:

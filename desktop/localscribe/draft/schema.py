@@ -85,6 +85,17 @@ class SectionBudget:
         return generated + self.statement_tokens <= self.limits[section]
 
 
+def _whole_sentences(text: str) -> str:
+    """A statement that ran into the grammar's length cap ends mid-word; keep its whole
+    sentences (or whole words, marked with an ellipsis) so the note never shows a torn word."""
+    if len(text) < MAX_STATEMENT_CHARS - 2:
+        return text
+    end = text.rfind(". ")
+    if end >= 40:
+        return text[:end + 1]
+    return text[:text.rfind(" ")].rstrip(",;:") + "…"
+
+
 _HEADER = re.compile(r"^##\s*(.+?)\s*$")
 _STMT = re.compile(r"^-\s*(.+?)\s*\[([^\[\]]*)\]\s*$")
 
@@ -132,7 +143,7 @@ def parse_note(text: str, template: Template, labels: dict[str, str],
             for lab in (x.strip() for x in m.group(2).split(",")):
                 if lab:
                     ev.append(labels.get(lab, "?" + lab))
-            current.statements.append(Statement(id=f"{id_prefix}{n}", text=m.group(1).strip(),
+            current.statements.append(Statement(id=f"{id_prefix}{n}", text=_whole_sentences(m.group(1).strip()),
                                                 evidence=list(dict.fromkeys(ev))))
         else:
             dropped.append(line)

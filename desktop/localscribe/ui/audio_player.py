@@ -1,7 +1,10 @@
 """Play a stretch of the visit's audio (the evidence for a statement) without blocking the UI.
 
-sounddevice plays on its own thread; the result comes back as a signal. With no output
-device the user gets one clear sentence instead of a PortAudio trace.
+One playback thread owns its own output stream from open to close; the UI thread only sets
+an event to stop it. (sounddevice's module-level play()/stop() share one global stream, and
+stopping it from the UI thread while the playing thread closes it crashed PortAudio.) The
+result comes back as a signal. With no output device the user gets one clear sentence
+instead of a PortAudio trace.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class AudioPlayer(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
         self._inbox = UiInbox(self)     # results come back from the playback thread
 
     @property
@@ -60,21 +64,41 @@ class AudioPlayer(QObject):
             emit(self.failed, "That stretch of audio is not on disk (it may have been purged after signing).")
             return
         emit(self.started, a / SAMPLE_RATE, b / SAMPLE_RATE)
-        self._thread = threading.Thread(target=self._run, args=(clip,), daemon=True,
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(clip, self._stop), daemon=True,
                                         name="evidence-playback")
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop playing and wait for the playback thread, so nothing is left holding PortAudio."""
-        if self.playing:
-            import sounddevice as sd
-            sd.stop()
+        """Stop playing and wait until the playback thread has closed its stream."""
+        self._stop.set()
+        if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def _run(self, clip: np.ndarray) -> None:
+    def _run(self, clip: np.ndarray, stop: threading.Event) -> None:
         import sounddevice as sd
+        pos = 0
+        ended = threading.Event()
+
+        def feed(outdata, frames, _time, _status) -> None:
+            nonlocal pos
+            if stop.is_set():
+                raise sd.CallbackAbort
+            chunk = clip[pos:pos + frames]
+            outdata[:len(chunk), 0] = chunk
+            outdata[len(chunk):] = 0
+            pos += len(chunk)
+            if len(chunk) < frames:
+                raise sd.CallbackStop
+
         try:
-            sd.play(clip, SAMPLE_RATE, blocking=True)
+            with sd.OutputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32",
+                                 callback=feed, finished_callback=ended.set):
+                # The stream ends itself at the clip's end or when stop() is asked; the
+                # timeout only guards against an output device that stalls.
+                deadline = len(clip) / SAMPLE_RATE + 5
+                while not ended.wait(0.1) and not stop.is_set() and deadline > 0:
+                    deadline -= 0.1
         except Exception as exc:
             self._inbox.post(emit, self.failed, f"Playback failed: {exc}")
         else:

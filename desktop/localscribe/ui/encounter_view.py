@@ -24,6 +24,7 @@ from localscribe.ui.sign_dialog import SendDialog, SignDialog
 from localscribe.ui.visit_bridge import VisitBridge
 from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
+from localscribe.vault.encounters import SIGNED_STATUSES
 
 LIVE_STATES = ("recording", "paused")
 MIC_TEST_MS = 4000
@@ -123,11 +124,8 @@ class EncounterView(QWidget):
         self._segments = {}
         self.error.hide()
         self.retry.hide()
-        p = self.row.patient
-        self.header.setText(p.name)
-        self.subheader.setText(" · ".join(x for x in (
-            f"DOB {p.birth_date}" if p.birth_date else "", f"MRN {p.mrn}" if p.mrn else "",
-            self._template_title(self.row.template), self.row.status_label) if x))
+        self.header.setText(self.row.patient.name)
+        self._show_subheader()
         self.review.clear()
         self.review.set_templates(self._templates(), self.row.template)
         self.panel.reset()
@@ -137,6 +135,21 @@ class EncounterView(QWidget):
             self.panel.record_button.setFocus()
         else:
             self._load_review()
+
+    def _show_subheader(self) -> None:
+        p = self.row.patient
+        self.subheader.setText(" · ".join(x for x in (
+            f"DOB {p.birth_date}" if p.birth_date else "", f"MRN {p.mrn}" if p.mrn else "",
+            self._template_title(self.row.template), self.row.status_label) if x))
+
+    def refresh_status(self) -> None:
+        """Show a status that changed behind the view's back (a queued note went out)."""
+        if self.row is None or self.session is None or not self.header.text():
+            return
+        self._refresh_row()
+        self._show_subheader()
+        if self.row.status in SIGNED_STATUSES:
+            self.review.set_signed(True, f"Status: {self.row.status_label}.", self._can("note.push"))
 
     def close_encounter(self) -> None:
         """Leave the encounter (a live recording goes on in the background until stopped)."""
@@ -283,7 +296,7 @@ class EncounterView(QWidget):
         self.error.hide()
         try:
             text = core.render_note(draft, self.paths.data_dir)
-        except core.CoreMissing as exc:
+        except core.TEMPLATE_ERRORS as exc:
             text = ""
             self._show_error(f"The note text cannot be rendered: {exc}")
         self.review.set_draft(draft, text)
@@ -321,16 +334,14 @@ class EncounterView(QWidget):
         edited = core.latest_note_text(self.session, self.row.id)
         try:
             rendered = core.render_note(draft, self.paths.data_dir)
-        except core.CoreMissing as exc:
+        except core.TEMPLATE_ERRORS as exc:
             rendered = ""
             self._show_error(f"The note text cannot be rendered: {exc}")
         self.review.set_draft(draft, edited if edited is not None else rendered, edited is not None)
-        signed = self.row.status in ("signed", "pushed", "sent", "push_pending", "send_pending",
-                                     "push_failed", "send_failed", "amended")
+        signed = self.row.status in SIGNED_STATUSES
         self._apply_permissions()
         if signed:
-            self.review.set_signed(True, f"Status: {self.row.status_label}.", core.ehr_available()
-                                   and self._can("note.push"))
+            self.review.set_signed(True, f"Status: {self.row.status_label}.", self._can("note.push"))
             self.review.set_saver(None)
         else:
             self.review.set_saver(self._save_version)
@@ -343,7 +354,7 @@ class EncounterView(QWidget):
 
     def _apply_permissions(self) -> None:
         self.review.set_permissions(self._can("note.sign"), self._can("note.copy"),
-                                    core.ehr_available() and self._can("note.push"))
+                                    self._can("note.push"))
 
     def _refresh_row(self) -> None:
         if self.row is not None:
@@ -355,7 +366,7 @@ class EncounterView(QWidget):
     def _templates(self) -> list[tuple[str, str]]:
         try:
             return core.templates(self.paths.data_dir if self.paths else None)
-        except core.CoreMissing:
+        except core.TEMPLATE_ERRORS:
             return []
 
     def _play(self, t0: float, t1: float) -> None:
@@ -399,7 +410,7 @@ class EncounterView(QWidget):
         self._refresh_row()
         self.review.set_saver(None)
         self.review.set_signed(True, f"Version {getattr(note, 'version', '?')} signed by {signer}.",
-                               core.ehr_available() and self._can("note.push"))
+                               self._can("note.push"))
         emit(self.changed)
 
     def _amend(self) -> None:
@@ -419,7 +430,7 @@ class EncounterView(QWidget):
         self.review.amend_button.setText("&Amend…")
         self._refresh_row()
         self.review.set_signed(True, f"Amendment saved as version {getattr(note, 'version', '?')}.",
-                               core.ehr_available() and self._can("note.push"))
+                               self._can("note.push"))
         emit(self.changed)
 
     def _send(self) -> None:
@@ -453,11 +464,14 @@ class EncounterView(QWidget):
         word = "✓ Delivered" if receipt["delivered"] else f"… {receipt['state'].capitalize()}"
         self.review.show_status(f"{word} to {target}. {receipt['detail']}".strip())
         self._refresh_row()
+        self._show_subheader()
         emit(self.changed)
 
     def _send_failed(self, target: str, message: str) -> None:
         self.review.show_status(f"✗ Sending to {target} failed: {message} The note stays signed and "
                                 "can be sent again.", error=True)
+        self._refresh_row()
+        self._show_subheader()
         emit(self.changed)
 
     def _regenerate(self, key: str) -> None:

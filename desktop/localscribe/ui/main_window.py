@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QApplication, QDialog, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QStackedWidget,
@@ -27,6 +27,9 @@ from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
 
 APP_TITLE = "LocalScribe"
+# How often the window looks for queued notes that are due again (the outbox's own backoff
+# decides whether one is; this is only how soon after that the window notices).
+OUTBOX_POLL_MS = 30_000
 
 
 class MainWindow(QMainWindow):
@@ -118,6 +121,11 @@ class MainWindow(QMainWindow):
                            shortcut(self, "Ctrl+1", self.show_day),
                            shortcut(self, "Ctrl+2", self.show_settings),
                            shortcut(self, "Ctrl+3", self.show_audit)]
+        # Notes queued while the EHR was unreachable go out on their own while the app runs.
+        self.outbox_timer = QTimer(self)
+        self.outbox_timer.setInterval(OUTBOX_POLL_MS)
+        self.outbox_timer.timeout.connect(self.drain_outbox)
+        self._draining = False
         self.unlock_view.set_first_run(not core.vault_exists(paths))
         self.pages.setCurrentWidget(self.unlock_view)
         self.unlock_view.reset()
@@ -169,6 +177,9 @@ class MainWindow(QMainWindow):
         # Lock the window no later than the vault would lock the session itself.
         self.idle.set_timeout(min(self.prefs.idle_lock_s, core_timeout or self.prefs.idle_lock_s))
         self.idle.arm()
+        if core.allows(self.session, "note.push"):
+            self.outbox_timer.start()
+            QTimer.singleShot(0, self.drain_outbox)     # what waited while the app was closed
         emit(self.unlocked, role)
         if live:
             self.open_encounter(self.encounter.row.id, keep_live=True)
@@ -185,6 +196,7 @@ class MainWindow(QMainWindow):
         if self.is_locked:
             return
         self.idle.disarm()
+        self.outbox_timer.stop()
         for w in QApplication.topLevelWidgets():
             # Every dialog may show PHI (new encounter, sign, consent, message boxes).
             if isinstance(w, QDialog) and w.isVisible():
@@ -215,7 +227,7 @@ class MainWindow(QMainWindow):
             return
         try:
             self.day.set_templates(core.templates(self.paths.data_dir))
-        except core.CoreMissing:
+        except core.TEMPLATE_ERRORS:
             pass
         self.refresh_day()
         self.content.setCurrentWidget(self.day)
@@ -247,7 +259,7 @@ class MainWindow(QMainWindow):
             return
         try:
             templates = core.templates(self.paths.data_dir)
-        except core.CoreMissing as exc:
+        except core.TEMPLATE_ERRORS as exc:
             QMessageBox.warning(self, "No visit types", f"Visit types are not available: {exc}")
             return
         dialog = NewEncounterDialog(templates, self)
@@ -304,6 +316,31 @@ class MainWindow(QMainWindow):
         self.models_ready = not problem
         self.models_label.setText(f"Models ready: {done}" if not problem else f"⚠ Models: {problem}")
 
+    def drain_outbox(self) -> None:
+        """Send the due queued notes off the UI thread; the day list shows what changed."""
+        session = self.session
+        if self._draining or self.is_locked or session is None:
+            return
+        try:
+            if not core.outbox_due(session):
+                return
+        except Exception as exc:   # e.g. the session expired between two ticks
+            self.models_label.setText(f"⚠ Outbox: {describe_error(exc)}")
+            return
+        self._draining = True
+
+        def finished(changed) -> None:
+            self._draining = False
+            if changed and not self.is_locked:
+                self.refresh_day()
+                self.encounter.refresh_status()
+
+        def failed(problem: str) -> None:
+            self._draining = False
+            self.models_label.setText(f"⚠ Sending queued notes: {problem}")
+        self.runner.start("Sending queued notes", core.drain_outbox, session,
+                          on_done=finished, on_error=failed)
+
     def _busy(self, label: str, busy: bool) -> None:
         self.busy_label.setText(f"{label}…" if busy else "")
         for w in (self.busy_label, self.busy_bar, self.busy_cancel):
@@ -327,6 +364,7 @@ class MainWindow(QMainWindow):
                 return
             self.encounter._call_visit("cancel")
         self.encounter.close_encounter()
+        self.outbox_timer.stop()
         self.runner.cancel_all()
         self.runner.wait(5000)
         self.idle.disarm()

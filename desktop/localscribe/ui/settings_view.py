@@ -267,7 +267,7 @@ class SettingsView(QWidget):
         try:
             for key, title in core.templates(self.paths.data_dir if self.paths else None):
                 self.template_list.addItem(f"{title}  ({key})")
-        except core.CoreMissing as exc:
+        except core.TEMPLATE_ERRORS as exc:
             self.template_list.addItem(f"Templates are not available: {exc}")
 
     def _fill_retention(self) -> None:
