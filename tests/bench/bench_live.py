@@ -15,6 +15,10 @@ whole recording is transcribed as fast as the engine goes (model load included, 
 note worker that was started before Stop (weights loaded, as in the app) gets the whole
 transcript and drafts it.
 
+Quality: each streaming draft, rendered as note text, is scored with ROUGE-1/2/Lsum against
+the clinician's own note for that visit (PriMock57 ``notes/``; the clinicians wrote terse
+shorthand such as "3/7 hx of diarrhea", so these figures run lower than on ACI-Bench).
+
 Memory: this process and all its children (the two engine workers) are sampled every 0.25 s;
 the peak of their summed RSS is printed per visit and overall.
 
@@ -32,14 +36,19 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
+import json
 
+import psutil
+from rouge_score import rouge_scorer
+
+from localscribe.draft.render import render_note
+from localscribe.draft.templates import load_template
 from localscribe.models import resolve_model
 from localscribe.pipeline import MemoryVisitStore, scribe_file
 from localscribe.pipeline.engines import drafter_factory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from rebuild_visit import rebuild
+from rebuild_visit import DATA_DIR, rebuild
 
 DEFAULT_VISITS = ("day1_consultation01", "day1_consultation08", "day1_consultation12")
 
@@ -84,7 +93,16 @@ def run_streaming(audio: Path, asr, llm, template: str) -> dict:
         raise SystemExit(f"streaming run failed: {result.error}")
     t = result.timings
     return {"lag": t.transcript_lag_s, "draft": t.time_to_draft_s, "peak_mb": mem.peak_mb,
-            "segments": len(result.transcript.segments), "statements": len(result.draft.statements)}
+            "segments": len(result.transcript.segments), "statements": len(result.draft.statements),
+            "note": render_note(result.draft, load_template(template))}
+
+
+def rouge_against_clinician(visit: str, note: str) -> dict[str, float]:
+    reference = json.loads((DATA_DIR / "notes" / f"{visit}.json").read_text())["note"]
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=False)
+    ref = "\n".join(x for x in reference.splitlines() if x.strip())
+    pred = "\n".join(x for x in note.splitlines() if x.strip())
+    return {k: 100 * v.fmeasure for k, v in scorer.score(ref, pred).items()}
 
 
 def run_naive(audio: Path, asr, llm, template: str) -> dict:
@@ -131,17 +149,26 @@ def main(argv: list[str] | None = None) -> int:
             fn = run_streaming if name == "streaming" else run_naive
             r = fn(rebuilt.audio_path, asr, llm, args.template)
             rows[name].append(r)
+            if name == "streaming":
+                r["rouge"] = rouge_against_clinician(visit, r["note"])
             extra = (f", prompt {r['prompt_s']:.1f} s + generation {r['gen_s']:.1f} s"
                      if name == "naive" else "")
             print(f"  {name:9s} transcript lag at Stop {r['lag']:6.1f} s   time to draft {r['draft']:6.1f} s"
                   f"{extra}   peak RSS, all processes {r['peak_mb']:6.0f} MB   "
                   f"({r['segments']} segments, {r['statements']} statements)", flush=True)
+            if "rouge" in r:
+                print("            ROUGE-1/2/Lsum against the clinician's note: " + " / ".join(
+                    f"{r['rouge'][k]:.1f}" for k in ("rouge1", "rouge2", "rougeLsum")), flush=True)
     print("\nmedians over", len(visits), "visits:")
     for name, rs in rows.items():
         if rs:
             print(f"  {name:9s} lag {statistics.median(r['lag'] for r in rs):.1f} s, time to draft "
                   f"{statistics.median(r['draft'] for r in rs):.1f} s, peak RSS "
                   f"{max(r['peak_mb'] for r in rs):.0f} MB")
+    if rows["streaming"]:
+        print("  ROUGE-1/2/Lsum against the clinicians' notes (mean): " + " / ".join(
+            f"{statistics.mean(r['rouge'][k] for r in rows['streaming']):.1f}"
+            for k in ("rouge1", "rouge2", "rougeLsum")))
     if rows["naive"] and rows["streaming"]:
         ratio = (statistics.median(r["draft"] for r in rows["naive"])
                  / statistics.median(r["draft"] for r in rows["streaming"]))
