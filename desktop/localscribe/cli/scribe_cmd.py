@@ -97,9 +97,12 @@ def _report(args, template, result, elapsed: float, extra: dict) -> int:
 
     draft = result.draft
     t = result.timings
+    # Read at file speed, the end of the file is not a live Stop: the "lag" then covers
+    # transcribing the whole recording, so the keys say which of the two was measured.
+    end = "stop" if getattr(args, "realtime", False) else "end_of_file"
     timings = {"audio_seconds": round(t.audio_seconds, 1), "total_seconds": round(elapsed, 1),
-               "transcript_lag_at_stop_s": _r(t.transcript_lag_s),
-               "time_to_draft_s": _r(t.time_to_draft_s)}
+               f"transcript_lag_at_{end}_s": _r(t.transcript_lag_s),
+               f"time_to_draft_after_{end}_s": _r(t.time_to_draft_s)}
     if args.json:
         print_json({**extra, "template": template.key, "timings": timings,
                     "transcript": result.transcript.to_dict(),
