@@ -44,9 +44,9 @@ def drain(session: Any, service: EhrService, limit: int | None = None) -> DrainR
     return report
 
 
-def status_for(service: EhrService, eid: str) -> str | None:
-    """What the encounter's status should say: its newest note's job state (None: never sent)."""
-    jobs = [j for j in service.outbox.list() if j.encounter_id == eid]
+def status_for(jobs: list[Job]) -> str | None:
+    """What an encounter's status should say, from its jobs: the newest note's job state
+    (None: never sent)."""
     if not jobs:
         return None
     newest = max(jobs, key=lambda j: (j.created_at, j.kind == "amend"))
@@ -61,9 +61,12 @@ def sync_statuses(session: Any, service: EhrService) -> dict[str, str]:
     own drain brings them in step."""
     if not roles.allows(session.role, roles.NOTE_PUSH):
         return {}
+    by_encounter: dict[str, list[Job]] = {}
+    for job in service.outbox.list():       # one read of the outbox, however many encounters
+        by_encounter.setdefault(job.encounter_id, []).append(job)
     changed = {}
-    for eid in sorted({j.encounter_id for j in service.outbox.list()}):
-        want = status_for(service, eid)
+    for eid in sorted(by_encounter):
+        want = status_for(by_encounter[eid])
         try:
             current = session.get_encounter(eid).status
         except EncounterNotFound:
