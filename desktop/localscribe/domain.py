@@ -65,6 +65,14 @@ class Transcript:
                    language=d.get("language", "en"))
 
 
+class FlagTier(str, Enum):
+    """BLOCKING: a fact absent from the visit or contradicted by it; it must be acknowledged
+    (or edited away) before signing. INFO: worth a look, never blocks signing."""
+
+    BLOCKING = "blocking"
+    INFO = "info"
+
+
 @dataclass(frozen=True)
 class Flag:
     """Why a clinician should look at a statement before signing."""
@@ -72,13 +80,20 @@ class Flag:
     kind: str          # e.g. "unsupported", "number", "drug", "dose", "laterality", "negation"
     reason: str        # plain words a clinician understands
     span: str = ""     # the words in the statement the flag is about
+    tier: str = FlagTier.BLOCKING.value
+
+    @property
+    def blocking(self) -> bool:
+        return self.tier == FlagTier.BLOCKING.value
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Flag":
-        return cls(kind=d["kind"], reason=d["reason"], span=d.get("span", ""))
+        # Drafts stored before tiers existed: every flag blocked signing then, and still does.
+        return cls(kind=d["kind"], reason=d["reason"], span=d.get("span", ""),
+                   tier=d.get("tier", FlagTier.BLOCKING.value))
 
 
 @dataclass
@@ -87,6 +102,10 @@ class Statement:
     text: str
     evidence: list[str] = field(default_factory=list)   # Segment ids
     flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def blocking_flags(self) -> list[Flag]:
+        return [f for f in self.flags if f.blocking]
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "evidence": list(self.evidence),
@@ -103,15 +122,28 @@ class Section:
     key: str       # template section key, e.g. "subjective"
     title: str     # heading as rendered, e.g. "SUBJECTIVE"
     statements: list[Statement] = field(default_factory=list)
+    # Set when drafting left the section empty although the visit spoke to it: the clinician
+    # must see that the section was not written, never a silently missing section.
+    notice: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "title": self.title,
+        return {"key": self.key, "title": self.title, "notice": self.notice,
                 "statements": [s.to_dict() for s in self.statements]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Section":
-        return cls(key=d["key"], title=d["title"],
+        return cls(key=d["key"], title=d["title"], notice=d.get("notice", ""),
                    statements=[Statement.from_dict(s) for s in d.get("statements", [])])
+
+
+def flag_id(statement_id: str, index: int) -> str:
+    """How a flag is named when acknowledging it at signing (statement id + flag index)."""
+    return f"{statement_id}#{index}"
+
+
+def notice_id(section_key: str) -> str:
+    """How an empty-section notice is named when acknowledging it at signing."""
+    return f"section:{section_key}"
 
 
 @dataclass
@@ -127,7 +159,29 @@ class Draft:
 
     @property
     def flagged(self) -> list[Statement]:
+        """Statements with any flag (blocking or informational)."""
         return [st for st in self.statements if st.flags]
+
+    @property
+    def blocking(self) -> list[Statement]:
+        """Statements whose flags must be acknowledged before signing."""
+        return [st for st in self.statements if st.blocking_flags]
+
+    @property
+    def notices(self) -> list[Section]:
+        """Sections drafting left empty although the visit spoke to them."""
+        return [sec for sec in self.sections if sec.notice]
+
+    def unacknowledged(self, acknowledged: set[str]) -> list[str]:
+        """What still blocks signing: statements with a blocking flag that is neither
+        acknowledged by its statement id nor flag by flag, and unacknowledged notices."""
+        missing = []
+        for st in self.statements:
+            ids = [flag_id(st.id, i) for i, f in enumerate(st.flags) if f.blocking]
+            if ids and st.id not in acknowledged and not all(i in acknowledged for i in ids):
+                missing.append(st.id)
+        missing += [notice_id(sec.key) for sec in self.notices if notice_id(sec.key) not in acknowledged]
+        return missing
 
     def to_dict(self) -> dict[str, Any]:
         return {"template": self.template, "model_sha256": self.model_sha256,

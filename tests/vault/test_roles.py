@@ -87,6 +87,24 @@ def test_flagged_statements_must_be_acknowledged(vault, encounter):
     assert doc.sign(encounter, acknowledged_flag_ids=["st2#0"]).version == 1
 
 
+def test_only_blocking_flags_and_empty_section_notices_block_signing(vault, encounter):
+    doc = unlock(vault, "doc")
+    info = Statement("st1", "Cough for a week.", ["s1"], [Flag("evidence", "said elsewhere", tier="info")])
+    block = Statement("st2", "BP 180/100", ["s1"], [Flag("evidence", "x", tier="info"),
+                                                   Flag("number", "not in transcript", "180")])
+    plan = Section("plan", "PLAN", [], notice="Nothing was drafted for PLAN, though the visit discussed it.")
+    doc.save_draft(encounter, Draft("soap", [Section("o", "O", [info, block]), plan]))
+    with pytest.raises(UnacknowledgedFlags) as err:
+        doc.sign(encounter)
+    assert "st2" in str(err.value) and "section:plan" in str(err.value) and "st1" not in str(err.value)
+    with pytest.raises(UnacknowledgedFlags, match="section:plan"):
+        doc.sign(encounter, acknowledged_flag_ids=["st2#1"])
+    # The blocking flag is the second one: acknowledging only the informational one is not enough.
+    with pytest.raises(UnacknowledgedFlags, match="st2"):
+        doc.sign(encounter, acknowledged_flag_ids=["st2#0", "section:plan"])
+    assert doc.sign(encounter, acknowledged_flag_ids=["st2#1", "section:plan"]).version == 1
+
+
 def test_set_status_validates(vault, encounter):
     doc = unlock(vault, "doc")
     doc.set_status(encounter, "transcribing")

@@ -48,15 +48,15 @@ def _read(path: str) -> str:
 
 
 def _print_note(note: str, draft) -> None:
+    from localscribe.draft.render import checks_summary, render_checks
+
     if not draft.statements:
         print("(the model wrote no complete statement: nothing to show)")
     print(note, end="")
-    flagged = draft.flagged
-    if flagged:
-        print(f"\nFLAGS ({len(flagged)} of {len(draft.statements)} statements to check before signing)")
-        for st in flagged:
-            for f in st.flags:
-                print(f"- [{f.kind}] \"{st.text}\": {f.reason}")
+    checks = render_checks(draft)
+    if checks:
+        print(f"\nCHECKS ({checks_summary(draft)})")
+        print("\n".join(checks))
 
 
 @guarded

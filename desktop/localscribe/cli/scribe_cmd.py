@@ -93,7 +93,7 @@ def _scribe(args, store, audio) -> tuple:
 
 
 def _report(args, template, result, elapsed: float, extra: dict) -> int:
-    from localscribe.draft.render import render_note
+    from localscribe.draft.render import checks_summary, render_checks, render_note
 
     draft = result.draft
     t = result.timings
@@ -116,11 +116,9 @@ def _report(args, template, result, elapsed: float, extra: dict) -> int:
         if draft:
             print("\nNOTE (draft, " + template.name + ")\n")
             print(render_note(draft, template))
-            flagged = draft.flagged
-            print(f"FLAGS: {len(flagged)} of {len(draft.statements)} statements to check")
-            for st in flagged:
-                for f in st.flags:
-                    print(f"  - {st.id} [{f.kind}] \"{st.text}\": {f.reason}")
+            print(f"CHECKS: {checks_summary(draft)}")
+            for line in render_checks(draft):
+                print("  " + line)
         print("\nTIMINGS " + ", ".join(f"{k}={v}" for k, v in timings.items()))
         for k, v in extra.items():
             print(f"{k}: {v}")

@@ -34,3 +34,21 @@ def render_note(draft: Draft, template: Template, *, with_empty: bool = False) -
             body = " ".join(statements)
         blocks.append(f"{spec.title}\n\n{body}")
     return "\n\n".join(blocks) + ("\n" if blocks else "")
+
+
+def render_checks(draft: Draft) -> list[str]:
+    """What the clinician must look at, as plain lines: empty-section notices, then each flag,
+    blocking ones marked as such (one wording for the CLI commands that print a draft)."""
+    lines = [f"! {sec.title}: {sec.notice}" for sec in draft.notices]
+    for st in draft.flagged:
+        for f in st.flags:
+            mark = "must check" if f.blocking else "note"
+            lines.append(f"- {st.id} [{mark}: {f.kind}] \"{st.text}\": {f.reason}")
+    return lines
+
+
+def checks_summary(draft: Draft) -> str:
+    n_block = sum(len(st.blocking_flags) for st in draft.statements)
+    n_info = sum(len(st.flags) for st in draft.statements) - n_block
+    return (f"{n_block + len(draft.notices)} to acknowledge before signing, {n_info} informational, "
+            f"{len(draft.statements)} statements")

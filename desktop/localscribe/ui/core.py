@@ -137,11 +137,6 @@ def copy_signed_note(session: Any, eid: str, auto_clear_s: int) -> str:
     return session.record_copy(eid, auto_clear_s=auto_clear_s).text
 
 
-def flag_id(statement_id: str, index: int) -> str:
-    """How a flag is named when acknowledging it at signing (statement id + flag index)."""
-    return f"{statement_id}#{index}"
-
-
 def audit_events(session: Any, limit: int = 500) -> list[dict]:
     return [{"seq": e.seq, "actor": e.actor, "role": e.role, "action": e.action, "object": e.object,
              "outcome": e.outcome, "details": e.details, "at": e.time}

@@ -343,8 +343,8 @@ class ReviewView(QWidget):
         self.set_note_text(note_text)
         self._dirty = False
         self.save_state.setText("Edited version loaded." if edited else "Draft as generated.")
-        n = len(draft.flagged)
-        self.show_status(f"{FLAG_MARK}{n} statement{'s' if n != 1 else ''} need{'s' if n == 1 else ''} "
+        n = len(draft.blocking) + len(draft.notices)
+        self.show_status(f"{FLAG_MARK}{n} item{'s' if n != 1 else ''} need{'s' if n == 1 else ''} "
                          "checking before signing." if n else "")
 
     def end_progress(self) -> None:

@@ -1,4 +1,4 @@
-"""Signing: every flagged statement acknowledged one by one before the Sign button opens.
+"""Signing: every blocking flag and empty-section notice acknowledged one by one before the Sign button opens.
 Sending a signed note through a connector, with its delivery state."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QScrollArea, QVBoxLayout, QWidget)
 
 from localscribe.domain import Draft
-from localscribe.ui.core import flag_id
+from localscribe.domain import flag_id, notice_id
 
 
 class SignDialog(QDialog):
@@ -17,19 +17,29 @@ class SignDialog(QDialog):
         self.setMinimumWidth(620)
         self.checks: list[tuple[QCheckBox, str]] = []
         layout = QVBoxLayout(self)
-        flagged = draft.flagged if draft else []
+        blocking = draft.blocking if draft else []
+        notices = draft.notices if draft else []
         intro = QLabel(f"Signing as {signer}. A signed note is locked; later changes become amendments.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        if flagged:
-            head = QLabel(f"⚠ {sum(len(s.flags) for s in flagged)} flag(s) need your acknowledgement. "
+        if blocking or notices:
+            n = sum(len(s.blocking_flags) for s in blocking) + len(notices)
+            head = QLabel(f"⚠ {n} item(s) need your acknowledgement. "
                           "Tick each one after checking the note text (edit it first if needed):")
             head.setWordWrap(True)
             layout.addWidget(head)
             box = QWidget()
             inner = QVBoxLayout(box)
-            for st in flagged:
+            for sec in notices:
+                cb = QCheckBox(f"{sec.title}\n    ⚠ {sec.notice}")
+                cb.setAccessibleName(f"Acknowledge: {sec.notice}")
+                cb.toggled.connect(self._update)
+                inner.addWidget(cb)
+                self.checks.append((cb, notice_id(sec.key)))
+            for st in blocking:
                 for i, flag in enumerate(st.flags):
+                    if not flag.blocking:
+                        continue
                     cb = QCheckBox(f"“{st.text}”\n    ⚠ {flag.reason}")
                     cb.setAccessibleName(f"Acknowledge: {flag.reason}")
                     cb.toggled.connect(self._update)
@@ -41,7 +51,7 @@ class SignDialog(QDialog):
             scroll.setWidget(box)
             layout.addWidget(scroll, 1)
         else:
-            layout.addWidget(QLabel("✓ No statements are flagged."))
+            layout.addWidget(QLabel("✓ Nothing in the draft needs acknowledging."))
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.sign_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)

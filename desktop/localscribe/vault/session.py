@@ -284,14 +284,13 @@ class Session:
         return self._store.note_versions(eid)
 
     def sign(self, eid: str, acknowledged_flag_ids=()) -> SignedNote:
-        """Sign the latest version. Every flagged statement of the latest draft must be
-        acknowledged: its statement id, or each of its flags as ``"<statement id>#<index>"``."""
+        """Sign the latest version. Every blocking flag of the latest draft must be
+        acknowledged (its statement id, or each blocking flag as ``domain.flag_id``), and every
+        empty-section notice (``domain.notice_id``); informational flags never block."""
         self._check(roles.NOTE_SIGN, eid)
         draft = self._store.load_draft(eid)
         acknowledged = set(acknowledged_flag_ids)
-        missing = [st.id for st in (draft.flagged if draft else [])
-                   if st.id not in acknowledged
-                   and not all(f"{st.id}#{i}" in acknowledged for i in range(len(st.flags)))]
+        missing = draft.unacknowledged(acknowledged) if draft else []
         if missing:
             self.audit("sign", eid, "refused", unacknowledged=missing)
             raise UnacknowledgedFlags(missing)
