@@ -26,7 +26,7 @@ def assert_grounded_structure(draft, transcript, template):
 def test_one_shot_draft_parses_and_cites_real_segments(engine, visit):
     template = load_template("soap")
     engine.reset()
-    draft, stats = draft_transcript(engine, visit, template, max_tokens=MAX)
+    draft, stats = draft_transcript(engine, visit, template, max_tokens=MAX, mode="lines")
     assert draft.statements, "the model wrote no statement at all"
     assert_grounded_structure(draft, visit, template)
     assert draft.model_sha256 == engine.model_sha256 and len(draft.model_sha256) == 64
@@ -39,7 +39,7 @@ def test_one_shot_draft_parses_and_cites_real_segments(engine, visit):
 def test_incremental_feeding_leaves_only_the_tail_for_stop(engine, visit):
     template = load_template("soap")
     engine.reset()
-    drafter = IncrementalDrafter(engine, template, max_tokens=MAX)
+    drafter = IncrementalDrafter(engine, template, max_tokens=MAX, mode="lines")
     segs = visit.segments
     for part in (segs[:3], segs[3:7], segs[7:]):          # the transcript grows during the visit
         drafter.feed(part)
@@ -58,7 +58,7 @@ def test_incremental_feeding_leaves_only_the_tail_for_stop(engine, visit):
     assert_grounded_structure(draft, visit, template)
 
     engine.reset()
-    one_shot, _ = draft_transcript(engine, visit, template, max_tokens=MAX)
+    one_shot, _ = draft_transcript(engine, visit, template, max_tokens=MAX, mode="lines")
     # Same prompt, greedy decoding: the same kind of note, section for section.
     assert [s.key for s in one_shot.sections] == [s.key for s in draft.sections]
     assert bool(one_shot.statements) == bool(draft.statements)
@@ -75,7 +75,7 @@ def test_a_visit_longer_than_the_context_still_gets_a_complete_note(tiny_llm, tr
     prompt_tokens = sum(len(small.tokenize(P.segment_line(P.label_for(i), s)))
                         for i, s in enumerate(long_visit.segments))
     assert prompt_tokens > small.n_ctx                     # really longer than the window
-    draft, stats = draft_transcript(small, long_visit, template, max_tokens=120)
+    draft, stats = draft_transcript(small, long_visit, template, max_tokens=120, mode="lines")
     assert stats.chunks >= 2
     assert_grounded_structure(draft, long_visit, template)
     order = {s.id: i for i, s in enumerate(long_visit.segments)}
@@ -123,7 +123,7 @@ def test_with_the_section_budget_a_short_note_still_reaches_its_last_section(eng
     engine.reset()
     ungated = engine.generate(tokens, grammar, max_tokens=MAX)
     engine.reset()
-    drafter = IncrementalDrafter(engine, template, max_tokens=MAX, prefill=False)
+    drafter = IncrementalDrafter(engine, template, max_tokens=MAX, prefill=False, mode="lines")
     drafter.feed(visit.segments)
     draft = drafter.finish()
     assert drafter.stats.finished, "the budgeted note was cut off by the token cap"

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from localscribe.draft.decoding import DecodeControls
+
 DEFAULT_CTX = 4096
 
 
@@ -58,6 +60,7 @@ class Generation:
     decoded: int              # all tokens decoded for this call (prompt + gen + drafts)
     prompt_s: float           # seconds until the first generated token
     gen_s: float
+    tokens: tuple[int, ...] = ()   # the generated tokens (for loop control across sections)
 
 
 def default_threads() -> int:
@@ -80,6 +83,10 @@ def _load_llama(model, n_ctx: int, n_threads: int):
     return Llama(model_path=str(model), n_ctx=n_ctx, n_threads=n_threads, **kwargs)
 
 
+class _NoChoice(EngineError):
+    """No token is both allowed by the grammar and not ruled out."""
+
+
 class _GrammarGreedy:
     """Greedy choice under a GBNF grammar, checking the arg-max before the whole vocabulary."""
 
@@ -100,10 +107,20 @@ class _GrammarGreedy:
             selected=-1, sorted=False)
         self.full_passes = 0
 
-    def pick(self, logits_ptr, avoid: Callable[[int], bool] | None = None) -> int:
+    def pick(self, logits_ptr, avoid: Callable[[int], bool] | None = None,
+             adjust: Callable[[np.ndarray], np.ndarray] | None = None) -> int:
         """The most likely token the grammar allows; with ``avoid``, the most likely one that
-        ``avoid`` does not reject either (unless the grammar leaves no other choice)."""
-        logits = np.ctypeslib.as_array(logits_ptr, shape=(self._n_vocab,))
+        ``avoid`` does not reject either (unless the grammar leaves no other choice).
+        ``adjust`` returns changed logits (repetition penalty, n-gram bans) before the choice."""
+        raw = np.ctypeslib.as_array(logits_ptr, shape=(self._n_vocab,))
+        if adjust is not None:
+            try:
+                return self._pick(adjust(raw), avoid)
+            except _NoChoice:
+                pass     # every token the grammar allows is banned: a repeat beats no note
+        return self._pick(raw, avoid)
+
+    def _pick(self, logits: np.ndarray, avoid: Callable[[int], bool] | None) -> int:
         tok = int(np.argmax(logits))
         if avoid is None or not avoid(tok):
             self._one[0].id, self._one[0].logit, self._one[0].p = tok, float(logits[tok]), 0.0
@@ -120,7 +137,7 @@ class _GrammarGreedy:
         scores = self._full["logit"][:n]
         best = int(np.argmax(scores))
         if not math.isfinite(float(scores[best])):
-            raise EngineError("the model reached a state its note grammar does not allow")
+            raise _NoChoice("the model reached a state its note grammar does not allow")
         if avoid is not None and avoid(int(self._full["id"][best])):
             allowed = np.flatnonzero(np.isfinite(scores))
             for k in allowed[np.argsort(-scores[allowed])]:
@@ -248,12 +265,17 @@ class LlamaEngine:
     def generate(self, tokens: list[int], grammar: str, *, max_tokens: int,
                  on_text: Callable[[str], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
-                 line_gate: Callable[[str, int], bool] | None = None) -> Generation:
+                 line_gate: Callable[[str, int], bool] | None = None,
+                 gate: Callable[[str, int], Callable[[bytes], bool] | None] | None = None,
+                 controls: DecodeControls | None = None) -> Generation:
         """Greedy generation under ``grammar`` after ``tokens``, reusing the cached prefix.
 
         ``line_gate(text_so_far, generated)`` is asked at the start of each line; when it
         returns False the next line may not be a statement ("- ..."), so the grammar moves
-        on to the next heading or ends the note (see ``schema.SectionBudget``)."""
+        on to the next heading or ends the note (see ``schema.SectionBudget``).
+        ``gate(text_so_far, generated)`` is the general form: it returns a test of a token's
+        bytes that rules the token out at this point, or None.
+        ``controls`` steer the choice away from loops (``decoding.DecodeControls``)."""
         llm = self._llm
         if len(tokens) + 8 >= self.n_ctx:
             raise EngineError(f"prompt of {len(tokens)} tokens leaves no room in the {self.n_ctx}-token context")
@@ -272,16 +294,25 @@ class LlamaEngine:
         n, finished = 0, False
         logits_idx = -1            # where the logits for the next token are, in the last batch
 
+        out_tokens: list[int] = []
+
         def emit(tok: int) -> None:
+            out_tokens.append(tok)
             piece = decoder.decode(llm.detokenize([tok]))
             if piece:
                 pieces.append(piece)
                 if on_text:
                     on_text(piece)
 
+        loop_guard = controls.start() if controls is not None else None
+        adjust = loop_guard.adjust if loop_guard is not None else None
+
         def avoid():
             """At the end of a line (after "]", or at a line start), the tokens that would
             open another statement when the line gate says the section has had its share."""
+            if gate is not None:
+                test = gate("".join(pieces), n)
+                return None if test is None else (lambda tok: test(self._piece(tok)))
             if line_gate is None:
                 return None
             text = "".join(pieces)
@@ -297,12 +328,14 @@ class LlamaEngine:
             return opens_statement
 
         try:
-            tok = sampler.pick(llm._ctx.get_logits_ith(logits_idx), avoid())
+            tok = sampler.pick(llm._ctx.get_logits_ith(logits_idx), avoid(), adjust)
             while True:
                 if self._lc.llama_vocab_is_eog(llm._model.vocab, tok):
                     finished = True
                     break
                 sampler.accept(tok)
+                if loop_guard is not None:
+                    loop_guard.push(tok)
                 emit(tok)
                 n += 1
                 self.counters.generated += 1
@@ -315,9 +348,11 @@ class LlamaEngine:
                 self._decode([tok] + draft, all_logits=bool(draft))
                 nxt = None
                 for j in range(len(draft) + 1):
-                    cand = sampler.pick(llm._ctx.get_logits_ith(j if draft else -1), avoid())
+                    cand = sampler.pick(llm._ctx.get_logits_ith(j if draft else -1), avoid(), adjust)
                     if j < len(draft) and cand == draft[j] and not self._lc.llama_vocab_is_eog(llm._model.vocab, cand):
                         sampler.accept(cand)
+                        if loop_guard is not None:
+                            loop_guard.push(cand)
                         emit(cand)
                         n += 1
                         self.counters.generated += 1
@@ -340,4 +375,4 @@ class LlamaEngine:
         return Generation(text="".join(pieces), finished=finished, prompt_tokens=len(tokens),
                           prompt_evaluated=prompt_decoded, generated=n,
                           decoded=self.counters.evaluated - before,
-                          prompt_s=t_first - t0, gen_s=t_end - t_first)
+                          prompt_s=t_first - t0, gen_s=t_end - t_first, tokens=tuple(out_tokens))

@@ -19,12 +19,27 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 from localscribe.domain import Draft, Section, Segment, Transcript
 from localscribe.draft import prompt as P
+from localscribe.draft import sections as SX
+from localscribe.draft.decoding import DecodeControls
 from localscribe.draft.engine import Generation, LlamaEngine
 from localscribe.draft.schema import SectionBudget, build_grammar, parse_note
 from localscribe.draft.templates import Template
+
+
+class DraftMode(str, Enum):
+    """How the model writes the note (compared in tests/bench/bench_quality.py)."""
+
+    LINES = "lines"          # "- statement [S1,S2]" lines with ids, all sections in one turn
+    PROSE = "prose"          # prose under the headings, all sections in one turn
+    SECTIONS = "sections"    # prose, one turn per section, each from the transcript alone
+    CHAINED = "chained"      # prose, one turn per section, one conversation
+
+
+DEFAULT_MODE = DraftMode.CHAINED
 
 
 @dataclass
@@ -38,7 +53,8 @@ class DraftStats:
     stop_decoded: int = 0            # everything decoded after Stop (prompt, note, drafts)
     stop_prompt_s: float = 0.0
     stop_gen_s: float = 0.0
-    finished: bool = True            # every chunk's note completed within its token budget
+    finished: bool = True            # every section/chunk completed within its token budget
+    repeats_removed: int = 0         # statements dropped by the merge as already said
     generations: list[Generation] = field(default_factory=list)
 
     @property
@@ -53,15 +69,33 @@ class _Chunk:
     tokens: list[int] = field(default_factory=list)    # head + lines
 
 
+def _word_align(text: str, transcript: Transcript, max_ids: int = 4) -> list[str]:
+    """Stand-in evidence linking by shared content words (replaced by verify.align)."""
+    mine = {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
+    scored = []
+    for i, seg in enumerate(transcript.segments):
+        theirs = set(re.findall(r"[a-z0-9]+", seg.text.lower()))
+        k = len(mine & theirs)
+        if k:
+            scored.append((-k, i, seg.id))
+    return [sid for _, _, sid in sorted(sorted(scored)[:max_ids], key=lambda x: x[1])]
+
+
 class IncrementalDrafter:
     """Feed segments as they arrive; ``finish()`` at Stop returns the Draft."""
 
     def __init__(self, engine: LlamaEngine, template: Template, *,
-                 max_tokens: int | None = None, prefill: bool = True):
+                 max_tokens: int | None = None, prefill: bool = True,
+                 mode: DraftMode | str = DEFAULT_MODE, controls: DecodeControls | None = None,
+                 align: Callable[[str, Transcript], list[str]] | None = None):
         """``max_tokens``: generated tokens per note (default: the template's ``note_tokens``),
-        shared among its sections by ``SectionBudget``."""
+        shared among its sections by their statement caps."""
         self.engine = engine
         self.template = template
+        self.mode = DraftMode(mode)
+        self.controls = controls if controls is not None else (
+            DecodeControls() if self.mode is DraftMode.LINES else SX.DEFAULT_CONTROLS)
+        self.align = align or _word_align
         max_tokens = max_tokens or template.note_tokens
         self.max_tokens = max_tokens
         # Room for the hard cap over the budget: the gate is checked per line, so the last line
@@ -70,9 +104,17 @@ class IncrementalDrafter:
         self._hard_cap = max_tokens + 2 * self._section_budget.statement_tokens
         self.prefill_during_visit = prefill
         self.stats = DraftStats()
-        self._head = engine.tokenize(P.head_text(template), first=True)
-        self._tail = engine.tokenize(P.tail_text(template))
-        self._budget = engine.n_ctx - self._hard_cap - len(self._tail) - 8
+        if self.mode is DraftMode.LINES:
+            self._head = engine.tokenize(P.head_text(template), first=True)
+            self._tail = engine.tokenize(P.tail_text(template))
+        else:
+            self._head = engine.tokenize(SX.head_text(template), first=True)
+            self._tail = engine.tokenize(self._prose_request() if self.mode is DraftMode.PROSE
+                                         else SX.request_text(template.sections[0], first=True))
+        # Chained turns keep every earlier section in the context as well.
+        turns = (sum(len(engine.tokenize(SX.request_text(s, first=False))) for s in template.sections)
+                 if self.mode is DraftMode.CHAINED else len(self._tail))
+        self._budget = engine.n_ctx - self._hard_cap - turns - 8
         if self._budget < len(self._head) + 64:
             raise ValueError(f"a {engine.n_ctx}-token context is too small for this template "
                              f"with {max_tokens} tokens of note")
@@ -80,13 +122,17 @@ class IncrementalDrafter:
         self._done: list[list[Section]] = []
         self._count = 0
 
+    def _line(self, seg: Segment) -> str:
+        if self.mode is DraftMode.LINES:
+            return P.segment_line(P.label_for(self._count), seg)
+        return SX.segment_line(seg)
+
     def feed(self, segments: list[Segment]) -> None:
         """Add newly transcribed segments (in order, each once)."""
         for seg in segments:
             if not seg.text.strip():
                 continue
-            line = P.segment_line(P.label_for(self._count), seg)
-            toks = self.engine.tokenize(line)
+            toks = self.engine.tokenize(self._line(seg))
             if len(toks) > self._budget - len(self._head):
                 # One enormous segment: keep its words, cut where it fits.
                 toks = toks[: self._budget - len(self._head)]
@@ -101,15 +147,86 @@ class IncrementalDrafter:
             self.stats.prefill_tokens += self.engine.prefill(self._chunk.tokens)
             self.stats.prefill_s += time.perf_counter() - t
 
-    def _generate(self, chunk: _Chunk, on_text: Callable[[str], None] | None) -> list[Section]:
-        labels = P.labels_for(chunk.segments, chunk.first_index)
-        grammar = build_grammar(self.template, list(labels))
-        gen = self.engine.generate(chunk.tokens + self._tail, grammar, max_tokens=self._hard_cap,
-                                   on_text=on_text, line_gate=self._section_budget.allows_statement)
+    # -- one chunk's note -------------------------------------------------------------------
+    def _record(self, gen: Generation) -> Generation:
         self.stats.generations.append(gen)
         self.stats.finished = self.stats.finished and gen.finished
+        return gen
+
+    def _generate(self, chunk: _Chunk, on_text: Callable[[str], None] | None) -> list[Section]:
         self.stats.chunks += 1
+        if self.mode is DraftMode.LINES:
+            return self._generate_lines(chunk, on_text)
+        transcript = Transcript(segments=list(chunk.segments))
+        if self.mode is DraftMode.PROSE:
+            written = self._generate_prose(chunk, on_text)
+        else:
+            written = self._generate_sections(chunk, on_text)
+        return SX.to_sections(self.template, written, transcript, self.align)
+
+    def _generate_lines(self, chunk: _Chunk, on_text) -> list[Section]:
+        labels = P.labels_for(chunk.segments, chunk.first_index)
+        grammar = build_grammar(self.template, list(labels))
+        gen = self._record(self.engine.generate(
+            chunk.tokens + self._tail, grammar, max_tokens=self._hard_cap, on_text=on_text,
+            line_gate=self._section_budget.allows_statement, controls=self.controls))
         return parse_note(gen.text, self.template, labels).sections
+
+    def _shares(self) -> list[int]:
+        limits = self._section_budget.limits
+        return [b - a for a, b in zip((0,) + limits[:-1], limits)]
+
+    def _generate_sections(self, chunk: _Chunk, on_text) -> list[SX.SectionText]:
+        written: list[SX.SectionText] = []
+        controls = self.controls
+        context = list(chunk.tokens)
+        for i, (spec, share) in enumerate(zip(self.template.sections, self._shares())):
+            chained = self.mode is DraftMode.CHAINED and i > 0
+            request = self.engine.tokenize(SX.request_text(spec, first=not chained))
+            tokens = (context if chained else chunk.tokens) + request
+            if on_text:
+                on_text(f"{spec.title}\n")
+            gen = self._record(self.engine.generate(
+                tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
+                on_text=on_text, gate=SX.sentence_gate(share), controls=controls))
+            if on_text:
+                on_text("\n")
+            written.append(SX.SectionText(spec.key, gen.text, gen.finished))
+            controls = controls.after(gen.tokens)
+            context = tokens + list(gen.tokens)
+        return written
+
+    def _prose_request(self) -> str:
+        headings = "\n".join(f"{s.title}: {s.guidance} At most {s.max_statements} sentences."
+                             for s in self.template.sections)
+        return (f"\nWrite the note under exactly these headings, in this order:\n{headings}\n"
+                "<|im_end|>\n<|im_start|>assistant\n")
+
+    def _generate_prose(self, chunk: _Chunk, on_text) -> list[SX.SectionText]:
+        specs = self.template.sections
+        grammar = SX.build_note_grammar(self.template)
+        limits = self._section_budget.limits
+
+        def gate(text: str, generated: int):
+            k = max(0, min(len(specs) - 1, sum(1 for ln in text.split("\n") if ln.strip() in
+                                               {s.title for s in specs}) - 1))
+            return SX.sentence_gate(limits[k])(text, generated)
+
+        gen = self._record(self.engine.generate(
+            chunk.tokens + self._tail, grammar, max_tokens=self._hard_cap, on_text=on_text,
+            gate=gate, controls=self.controls))
+        written, current, lines = [], None, []
+        titles = {s.title: s.key for s in specs}
+        for line in gen.text.split("\n"):
+            if line.strip() in titles:
+                if current:
+                    written.append(SX.SectionText(current, " ".join(lines), True))
+                current, lines = titles[line.strip()], []
+            elif current:
+                lines.append(line)
+        if current:
+            written.append(SX.SectionText(current, " ".join(lines), gen.finished))
+        return written
 
     def _close_chunk(self) -> None:
         self._done.append(self._generate(self._chunk, None))
@@ -129,39 +246,56 @@ class IncrementalDrafter:
                 self.stats.stop_decoded += gen.decoded
                 self.stats.stop_prompt_s += gen.prompt_s
                 self.stats.stop_gen_s += gen.gen_s
-        return Draft(template=self.template.key, sections=merge_sections(self.template, parts),
-                     model_sha256=self.engine.model_sha256,
-                     prompt_sha256=P.prompt_sha256(self.template))
+        sections, removed = merge_sections(self.template, parts)
+        self.stats.repeats_removed = removed
+        prompt_hash = (P.prompt_sha256(self.template) if self.mode is DraftMode.LINES
+                       else SX.prompt_sha256(self.template, self.mode.value))
+        return Draft(template=self.template.key, sections=sections,
+                     model_sha256=self.engine.model_sha256, prompt_sha256=prompt_hash)
 
 
 def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
-def merge_sections(template: Template, parts: list[list[Section]]) -> list[Section]:
-    """Concatenate each section across chunks, dropping statements already said."""
+def merge_sections(template: Template, parts: list[list[Section]]) -> tuple[list[Section], int]:
+    """Concatenate each section across chunks, dropping statements already said; returns the
+    sections and how many repeats were dropped (reported, never silent). A section keeps an
+    empty-section notice only if no chunk wrote anything for it."""
     merged = [Section(key=s.key, title=s.title) for s in template.sections]
     index = {s.key: s for s in merged}
     seen: set[str] = set()
-    n = 0
+    n = removed = 0
+    notices: dict[str, str] = {}
     for sections in parts:
         for sec in sections:
+            if sec.notice:
+                notices.setdefault(sec.key, sec.notice)
             for st in sec.statements:
                 key = _norm(st.text)
-                if not key or key in seen:
+                if not key:
+                    continue
+                if key in seen:
+                    removed += 1
                     continue
                 seen.add(key)
                 n += 1
                 st.id = f"st{n}"
                 index[sec.key].statements.append(st)
-    return merged
+    for sec in merged:
+        if not sec.statements and sec.key in notices:
+            sec.notice = notices[sec.key]
+    return merged, removed
 
 
 def draft_transcript(engine: LlamaEngine, transcript: Transcript, template: Template, *,
-                     max_tokens: int | None = None,
+                     max_tokens: int | None = None, mode: DraftMode | str = DEFAULT_MODE,
+                     controls: DecodeControls | None = None,
+                     align: Callable[[str, Transcript], list[str]] | None = None,
                      on_text: Callable[[str], None] | None = None) -> tuple[Draft, DraftStats]:
     """One-shot drafting of a finished transcript (the CLI and the naive baseline)."""
-    drafter = IncrementalDrafter(engine, template, max_tokens=max_tokens, prefill=False)
+    drafter = IncrementalDrafter(engine, template, max_tokens=max_tokens, prefill=False, mode=mode,
+                                 controls=controls, align=align)
     drafter.feed(transcript.segments)
     draft = drafter.finish(on_text=on_text)
     return draft, drafter.stats

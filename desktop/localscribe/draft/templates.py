@@ -31,6 +31,9 @@ class SectionSpec:
     title: str
     guidance: str = ""
     max_statements: int = 12
+    # Words whose presence in a transcript shows the visit spoke to this section (e.g. "x-ray"
+    # for results). When drafting leaves such a section empty, the draft says so visibly.
+    cues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,12 @@ def parse_template(key: str, raw: dict, source: Path | None = None) -> Template:
         title = str(s["title"]).strip()
         if "\n" in title or "#" in title:
             raise TemplateError(f"{where}: section title {title!r} must be one line without '#'")
+        cues = s.get("cues", [])
+        if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
+            raise TemplateError(f"{where}: section {skey!r}: cues must be a list of words")
         sections.append(SectionSpec(key=skey, title=title, guidance=str(s.get("guidance", "")),
-                                    max_statements=int(s.get("max_statements", 12))))
+                                    max_statements=int(s.get("max_statements", 12)),
+                                    cues=tuple(c.strip().lower() for c in cues)))
     style = str(raw.get("style", "prose"))
     if style not in STYLES:
         raise TemplateError(f"{where}: style must be one of {', '.join(STYLES)}")

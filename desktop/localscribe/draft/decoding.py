@@ -1,0 +1,73 @@
+"""Loop control for greedy decoding, applied to the logits before each token is chosen.
+
+Greedy decoding of a small model falls into loops: the same sentence three times, each
+spending the token budget that later sections needed. Dropping repeats afterwards is too
+late (the budget is gone), so the choice itself is steered:
+
+- ``no_repeat_ngram``: a token that would complete an n-token run already written in this
+  note (this section or an earlier one) is ruled out, as in ``no_repeat_ngram_size`` of
+  Hugging Face's generators. Runs copied from the transcript are not affected: only the
+  note's own text counts.
+- ``repeat_penalty``: the usual CTRL-style penalty on tokens already generated recently,
+  which makes the model prefer a new word over re-using one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DecodeControls:
+    no_repeat_ngram: int = 0          # 0: off; else the run length (in tokens) never repeated
+    repeat_penalty: float = 1.0       # 1.0: off
+    penalty_window: int = 256         # how many recent tokens the penalty looks back on
+    history: tuple[int, ...] = field(default=())   # tokens of earlier sections of the same note
+
+    def start(self) -> LoopGuard | None:
+        if self.no_repeat_ngram <= 1 and self.repeat_penalty == 1.0:
+            return None
+        return LoopGuard(self)
+
+    def after(self, generated: tuple[int, ...]) -> DecodeControls:
+        """The same controls for the next section, with this one's tokens in the history."""
+        return DecodeControls(self.no_repeat_ngram, self.repeat_penalty, self.penalty_window,
+                              self.history + tuple(generated))
+
+
+class LoopGuard:
+    """The running state of one generation: ``push`` each chosen token, ``adjust`` logits."""
+
+    def __init__(self, controls: DecodeControls):
+        self.c = controls
+        self.n = controls.no_repeat_ngram
+        self.tokens: list[int] = list(controls.history)
+        self._next: dict[tuple[int, ...], set[int]] = defaultdict(set)
+        self._own = 0            # tokens pushed by this generation (bans start from these)
+        if self.n > 1:
+            for i in range(len(self.tokens) - self.n + 1):
+                self._next[tuple(self.tokens[i:i + self.n - 1])].add(self.tokens[i + self.n - 1])
+
+    def push(self, tok: int) -> None:
+        self.tokens.append(tok)
+        self._own += 1
+        if self.n > 1 and len(self.tokens) >= self.n:
+            self._next[tuple(self.tokens[-self.n:-1])].add(tok)
+
+    def banned(self) -> set[int]:
+        if self.n <= 1 or self._own < self.n - 1:
+            return set()
+        return self._next.get(tuple(self.tokens[-(self.n - 1):]), set())
+
+    def adjust(self, logits: np.ndarray) -> np.ndarray:
+        out = np.array(logits, dtype=np.float32, copy=True)
+        if self.c.repeat_penalty != 1.0 and self.tokens:
+            recent = np.unique(np.asarray(self.tokens[-self.c.penalty_window:], dtype=np.int64))
+            vals = out[recent]
+            out[recent] = np.where(vals > 0, vals / self.c.repeat_penalty, vals * self.c.repeat_penalty)
+        for tok in self.banned():
+            out[tok] = -np.inf
+        return out

@@ -1,0 +1,187 @@
+"""Drafting as prose, one section at a time, over one cached transcript.
+
+The model reads the transcript once (its KV state is kept) and then writes each section of
+the template in its own turn, under a light grammar: complete sentences of bounded length,
+at most the section's sentence cap, or the single word "None." when nothing was said. Code
+then splits the prose into one-sentence statements and links each to the transcript lines
+that state it (``verify.align``), so the model spends no tokens on ids and writes the
+sentences a clinician expects.
+
+Why one turn per section: each section gets its own token budget that no earlier section can
+drain (a looping history can no longer starve the assessment and plan), the request right
+before the turn keeps a small model on the section's topic, and the transcript's KV state is
+shared by every turn. With ``chained`` the turns follow each other in one conversation, so a
+section sees what the earlier ones said (fewer repeats across sections); otherwise every
+section starts again from the transcript alone (and can be regenerated on its own).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from localscribe.domain import Section, Segment, Statement, Transcript
+from localscribe.draft.decoding import DecodeControls
+from localscribe.draft.templates import SectionSpec, Template
+
+MAX_SENTENCE_CHARS = 200
+NONE_WORD = "None."
+# Tokens a sentence costs at most (200 characters of English is about 45 tokens for Qwen):
+# the gate stops opening sentences when less than this is left of a section's share.
+SENTENCE_TOKENS = 30
+# The loop control that measured best on ACI-Bench train (tests/bench/bench_quality.py).
+DEFAULT_CONTROLS = DecodeControls(no_repeat_ngram=8, repeat_penalty=1.1)
+
+_SPEAKERS = {"clinician": "Doctor", "patient": "Patient", "other": "Other", "unknown": "Speaker"}
+
+
+def segment_line(seg: Segment) -> str:
+    return f"{_SPEAKERS.get(seg.speaker, 'Speaker')}: {' '.join(seg.text.split())}\n"
+
+
+def instructions(template: Template) -> str:
+    names = ", ".join(s.title for s in template.sections)
+    return (
+        "You are a careful medical scribe. The user gives you the transcript of a visit; you write "
+        f"the clinician's {template.name.lower()} one section at a time (sections: {names}).\n"
+        "Write complete sentences in the third person (for example 'The patient reports ...', "
+        "'She denies ...'), one fact per sentence, as a clinician writes a note. No lists, no "
+        "headings, no markdown.\n"
+        "Use only what was said in the transcript. Copy numbers, units, doses, how often a "
+        "medicine is taken, drug names and left or right exactly as said. Keep negatives "
+        "negative. Never invent vital signs, ages, durations, test results or examination "
+        "findings that were not said aloud. If nothing in the transcript belongs in the "
+        f"section, write only: {NONE_WORD}"
+    )
+
+
+def head_text(template: Template) -> str:
+    return (f"<|im_start|>system\n{instructions(template)}<|im_end|>\n"
+            "<|im_start|>user\nTranscript of the visit:\n")
+
+
+def request_text(spec: SectionSpec, *, first: bool) -> str:
+    """The turn that asks for one section (after the transcript, or after the last section)."""
+    ask = (f"Write the {spec.title} section of the note: {spec.guidance} "
+           f"At most {spec.max_statements} sentences.")
+    if first:
+        return f"\n{ask}<|im_end|>\n<|im_start|>assistant\n"
+    return f"<|im_end|>\n<|im_start|>user\n{ask}<|im_end|>\n<|im_start|>assistant\n"
+
+
+_CHAR_RULE = r'ch ::= [^\n.] | "." [0-9]'
+
+
+def section_rules(spec: SectionSpec, name: str) -> list[str]:
+    """GBNF rules for one section's body, named ``name``: "None." or 1..max sentences, each
+    ending in a full stop, then a newline. A full stop inside a sentence is allowed only
+    before a digit ("38.5"), so every sentence the parser finds is one the grammar closed.
+    Uses the shared ``ch`` rule (``_CHAR_RULE``)."""
+    k = max(1, spec.max_statements)
+    return [f'{name} ::= "{NONE_WORD}\\n" | {name}s (" " {name}s){{0,{k - 1}}} "\\n"',
+            f'{name}s ::= [A-Z0-9] ch{{2,{MAX_SENTENCE_CHARS}}} "."']
+
+
+def build_grammar(spec: SectionSpec) -> str:
+    """GBNF of one section written in its own turn."""
+    return "\n".join(["root ::= body", *section_rules(spec, "body"), _CHAR_RULE]) + "\n"
+
+
+def build_note_grammar(template: Template) -> str:
+    """GBNF of a whole prose note in one turn: each heading on its own line, then its body."""
+    rules = ["root ::= " + " ".join(f"sec{i}" for i in range(len(template.sections)))]
+    for i, spec in enumerate(template.sections):
+        rules.append(f'sec{i} ::= "{spec.title}\\n" body{i}')
+        rules += section_rules(spec, f"body{i}")
+    return "\n".join(rules + [_CHAR_RULE]) + "\n"
+
+
+def sentence_gate(budget: int) -> Callable[[str, int], Callable[[bytes], bool] | None]:
+    """After each full stop: once the section's share is nearly spent, only the section's
+    end may follow (the model may not open another sentence it could not finish)."""
+
+    def gate(text: str, generated: int) -> Callable[[bytes], bool] | None:
+        if not text.endswith(".") or (len(text) > 1 and text[-2].isdigit()):
+            return None
+        if generated + SENTENCE_TOKENS <= budget:
+            return None
+        return lambda piece: not piece.startswith(b"\n")
+    return gate
+
+
+_SPLIT = re.compile(r"(?<=[a-z0-9)%'\"])\.\s+(?=[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The section's prose as sentences (the grammar ends each one with a full stop)."""
+    text = " ".join(text.split())
+    if not text or text == NONE_WORD:
+        return []
+    out = []
+    for part in _SPLIT.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        out.append(part if part.endswith(".") else part + ".")
+    return out
+
+
+def discussed(spec: SectionSpec, transcript: Transcript) -> str | None:
+    """The first cue of the section found in the transcript, or None."""
+    if not spec.cues:
+        return None
+    text = " ".join(s.text.lower() for s in transcript.segments)
+    for cue in spec.cues:
+        if re.search(r"(?<![a-z])" + re.escape(cue), text):
+            return cue
+    return None
+
+
+def empty_notice(spec: SectionSpec, transcript: Transcript) -> str:
+    cue = discussed(spec, transcript)
+    if cue is None:
+        return ""
+    return (f"Nothing was drafted for {spec.title}, although the visit seems to speak to it "
+            f"(it mentions “{cue}”). Write this section or confirm it is not needed.")
+
+
+@dataclass(frozen=True)
+class SectionText:
+    key: str
+    text: str            # what the model wrote, "None." included
+    finished: bool       # the grammar closed the section within its hard cap
+
+
+def to_sections(template: Template, written: list[SectionText], transcript: Transcript,
+                align: Callable[[str, Transcript], list[str]], id_prefix: str = "st") -> list[Section]:
+    """Statements from the prose: one per sentence, evidence linked by code. An unfinished
+    section keeps its whole sentences (a torn last one is dropped: half a fact must not
+    reach the note), and an empty section the visit spoke to carries a notice."""
+    by_key = {w.key: w for w in written}
+    sections: list[Section] = []
+    n = 0
+    for spec in template.sections:
+        w = by_key.get(spec.key)
+        sentences = split_sentences(w.text) if w else []
+        if w and not w.finished and sentences and not w.text.rstrip().endswith("."):
+            sentences = sentences[:-1]
+        statements = []
+        for sentence in sentences:
+            n += 1
+            statements.append(Statement(id=f"{id_prefix}{n}", text=sentence,
+                                        evidence=align(sentence, transcript)))
+        notice = "" if statements else empty_notice(spec, transcript)
+        sections.append(Section(key=spec.key, title=spec.title, statements=statements, notice=notice))
+    return sections
+
+
+def prompt_sha256(template: Template, mode: str) -> str:
+    """Hash of the prompt recipe (instructions, requests, grammar; no transcript), for the
+    audit trail: it names the prompt that produced a draft without recording any PHI."""
+    import hashlib
+
+    h = hashlib.sha256(mode.encode() + b"\x00" + head_text(template).encode() + b"\x00<transcript>\x00")
+    for spec in template.sections:
+        h.update(request_text(spec, first=True).encode() + build_grammar(spec).encode())
+    return h.hexdigest()

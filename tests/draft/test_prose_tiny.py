@@ -1,0 +1,97 @@
+"""Prose drafting, one turn per section, with the real tiny model (SmolLM2-135M loops readily,
+which is what these tests need)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from localscribe.draft import sections as SX
+from localscribe.draft.decoding import DecodeControls
+from localscribe.draft.incremental import DraftMode, IncrementalDrafter, draft_transcript
+from localscribe.draft.render import render_note
+from localscribe.draft.templates import load_template
+
+MAX = 160
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def assert_complete(draft, transcript, template):
+    ids = {s.id for s in transcript.segments}
+    assert [s.key for s in draft.sections] == [s.key for s in template.sections]
+    for sec in draft.sections:
+        for st in sec.statements:
+            assert st.text.endswith(".") and len(st.text) <= SX.MAX_SENTENCE_CHARS + 2, st
+            assert set(st.evidence) <= ids, st
+        if not sec.statements and SX.discussed(template.section(sec.key), transcript):
+            assert sec.notice, f"{sec.key} is empty without a notice"
+
+
+@pytest.mark.parametrize("mode", [DraftMode.CHAINED, DraftMode.SECTIONS, DraftMode.PROSE])
+def test_every_mode_writes_every_section_or_says_why_not(engine, visit, mode):
+    template = load_template("soap")
+    engine.reset()
+    draft, stats = draft_transcript(engine, visit, template, max_tokens=MAX, mode=mode)
+    assert_complete(draft, visit, template)
+    assert draft.statements, "the model wrote nothing at all"
+    assert render_note(draft, template).strip()
+    assert draft.prompt_sha256 == SX.prompt_sha256(template, mode.value)
+    # each section's turn has its own budget: no section can run past the note's hard cap
+    assert stats.stop_generated <= MAX + len(template.sections) * (SX.SENTENCE_TOKENS + 10)
+
+
+def test_a_looping_model_cannot_fill_the_note(engine, transcript_of):
+    """One line said forty times: a small greedy model repeats it. The note still has every
+    section (written, or empty with a notice where the visit spoke to it), no statement twice,
+    and the last section got its own turn."""
+    looping = transcript_of([("patient", "I have a headache and my head hurts.")] * 40, prefix="r")
+    template = load_template("soap")
+    engine.reset()
+    draft, stats = draft_transcript(engine, looping, template, max_tokens=MAX, mode=DraftMode.CHAINED)
+    assert_complete(draft, looping, template)
+    texts = [_norm(st.text) for st in draft.statements]
+    assert len(texts) == len(set(texts)), texts
+    assert stats.repeats_removed == 0          # nothing had to be dropped afterwards
+    assert len(stats.generations) == len(template.sections)
+
+
+def test_without_loop_control_the_same_model_repeats_itself(engine, transcript_of):
+    """The control case for the test above: it shows the looping is real."""
+    looping = transcript_of([("patient", "I have a headache and my head hurts.")] * 40, prefix="r")
+    template = load_template("soap")
+    engine.reset()
+    free, _ = draft_transcript(engine, looping, template, max_tokens=MAX, mode=DraftMode.CHAINED,
+                               controls=DecodeControls())
+    engine.reset()
+    guarded, _ = draft_transcript(engine, looping, template, max_tokens=MAX, mode=DraftMode.CHAINED)
+
+    def longest_repeat(draft) -> int:
+        words = " ".join(st.text for st in draft.statements).lower().split()
+        best = 0
+        for n in range(4, 30):
+            grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+            if len(grams) != len(set(grams)):
+                best = n
+        return best
+    assert longest_repeat(guarded) < longest_repeat(free) or longest_repeat(free) == 0
+    assert longest_repeat(guarded) < 12
+
+
+def test_incremental_sections_leave_only_the_requests_for_stop(engine, visit):
+    template = load_template("soap")
+    engine.reset()
+    drafter = IncrementalDrafter(engine, template, max_tokens=MAX, mode=DraftMode.CHAINED)
+    segs = visit.segments
+    for part in (segs[:3], segs[3:7], segs[7:]):
+        drafter.feed(part)
+    assert drafter.stats.prefill_tokens > 150
+    streamed: list[str] = []
+    draft = drafter.finish(on_text=streamed.append)
+    # After Stop only each section's short request was read before its text.
+    first_request = len(engine.tokenize(SX.request_text(template.sections[0], first=True)))
+    assert drafter.stats.generations[0].prompt_evaluated <= first_request + 1
+    assert "".join(streamed).startswith("SUBJECTIVE\n")
+    assert_complete(draft, visit, template)

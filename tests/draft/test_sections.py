@@ -1,0 +1,98 @@
+"""Prose drafting pieces without a model: sentences, statements, notices, loop control."""
+
+from __future__ import annotations
+
+import numpy as np
+from localscribe.domain import Segment, Transcript
+from localscribe.draft import sections as SX
+from localscribe.draft.decoding import DecodeControls
+from localscribe.draft.incremental import merge_sections
+from localscribe.draft.templates import load_template
+
+
+def _transcript(*texts: str) -> Transcript:
+    return Transcript([Segment(f"s{i + 1}", 3.0 * i, 3.0 * i + 3, t, "patient") for i, t in enumerate(texts)])
+
+
+def test_sentences_keep_decimals_and_drop_none():
+    assert SX.split_sentences("Temperature 38.5 degrees. She denies cough.") == [
+        "Temperature 38.5 degrees.", "She denies cough."]
+    assert SX.split_sentences("None.") == []
+    assert SX.split_sentences("  ") == []
+
+
+def test_grammar_caps_sentences_per_section():
+    spec = load_template("soap").section("assessment")
+    g = SX.build_grammar(spec)
+    assert f"{{0,{spec.max_statements - 1}}}" in g and '"None.\\n"' in g
+    note = SX.build_note_grammar(load_template("soap"))
+    assert note.count('"SUBJECTIVE\\n"') == 1 and note.count("ch ::=") == 1
+
+
+def test_sentence_gate_closes_only_at_a_sentence_end():
+    gate = SX.sentence_gate(100)
+    assert gate("She has a cough.", 10) is None                 # budget left: anything goes
+    assert gate("She has a cough", 95) is None                  # mid-sentence: never cut
+    assert gate("Temperature 38.", 95) is None                  # "38." may be "38.5"
+    test = gate("She has a cough.", 95)
+    assert test is not None and test(b" She") and not test(b"\n")
+
+
+def test_statements_one_per_sentence_with_evidence_and_torn_sentence_dropped():
+    template = load_template("soap")
+    tr = _transcript("I have had a cough for three days.", "No fever.", "Take ibuprofen 400 mg twice a day.")
+    written = [SX.SectionText("subjective", "The patient reports a cough for three days. She denies fever.", True),
+               SX.SectionText("objective", "None.", True),
+               SX.SectionText("assessment", "Viral cough.", True),
+               SX.SectionText("plan", "Ibuprofen 400 mg twice a day. Return if", False)]
+    align = lambda text, t: ["s1"] if "cough" in text else []  # noqa: E731 - alignment tested in verify
+    sections = SX.to_sections(template, written, tr, align)
+    by = {s.key: s for s in sections}
+    assert [st.text for st in by["subjective"].statements] == [
+        "The patient reports a cough for three days.", "She denies fever."]
+    assert by["subjective"].statements[0].evidence == ["s1"]
+    assert [st.text for st in by["plan"].statements] == ["Ibuprofen 400 mg twice a day."]
+    ids = [st.id for s in sections for st in s.statements]
+    assert len(ids) == len(set(ids))
+
+
+def test_an_empty_section_the_visit_spoke_to_carries_a_visible_notice():
+    template = load_template("soap")
+    spoke = _transcript("Your lungs sound clear on exam.", "I will prescribe amoxicillin.")
+    silent = _transcript("I have had a cough.", "Okay.")
+    written = [SX.SectionText(s.key, "None.", True) for s in template.sections]
+    by = {s.key: s for s in SX.to_sections(template, written, spoke, lambda t, tr: [])}
+    assert "OBJECTIVE" in by["objective"].notice and "exam" in by["objective"].notice
+    assert "PLAN" in by["plan"].notice
+    assert by["subjective"].notice == ""          # the template gives no cues for it
+    quiet = {s.key: s for s in SX.to_sections(template, written, silent, lambda t, tr: [])}
+    assert quiet["objective"].notice == "" and quiet["plan"].notice == ""
+
+
+def test_merge_counts_the_repeats_it_drops():
+    template = load_template("soap")
+    tr = _transcript("I have a cough.")
+    one = SX.to_sections(template, [SX.SectionText("subjective", "She has a cough. She has a cough.", True)],
+                         tr, lambda t, x: ["s1"])
+    two = SX.to_sections(template, [SX.SectionText("subjective", "She has a cough. No fever.", True)],
+                         tr, lambda t, x: ["s1"])
+    merged, removed = merge_sections(template, [one, two])
+    assert [st.text for st in merged[0].statements] == ["She has a cough.", "No fever."]
+    assert removed == 2
+
+
+def test_loop_guard_bans_a_repeated_run_and_penalizes_repeats():
+    guard = DecodeControls(no_repeat_ngram=3, history=(5, 6, 7)).start()
+    for tok in (5, 6):
+        guard.push(tok)
+    logits = np.zeros(10, dtype=np.float32)
+    logits[7] = 9.0
+    adjusted = guard.adjust(logits)
+    assert adjusted[7] == -np.inf and np.argmax(adjusted) != 7     # 5 6 7 was already written
+    assert guard.adjust(logits) is not logits                       # the model's logits untouched
+    pen = DecodeControls(repeat_penalty=2.0).start()
+    pen.push(3)
+    logits = np.full(10, 1.0, dtype=np.float32)
+    logits[3] = 1.5
+    assert np.argmax(pen.adjust(logits)) != 3
+    assert DecodeControls().start() is None
