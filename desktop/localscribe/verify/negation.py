@@ -123,6 +123,15 @@ def _clause_polarity(toks: list[str]) -> tuple[set[str], set[str]]:
     return _terms(pos), _terms(neg)
 
 
+def is_answer(text: str) -> bool:
+    """A short yes/no reply: it carries the polarity of the question before it."""
+    return _answer(text) is not None and len(words(text)) <= 25
+
+
+def is_question(text: str) -> bool:
+    return _is_question(text)
+
+
 def _is_question(text: str) -> bool:
     t = text.strip().lower()
     return t.endswith("?") or t.startswith(_QUESTION_STARTS)

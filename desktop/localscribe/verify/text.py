@@ -121,3 +121,28 @@ def quantities(text: str) -> list[tuple[str, str | None]]:
             unit = unit_of(toks[i + 1]) if i + 1 < len(toks) else None
             found.append((canon_number(t), unit))
     return found
+
+
+def root(word: str) -> str:
+    """A light stemmer for matching words across a note and a conversation ("swelling" ~ "swell",
+    "allergies" ~ "allergy", "increased" ~ "increase"); leaves numbers and short words alone."""
+    w = word
+    if not w.isalpha() or len(w) <= 3:
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("ied") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif len(w) > 4 and w.endswith("es") and w[-3] in "sxz":
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    for suf in ("ing", "ed"):
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            w = w[: -len(suf)]
+            if w[-1] == w[-2] and w[-1] not in "lsz":
+                w = w[:-1]          # stopped -> stop
+            break
+    if w.endswith("e") and len(w) > 4:
+        w = w[:-1]
+    return w
