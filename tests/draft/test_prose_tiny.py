@@ -95,3 +95,33 @@ def test_incremental_sections_leave_only_the_requests_for_stop(engine, visit):
     assert drafter.stats.generations[0].prompt_evaluated <= first_request + 1
     assert "".join(streamed).startswith("SUBJECTIVE\n")
     assert_complete(draft, visit, template)
+
+
+def test_the_fixed_prefix_state_is_saved_once_and_loaded_from_disk(tiny_llm, visit, tmp_path, threads):
+    """The instructions' KV state is computed once and reused from disk: a new engine (a new
+    visit's worker) decodes none of it, and drafts exactly what it would have from scratch."""
+    from localscribe.draft.engine import LlamaEngine
+
+    template = load_template("history_and_physical")
+    spec = template.sections[0]
+
+    def draft_first_section(engine, expect: str) -> str:
+        head = engine.tokenize(SX.head_text(template), first=True)
+        before = engine.counters.evaluated
+        assert engine.warm_prefix(head, tmp_path) == expect
+        assert engine.counters.evaluated - before == (len(head) if expect == "computed" else 0)
+        lines = engine.tokenize("".join(SX.segment_line(s) for s in visit.segments))
+        request = engine.tokenize(SX.request_text(spec, first=True))
+        return engine.generate(head + lines + request, SX.build_grammar(spec), max_tokens=40).text
+
+    first = LlamaEngine(tiny_llm, n_ctx=2048, n_threads=threads)
+    text = draft_first_section(first, "computed")
+    assert len(list(tmp_path.glob("prefix-*.kv"))) == 1
+    second = LlamaEngine(tiny_llm, n_ctx=2048, n_threads=threads)
+    assert draft_first_section(second, "loaded") == text, "the state from disk must give the same text"
+    head = second.tokenize(SX.head_text(template), first=True)
+    assert second.warm_prefix(head, tmp_path) == "cached"
+    # A damaged file is recomputed, never trusted.
+    path = next(tmp_path.glob("prefix-*.kv"))
+    path.write_bytes(path.read_bytes()[:1000])
+    assert LlamaEngine(tiny_llm, n_ctx=2048, n_threads=threads).warm_prefix(head, tmp_path) == "computed"

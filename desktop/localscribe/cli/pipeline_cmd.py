@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-tokens", type=int, default=None,
                    help="note length budget in generated tokens (default: the template's note_tokens)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the language model")
-    p.add_argument("--n-ctx", type=int, default=4096, help="context window, in tokens")
+    p.add_argument("--n-ctx", type=int, default=8192, help="context window, in tokens")
     p.add_argument("--stream", action="store_true", help="show the note on stderr as it is written")
     add_json(p)
     add_profile(p)

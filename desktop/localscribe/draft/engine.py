@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import hashlib
 import math
 import os
 import time
@@ -34,7 +35,9 @@ import numpy as np
 
 from localscribe.draft.decoding import DecodeControls
 
-DEFAULT_CTX = 4096
+# Room for a long visit (half an hour of talk is ~6k tokens) beside the note: the KV cache costs
+# ~28 KB a token for the standard model, so 8192 tokens is ~230 MB.
+DEFAULT_CTX = 8192
 
 
 class EngineError(RuntimeError):
@@ -240,6 +243,54 @@ class LlamaEngine:
         self._truncate(keep)
         self._decode(tokens[keep:])
         return len(tokens) - keep
+
+    def warm_prefix(self, tokens: list[int], cache_dir: Path | None) -> str:
+        """Make the KV cache hold ``tokens`` (a fixed prompt prefix: instructions and example
+        note, never patient data), from a state file saved the first time it was computed.
+
+        Returns "cached" (already in memory), "loaded" (from disk) or "computed". The file is
+        named by the model's hash and the tokens, and holds the tokens it was made from, so a
+        changed prompt or model never loads a stale state; a damaged file is recomputed.
+        """
+        if self.common_prefix(tokens) == len(tokens) and self._llm.n_tokens >= len(tokens):
+            return "cached"
+        path = None
+        if cache_dir is not None and self.model_sha256:
+            key = hashlib.sha256(self.model_sha256.encode() + np.asarray(tokens, np.int32).tobytes())
+            path = Path(cache_dir) / f"prefix-{key.hexdigest()[:40]}.kv"
+            if path.is_file() and self._load_state(path, tokens):
+                return "loaded"
+        self.reset()
+        self.prefill(tokens)
+        if path is not None:
+            self._save_state(path, tokens)
+        return "computed"
+
+    def _load_state(self, path: Path, tokens: list[int]) -> bool:
+        lc, llm = self._lc, self._llm
+        buf = (lc.llama_token * len(tokens))()
+        n_out = ctypes.c_size_t(0)
+        self.reset()
+        ok = lc.llama_state_load_file(llm._ctx.ctx, str(path).encode(), buf, len(tokens), ctypes.byref(n_out))
+        if not ok or n_out.value != len(tokens) or list(buf[: n_out.value]) != list(tokens):
+            self.reset()
+            return False
+        llm.input_ids[: len(tokens)] = tokens
+        llm.n_tokens = len(tokens)
+        llm._requires_eval = True
+        return True
+
+    def _save_state(self, path: Path, tokens: list[int]) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            arr = (self._lc.llama_token * len(tokens))(*tokens)
+            if self._lc.llama_state_save_file(self._llm._ctx.ctx, str(tmp).encode(), arr, len(tokens)):
+                os.replace(tmp, path)
+            else:
+                tmp.unlink(missing_ok=True)
+        except OSError:
+            pass        # a read-only models folder only costs the prefix's compute next time
 
     def _lookup(self, extra: int) -> list[int]:
         """Guess the next tokens: what followed the latest earlier occurrence of the last

@@ -28,6 +28,7 @@ from localscribe.draft.decoding import DecodeControls
 from localscribe.draft.engine import Generation, LlamaEngine
 from localscribe.draft.schema import SectionBudget, build_grammar, parse_note
 from localscribe.draft.templates import Template
+from localscribe.verify.align import align as align_evidence
 
 
 class DraftMode(str, Enum):
@@ -55,6 +56,7 @@ class DraftStats:
     stop_gen_s: float = 0.0
     finished: bool = True            # every section/chunk completed within its token budget
     repeats_removed: int = 0         # statements dropped by the merge as already said
+    prefix: str = ""                 # how the fixed prompt prefix reached the cache
     generations: list[Generation] = field(default_factory=list)
 
     @property
@@ -69,25 +71,14 @@ class _Chunk:
     tokens: list[int] = field(default_factory=list)    # head + lines
 
 
-def _word_align(text: str, transcript: Transcript, max_ids: int = 4) -> list[str]:
-    """Stand-in evidence linking by shared content words (replaced by verify.align)."""
-    mine = {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3}
-    scored = []
-    for i, seg in enumerate(transcript.segments):
-        theirs = set(re.findall(r"[a-z0-9]+", seg.text.lower()))
-        k = len(mine & theirs)
-        if k:
-            scored.append((-k, i, seg.id))
-    return [sid for _, _, sid in sorted(sorted(scored)[:max_ids], key=lambda x: x[1])]
-
-
 class IncrementalDrafter:
     """Feed segments as they arrive; ``finish()`` at Stop returns the Draft."""
 
     def __init__(self, engine: LlamaEngine, template: Template, *,
                  max_tokens: int | None = None, prefill: bool = True,
                  mode: DraftMode | str = DEFAULT_MODE, controls: DecodeControls | None = None,
-                 align: Callable[[str, Transcript], list[str]] | None = None):
+                 align: Callable[[str, Transcript], list[str]] | None = None,
+                 prefix_cache: bool = True):
         """``max_tokens``: generated tokens per note (default: the template's ``note_tokens``),
         shared among its sections by their statement caps."""
         self.engine = engine
@@ -95,7 +86,7 @@ class IncrementalDrafter:
         self.mode = DraftMode(mode)
         self.controls = controls if controls is not None else (
             DecodeControls() if self.mode is DraftMode.LINES else SX.DEFAULT_CONTROLS)
-        self.align = align or _word_align
+        self.align = align or align_evidence
         max_tokens = max_tokens or template.note_tokens
         self.max_tokens = max_tokens
         # Room for the hard cap over the budget: the gate is checked per line, so the last line
@@ -121,6 +112,10 @@ class IncrementalDrafter:
         self._chunk = _Chunk(first_index=0, tokens=list(self._head))
         self._done: list[list[Section]] = []
         self._count = 0
+        if prefix_cache and self.mode is not DraftMode.LINES:
+            # The instructions (and example note) are the same for every visit: their KV state
+            # comes from disk, so a visit pays only for its own transcript.
+            self.stats.prefix = engine.warm_prefix(self._head, engine.model_path.parent / "kv-cache")
 
     def _line(self, seg: Segment) -> str:
         if self.mode is DraftMode.LINES:

@@ -53,6 +53,9 @@ def instructions(template: Template) -> str:
         "negative. Never invent vital signs, ages, durations, test results or examination "
         "findings that were not said aloud. If nothing in the transcript belongs in the "
         f"section, write only: {NONE_WORD}"
+        + (("\nHere is a note for a different visit, to show the style only. Its facts do not "
+            "belong to this visit: never copy them.\n<example>\n" + template.example + "\n</example>")
+           if template.example else "")
     )
 
 
@@ -63,8 +66,10 @@ def head_text(template: Template) -> str:
 
 def request_text(spec: SectionSpec, *, first: bool) -> str:
     """The turn that asks for one section (after the transcript, or after the last section)."""
-    ask = (f"Write the {spec.title} section of the note: {spec.guidance} "
-           f"At most {spec.max_statements} sentences.")
+    count = (f"{spec.min_statements} to {spec.max_statements} sentences" if spec.min_statements
+             else f"at most {spec.max_statements} sentences, or {NONE_WORD}")
+    ask = (f"Write the {spec.title} section of the note: {spec.guidance} Write {count}, in the third "
+           "person, in a clinician's words: do not quote the transcript.")
     if first:
         return f"\n{ask}<|im_end|>\n<|im_start|>assistant\n"
     return f"<|im_end|>\n<|im_start|>user\n{ask}<|im_end|>\n<|im_start|>assistant\n"
@@ -78,8 +83,10 @@ def section_rules(spec: SectionSpec, name: str) -> list[str]:
     ending in a full stop, then a newline. A full stop inside a sentence is allowed only
     before a digit ("38.5"), so every sentence the parser finds is one the grammar closed.
     Uses the shared ``ch`` rule (``_CHAR_RULE``)."""
-    k = max(1, spec.max_statements)
-    return [f'{name} ::= "{NONE_WORD}\\n" | {name}s (" " {name}s){{0,{k - 1}}} "\\n"',
+    hi = max(1, spec.max_statements)
+    lo = max(1, spec.min_statements)
+    none = "" if spec.min_statements else f'"{NONE_WORD}\\n" | '
+    return [f'{name} ::= {none}{name}s (" " {name}s){{{lo - 1},{hi - 1}}} "\\n"',
             f'{name}s ::= [A-Z0-9] ch{{2,{MAX_SENTENCE_CHARS}}} "."']
 
 

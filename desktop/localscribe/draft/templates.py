@@ -31,6 +31,9 @@ class SectionSpec:
     title: str
     guidance: str = ""
     max_statements: int = 12
+    # At least this many sentences; 0 lets the model answer "None." for a section the visit
+    # did not speak to. Sections every visit has (why the patient came, the plan) set it.
+    min_statements: int = 0
     # Words whose presence in a transcript shows the visit spoke to this section (e.g. "x-ray"
     # for results). When drafting leaves such a section empty, the draft says so visibly.
     cues: tuple[str, ...] = ()
@@ -45,6 +48,8 @@ class Template:
     sections: tuple[SectionSpec, ...]
     style: str = "prose"      # how render.py lays statements out
     note_tokens: int = DEFAULT_NOTE_TOKENS
+    # A note for another visit, shown to the model for the style (never its facts).
+    example: str = ""
     source: Path | None = field(default=None, compare=False)
 
     def section(self, key: str) -> SectionSpec:
@@ -91,8 +96,14 @@ def parse_template(key: str, raw: dict, source: Path | None = None) -> Template:
         cues = s.get("cues", [])
         if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
             raise TemplateError(f"{where}: section {skey!r}: cues must be a list of words")
+        try:
+            hi, lo = int(s.get("max_statements", 12)), int(s.get("min_statements", 0))
+        except (TypeError, ValueError):
+            hi, lo = 0, 0
+        if not 0 <= lo <= hi or hi < 1:
+            raise TemplateError(f"{where}: section {skey!r}: need 0 <= min_statements <= max_statements, max >= 1")
         sections.append(SectionSpec(key=skey, title=title, guidance=str(s.get("guidance", "")),
-                                    max_statements=int(s.get("max_statements", 12)),
+                                    max_statements=hi, min_statements=lo,
                                     cues=tuple(c.strip().lower() for c in cues)))
     style = str(raw.get("style", "prose"))
     if style not in STYLES:
@@ -105,7 +116,22 @@ def parse_template(key: str, raw: dict, source: Path | None = None) -> Template:
         raise TemplateError(f"{where}: note_tokens must be a whole number from 50 to 4000")
     return Template(key=key, name=str(raw.get("name", key)), loinc=str(raw.get("loinc", "11506-3")),
                     loinc_display=str(raw.get("loinc_display", "Progress note")),
-                    sections=tuple(sections), style=style, note_tokens=note_tokens, source=source)
+                    sections=tuple(sections), style=style, note_tokens=note_tokens,
+                    example=_example(raw.get("example"), source, where), source=source)
+
+
+def _example(name, source: Path | None, where: str) -> str:
+    """The example note's text: a file beside the template (lines starting with '#' are
+    comments for people: provenance, licence)."""
+    if not name:
+        return ""
+    base = source.parent if source else builtin_dir()
+    path = (base / str(name)).resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TemplateError(f"{where}: example {name}: cannot be read: {exc}") from exc
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()
 
 
 def _files(data_dir: Path | None) -> dict[str, Path]:
