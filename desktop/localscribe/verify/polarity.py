@@ -1,0 +1,161 @@
+"""Which findings a text asserts, negates, or only mentions: the negation rules of negation.py
+applied to findings (lexicon concepts) only, clause by clause.
+
+Only findings take part in negation conflicts: "No pain with supination of the forearm" negates
+pain, never the forearm; "it did not seem to help" negates no finding at all. A question
+mentions its findings without asserting them, until a short answer from the other speaker gives
+them its polarity ("any fever?" / "no").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from localscribe.domain import Segment
+from localscribe.verify.findings import FILLERS, FindingLexicon, Mention
+from localscribe.verify.negation import STOPWORDS, _answer, is_answer, is_question, negation_mask
+from localscribe.verify.text import root, words
+
+_CLAUSE_END = {".", ";", "?", "!", ":"}
+_POST_NEGATORS = {"negative", "absent", "denied", "none"}     # "strep test negative"
+# What follows these only mentions a finding: a question asked without its question mark (ASR),
+# a hypothesis, a test or a precaution ("to rule out a fracture", "if the swelling gets worse").
+_ASKING = {("do", "you"), ("did", "you"), ("have", "you"), ("are", "you"), ("were", "you"),
+           ("is", "there"), ("was", "there"), ("does", "it"), ("does", "that"), ("did", "it"),
+           ("how", "about"), ("what", "about"), ("rule", "out"), ("make", "sure"),
+           ("check", "for"), ("look", "for"), ("see", "if"), ("test", "for"), ("watch", "for"),
+           ("signs", "of"), ("risk", "of"), ("evaluate", "for"), ("worried", "about"),
+           ("concerned", "about"), ("in", "case"), ("could", "be"), ("might", "be"), ("may", "be"),
+           ("can", "you"), ("would", "you"), ("do", "we"), ("any", "history")}
+_SPOKEN_ASKING = {("any", "other"), ("anything", "like")}
+_ASK_END = {"reports", "reported", "endorses", "endorsed", "complains", "but", "however", "has", "had"}
+_ASKING_ONE = {"if", "whether", "prevent", "avoid", "possible", "possibly", "suspect", "screen",
+               "screening", "ruled", "unless", "hopefully", "question"}
+_ASK_SCOPE = 20
+_QUALIFIERS = {"with", "when", "during", "upon", "on", "while", "after", "to", "at", "if", "from"}
+# Findings so broad that a qualified denial of them says nothing about the finding as a whole.
+_GENERIC = {"pain", "tenderness", "edema", "weakness", "numbness", "tingling", "stiffness", "redness",
+            "bleeding", "drainage", "instability", "decreased range of motion", "crepitus", "deformity"}
+# Generic findings whose body site is a fact of its own ("calf pain" in a visit about the knee).
+_SITED = {"pain", "edema", "tenderness", "redness", "numbness", "tingling", "weakness", "stiffness",
+          "cramps", "bruising", "bleeding", "lump", "rash", "itching", "burning sensation", "deformity"}
+_NOT_SITES = {"mild", "moderate", "severe", "some", "sharp", "dull", "chronic", "acute", "new", "intermittent",
+              "constant", "occasional", "significant", "slight", "minimal", "increased", "decreased", "worsening",
+              "persistent", "residual", "associated", "any", "more", "less", "trace", "pitting", "no", "the",
+              "bony", "point", "focal", "diffuse", "generalized", "radiating", "shooting", "throbbing",
+              "burning", "stabbing", "aching", "achy", "sore", "tender", "positive", "negative", "lateral",
+              "medial", "anterior", "posterior", "upper", "lower", "mid", "left", "right", "bilateral",
+              "both", "much", "little", "bit", "lot", "great", "worst", "similar", "same", "other", "palpation",
+              "and", "or", "has", "have", "with", "without", "his", "her", "their", "my", "your", "a", "an"}
+
+
+def _asking_mask(toks: list[str], spoken: bool) -> list[bool]:
+    mask = [False] * len(toks)
+    pairs = _ASKING | _SPOKEN_ASKING if spoken else _ASKING
+    for i, t in enumerate(toks):
+        if t in _ASKING_ONE or (i + 1 < len(toks) and (t, toks[i + 1]) in pairs):
+            for j in range(i, min(len(toks), i + _ASK_SCOPE)):
+                if j > i + 1 and toks[j] in _ASK_END:
+                    break
+                mask[j] = True
+    return mask
+
+
+def _site(toks: list[str], m: Mention) -> str | None:
+    """The body site a generic finding names: "calf pain", "pain in the calf", "swelling of the knee"."""
+    before = toks[m.start - 1] if m.start > 0 else ""
+    if before.isalpha() and before not in _NOT_SITES and before not in STOPWORDS:
+        return root(before)
+    k = m.end
+    if k < len(toks) and toks[k] in ("in", "of", "on", "over", "at", "around"):
+        for t in toks[k + 1:k + 4]:
+            if t in FILLERS or t in _NOT_SITES or t in ("left", "right", "both", "bilateral"):
+                continue
+            return root(t) if t.isalpha() and t not in STOPWORDS else None
+    return None
+
+
+@dataclass
+class FindingPolarity:
+    asserted: set[str] = field(default_factory=set)
+    negated: set[str] = field(default_factory=set)
+    mentioned: set[str] = field(default_factory=set)      # asserted, negated, or only asked about
+    sites: set[tuple[str, str]] = field(default_factory=set)   # (generic finding, body-site stem) asserted
+
+    def update(self, other: FindingPolarity) -> None:
+        self.asserted |= other.asserted
+        self.negated |= other.negated
+        self.mentioned |= other.mentioned
+        self.sites |= other.sites
+
+
+def _clauses(text: str) -> list[tuple[list[str], bool]]:
+    """(tokens, is a question) per clause."""
+    out: list[tuple[list[str], bool]] = []
+    cur: list[str] = []
+    for t in words(text) + ["."]:
+        if t in _CLAUSE_END:
+            if cur:
+                out.append((cur, t == "?"))
+            cur = []
+        else:
+            cur.append(t)
+    return out
+
+
+def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = False,
+                     spoken: bool = False) -> FindingPolarity:
+    """Polarity of each finding a text names. question=True: the whole text only asks.
+    spoken=True: a visit's words, where "any nausea vomiting or diarrhea" with no question mark
+    is still a question; in a note "any" follows a denial."""
+    pol = FindingPolarity()
+    for toks, asks in _clauses(text):
+        mentions = findings.find(toks)
+        free = {i for m in mentions for i in range(m.start, m.end)}
+        mask = negation_mask(toks, free)
+        asking = _asking_mask(toks, spoken)
+        for m in mentions:
+            pol.mentioned.add(m.concept)
+            if asks or question or any(asking[m.start:m.end]):
+                continue
+            after = toks[m.end:m.end + 2]
+            if any(mask[m.start:m.end]) or any(a in _POST_NEGATORS for a in after):
+                # "No pain with pronation" denies pain only under a condition nobody can check
+                # here: it neither denies the pain reported elsewhere nor asserts it.
+                if not (after and after[0] in _QUALIFIERS and m.concept in _GENERIC):
+                    pol.negated.add(m.concept)
+            elif spoken and "any" in toks[max(0, m.start - 2):m.start]:
+                continue        # "any nausea vomiting or diarrhea" without a negation: a question
+            else:
+                pol.asserted.add(m.concept)
+                if m.concept in _SITED:
+                    site = _site(toks, m)
+                    if site:
+                        pol.sites.add((m.concept, site))
+    return pol
+
+
+def _last_question(text: str) -> str:
+    parts = [p for p in re.split(r"(?<=[.?!])\s+", text.strip()) if p.strip()]
+    qs = [p for p in parts if p.rstrip().endswith("?")]
+    return qs[-1] if qs else (parts[-1] if parts else "")
+
+
+def segment_polarities(segments: list[Segment], findings: FindingLexicon) -> list[FindingPolarity]:
+    """Each segment's finding polarity; a short yes/no answer takes the findings of the question
+    before it (asked by someone else) with its own polarity."""
+    out: list[FindingPolarity] = []
+    for k, seg in enumerate(segments):
+        # ASR often drops the question mark: a line that starts like a question asserts nothing.
+        pol = finding_polarity(seg.text, findings, question=is_question(seg.text) and "?" not in seg.text,
+                               spoken=True)
+        if k > 0:
+            q = segments[k - 1]
+            ans = _answer(seg.text) if is_answer(seg.text) else None
+            if ans and is_question(q.text) and (q.speaker != seg.speaker or seg.speaker == "unknown"):
+                asked = finding_polarity(_last_question(q.text).rstrip("?"), findings, spoken=True).mentioned
+                pol.mentioned |= asked
+                (pol.negated if ans == "no" else pol.asserted).update(asked)
+        out.append(pol)
+    return out
