@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from localscribe.domain import Segment, Transcript
@@ -71,6 +71,7 @@ class Aligner:
     postings: dict[str, list[int]]
     drugs: DrugLexicon
     findings: FindingLexicon
+    _cache: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, transcript: Transcript, drugs: DrugLexicon | None = None,
@@ -99,7 +100,12 @@ class Aligner:
         return cls(segs, feats, pair, weight, dict(postings), drugs, findings)
 
     def features(self, text: str) -> set[str]:
-        return _features(text, self.drugs, self.findings)
+        cached = self._cache.get(text)
+        if cached is None:
+            cached = self._cache[text] = _features(text, self.drugs, self.findings)
+            if len(self._cache) > 512:
+                self._cache.pop(next(iter(self._cache)))
+        return cached
 
     def scores(self, text: str) -> dict[int, float]:
         """Weight each segment shares with the text (segments sharing nothing are absent)."""
@@ -145,8 +151,11 @@ def _aligner(key: tuple[tuple[str, str, str], ...]) -> Aligner:
     return Aligner.of(Transcript([Segment(i, 0.0, 0.0, t, spk) for i, t, spk in key]))
 
 
-def aligner(transcript: Transcript) -> Aligner:
+def aligner(transcript: Transcript, drugs: DrugLexicon | None = None,
+            findings: FindingLexicon | None = None) -> Aligner:
     """The (cached) index of a transcript: a whole note aligns against one build."""
+    if (drugs and drugs is not load_lexicon()) or (findings and findings is not load_findings()):
+        return Aligner.of(transcript, drugs, findings)
     return _aligner(tuple((s.id, s.text, s.speaker) for s in transcript.segments))
 
 

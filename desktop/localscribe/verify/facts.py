@@ -4,6 +4,7 @@ the body (with the body part they qualify) and frequencies."""
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from dataclasses import dataclass, field
 
 from localscribe.verify.frequency import frequencies
@@ -40,6 +41,10 @@ class Facts:
     # Per clause: (content stems, (side, part) pairs, sides), to tell "swelling of the right knee"
     # from "the left knee looks fine" within one turn.
     clauses: list[tuple[set[str], set[tuple[str, str | None]]]] = field(default_factory=list)
+    # Doses and frequencies bound to the drug named before them ("lisinopril 20 mg once a day and
+    # carvedilol 25 mg twice a day"): generic -> (quantities, frequencies).
+    drug_slots: dict[str, tuple[set, set]] = field(default_factory=dict)
+    pair_counts: Counter = field(default_factory=Counter)
 
     @classmethod
     def of(cls, text: str, lexicon: DrugLexicon) -> Facts:
@@ -59,11 +64,21 @@ class Facts:
         drugs = {}
         for name in lexicon.find(text):
             drugs.setdefault(lexicon.generic_of.get(name, name), name)
+        slots: dict[str, tuple[set, set]] = {}
+        low = text.lower()
+        hits = [(m.start(), lexicon.generic_of.get(m.group(1), m.group(1))) for m in lexicon.pattern.finditer(low)]
+        for i, (start, generic) in enumerate(hits):
+            end = hits[i + 1][0] if i + 1 < len(hits) else len(low)
+            chunk = low[0 if i == 0 else start:end]
+            doses, freqs = slots.setdefault(generic, (set(), set()))
+            doses.update(quantities(chunk))
+            freqs.update(frequencies(chunk))
         content = [t for t in toks if t[0].isalpha() and len(t) > 2 and t not in STOPWORDS]
         return cls(raw=text.lower(), tokens=toks, numbers={n for n, _ in q}, quantities=q,
                    drug_names=drugs, sides=sides, pairs=pairs, freqs=frequencies(text),
                    has_content=len(content) >= 2, stems={root(t) for t in toks if t[0].isalpha()},
-                   clauses=_side_clauses(text))
+                   clauses=_side_clauses(text), drug_slots=slots,
+                   pair_counts=Counter(p for p in claims if p[1]))
 
     @staticmethod
     def union(all_facts: list[Facts]) -> Facts:
@@ -75,6 +90,11 @@ class Facts:
             u.pairs |= f.pairs
             u.freqs |= f.freqs
             u.stems |= f.stems
+            u.pair_counts.update(f.pair_counts)
+            for g, (q, fr) in f.drug_slots.items():
+                uq, ufr = u.drug_slots.setdefault(g, (set(), set()))
+                uq |= q
+                ufr |= fr
             for g, n in f.drug_names.items():
                 u.drug_names.setdefault(g, n)
         return u

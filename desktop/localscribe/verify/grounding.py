@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from localscribe.domain import Draft, Flag, FlagTier, Statement, Transcript
-from localscribe.verify.align import Aligner
+from localscribe.verify.align import aligner
 from localscribe.verify.facts import Facts, find_drug, side_claims
 from localscribe.verify.findings import FindingLexicon, load_findings
 from localscribe.verify.frequency import implied
@@ -66,7 +66,7 @@ class Verifier:
         self.findings = findings or load_findings()
         self.segments = list(transcript.segments)
         self.index = {s.id: i for i, s in enumerate(self.segments)}
-        self.aligner = Aligner.of(transcript, self.lexicon, self.findings)
+        self.aligner = aligner(transcript, self.lexicon, self.findings)
         self.facts = [Facts.of(s.text, self.lexicon) for s in self.segments]
         self.polarity = segment_polarities(self.segments, self.findings)
         self.whole = Facts.union(self.facts)
@@ -130,32 +130,22 @@ class Verifier:
         if new or any(e not in self.index for e in st.evidence):
             st.evidence = [self.segments[k].id for k in new]
 
-    def _drug_lines(self, mine: Facts) -> list[int]:
-        """Lines naming a drug of the statement, and the line after each (the dose often follows)."""
-        out: set[int] = set()
-        for generic in mine.drug_names:
-            aliases = self.lexicon.aliases(generic)
-            for k, f in enumerate(self.facts):
-                if generic in f.drug_names or any(a in f.drug_names for a in aliases):
-                    out.update((k, min(k + 1, len(self.segments) - 1)))
-        return sorted(out)
-
     # -- numbers, units and doses -----------------------------------------------------------
     def _numbers(self, c: _Check, mine: Facts, text: str, region: list[int], topic: list[int],
                  cited: list[int]) -> None:
-        drug_lines = self._drug_lines(mine) if mine.drug_names else []
         for num, unit in dict.fromkeys(quantities(text)):
             said = _said(num, unit)
             kind = "dose" if unit in DOSE_UNITS else "number"
             if num not in self.whole.numbers:
                 c.flag(kind, f"The note says '{said}', but {num} was never said in the visit.", said)
                 continue
-            if unit in DOSE_UNITS and drug_lines:
-                doses = {q for k in drug_lines for q in self.facts[k].quantities if q[1] == unit}
+            bound = [g for g, (q, _) in mine.drug_slots.items() if (num, unit) in q]
+            if unit in DOSE_UNITS and bound:
+                slot = self.whole.drug_slots.get(bound[0], (set(), set()))[0]
+                doses = {q for q in slot if q[1] == unit}
                 if doses and (num, unit) not in doses:
-                    drug = next(iter(mine.drug_names.values()))
-                    c.flag("dose", f"The note gives {drug} as {said}, but the visit gives "
-                                   f"{_listing(_said(n, u) for n, u in doses)}.", said)
+                    c.flag("dose", f"The note gives {mine.drug_names[bound[0]]} as {said}, but the visit "
+                                   f"gives {_listing(_said(n, u) for n, u in doses)}.", said)
                     continue
             same = {q for k in topic for q in self.facts[k].quantities if q[1] == unit}
             if unit and same and (num, unit) not in same:
@@ -200,6 +190,11 @@ class Verifier:
                 what = f"the {_listing(near)} {part}" if part else _listing(near)
                 c.flag("laterality", f"The note says {side + ' ' + part if part else repr(side)}, but where "
                                      f"the visit speaks of it, it says {what}.", side)
+            elif part and not near and self.whole.pair_counts[(side, part)] <= 1 and max(
+                    (n for (s2, p), n in self.whole.pair_counts.items() if p == part and s2 != side), default=0) >= 3:
+                other = _listing({s for s, p in self.whole.pairs if p == part} - {side, "bilateral"})
+                c.flag("laterality", f"The note says {side} {part}, but the visit speaks of the "
+                                     f"{other} {part}.", side)
             elif part and any(p == part for _, p in self.whole.pairs):
                 if not self._locate(c, lambda k: (side, part) in self.facts[k].pairs, region, cited, text):
                     other = _listing({s for s, p in self.whole.pairs if p == part} - {"bilateral"})
@@ -229,22 +224,22 @@ class Verifier:
     # -- frequencies ------------------------------------------------------------------------
     def _frequencies(self, c: _Check, mine: Facts, region: list[int], topic: list[int],
                      cited: list[int], text: str) -> None:
-        drug_lines = self._drug_lines(mine) if mine.drug_names else []
+        """A frequency bound to a drug must be one the visit gives that drug; otherwise one the
+        visit gives where it speaks of the statement's topic; otherwise one said at all."""
         for f in sorted(mine.freqs):
             if f == "as needed" or (f == "1/day" and mine.freqs & {"at night", "in the morning"}):
                 continue        # "as needed" is how clinicians write an unscheduled medicine
-            for lines, where in ((drug_lines, "for this medicine"), (topic, "where it speaks of this")):
-                given = set().union(*(implied(self.facts[k].freqs) for k in lines)) - {"as needed"} if lines else set()
-                if given:
-                    if f not in given:
-                        c.flag("frequency", f"The note says '{f}', but the visit says "
-                                            f"{_listing(given - {'1/day'} or given)} {where}.", f)
-                    else:
-                        c.support.add(self._best([k for k in lines if f in implied(self.facts[k].freqs)], text))
-                    break
-            else:
-                if not self._locate(c, lambda k: f in implied(self.facts[k].freqs), region, cited, text):
-                    c.flag("frequency", f"The note says '{f}', but the visit never gives that frequency.", f)
+            bound = [g for g, (_, fr) in mine.drug_slots.items() if f in fr]
+            given = implied(self.whole.drug_slots.get(bound[0], (set(), set()))[1]) - {"as needed"} if bound else set()
+            where = f"for {mine.drug_names[bound[0]]}" if bound else ""
+            if not given:
+                given = set().union(*(implied(self.facts[k].freqs) for k in topic)) - {"as needed"} if topic else set()
+                where = "where it speaks of this"
+            if given and f not in given:
+                c.flag("frequency", f"The note says '{f}', but the visit says "
+                                    f"{_listing(given - {'1/day'} or given)} {where}.", f)
+            elif not self._locate(c, lambda k: f in implied(self.facts[k].freqs), region, cited, text):
+                c.flag("frequency", f"The note says '{f}', but the visit never gives that frequency.", f)
 
     # -- findings: never mentioned, or flipped ---------------------------------------------
     def _findings(self, c: _Check, text: str, region: list[int], cited: list[int]) -> None:
@@ -254,11 +249,17 @@ class Verifier:
             near.update(self.polarity[k])
         whole = self.whole_polarity
         for f in sorted(pol.asserted - pol.negated):
+            if "|" in f and f not in whole.mentioned:
+                continue            # "pain with pronation": judged as "pain" unless the visit says it so
             if not self.findings.mentioned(f, whole.mentioned, self.whole.stems):
                 c.flag("finding", f"The note reports {f}, which was not mentioned in the visit.", f)
             elif (f in near.negated and f not in near.asserted) or (
-                    f not in near.mentioned and f in whole.negated and f not in whole.asserted):
-                c.flag("negation", f"The note reports {f}, but in the visit it was denied or ruled out.", f)
+                    f not in near.asserted and f in whole.negated and f not in whole.asserted):
+                c.flag("negation", f"The note reports {_name(f)}, but in the visit it was denied or "
+                                   "ruled out.", _name(f))
+            elif "|" not in f and not self.findings.mentioned(f, whole.asserted, self.whole.stems):
+                c.flag("finding", f"The note reports {f}, but in the visit it was only asked about, "
+                                  "never confirmed.", f)
             else:
                 self._locate(c, lambda k: f in self.polarity[k].asserted, region, cited, text)
         for f, site in sorted(pol.sites):
@@ -266,12 +267,14 @@ class Verifier:
                 c.flag("finding", f"The note reports {f} of the {site}, but the {site} was never "
                                   "mentioned in the visit.", f"{site} {f}")
         for f in sorted(pol.negated - pol.asserted):
+            if "|" in f and f not in whole.mentioned:
+                continue
             if f not in whole.mentioned:
                 c.flag("not-discussed", f"The note says there is no {f}; the visit did not discuss it.",
                        f, tier=INFO)
             elif (f in near.asserted and f not in near.negated) or (
                     f not in near.mentioned and f in whole.asserted and f not in whole.negated):
-                c.flag("negation", f"The note says there is no {f}, but the visit reports it.", f)
+                c.flag("negation", f"The note says there is no {_name(f)}, but the visit reports it.", _name(f))
             else:
                 self._locate(c, lambda k: f in self.polarity[k].negated or f in self.polarity[k].mentioned,
                              region, cited, text)
@@ -288,6 +291,12 @@ _SITE_WORDS = {
     "joint": ("knee", "hip", "shoulder", "elbow", "wrist", "ankle", "finger", "toe", "joint"),
     "muscle": ("muscle", "ache"), "chest": ("chest", "heart"), "scalp": ("head", "scalp"),
 }
+
+
+def _name(finding: str) -> str:
+    """ "pain|pronat" -> "pain with pronat..." as a clinician reads it."""
+    concept, _, cond = finding.partition("|")
+    return f"{concept} with {cond}" if cond else concept
 
 
 def _site_variants(site: str) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
+import re
+
 from localscribe.domain import Segment
 from localscribe.verify.text import words
 
@@ -157,12 +159,34 @@ def _clause_polarity(toks: list[str]) -> tuple[set[str], set[str]]:
 
 
 def is_answer(text: str) -> bool:
-    """A short yes/no reply: it carries the polarity of the question before it."""
-    return _answer(text) is not None and len(words(text)) <= 25
+    """A reply that starts yes or no: it carries the polarity of the question before it (what
+    follows in the same turn counts on its own: "no. none of those. i do get swollen ankles")."""
+    return _answer(text) is not None
+
+
+_ASKED = re.compile(r"\b(?:do|did|have|has|are|were|is|was|does|can|could)\s+(?:you|there|it|that|your)\b|"
+                    r"\b(?:any|anything|how about|what about)\b")
+
+
+def question_tail(text: str) -> str:
+    """The question a turn ends with, or "" if it ends with none. ASR drops question marks, so a
+    question phrase among the last words counts too ("well have you had any numbness")."""
+    t = text.strip().lower()
+    if t.endswith("?"):
+        parts = re.split(r"(?<=[.!])\s+", t)
+        return parts[-1]            # trailing question sentences ("night sweats ? coughs ?") together
+    if t.startswith(_QUESTION_STARTS):
+        return t
+    toks = t.split()
+    tail = " ".join(toks[-15:])
+    m = None
+    for m in _ASKED.finditer(tail):
+        break
+    return tail[m.start():] if m else ""
 
 
 def is_question(text: str) -> bool:
-    return _is_question(text)
+    return bool(question_tail(text))
 
 
 def _is_question(text: str) -> bool:

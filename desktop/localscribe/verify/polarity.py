@@ -9,12 +9,19 @@ them its polarity ("any fever?" / "no").
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from localscribe.domain import Segment
 from localscribe.verify.findings import FILLERS, FindingLexicon, Mention
-from localscribe.verify.negation import STOPWORDS, _answer, is_answer, is_question, negation_mask
+from localscribe.verify.negation import (
+    _QUESTION_STARTS,
+    STOPWORDS,
+    _answer,
+    is_answer,
+    is_question,
+    negation_mask,
+    question_tail,
+)
 from localscribe.verify.text import root, words
 
 _CLAUSE_END = {".", ";", "?", "!", ":"}
@@ -62,6 +69,16 @@ def _asking_mask(toks: list[str], spoken: bool) -> list[bool]:
     return mask
 
 
+def _qualified(toks: list[str], m: Mention) -> str | None:
+    """"pain|pronation" for "pain with pronation": a generic finding under a condition."""
+    if m.end < len(toks) and toks[m.end] in _QUALIFIERS:
+        for t in toks[m.end + 1:m.end + 4]:
+            if t in FILLERS or t in STOPWORDS:
+                continue
+            return f"{m.concept}|{root(t)}" if t.isalpha() else None
+    return None
+
+
 def _site(toks: list[str], m: Mention) -> str | None:
     """The body site a generic finding names: "calf pain", "pain in the calf", "swelling of the knee"."""
     before = toks[m.start - 1] if m.start > 0 else ""
@@ -90,14 +107,18 @@ class FindingPolarity:
         self.sites |= other.sites
 
 
+_TAGS = {"okay", "ok", "right", "alright", "yeah", "correct", "huh", "yes", "fair", "good", "see"}
+
+
 def _clauses(text: str) -> list[tuple[list[str], bool]]:
-    """(tokens, is a question) per clause."""
+    """(tokens, is a question) per clause. "..., okay?" is a statement with a tag, not a question."""
     out: list[tuple[list[str], bool]] = []
     cur: list[str] = []
     for t in words(text) + ["."]:
         if t in _CLAUSE_END:
             if cur:
-                out.append((cur, t == "?"))
+                tagged = cur[-1] in _TAGS and len(cur) > 3
+                out.append((cur, t == "?" and not tagged))
             cur = []
         else:
             cur.append(t)
@@ -120,26 +141,28 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
             if asks or question or any(asking[m.start:m.end]):
                 continue
             after = toks[m.end:m.end + 2]
+            qualified = _qualified(toks, m) if m.concept in _GENERIC else None
+            if qualified:
+                pol.mentioned.add(qualified)
             if any(mask[m.start:m.end]) or any(a in _POST_NEGATORS for a in after):
-                # "No pain with pronation" denies pain only under a condition nobody can check
-                # here: it neither denies the pain reported elsewhere nor asserts it.
-                if not (after and after[0] in _QUALIFIERS and m.concept in _GENERIC):
+                # "No pain with pronation" denies pain only under that condition: it neither
+                # denies the pain reported elsewhere nor asserts it; it conflicts with "pain with
+                # pronation" only.
+                if qualified:
+                    pol.negated.add(qualified)
+                else:
                     pol.negated.add(m.concept)
             elif spoken and "any" in toks[max(0, m.start - 2):m.start]:
                 continue        # "any nausea vomiting or diarrhea" without a negation: a question
             else:
                 pol.asserted.add(m.concept)
+                if qualified:
+                    pol.asserted.add(qualified)
                 if m.concept in _SITED:
                     site = _site(toks, m)
                     if site:
                         pol.sites.add((m.concept, site))
     return pol
-
-
-def _last_question(text: str) -> str:
-    parts = [p for p in re.split(r"(?<=[.?!])\s+", text.strip()) if p.strip()]
-    qs = [p for p in parts if p.rstrip().endswith("?")]
-    return qs[-1] if qs else (parts[-1] if parts else "")
 
 
 def segment_polarities(segments: list[Segment], findings: FindingLexicon) -> list[FindingPolarity]:
@@ -148,14 +171,17 @@ def segment_polarities(segments: list[Segment], findings: FindingLexicon) -> lis
     out: list[FindingPolarity] = []
     for k, seg in enumerate(segments):
         # ASR often drops the question mark: a line that starts like a question asserts nothing.
-        pol = finding_polarity(seg.text, findings, question=is_question(seg.text) and "?" not in seg.text,
-                               spoken=True)
+        pol = finding_polarity(seg.text, findings, spoken=True,
+                               question="?" not in seg.text and seg.text.strip().lower().startswith(_QUESTION_STARTS))
         if k > 0:
             q = segments[k - 1]
             ans = _answer(seg.text) if is_answer(seg.text) else None
             if ans and is_question(q.text) and (q.speaker != seg.speaker or seg.speaker == "unknown"):
-                asked = finding_polarity(_last_question(q.text).rstrip("?"), findings, spoken=True).mentioned
+                asked = finding_polarity(question_tail(q.text).replace("?", ","), findings, spoken=True).mentioned
                 pol.mentioned |= asked
-                (pol.negated if ans == "no" else pol.asserted).update(asked)
+                if ans == "no":
+                    pol.negated |= asked
+                elif len(asked) == 1:        # "yes" to "fever, chills or sweats?" says which? none
+                    pol.asserted |= asked
         out.append(pol)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.'/-][a-z0-9]+)*|[%?.,;:!]")
 
@@ -171,6 +172,7 @@ def quantities(text: str) -> list[tuple[str, str | None]]:
     return found
 
 
+@lru_cache(maxsize=1 << 16)
 def root(word: str) -> str:
     """A light stemmer for matching words across a note and a conversation ("swelling" ~ "swell",
     "allergies" ~ "allergy", "increased" ~ "increase"); leaves numbers and short words alone."""
