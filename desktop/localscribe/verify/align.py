@@ -12,6 +12,7 @@ words and both lines are cited together.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,6 +31,8 @@ _EXTRA_STOP = frozenset({"the", "and", "not", "but", "also", "she", "he", "yes",
                          "really", "lot", "thing", "things", "kind", "sort", "going", "gonna",
                          "wanna", "let", "let's", "see", "look", "want", "need", "make", "sure",
                          "once", "twice", "times", "every", "nightly", "weekly", "monthly"})
+_FOLLOW_UP = re.compile(r"\b(?:follow(?:ing)?[- ]?up|come back|see you (?:again|back|in)|return(?:ing)? (?:in|to)|"
+                        r"recheck|check back|next visit|next appointment)\b")
 _MIN_FIRST = 2.5        # weight the best line must reach to count as support at all
 _MIN_NEXT_SHARE = 0.3   # a further line must add this share of the first line's weight
 
@@ -53,6 +56,8 @@ def _features(text: str, drugs: DrugLexicon, findings: FindingLexicon) -> set[st
             prev = r
         elif t not in ("the", "a", "an", "of"):
             prev = None
+    if _FOLLOW_UP.search(text.lower()):
+        feats.add("w:follow-up")
     for name in drugs.find(text):
         feats.add("d:" + drugs.generic_of.get(name, name))
     for m in findings.find(toks):
@@ -107,10 +112,12 @@ class Aligner:
                 self._cache.pop(next(iter(self._cache)))
         return cached
 
-    def scores(self, text: str) -> dict[int, float]:
+    def scores(self, text: str, skip: tuple[str, ...] = ()) -> dict[int, float]:
         """Weight each segment shares with the text (segments sharing nothing are absent)."""
         out: dict[int, float] = defaultdict(float)
         for x in self.features(text):
+            if x[0] in skip:
+                continue
             for k in self.postings.get(x, ()):
                 out[k] += self.weight[x]
         return out

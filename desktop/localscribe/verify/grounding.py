@@ -30,6 +30,7 @@ UNSUPPORTED_KINDS = frozenset({"number", "unit", "dose", "frequency", "drug", "l
                                "finding"})
 EVIDENCE_WINDOW = 1     # evidence lines +- this many neighbours count as near the statement
 MAX_EVIDENCE = 6
+_TOPICAL = 2.0          # aligner weight a line must share with a statement to speak of its topic
 INFO = FlagTier.INFO.value
 
 _PLURAL_UNITS = {"day", "week", "month", "year", "hour", "minute", "tablet", "puff", "unit", "degree"}
@@ -86,8 +87,12 @@ class Verifier:
         scores = self.aligner.scores(text)
         return max(candidates, key=lambda k: (scores.get(k, 0.0), -k))
 
-    def _locate(self, c: _Check, holds, region: list[int], cited: list[int], text: str) -> bool:
-        """Is the fact (holds(k) -> bool) near the statement, else anywhere? Records support."""
+    def _locate(self, c: _Check, holds, region: list[int], cited: list[int], text: str,
+                topical: bool = False) -> bool:
+        """Is the fact (holds(k) -> bool) near the statement, else anywhere? Records support.
+        topical: said elsewhere counts only where the visit speaks of the statement's topic (a
+        line, or its neighbour, sharing some of its other words): "2 months" said of the
+        smoking history does not support "follow up in 2 months"."""
         near = [k for k in region if holds(k)]
         if not any(holds(k) for k in self._window(set(cited))):
             c.local_ok = False
@@ -95,6 +100,10 @@ class Verifier:
             c.support.add(self._best(near, text))
             return True
         anywhere = [k for k in range(len(self.segments)) if holds(k)]
+        if anywhere and topical:
+            scores = self.aligner.scores(text, skip=("n", "s"))
+            if scores or self.aligner.features(text) - {x for x in self.aligner.features(text) if x[0] in "ns"}:
+                anywhere = [k for k in anywhere if max(scores.get(j, 0.0) for j in self._window({k})) >= _TOPICAL]
         if anywhere:
             c.support.add(self._best(anywhere, text))     # said elsewhere: re-link, no flag
             return True
@@ -148,6 +157,8 @@ class Verifier:
                                    f"gives {_listing(_said(n, u) for n, u in doses)}.", said)
                     continue
             same = {q for k in topic for q in self.facts[k].quantities if q[1] == unit}
+            if unit in DOSE_UNITS and mine.drug_names:
+                same = set()        # a drug's dose is judged against that drug only (above)
             if unit and same and (num, unit) not in same:
                 other = {q for k in topic for q in self.facts[k].quantities if q[0] == num and q[1] and q[1] != unit}
                 kind = "unit" if other else kind
@@ -157,7 +168,8 @@ class Verifier:
             if not unit:
                 self._locate(c, lambda k: num in self.facts[k].numbers, region, cited, text)
                 continue
-            if self._locate(c, lambda k: (num, unit) in self.facts[k].quantities, region, cited, text):
+            if self._locate(c, lambda k: (num, unit) in self.facts[k].quantities, region, cited, text,
+                            topical=unit not in DOSE_UNITS):
                 continue
             # The number was said, never with this unit; said bare near the statement is enough.
             if any((num, None) in self.facts[k].quantities for k in region):

@@ -36,6 +36,10 @@ _ONES = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six":
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
          "eighty": 80, "ninety": 90}
 _SCALES = {"hundred": 100, "thousand": 1000}
+# "twice a day", "20 milligrams a day": a rate, not a duration of one day.
+_RATE_BEFORE = {"times", "time", "once", "twice", "thrice", "mg", "milligrams", "milligram", "mcg", "units",
+                "pills", "pill", "tablets", "tablet", "puffs", "puff", "drinks", "beers", "cigarettes",
+                "packs", "pack", "miles", "meals", "cups", "glasses", "servings"}
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
              "eighth": 8, "ninth": 9, "tenth": 10}
 _NUMBER_WORDS = set(_ONES) | set(_TENS) | set(_SCALES)
@@ -130,8 +134,21 @@ def normalize_numbers(tokens: list[str]) -> list[str]:
             out.append("1")
             i += 1
             continue
+        if tokens[i:i + 3] in (["half", "an", "hour"], ["a", "half", "hour"]) or tokens[i:i + 4] == ["a", "half", "an", "hour"]:
+            i += 4 if tokens[i:i + 4] == ["a", "half", "an", "hour"] else 3
+            out.extend(["30", "minutes"])
+            continue
+        if t in ("a", "an") and tokens[i + 2:i + 5] == ["and", "a", "half"] and i + 1 < len(tokens):
+            out.extend(["1.5", tokens[i + 1]])          # "a pack and a half"
+            i += 5
+            continue
+        if tokens[i:i + 2] in (["a", "half"], ["half", "a"], ["half", "an"]):
+            out.append("0.5")                            # "a half a cc", "half a tablet"
+            i += 2
+            continue
         if t in ("a", "an") and i + 1 < len(tokens) and _UNITS.get(tokens[i + 1]) in (
-                "day", "week", "month", "year", "hour", "minute"):
+                "day", "week", "month", "year", "hour", "minute") and (
+                not out or out[-1] not in _RATE_BEFORE) and not (out and is_number(out[-1])):
             out.append("1")
             i += 1
             continue
