@@ -4,12 +4,13 @@ the body (with the body part they qualify) and frequencies."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from localscribe.verify.frequency import frequencies
 from localscribe.verify.lexicon import DrugLexicon
-from localscribe.verify.negation import STOPWORDS
+from localscribe.verify.negation import STOPWORDS, negation_mask
 from localscribe.verify.text import normalize_numbers, quantities, root, words
 
 _SIDES = {"left": "left", "right": "right", "bilateral": "bilateral", "bilaterally": "bilateral"}
@@ -19,6 +20,7 @@ _SIDE_FILLERS = {"lower", "upper", "side", "sided", "-sided", "anterior", "poste
                  "lateral", "distal", "proximal", "middle", "index", "ring", "small", "little", "big",
                  "great", "inner", "outer", "front", "back", "of", "the", "my", "your", "his", "her",
                  "a", "and", "mid", "total", "hand", "greater"}
+_DRUG_NEGATORS = {"no", "not", "denies", "denied", "never", "without", "n't", "stopped", "off", "nor"}
 _NOT_SIDE_BEFORE = {"all", "that's", "thats", "yeah", "yes", "okay", "ok", "is", "right", "alright", "so",
                     "exactly", "you're", "it's", "that"}
 _NOT_SIDE_AFTER = {"?", "now", "here", "there", "away", "after", "before", "then", "so", "okay", "yeah", "um", "uh"}
@@ -152,3 +154,42 @@ def find_drug(aliases: set[str], facts: Facts) -> bool:
         if " " not in n and len(n) > 5 and difflib.get_close_matches(n, facts.tokens, n=1, cutoff=0.85):
             return True
     return False
+
+
+def _drug_polarity(text: str, lexicon: DrugLexicon) -> tuple[set[str], set[str]]:
+    """(drugs named outside any negation, drugs named inside one), by generic name."""
+    low = text.lower()
+    toks_at = [(m.start(), m.group()) for m in re.finditer(r"[a-z0-9]+(?:[.'/-][a-z0-9]+)*|[%?.,;:!]", low)]
+    toks = [t for _, t in toks_at]
+    names = []
+    for m in lexicon.pattern.finditer(low):
+        idx = next((i for i, (p, _) in enumerate(toks_at) if p >= m.start()), None)
+        if idx is not None:
+            names.append((idx, lexicon.generic_of.get(m.group(1), m.group(1))))
+    free = {i for i, _ in names}
+    mask = negation_mask(toks, free)
+    # Only a close negation denies the drug itself ("denies taking ibuprofen", "not on metformin");
+    # "did not want any steroid due to a reaction to dexamethasone" does not.
+    close = {i for i, _ in names if any(t in _DRUG_NEGATORS for t in toks[max(0, i - 3):i])}
+    pos = {g for i, g in names if not mask[i]}
+    neg = {g for i, g in names if mask[i] and i in close}
+    return pos, neg
+
+
+def negated_drugs(text: str, lexicon: DrugLexicon) -> set[str]:
+    """Drugs a note says are not taken ("denies taking ibuprofen")."""
+    pos, neg = _drug_polarity(text, lexicon)
+    return neg - pos
+
+
+def affirmed_drugs(text: str, lexicon: DrugLexicon, speaker: str = "") -> set[str]:
+    """Drugs a line of the visit says are taken: named outside a negation or a question, by the
+    patient or as "taking"/"on" the drug (a clinician's suggestion is not a drug taken)."""
+    if "?" in text:
+        text = " ".join(p for p in re.split(r"(?<=[.?!])\s+", text) if not p.rstrip().endswith("?"))
+    pos = _drug_polarity(text, lexicon)[0]
+    if speaker == "patient" or not pos:
+        return pos
+    low = text.lower()
+    return {g for g in pos if any(re.search(r"\b(?:taking|take|takes|on|using|continue)\s+(?:\w+\s+){0,2}" + re.escape(a), low)
+                                  for a in lexicon.aliases(g))}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from localscribe.domain import Draft, Flag, FlagTier, Statement, Transcript
 from localscribe.verify.align import aligner
-from localscribe.verify.facts import Facts, find_drug, side_claims
+from localscribe.verify.facts import Facts, affirmed_drugs, find_drug, negated_drugs, side_claims
 from localscribe.verify.findings import FindingLexicon, load_findings
 from localscribe.verify.frequency import implied
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
@@ -71,6 +71,7 @@ class Verifier:
         self.facts = [Facts.of(s.text, self.lexicon) for s in self.segments]
         self.polarity = segment_polarities(self.segments, self.findings)
         self.whole = Facts.union(self.facts)
+        self.taken = [affirmed_drugs(s.text, self.lexicon, s.speaker) for s in self.segments]
         self.whole_polarity = FindingPolarity()
         for p in self.polarity:
             self.whole_polarity.update(p)
@@ -181,10 +182,14 @@ class Verifier:
 
     # -- drugs ------------------------------------------------------------------------------
     def _drugs(self, c: _Check, mine: Facts, region: list[int], cited: list[int], text: str) -> None:
+        denied = negated_drugs(text, self.lexicon)
         for generic, name in mine.drug_names.items():
             aliases = self.lexicon.aliases(generic)
             if not self._locate(c, lambda k: find_drug(aliases, self.facts[k]), region, cited, text):
                 c.flag("drug", f"The note names {name}, which was not mentioned in the visit.", name)
+            elif generic in denied and any(generic in self.taken[k] for k in range(len(self.segments))):
+                c.flag("negation", f"The note says the patient does not take {name}, but the visit says "
+                                   "they do.", name)
 
     # -- sides of the body ------------------------------------------------------------------
     def _sides(self, c: _Check, text: str, region: list[int], topic: list[int], cited: list[int]) -> None:
@@ -280,6 +285,11 @@ class Verifier:
                                   "mentioned in the visit.", f"{site} {f}")
         for f in sorted(pol.negated - pol.asserted):
             if "|" in f and f not in whole.mentioned:
+                continue
+            kin = {r for r in self.findings.related.get(f, ()) if r[0] != "~" and r != "pain"}
+            if f not in near.mentioned and kin & near.asserted and not kin & near.negated:
+                c.flag("negation", f"The note says there is no {f}, but the visit reports "
+                                   f"{_listing(kin & near.asserted)}.", f)
                 continue
             if f not in whole.mentioned:
                 c.flag("not-discussed", f"The note says there is no {f}; the visit did not discuss it.",

@@ -131,7 +131,12 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
     spoken=True: a visit's words, where "any nausea vomiting or diarrhea" with no question mark
     is still a question; in a note "any" follows a denial."""
     pol = FindingPolarity()
-    for toks, asks in _clauses(text):
+    clauses = _clauses(text)
+    for n, (toks, asks) in enumerate(clauses):
+        # "Illicit drug use: never." / "Satellitosis: not identified.": a denial after the colon.
+        nxt = clauses[n + 1][0] if n + 1 < len(clauses) else []
+        denied_after = bool(nxt) and len(nxt) <= 3 and (nxt[0] in _POST_NEGATORS or nxt[0] in
+                                                          ("never", "no", "not", "none", "absent"))
         mentions = findings.find(toks)
         free = {i for m in mentions for i in range(m.start, m.end)}
         mask = negation_mask(toks, free)
@@ -144,7 +149,7 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
             qualified = _qualified(toks, m) if m.concept in _GENERIC else None
             if qualified:
                 pol.mentioned.add(qualified)
-            if any(mask[m.start:m.end]) or any(a in _POST_NEGATORS for a in after):
+            if any(mask[m.start:m.end]) or any(a in _POST_NEGATORS for a in after) or denied_after:
                 # "No pain with pronation" denies pain only under that condition: it neither
                 # denies the pain reported elsewhere nor asserts it; it conflicts with "pain with
                 # pronation" only.

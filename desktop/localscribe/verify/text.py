@@ -47,12 +47,17 @@ _NUMBER_WORDS = set(_ONES) | set(_TENS) | set(_SCALES)
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens; keeps punctuation that ends a clause as its own token."""
+    return list(_words(text))
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
     text = text.lower().replace("’", "'")
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)     # 1,000 -> 1000
     text = re.sub(r"\b(\d{1,2}):00\b", r"\1", text)    # 2:00 am -> 2 am
     text = re.sub(r"(\d)\s*%", r"\1 %", text)
     text = re.sub(r"(\d)([a-z]+)\b", r"\1 \2", text)   # 20mg -> 20 mg
-    return _WORD.findall(text)
+    return tuple(_WORD.findall(text))
 
 
 def _fmt(x: float) -> str:
