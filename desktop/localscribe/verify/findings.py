@@ -44,7 +44,7 @@ class FindingLexicon:
         if concept in concepts:
             return True
         for r in self.related.get(concept, ()):
-            if (r[0] == "~" and any(s.startswith(r[1:]) for s in stems)) or r in concepts:
+            if (r[0] == "~" and any(s.startswith(root(r[1:])) for s in stems)) or r in concepts:
                 return True
         return False
 

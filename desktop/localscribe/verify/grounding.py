@@ -275,8 +275,9 @@ class Verifier:
                 c.flag("negation", f"The note reports {_name(f)}, but in the visit it was denied or "
                                    "ruled out.", _name(f))
             elif "|" not in f and not self.findings.mentioned(f, whole.asserted, self.whole.stems):
-                c.flag("finding", f"The note reports {f}, but in the visit it was only asked about, "
-                                  "never confirmed.", f)
+                # Asked about and never clearly answered: weak, not absent, so worth a glance only.
+                c.flag("asked-only", f"The note reports {f}; in the visit it was asked about but the "
+                                     "answer is not clear.", f, tier=INFO)
             else:
                 self._locate(c, lambda k: f in self.polarity[k].asserted, region, cited, text)
         for f, site in sorted(pol.sites):

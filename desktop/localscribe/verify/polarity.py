@@ -47,6 +47,16 @@ _GENERIC = {"pain", "tenderness", "edema", "weakness", "numbness", "tingling", "
 # Generic findings whose body site is a fact of its own ("calf pain" in a visit about the knee).
 _SITED = {"pain", "edema", "tenderness", "redness", "numbness", "tingling", "weakness", "stiffness",
           "cramps", "bruising", "bleeding", "lump", "rash", "itching", "burning sensation", "deformity"}
+# Body sites (stems) a generic finding can be placed at; other words before "pain" are not sites.
+_BODY_SITES = ("head", "neck", "back", "chest", "abdom", "stomach", "belly", "arm", "elbow", "wrist", "hand",
+               "finger", "thumb", "shoulder", "hip", "leg", "knee", "ankle", "foot", "feet", "toe", "heel",
+               "calf", "calv", "thigh", "shin", "groin", "pelvi", "flank", "rib", "jaw", "face", "facial", "eye",
+               "ear", "nose", "nasal", "throat", "mouth", "tooth", "teeth", "tongue", "lip", "scalp", "breast",
+               "nipple", "testic", "scrot", "penil", "vagin", "rectal", "anal", "bladder", "kidney", "joint",
+               "muscle", "bone", "spine", "spinal", "lumbar", "cervical", "thoracic", "sacr", "tailbone", "buttock",
+               "forearm", "bicep", "tricep", "tendon", "extremit", "epigastr", "periumbilic", "suprapubic", "gum",
+               "sinus", "temple", "forehead", "armpit", "axilla", "palm", "sole", "arch", "achilles", "hamstring",
+               "quad", "lower back", "midfoot", "forefoot", "metatars", "collarbone", "clavic", "sternum")
 _NOT_SITES = {"mild", "moderate", "severe", "some", "sharp", "dull", "chronic", "acute", "new", "intermittent",
               "constant", "occasional", "significant", "slight", "minimal", "increased", "decreased", "worsening",
               "persistent", "residual", "associated", "any", "more", "less", "trace", "pitting", "no", "the",
@@ -82,15 +92,19 @@ def _qualified(toks: list[str], m: Mention) -> str | None:
 def _site(toks: list[str], m: Mention) -> str | None:
     """The body site a generic finding names: "calf pain", "pain in the calf", "swelling of the knee"."""
     before = toks[m.start - 1] if m.start > 0 else ""
-    if before.isalpha() and before not in _NOT_SITES and before not in STOPWORDS:
+    if _is_site(before):
         return root(before)
     k = m.end
-    if k < len(toks) and toks[k] in ("in", "of", "on", "over", "at", "around"):
+    if k < len(toks) and toks[k] in ("in", "of", "on", "over", "at", "around", "to"):
         for t in toks[k + 1:k + 4]:
             if t in FILLERS or t in _NOT_SITES or t in ("left", "right", "both", "bilateral"):
                 continue
-            return root(t) if t.isalpha() and t not in STOPWORDS else None
+            return root(t) if _is_site(t) else None
     return None
+
+
+def _is_site(word: str) -> bool:
+    return word.isalpha() and any(word.startswith(b) for b in _BODY_SITES)
 
 
 @dataclass
