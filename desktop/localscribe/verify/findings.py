@@ -37,6 +37,16 @@ class Mention:
 class FindingLexicon:
     by_first: dict[str, list[tuple[tuple[str, ...], str]]]    # first stem -> (stems, concept), longest first
     names: frozenset[str]
+    related: dict[str, tuple[str, ...]]     # concept -> parents and "~stem" words that count as a mention
+
+    def mentioned(self, concept: str, concepts: set[str], stems: set[str]) -> bool:
+        """Did a text naming these concepts and word stems speak of this finding at all?"""
+        if concept in concepts:
+            return True
+        for r in self.related.get(concept, ()):
+            if (r[0] == "~" and any(s.startswith(root(r[1:])) for s in stems)) or r in concepts:
+                return True
+        return False
 
     def find(self, tokens: list[str]) -> list[Mention]:
         """Findings named in lower-case word tokens (text.words), longest match first."""
@@ -66,9 +76,14 @@ class FindingLexicon:
 def parse_findings(text: str) -> FindingLexicon:
     by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
     names = set()
+    related: dict[str, tuple[str, ...]] = {}
     for line in text.splitlines():
         line = line.strip().lower()
         if not line or line.startswith("#"):
+            continue
+        if line.startswith("@"):
+            child, _, parents = line[1:].partition(">")
+            related[child.strip()] = tuple(p.strip() for p in parents.split(",") if p.strip())
             continue
         variants = [v.strip() for v in line.split("|") if v.strip()]
         concept = variants[0]
@@ -79,7 +94,7 @@ def parse_findings(text: str) -> FindingLexicon:
                 by_first.setdefault(stems[0], []).append((stems, concept))
     for lst in by_first.values():
         lst.sort(key=lambda e: -len(e[0]))
-    return FindingLexicon(by_first=by_first, names=frozenset(names))
+    return FindingLexicon(by_first=by_first, names=frozenset(names), related=related)
 
 
 @lru_cache(maxsize=4)

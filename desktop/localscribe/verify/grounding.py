@@ -1,202 +1,336 @@
-"""Check every statement of a draft against its evidence and against the whole transcript.
+"""Check every statement of a draft against the visit, and point its evidence at where it was said.
 
-A fact (number with its unit, drug name, side of the body, negation) that the transcript never
-states is flagged as unsupported. A fact the transcript states but not near the cited lines is
-flagged as an evidence problem (the clinician should check where it came from). Statements
-without evidence, or citing lines that do not exist, are flagged too. Flags are plain
-sentences written for the clinician reviewing the note.
+Two tiers of flags. BLOCKING: a fact the visit never states or contradicts: a number, unit, dose,
+frequency, drug, side of the body, a finding asserted that was never mentioned, or a finding
+whose presence the note flips. INFO: worth a glance, never blocks signing (nothing in the visit
+clearly supports the statement; a finding denied in the note that the visit never discussed).
+
+A fact said elsewhere than the cited lines is not a problem: the statement's evidence is re-linked
+to the lines that say it (align() plus the lines holding each fact). Each fact is judged near the
+statement's evidence first (the cited and aligned lines, with a neighbour each side), then
+against the whole visit. Reasons are plain sentences for the clinician, one per distinct problem.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
-from localscribe.domain import Draft, Flag, Segment, Statement, Transcript
+from localscribe.domain import Draft, Flag, FlagTier, Statement, Transcript
+from localscribe.verify.align import aligner
+from localscribe.verify.facts import Facts, affirmed_drugs, find_drug, negated_drugs, side_claims
+from localscribe.verify.findings import FindingLexicon, load_findings
+from localscribe.verify.frequency import implied
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
-from localscribe.verify.negation import (
-    STOPWORDS,
-    Polarity,
-    split_polarity,
-    stem,
-    transcript_polarity,
-)
-from localscribe.verify.text import DOSE_UNITS, normalize_numbers, quantities, words
+from localscribe.verify.polarity import FindingPolarity, finding_polarity, segment_polarities
+from localscribe.verify.negation import STOPWORDS
+from localscribe.verify.text import DOSE_UNITS, quantities, root, words
 
-# Flags that mean "this fact is not in the transcript": what the unsupported rate counts.
-UNSUPPORTED_KINDS = frozenset({"number", "dose", "drug", "laterality", "negation"})
-EVIDENCE_WINDOW = 1     # cited lines +- this many neighbours count as the statement's evidence
+# Flags that mean "this fact is not in the visit": what the unsupported rate counts.
+UNSUPPORTED_KINDS = frozenset({"number", "unit", "dose", "frequency", "drug", "laterality", "negation",
+                               "finding"})
+EVIDENCE_WINDOW = 1     # evidence lines +- this many neighbours count as near the statement
+MAX_EVIDENCE = 6
+_TOPICAL = 2.0          # aligner weight a line must share with a statement to speak of its topic
+INFO = FlagTier.INFO.value
 
 _PLURAL_UNITS = {"day", "week", "month", "year", "hour", "minute", "tablet", "puff", "unit", "degree"}
-_SIDES = {"left": "left", "right": "right", "bilateral": "bilateral", "bilaterally": "bilateral"}
 
 
-@dataclass(frozen=True)
-class _Text:
-    """Normalized views of a stretch of transcript, computed once."""
-    raw: str
-    tokens: list[str]
-    quantities: set[tuple[str, str | None]]
-    numbers: set[str]
-
-    @classmethod
-    def of(cls, text: str) -> _Text:
-        q = quantities(text)
-        return cls(raw=text.lower(), tokens=normalize_numbers(words(text)), quantities=set(q),
-                   numbers={n for n, _ in q})
+def _said(num: str, unit: str | None) -> str:
+    if not unit:
+        return num
+    return f"{num} {unit}" + ("s" if num != "1" and unit in _PLURAL_UNITS else "")
 
 
-def _quote(segs: list[str]) -> str:
-    return ", ".join(segs[:3]) + (" ..." if len(segs) > 3 else "")
+def _listing(items) -> str:
+    items = sorted(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@dataclass
+class _Check:
+    """One statement's verdicts while it is being checked."""
+    flags: list[Flag]
+    support: set[int]        # segments holding a fact of the statement
+    local_ok: bool = True    # every fact found on the lines the statement cites
+
+    def flag(self, kind: str, reason: str, span: str = "", tier: str = FlagTier.BLOCKING.value) -> None:
+        if not any(f.kind == kind and f.span == span for f in self.flags):
+            self.flags.append(Flag(kind, reason, span, tier))
 
 
 class Verifier:
-    def __init__(self, transcript: Transcript, lexicon: DrugLexicon | None = None):
+    def __init__(self, transcript: Transcript, lexicon: DrugLexicon | None = None,
+                 findings: FindingLexicon | None = None):
         self.transcript = transcript
         self.lexicon = lexicon or load_lexicon()
-        self.segments = [s for s in transcript.segments]
+        self.findings = findings or load_findings()
+        self.segments = list(transcript.segments)
         self.index = {s.id: i for i, s in enumerate(self.segments)}
-        self.whole = _Text.of("\n".join(s.text for s in self.segments))
-        self.polarity: Polarity = transcript_polarity(self.segments)
-        self.words = set(self.whole.tokens)
+        self.aligner = aligner(transcript, self.lexicon, self.findings)
+        self.facts = [Facts.of(s.text, self.lexicon) for s in self.segments]
+        self.polarity = segment_polarities(self.segments, self.findings)
+        self.whole = Facts.union(self.facts)
+        self.taken = [affirmed_drugs(s.text, self.lexicon, s.speaker) for s in self.segments]
+        self.whole_polarity = FindingPolarity()
+        for p in self.polarity:
+            self.whole_polarity.update(p)
 
-    def _window(self, evidence: list[str]) -> list[Segment]:
-        idx: set[int] = set()
-        for e in evidence:
-            if e in self.index:
-                i = self.index[e]
-                idx.update(range(max(0, i - EVIDENCE_WINDOW), min(len(self.segments), i + EVIDENCE_WINDOW + 1)))
-        return [self.segments[i] for i in sorted(idx)]
+    # -- where things are -------------------------------------------------------------------
+    def _window(self, idx: set[int]) -> list[int]:
+        out: set[int] = set()
+        for i in idx:
+            out.update(range(max(0, i - EVIDENCE_WINDOW), min(len(self.segments), i + EVIDENCE_WINDOW + 1)))
+        return sorted(out)
 
-    def check(self, st: Statement) -> list[Flag]:
-        flags: list[Flag] = []
-        known = [e for e in st.evidence if e in self.index]
-        unknown = [e.lstrip("?") for e in st.evidence if e not in self.index]
-        if not st.evidence:
-            flags.append(Flag("no-evidence", "No part of the transcript is cited for this statement."))
-        elif unknown:
-            flags.append(Flag("bad-evidence", "This statement cites transcript lines that do not exist "
-                                              f"({_quote(unknown)}).", ", ".join(unknown)))
-        # Without a single valid citation there is nothing local to compare against.
-        ev = _Text.of("\n".join(s.text for s in self._window(known))) if known else None
-        flags += self._numbers(st, ev)
-        flags += self._drugs(st, ev)
-        flags += self._laterality(st, ev)
-        flags += self._negation(st)
-        if known and not flags:
-            flags += self._overlap(st, ev, known)
-        return flags
+    def _best(self, candidates: list[int], text: str) -> int:
+        """Of the lines holding a fact, the one that shares most with the statement."""
+        scores = self.aligner.scores(text)
+        return max(candidates, key=lambda k: (scores.get(k, 0.0), -k))
 
-    # -- numbers and doses ------------------------------------------------------------------
-    def _numbers(self, st: Statement, ev: _Text | None) -> list[Flag]:
-        out: list[Flag] = []
-        for num, unit in quantities(st.text):
-            said = f"{num} {unit}" if unit else num
-            if num != "1" and unit in _PLURAL_UNITS:
-                said += "s"
-            kind = "dose" if unit in DOSE_UNITS else "number"
-            if num not in self.whole.numbers:
-                out.append(Flag(kind, f"The note says '{said}', but {num} was never said in the visit.", said))
-            elif unit and (num, unit) not in self.whole.quantities:
-                heard = sorted({u for n, u in self.whole.quantities if n == num and u})
-                detail = f" (heard: {', '.join(f'{num} {u}' for u in heard)})" if heard else ""
-                out.append(Flag(kind, f"The note says '{said}', but the visit mentions {num} only "
-                                      f"in another sense{detail}.", said))
-            elif ev is not None and num not in ev.numbers:
-                out.append(Flag("evidence", f"'{said}' is not in the cited lines; it was said "
-                                            "elsewhere in the visit.", said))
-        return out
-
-    # -- drugs ------------------------------------------------------------------------------
-    def _mentioned(self, names: set[str], text: _Text) -> bool:
-        for n in names:
-            if n in text.raw:
-                return True
-            if " " not in n and len(n) > 5 and difflib.get_close_matches(n, text.tokens, n=1, cutoff=0.85):
-                return True      # ASR misspellings: "lisinipril"
+    def _locate(self, c: _Check, holds, region: list[int], cited: list[int], text: str,
+                topical: bool = False) -> bool:
+        """Is the fact (holds(k) -> bool) near the statement, else anywhere? Records support.
+        topical: said elsewhere counts only where the visit speaks of the statement's topic (a
+        line, or its neighbour, sharing some of its other words): "2 months" said of the
+        smoking history does not support "follow up in 2 months"."""
+        near = [k for k in region if holds(k)]
+        if not any(holds(k) for k in self._window(set(cited))):
+            c.local_ok = False
+        if near:
+            c.support.add(self._best(near, text))
+            return True
+        anywhere = [k for k in range(len(self.segments)) if holds(k)]
+        if anywhere and topical:
+            scores = self.aligner.scores(text, skip=("n", "s"))
+            if scores or self.aligner.features(text) - {x for x in self.aligner.features(text) if x[0] in "ns"}:
+                anywhere = [k for k in anywhere if max(scores.get(j, 0.0) for j in self._window({k})) >= _TOPICAL]
+        if anywhere:
+            c.support.add(self._best(anywhere, text))     # said elsewhere: re-link, no flag
+            return True
         return False
 
-    def _drugs(self, st: Statement, ev: _Text | None) -> list[Flag]:
-        out: list[Flag] = []
-        for name in dict.fromkeys(self.lexicon.find(st.text)):
-            names = self.lexicon.aliases(name)
-            if not self._mentioned(names, self.whole):
-                out.append(Flag("drug", f"The note names {name}, which was not mentioned in the visit.", name))
-            elif ev is not None and not self._mentioned(names, ev):
-                out.append(Flag("evidence", f"{name} is not in the cited lines; it was mentioned "
-                                            "elsewhere in the visit.", name))
-        return out
+    # -- the check --------------------------------------------------------------------------
+    def check(self, st: Statement) -> list[Flag]:
+        """Flags for one statement; also re-links st.evidence to the lines that support it."""
+        cited = [self.index[e] for e in st.evidence if e in self.index]
+        aligned = [self.index[i] for i in self.aligner.align(st.text)]
+        # The lines on the statement's topic whatever numbers and sides they state: a number or
+        # side that differs from theirs is contradicted, even if said elsewhere in the visit.
+        topic = self._window({self.index[i] for i in self.aligner.align(st.text, skip=("n", "s"))})
+        region = sorted(set(self._window(set(cited) | set(aligned))) | set(topic))
+        c = _Check([], set())
+        mine = Facts.of(st.text, self.lexicon)
+        self._numbers(c, mine, st.text, region, topic, cited)
+        self._drugs(c, mine, region, cited, st.text)
+        self._sides(c, st.text, region, topic, cited)
+        self._frequencies(c, mine, region, topic, cited, st.text)
+        self._findings(c, st.text, region, cited)
+        if not aligned and not c.support and not any(f.blocking for f in c.flags) and mine.has_content:
+            c.flag("weak-evidence", "Nothing said in the visit clearly supports this statement.", tier=INFO)
+        self._relink(st, c, cited, aligned)
+        return c.flags
 
-    # -- laterality -------------------------------------------------------------------------
-    @staticmethod
-    def _sides(tokens: list[str]) -> set[str]:
-        sides = {_SIDES[t] for t in tokens if t in _SIDES}
-        if "both" in tokens and ("sides" in tokens or "side" in tokens or "legs" in tokens
-                                 or "arms" in tokens or "eyes" in tokens or "ears" in tokens):
-            sides.add("bilateral")
-        if {"left", "right"} <= sides:
-            sides.add("bilateral")
-        return sides
+    def _relink(self, st: Statement, c: _Check, cited: list[int], aligned: list[int]) -> None:
+        cited_ok = bool(cited) and c.local_ok and len(cited) == len(st.evidence) and (
+            not aligned or set(self._window(set(cited))) & set(aligned))
+        if cited_ok:
+            return
+        new = sorted(set(aligned) | c.support)[:MAX_EVIDENCE]
+        if new or any(e not in self.index for e in st.evidence):
+            st.evidence = [self.segments[k].id for k in new]
 
-    def _laterality(self, st: Statement, ev: _Text | None) -> list[Flag]:
-        out: list[Flag] = []
-        claimed = {_SIDES[t] for t in words(st.text) if t in _SIDES}
-        whole = self._sides(self.whole.tokens)
-        local = self._sides(ev.tokens) if ev is not None else set()
-        for side in sorted(claimed):
-            if side not in whole:
-                out.append(Flag("laterality", f"The note says '{side}', but that side was never "
-                                              "mentioned in the visit.", side))
-            elif local and side not in local:
-                out.append(Flag("laterality", f"The note says '{side}', but the cited lines say "
-                                              f"{' and '.join(sorted(local))}.", side))
-        return out
+    # -- numbers, units and doses -----------------------------------------------------------
+    def _numbers(self, c: _Check, mine: Facts, text: str, region: list[int], topic: list[int],
+                 cited: list[int]) -> None:
+        for num, unit in dict.fromkeys(quantities(text)):
+            said = _said(num, unit)
+            kind = "dose" if unit in DOSE_UNITS else "number"
+            if num not in self.whole.numbers:
+                c.flag(kind, f"The note says '{said}', but {num} was never said in the visit.", said)
+                continue
+            bound = [g for g, (q, _) in mine.drug_slots.items() if (num, unit) in q]
+            if unit in DOSE_UNITS and bound:
+                slot = self.whole.drug_slots.get(bound[0], (set(), set()))[0]
+                doses = {q for q in slot if q[1] == unit}
+                if doses and (num, unit) not in doses:
+                    c.flag("dose", f"The note gives {mine.drug_names[bound[0]]} as {said}, but the visit "
+                                   f"gives {_listing(_said(n, u) for n, u in doses)}.", said)
+                    continue
+            same = {q for k in topic for q in self.facts[k].quantities if q[1] == unit}
+            if unit in DOSE_UNITS and mine.drug_names:
+                same = set()        # a drug's dose is judged against that drug only (above)
+            if unit and same and (num, unit) not in same:
+                other = {q for k in topic for q in self.facts[k].quantities if q[0] == num and q[1] and q[1] != unit}
+                kind = "unit" if other else kind
+                c.flag(kind, f"The note says '{said}', but where the visit speaks of this it says "
+                             f"{_listing(_said(n, u) for n, u in (other or same))}.", said)
+                continue
+            if not unit:
+                self._locate(c, lambda k: num in self.facts[k].numbers, region, cited, text)
+                continue
+            if self._locate(c, lambda k: (num, unit) in self.facts[k].quantities, region, cited, text,
+                            topical=unit not in DOSE_UNITS):
+                continue
+            # The number was said, never with this unit; said bare near the statement is enough.
+            if any((num, None) in self.facts[k].quantities for k in region):
+                continue
+            heard = sorted({u for n, u in self.whole.quantities if n == num and u})
+            detail = f": the visit says {_listing(_said(num, u) for u in heard)}" if heard else ""
+            c.flag("unit" if heard else kind, f"The note says '{said}', but the visit never says "
+                                              f"{num} with that unit{detail}.", said)
 
-    # -- negation ---------------------------------------------------------------------------
-    def _negation(self, st: Statement) -> list[Flag]:
-        asserted, negated = split_polarity(st.text)
-        pol = self.polarity
+    # -- drugs ------------------------------------------------------------------------------
+    def _drugs(self, c: _Check, mine: Facts, region: list[int], cited: list[int], text: str) -> None:
+        denied = negated_drugs(text, self.lexicon)
+        for generic, name in mine.drug_names.items():
+            aliases = self.lexicon.aliases(generic)
+            if not self._locate(c, lambda k: find_drug(aliases, self.facts[k]), region, cited, text):
+                c.flag("drug", f"The note names {name}, which was not mentioned in the visit.", name)
+            elif generic in denied and any(generic in self.taken[k] for k in range(len(self.segments))):
+                c.flag("negation", f"The note says the patient does not take {name}, but the visit says "
+                                   "they do.", name)
 
-        def only_negated(term: str) -> bool:
-            return bool(pol.negated[term]) and not pol.asserted[term]
+    # -- sides of the body ------------------------------------------------------------------
+    def _sides(self, c: _Check, text: str, region: list[int], topic: list[int], cited: list[int]) -> None:
+        for side, part in side_claims(text):
+            if side == "bilateral":
+                # Clinicians write "bilaterally" for exams never sided aloud ("lungs clear"): only
+                # a visit that speaks of one side alone of the same part is worth a glance.
+                only = {s for s, p in self.whole.pairs if p == part} if part else set()
+                if part and only and "bilateral" not in only:
+                    c.flag("laterality", f"The note says bilateral {part}, but the visit speaks only of "
+                                         f"the {_listing(only)} {part}.", side, tier=INFO)
+                continue
+            near = self._side_clause(text, part, topic)
+            if near and side not in near and "bilateral" not in near:
+                what = f"the {_listing(near)} {part}" if part else _listing(near)
+                c.flag("laterality", f"The note says {side + ' ' + part if part else repr(side)}, but where "
+                                     f"the visit speaks of it, it says {what}.", side)
+            elif part and not near and self.whole.pair_counts[(side, part)] <= 1 and max(
+                    (n for (s2, p), n in self.whole.pair_counts.items() if p == part and s2 != side), default=0) >= 3:
+                other = _listing({s for s, p in self.whole.pairs if p == part} - {side, "bilateral"})
+                c.flag("laterality", f"The note says {side} {part}, but the visit speaks of the "
+                                     f"{other} {part}.", side)
+            elif part and any(p == part for _, p in self.whole.pairs):
+                if not self._locate(c, lambda k: (side, part) in self.facts[k].pairs, region, cited, text):
+                    other = _listing({s for s, p in self.whole.pairs if p == part} - {"bilateral"})
+                    c.flag("laterality", f"The note says {side} {part}, but the visit speaks of the "
+                                         f"{other} {part}.", side)
+            elif not self._locate(c, lambda k: side in self.facts[k].sides, region, cited, text):
+                c.flag("laterality", f"The note says '{side}', but that side was never mentioned in "
+                                     "the visit.", side)
 
-        def only_asserted(term: str) -> bool:
-            return bool(pol.asserted[term]) and not pol.negated[term]
+    def _side_clause(self, text: str, part: str | None, topic: list[int]) -> set[str]:
+        """Sides said in the clause of the topic lines that best matches the statement and names
+        the same body part (or any side, for a statement without one)."""
+        want = {root(w) for w in words(text) if w[0].isalpha() and w not in STOPWORDS and len(w) > 2}
+        best, best_score = set(), 0
+        for k in topic:
+            for stems, claims in self.facts[k].clauses:
+                sides = {s for s, p in claims if p == part} if part else {s for s, _ in claims}
+                if not sides:
+                    continue
+                score = len(want & stems)
+                if score > best_score:
+                    best, best_score = sides, score
+                elif score == best_score and score:
+                    best = best | sides
+        return best
 
-        def decides(term: str, terms: set[str], test) -> bool:
-            # A single word decides only when no word pair around it says otherwise:
-            # "back pain" is not "chest pain" even if "pain" was only ever denied.
-            if " " in term:
-                return test(term)
-            pairs = [t for t in terms if " " in t and term in t.split()]
-            return test(term) and all(test(p) for p in pairs)
+    # -- frequencies ------------------------------------------------------------------------
+    def _frequencies(self, c: _Check, mine: Facts, region: list[int], topic: list[int],
+                     cited: list[int], text: str) -> None:
+        """A frequency bound to a drug must be one the visit gives that drug; otherwise one the
+        visit gives where it speaks of the statement's topic; otherwise one said at all."""
+        for f in sorted(mine.freqs):
+            if f == "as needed" or (f == "1/day" and mine.freqs & {"at night", "in the morning"}):
+                continue        # "as needed" is how clinicians write an unscheduled medicine
+            bound = [g for g, (_, fr) in mine.drug_slots.items() if f in fr]
+            given = implied(self.whole.drug_slots.get(bound[0], (set(), set()))[1]) - {"as needed"} if bound else set()
+            where = f"for {mine.drug_names[bound[0]]}" if bound else ""
+            if not given:
+                given = set().union(*(implied(self.facts[k].freqs) for k in topic)) - {"as needed"} if topic else set()
+                where = "where it speaks of this"
+            if given and f not in given:
+                c.flag("frequency", f"The note says '{f}', but the visit says "
+                                    f"{_listing(given - {'1/day'} or given)} {where}.", f)
+            elif not self._locate(c, lambda k: f in implied(self.facts[k].freqs), region, cited, text):
+                c.flag("frequency", f"The note says '{f}', but the visit never gives that frequency.", f)
 
-        for term in sorted(asserted, key=lambda t: (-len(t.split()), t)):
-            if decides(term, asserted, only_negated):
-                where = _quote(sorted(set(pol.where_negated.get(term, []))))
-                return [Flag("negation", f"The note states '{term}' as present, but in the visit it "
-                                         f"was only denied or negated ({where}).", term)]
-        for term in sorted(negated, key=lambda t: (-len(t.split()), t)):
-            if decides(term, negated, only_asserted):
-                where = _quote(sorted(set(pol.where_asserted.get(term, []))))
-                return [Flag("negation", f"The note says there is no '{term}', but the visit "
-                                         f"reports it ({where}).", term)]
-        return []
+    # -- findings: never mentioned, or flipped ---------------------------------------------
+    def _findings(self, c: _Check, text: str, region: list[int], cited: list[int]) -> None:
+        pol = finding_polarity(text, self.findings)
+        near = FindingPolarity()
+        for k in region:
+            near.update(self.polarity[k])
+        whole = self.whole_polarity
+        for f in sorted(pol.asserted - pol.negated):
+            if "|" in f and f not in whole.mentioned:
+                continue            # "pain with pronation": judged as "pain" unless the visit says it so
+            if not self.findings.mentioned(f, whole.mentioned, self.whole.stems):
+                c.flag("finding", f"The note reports {f}, which was not mentioned in the visit.", f)
+            elif (f in near.negated and f not in near.asserted) or (
+                    f not in near.asserted and f in whole.negated and f not in whole.asserted):
+                c.flag("negation", f"The note reports {_name(f)}, but in the visit it was denied or "
+                                   "ruled out.", _name(f))
+            elif "|" not in f and not self.findings.mentioned(f, whole.asserted, self.whole.stems):
+                # Asked about and never clearly answered: weak, not absent, so worth a glance only.
+                c.flag("asked-only", f"The note reports {f}; in the visit it was asked about but the "
+                                     "answer is not clear.", f, tier=INFO)
+            else:
+                self._locate(c, lambda k: f in self.polarity[k].asserted, region, cited, text)
+        for f, site in sorted(pol.sites):
+            if not any(s.startswith(v) or v.startswith(s) for v in _site_variants(site) for s in self.whole.stems):
+                c.flag("finding", f"The note reports {f} of the {site}, but the {site} was never "
+                                  "mentioned in the visit.", f"{site} {f}")
+        for f in sorted(pol.negated - pol.asserted):
+            if "|" in f and f not in whole.mentioned:
+                continue
+            kin = {r for r in self.findings.related.get(f, ()) if r[0] != "~" and r != "pain"}
+            if f not in near.mentioned and kin & near.asserted and not kin & near.negated:
+                c.flag("negation", f"The note says there is no {f}, but the visit reports "
+                                   f"{_listing(kin & near.asserted)}.", f)
+                continue
+            if f not in whole.mentioned:
+                c.flag("not-discussed", f"The note says there is no {f}; the visit did not discuss it.",
+                       f, tier=INFO)
+            elif (f in near.asserted and f not in near.negated) or (
+                    f not in near.mentioned and f in whole.asserted and f not in whole.negated):
+                c.flag("negation", f"The note says there is no {_name(f)}, but the visit reports it.", _name(f))
+            else:
+                self._locate(c, lambda k: f in self.polarity[k].negated or f in self.polarity[k].mentioned,
+                             region, cited, text)
 
-    # -- anything at all in common with the evidence -----------------------------------------
-    def _overlap(self, st: Statement, ev: _Text, known: list[str]) -> list[Flag]:
-        mine = {stem(t) for t in normalize_numbers(words(st.text))
-                if t not in STOPWORDS and t[0].isalnum() and len(t) > 2}
-        theirs = {stem(t) for t in ev.tokens}
-        if any(self._mentioned(self.lexicon.aliases(d), ev) for d in self.lexicon.find(st.text)):
-            return []       # a drug named by its brand in the visit and its generic in the note
-        if mine and not (mine & theirs):
-            return [Flag("evidence", f"The cited lines ({_quote(known)}) do not mention any of this.")]
-        return []
+
+# Clinical names of body sites and the everyday words a visit uses for them.
+_SITE_WORDS = {
+    "extremity": ("leg", "arm", "ankle", "foot", "feet", "hand", "knee", "thigh", "calf", "shin", "limb"),
+    "abdominal": ("stomach", "belly", "abdomen", "tummy", "gut"), "abdomen": ("stomach", "belly", "tummy"),
+    "epigastric": ("stomach", "belly", "upper", "abdom"), "lumbar": ("back",), "cervical": ("neck",),
+    "thoracic": ("back", "chest"), "pedal": ("foot", "feet", "ankle"), "ocular": ("eye",),
+    "periumbilical": ("belly", "stomach", "abdom", "navel"), "suprapubic": ("bladder", "lower", "pelvi"),
+    "flank": ("side", "back", "kidney"), "musculoskeletal": ("muscle", "joint", "bone"),
+    "joint": ("knee", "hip", "shoulder", "elbow", "wrist", "ankle", "finger", "toe", "joint"),
+    "muscle": ("muscle", "ache"), "chest": ("chest", "heart"), "scalp": ("head", "scalp"),
+}
+
+
+def _name(finding: str) -> str:
+    """ "pain|pronat" -> "pain with pronat..." as a clinician reads it."""
+    concept, _, cond = finding.partition("|")
+    return f"{concept} with {cond}" if cond else concept
+
+
+def _site_variants(site: str) -> tuple[str, ...]:
+    for k, v in _SITE_WORDS.items():
+        if site.startswith(k[:5]):
+            return (site, *v)
+    return (site,)
 
 
 def verify_draft(draft: Draft, transcript: Transcript, lexicon: DrugLexicon | None = None) -> Draft:
-    """Set each statement's flags (replacing earlier ones) and return the same draft."""
+    """Set each statement's flags (replacing earlier ones), re-link evidence, return the draft."""
     v = Verifier(transcript, lexicon)
     for st in draft.statements:
         st.flags = v.check(st)
@@ -204,8 +338,8 @@ def verify_draft(draft: Draft, transcript: Transcript, lexicon: DrugLexicon | No
 
 
 def unsupported_rate(draft: Draft) -> float:
-    """Share of statements with a fact the transcript never states (0.0 for an empty draft)."""
+    """Share of statements with a blocking flag for a fact the visit never states (0.0 if empty)."""
     sts = draft.statements
     if not sts:
         return 0.0
-    return sum(1 for st in sts if any(f.kind in UNSUPPORTED_KINDS for f in st.flags)) / len(sts)
+    return sum(1 for st in sts if any(f.blocking and f.kind in UNSUPPORTED_KINDS for f in st.flags)) / len(sts)

@@ -13,6 +13,8 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
+import re
+
 from localscribe.domain import Segment
 from localscribe.verify.text import words
 
@@ -20,13 +22,20 @@ _TRIGGERS = {
     "no", "not", "denies", "denied", "deny", "denying", "without", "never", "negative", "nor",
     "none", "free", "absent", "absence", "don't", "doesn't", "didn't", "haven't", "hasn't",
     "hadn't", "isn't", "wasn't", "aren't", "weren't", "won't", "cannot", "neither", "nothing",
-    "non",
+    "non", "n't", "cant", "dont", "didnt", "doesnt", "havent", "hasnt", "isnt", "wasnt",
 }
 # Commas do not end a scope ("no fever, chills, or sweats"); words that start a new claim do.
 _SCOPE_END = {".", ";", ":", "?", "!", "but", "however", "although", "though", "except",
               "which", "who", "because", "since", "so", "then", "now", "yet", "reports", "reported",
-              "endorses", "endorsed", "complains", "admits", "notes", "states", "says", "has"}
+              "endorses", "endorsed", "complains", "admits", "notes", "states", "says", "has",
+              "positive", "aside", "otherwise", "apart", "besides", "while", "whereas", "some", "little"}
 _SCOPE_MAX = 16
+_SCOPE_WORDS = 8
+_LIST_WORDS = {",", "or", "and", "nor", "any", "other", "the", "a", "an", "of", "signs", "symptoms",
+               "history", "associated", "recent", "new"}
+_PSEUDO_NEXT = {"sure", "certain", "only", "necessarily", "doubt", "change", "changes", "further",
+                "know", "recall", "remember", "think", "too sure", "just", "clear", "worse", "better",
+                "bad", "as", "longer than", "more than", "less than", "matter", "much", "until"}
 # "no issues with her heart failure" does not deny the heart failure.
 _PSEUDO_HEADS = {"issue", "issues", "problem", "problems", "trouble", "troubles", "concern",
                  "concerns", "change", "changes", "complaint", "complaints", "difficulty", "worries"}
@@ -100,23 +109,49 @@ def split_polarity(text: str) -> tuple[set[str], set[str]]:
     return asserted, negated
 
 
-def _clause_polarity(toks: list[str]) -> tuple[set[str], set[str]]:
+def negation_mask(toks: list[str], free: set[int] | None = None) -> list[bool]:
+    """Which tokens of one clause lie in the scope of a negation trigger. The scope runs to the
+    end of the clause but over at most _SCOPE_WORDS other words: tokens in `free` (the words of
+    findings), commas and list words cost nothing, so "denies fever, chills, nausea, vomiting or
+    diarrhea" is negated whole while an unpunctuated ASR turn ("no fever some chills and i ...
+    feel tired") is not negated to its end."""
+    free = free or set()
     neg_mask = [False] * len(toks)
     i = 0
     while i < len(toks):
         t = toks[i]
+        if t in _TRIGGERS and _pseudo(toks, i):
+            i += 1
+            continue
         if t in _TRIGGERS or t.startswith("non-"):
             if t.startswith("non-"):
                 neg_mask[i] = True
             j = i + 1
-            while j < len(toks) and j - i <= _SCOPE_MAX and toks[j] not in _SCOPE_END:
+            budget = _SCOPE_WORDS
+            while j < len(toks) and j - i <= 3 * _SCOPE_MAX and toks[j] not in _SCOPE_END:
                 if toks[j] in _PSEUDO_LINKS and j > i + 1 and toks[j - 1] in _PSEUDO_HEADS:
                     break
+                if j not in free and toks[j] not in _LIST_WORDS:
+                    budget -= 1
+                    if budget < 0:
+                        break
                 neg_mask[j] = True
                 j += 1
             i = j
             continue
         i += 1
+    return neg_mask
+
+
+def _pseudo(toks: list[str], i: int) -> bool:
+    """Triggers that do not negate what follows: "not sure", "no change in", "not only"."""
+    nxt = toks[i + 1] if i + 1 < len(toks) else ""
+    nxt2 = " ".join(toks[i + 1:i + 3])
+    return nxt in _PSEUDO_NEXT or nxt2 in _PSEUDO_NEXT
+
+
+def _clause_polarity(toks: list[str]) -> tuple[set[str], set[str]]:
+    neg_mask = negation_mask(toks)
     content = _content([t.removeprefix("non-") for t in toks])
     pos = [c if not m else None for c, m in zip(content, neg_mask)]
     neg = [c if m else None for c, m in zip(content, neg_mask)]
@@ -124,12 +159,34 @@ def _clause_polarity(toks: list[str]) -> tuple[set[str], set[str]]:
 
 
 def is_answer(text: str) -> bool:
-    """A short yes/no reply: it carries the polarity of the question before it."""
-    return _answer(text) is not None and len(words(text)) <= 25
+    """A reply that starts yes or no: it carries the polarity of the question before it (what
+    follows in the same turn counts on its own: "no. none of those. i do get swollen ankles")."""
+    return _answer(text) is not None
+
+
+_ASKED = re.compile(r"\b(?:do|did|have|has|are|were|is|was|does|can|could)\s+(?:you|there|it|that|your)\b|"
+                    r"\b(?:any|anything|how about|what about)\b")
+
+
+def question_tail(text: str) -> str:
+    """The question a turn ends with, or "" if it ends with none. ASR drops question marks, so a
+    question phrase among the last words counts too ("well have you had any numbness")."""
+    t = text.strip().lower()
+    if t.endswith("?"):
+        parts = re.split(r"(?<=[.!])\s+", t)
+        return parts[-1]            # trailing question sentences ("night sweats ? coughs ?") together
+    if t.startswith(_QUESTION_STARTS):
+        return t
+    toks = t.split()
+    tail = " ".join(toks[-15:])
+    m = None
+    for m in _ASKED.finditer(tail):
+        break
+    return tail[m.start():] if m else ""
 
 
 def is_question(text: str) -> bool:
-    return _is_question(text)
+    return bool(question_tail(text))
 
 
 def _is_question(text: str) -> bool:

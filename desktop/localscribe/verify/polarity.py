@@ -1,0 +1,206 @@
+"""Which findings a text asserts, negates, or only mentions: the negation rules of negation.py
+applied to findings (lexicon concepts) only, clause by clause.
+
+Only findings take part in negation conflicts: "No pain with supination of the forearm" negates
+pain, never the forearm; "it did not seem to help" negates no finding at all. A question
+mentions its findings without asserting them, until a short answer from the other speaker gives
+them its polarity ("any fever?" / "no").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from localscribe.domain import Segment
+from localscribe.verify.findings import FILLERS, FindingLexicon, Mention
+from localscribe.verify.negation import (
+    _QUESTION_STARTS,
+    STOPWORDS,
+    _answer,
+    is_answer,
+    is_question,
+    negation_mask,
+    question_tail,
+)
+from localscribe.verify.text import root, words
+
+_CLAUSE_END = {".", ";", "?", "!", ":"}
+_POST_NEGATORS = {"negative", "absent", "denied", "none"}     # "strep test negative"
+# What follows these only mentions a finding: a question asked without its question mark (ASR),
+# a hypothesis, a test or a precaution ("to rule out a fracture", "if the swelling gets worse").
+_ASKING = {("do", "you"), ("did", "you"), ("have", "you"), ("are", "you"), ("were", "you"),
+           ("is", "there"), ("was", "there"), ("does", "it"), ("does", "that"), ("did", "it"),
+           ("how", "about"), ("what", "about"), ("rule", "out"), ("make", "sure"),
+           ("check", "for"), ("look", "for"), ("see", "if"), ("test", "for"), ("watch", "for"),
+           ("signs", "of"), ("risk", "of"), ("evaluate", "for"), ("worried", "about"),
+           ("concerned", "about"), ("in", "case"), ("could", "be"), ("might", "be"), ("may", "be"),
+           ("can", "you"), ("would", "you"), ("do", "we"), ("any", "history")}
+_SPOKEN_ASKING = {("any", "other"), ("anything", "like")}
+_ASK_END = {"reports", "reported", "endorses", "endorsed", "complains", "but", "however", "has", "had"}
+_ASKING_ONE = {"if", "whether", "prevent", "avoid", "possible", "possibly", "suspect", "screen",
+               "screening", "ruled", "unless", "hopefully", "question"}
+_ASK_SCOPE = 20
+_QUALIFIERS = {"with", "when", "during", "upon", "on", "while", "after", "to", "at", "if", "from"}
+# Findings so broad that a qualified denial of them says nothing about the finding as a whole.
+_GENERIC = {"pain", "tenderness", "edema", "weakness", "numbness", "tingling", "stiffness", "redness",
+            "bleeding", "drainage", "instability", "decreased range of motion", "crepitus", "deformity"}
+# Generic findings whose body site is a fact of its own ("calf pain" in a visit about the knee).
+_SITED = {"pain", "edema", "tenderness", "redness", "numbness", "tingling", "weakness", "stiffness",
+          "cramps", "bruising", "bleeding", "lump", "rash", "itching", "burning sensation", "deformity"}
+# Body sites (stems) a generic finding can be placed at; other words before "pain" are not sites.
+_BODY_SITES = ("head", "neck", "back", "chest", "abdom", "stomach", "belly", "arm", "elbow", "wrist", "hand",
+               "finger", "thumb", "shoulder", "hip", "leg", "knee", "ankle", "foot", "feet", "toe", "heel",
+               "calf", "calv", "thigh", "shin", "groin", "pelvi", "flank", "rib", "jaw", "face", "facial", "eye",
+               "ear", "nose", "nasal", "throat", "mouth", "tooth", "teeth", "tongue", "lip", "scalp", "breast",
+               "nipple", "testic", "scrot", "penil", "vagin", "rectal", "anal", "bladder", "kidney", "joint",
+               "muscle", "bone", "spine", "spinal", "lumbar", "cervical", "thoracic", "sacr", "tailbone", "buttock",
+               "forearm", "bicep", "tricep", "tendon", "extremit", "epigastr", "periumbilic", "suprapubic", "gum",
+               "sinus", "temple", "forehead", "armpit", "axilla", "palm", "sole", "arch", "achilles", "hamstring",
+               "quad", "lower back", "midfoot", "forefoot", "metatars", "collarbone", "clavic", "sternum")
+_NOT_SITES = {"mild", "moderate", "severe", "some", "sharp", "dull", "chronic", "acute", "new", "intermittent",
+              "constant", "occasional", "significant", "slight", "minimal", "increased", "decreased", "worsening",
+              "persistent", "residual", "associated", "any", "more", "less", "trace", "pitting", "no", "the",
+              "bony", "point", "focal", "diffuse", "generalized", "radiating", "shooting", "throbbing",
+              "burning", "stabbing", "aching", "achy", "sore", "tender", "positive", "negative", "lateral",
+              "medial", "anterior", "posterior", "upper", "lower", "mid", "left", "right", "bilateral",
+              "both", "much", "little", "bit", "lot", "great", "worst", "similar", "same", "other", "palpation",
+              "and", "or", "has", "have", "with", "without", "his", "her", "their", "my", "your", "a", "an"}
+
+
+def _asking_mask(toks: list[str], spoken: bool) -> list[bool]:
+    mask = [False] * len(toks)
+    pairs = _ASKING | _SPOKEN_ASKING if spoken else _ASKING
+    for i, t in enumerate(toks):
+        if t in _ASKING_ONE or (i + 1 < len(toks) and (t, toks[i + 1]) in pairs):
+            for j in range(i, min(len(toks), i + _ASK_SCOPE)):
+                if j > i + 1 and toks[j] in _ASK_END:
+                    break
+                mask[j] = True
+    return mask
+
+
+def _qualified(toks: list[str], m: Mention) -> str | None:
+    """"pain|pronation" for "pain with pronation": a generic finding under a condition."""
+    if m.end < len(toks) and toks[m.end] in _QUALIFIERS:
+        for t in toks[m.end + 1:m.end + 4]:
+            if t in FILLERS or t in STOPWORDS:
+                continue
+            return f"{m.concept}|{root(t)}" if t.isalpha() else None
+    return None
+
+
+def _site(toks: list[str], m: Mention) -> str | None:
+    """The body site a generic finding names: "calf pain", "pain in the calf", "swelling of the knee"."""
+    before = toks[m.start - 1] if m.start > 0 else ""
+    if _is_site(before):
+        return root(before)
+    k = m.end
+    if k < len(toks) and toks[k] in ("in", "of", "on", "over", "at", "around", "to"):
+        for t in toks[k + 1:k + 4]:
+            if t in FILLERS or t in _NOT_SITES or t in ("left", "right", "both", "bilateral"):
+                continue
+            return root(t) if _is_site(t) else None
+    return None
+
+
+def _is_site(word: str) -> bool:
+    return word.isalpha() and any(word.startswith(b) for b in _BODY_SITES)
+
+
+@dataclass
+class FindingPolarity:
+    asserted: set[str] = field(default_factory=set)
+    negated: set[str] = field(default_factory=set)
+    mentioned: set[str] = field(default_factory=set)      # asserted, negated, or only asked about
+    sites: set[tuple[str, str]] = field(default_factory=set)   # (generic finding, body-site stem) asserted
+
+    def update(self, other: FindingPolarity) -> None:
+        self.asserted |= other.asserted
+        self.negated |= other.negated
+        self.mentioned |= other.mentioned
+        self.sites |= other.sites
+
+
+_TAGS = {"okay", "ok", "right", "alright", "yeah", "correct", "huh", "yes", "fair", "good", "see"}
+
+
+def _clauses(text: str) -> list[tuple[list[str], bool]]:
+    """(tokens, is a question) per clause. "..., okay?" is a statement with a tag, not a question."""
+    out: list[tuple[list[str], bool]] = []
+    cur: list[str] = []
+    for t in words(text) + ["."]:
+        if t in _CLAUSE_END:
+            if cur:
+                tagged = cur[-1] in _TAGS and len(cur) > 3
+                out.append((cur, t == "?" and not tagged))
+            cur = []
+        else:
+            cur.append(t)
+    return out
+
+
+def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = False,
+                     spoken: bool = False) -> FindingPolarity:
+    """Polarity of each finding a text names. question=True: the whole text only asks.
+    spoken=True: a visit's words, where "any nausea vomiting or diarrhea" with no question mark
+    is still a question; in a note "any" follows a denial."""
+    pol = FindingPolarity()
+    clauses = _clauses(text)
+    for n, (toks, asks) in enumerate(clauses):
+        # "Illicit drug use: never." / "Satellitosis: not identified.": a denial after the colon.
+        nxt = clauses[n + 1][0] if n + 1 < len(clauses) else []
+        denied_after = bool(nxt) and len(nxt) <= 3 and (nxt[0] in _POST_NEGATORS or nxt[0] in
+                                                          ("never", "no", "not", "none", "absent"))
+        mentions = findings.find(toks)
+        free = {i for m in mentions for i in range(m.start, m.end)}
+        mask = negation_mask(toks, free)
+        asking = _asking_mask(toks, spoken)
+        for m in mentions:
+            pol.mentioned.add(m.concept)
+            if asks or question or any(asking[m.start:m.end]):
+                continue
+            after = toks[m.end:m.end + 2]
+            qualified = _qualified(toks, m) if m.concept in _GENERIC else None
+            if qualified:
+                pol.mentioned.add(qualified)
+            if any(mask[m.start:m.end]) or any(a in _POST_NEGATORS for a in after) or denied_after:
+                # "No pain with pronation" denies pain only under that condition: it neither
+                # denies the pain reported elsewhere nor asserts it; it conflicts with "pain with
+                # pronation" only.
+                if qualified:
+                    pol.negated.add(qualified)
+                else:
+                    pol.negated.add(m.concept)
+            elif spoken and "any" in toks[max(0, m.start - 2):m.start]:
+                continue        # "any nausea vomiting or diarrhea" without a negation: a question
+            else:
+                pol.asserted.add(m.concept)
+                if qualified:
+                    pol.asserted.add(qualified)
+                if m.concept in _SITED:
+                    site = _site(toks, m)
+                    if site:
+                        pol.sites.add((m.concept, site))
+    return pol
+
+
+def segment_polarities(segments: list[Segment], findings: FindingLexicon) -> list[FindingPolarity]:
+    """Each segment's finding polarity; a short yes/no answer takes the findings of the question
+    before it (asked by someone else) with its own polarity."""
+    out: list[FindingPolarity] = []
+    for k, seg in enumerate(segments):
+        # ASR often drops the question mark: a line that starts like a question asserts nothing.
+        pol = finding_polarity(seg.text, findings, spoken=True,
+                               question="?" not in seg.text and seg.text.strip().lower().startswith(_QUESTION_STARTS))
+        if k > 0:
+            q = segments[k - 1]
+            ans = _answer(seg.text) if is_answer(seg.text) else None
+            if ans and is_question(q.text) and (q.speaker != seg.speaker or seg.speaker == "unknown"):
+                asked = finding_polarity(question_tail(q.text).replace("?", ","), findings, spoken=True).mentioned
+                pol.mentioned |= asked
+                if ans == "no":
+                    pol.negated |= asked
+                elif len(asked) == 1:        # "yes" to "fever, chills or sweats?" says which? none
+                    pol.asserted |= asked
+        out.append(pol)
+    return out
