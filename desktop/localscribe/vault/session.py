@@ -18,7 +18,7 @@ import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
-from localscribe.security import egress
+from localscribe.vault import egress_authority as egress  # the allowlist capability
 from localscribe.vault import audio_spool, crypto, retention, roles, settings, users
 from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult, utcnow
 from localscribe.vault.db import transaction
