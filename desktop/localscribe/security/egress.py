@@ -41,9 +41,11 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
+
+from localscribe.security.egress_types import (BlockedAttempt, Endpoint, ip_or_none,  # noqa: F401
+                                               norm_host, read_block_log)
 
 ENV_LOG = "LOCALSCRIBE_EGRESS_LOG"
 # Never read any more (an environment variable must not widen a child's allowlist: spawn
@@ -64,47 +66,6 @@ _NATIVE_NET = frozenset({"connect", "__connect", "bind", "sendto", "__sendto", "
 
 class EgressBlocked(PermissionError):
     """A network call to a destination outside loopback and the allowlist was refused."""
-
-
-@dataclass(frozen=True)
-class BlockedAttempt:
-    """One refused call. Destinations and process ids only: never payloads, never PHI."""
-
-    time: float
-    pid: int
-    event: str          # the audit event, e.g. "socket.connect", "socket.getaddrinfo"
-    host: str
-    port: int | None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    host: str               # lower-cased host name or IP literal
-    port: int | None = None  # None: any port
-
-    def __str__(self) -> str:
-        if self.port is None:
-            return self.host
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @classmethod
-    def parse(cls, text: str) -> "Endpoint":
-        """Read ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 literal."""
-        text = text.strip()
-        if not text:
-            raise ValueError("empty egress endpoint")
-        if text.startswith("["):
-            host, _, rest = text[1:].partition("]")
-            port = int(rest[1:]) if rest.startswith(":") and rest[1:] else None
-            return cls(_norm_host(host), port)
-        if text.count(":") == 1:
-            host, port = text.split(":")
-            return cls(_norm_host(host), int(port) if port else None)
-        return cls(_norm_host(text), None)
 
 
 class Capability:
@@ -150,8 +111,11 @@ def install_guard(block_log: str | os.PathLike | None = None) -> None:
     with _G.lock:
         if _G.installed:
             return
-        _G.native_addrs = _native_addresses()
-        _guard_spawn_children()
+        from localscribe.security import egress_spawn
+
+        _G.native_addrs = egress_spawn.native_addresses(_NATIVE_NET)
+        egress_spawn.guard_spawn_children(
+            lambda: (allowed_strings(), str(_G.log_path) if _G.log_path else None))
         sys.addaudithook(_hook)
         _G.installed = True
 
@@ -178,14 +142,14 @@ def claim_authority() -> Capability:
 def allow(host: str, port: int | None = None, *, capability: Capability | None = None) -> None:
     """Let this process (and spawn children started afterwards) reach ``host`` (one port or any)."""
     _require(capability)
-    _add(Endpoint(_norm_host(host), int(port) if port is not None else None))
+    _add(Endpoint(norm_host(host), int(port) if port is not None else None))
 
 
 def disallow(host: str, port: int | None = None, *, capability: Capability | None = None) -> None:
     """Remove an endpoint added earlier (e.g. when the admin removes it from the allowlist)."""
     _require(capability)
     with _G.lock:
-        _G.endpoints.discard(Endpoint(_norm_host(host), int(port) if port is not None else None))
+        _G.endpoints.discard(Endpoint(norm_host(host), int(port) if port is not None else None))
         _G.resolved.clear()
 
 
@@ -243,33 +207,6 @@ def block_log_path() -> Path | None:
     return _G.log_path
 
 
-def read_block_log(path: str | os.PathLike, offset: int = 0) -> tuple[list[BlockedAttempt], int]:
-    """Records appended after byte ``offset`` and the offset to resume from.
-
-    A torn last line (a process killed mid-write) is left for the next read.
-    """
-    p = Path(path)
-    if not p.exists():
-        return [], offset
-    with open(p, "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    attempts: list[BlockedAttempt] = []
-    consumed = 0
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            break
-        consumed += len(line)
-        try:
-            d = json.loads(line)
-            attempts.append(BlockedAttempt(time=float(d["time"]), pid=int(d["pid"]),
-                                           event=str(d["event"]), host=str(d["host"]),
-                                           port=None if d.get("port") is None else int(d["port"])))
-        except (ValueError, KeyError, TypeError):
-            continue   # a damaged line is skipped, never fatal to the reader
-    return attempts, offset + consumed
-
-
 def check_destination(host: str, port: int | None = None) -> bool:
     """Whether a connection to (host, port) would be allowed. Does no network I/O itself
     except resolving allowlisted host names."""
@@ -313,9 +250,9 @@ def _check_bind(sock, address) -> None:
         return
     if family not in _INET:
         _refuse("socket.bind", f"family {family}", None, "only IP and local sockets may be bound")
-    host = _norm_host(address[0]) if isinstance(address, tuple) and address else str(address)
+    host = norm_host(address[0]) if isinstance(address, tuple) and address else str(address)
     port = address[1] if isinstance(address, tuple) and len(address) > 1 else None
-    ip = _ip(host)
+    ip = ip_or_none(host)
     if host in _LOOPBACK_NAMES or (ip is not None and (ip.is_loopback or _is_v4mapped_loopback(ip))):
         return
     _refuse("socket.bind", host or "0.0.0.0", port, "listening is allowed on loopback only")
@@ -347,27 +284,27 @@ def _destination(event: str, args: tuple) -> tuple[str, int | None] | None:
         if isinstance(address, tuple) and address:
             host = address[0]
             port = address[1] if len(address) > 1 else None
-            return _norm_host(host), port
+            return norm_host(host), port
         return str(address), None
     if event == "socket.getaddrinfo":
         host, port = args[0], args[1]
         if host is None:
             return None              # passive look-up for bind()
-        return _norm_host(host), _port_or_none(port)
+        return norm_host(host), _port_or_none(port)
     if event in ("socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr"):
-        return _norm_host(args[0]), None
+        return norm_host(args[0]), None
     if event == "socket.getnameinfo":
         sockaddr = args[0]
         if isinstance(sockaddr, tuple) and sockaddr:
-            return _norm_host(sockaddr[0]), _port_or_none(sockaddr[1] if len(sockaddr) > 1 else None)
+            return norm_host(sockaddr[0]), _port_or_none(sockaddr[1] if len(sockaddr) > 1 else None)
     return None
 
 
 def _allowed(host: str, port: int | None) -> bool:
-    host = _norm_host(host)
+    host = norm_host(host)
     if host in _LOOPBACK_NAMES or host == "":
         return True
-    ip = _ip(host)
+    ip = ip_or_none(host)
     if ip is not None and (ip.is_loopback or _is_v4mapped_loopback(ip)):
         return True
     with _G.lock:
@@ -384,7 +321,7 @@ def _allowed(host: str, port: int | None) -> bool:
     for ep in endpoints:
         if ep.port is not None and port is not None and ep.port != port:
             continue
-        if _ip(ep.host) is None and str(ip) in _resolve(ep.host):
+        if ip_or_none(ep.host) is None and str(ip) in _resolve(ep.host):
             return True
     return False
 
@@ -439,54 +376,13 @@ def _append_log(attempt: BlockedAttempt) -> None:
 # ---------------------------------------------------------------- children and native code
 
 def _boot_child(allowlist: list[str], block_log: str | None) -> None:
-    """First statement of a spawn child (see ``_guard_spawn_children``): the parent's
+    """First statement of a spawn child (see ``egress_spawn``): the parent's
     allowlist, then the hook. Refused in a process that is already guarded."""
     if _G.installed:
         raise EgressBlocked("the egress guard is already installed in this process")
     for entry in allowlist:
         _add(Endpoint.parse(entry))
     install_guard(block_log)
-
-
-def _guard_spawn_children() -> None:
-    """Make ``multiprocessing``'s spawn command line install the guard before ``spawn_main``,
-    i.e. before the child unpickles or imports anything of the parent's."""
-    import multiprocessing.spawn as spawn
-
-    original = spawn.get_command_line
-    if getattr(original, "_localscribe_guarded", False):
-        return
-    root = str(Path(__file__).resolve().parents[2])
-
-    def get_command_line(**kwds):
-        cmd = list(original(**kwds))
-        if "-c" in cmd:
-            i = cmd.index("-c") + 1
-            log = str(_G.log_path) if _G.log_path else None
-            cmd[i] = (f"import sys as _s; _s.path.insert(0, {root!r}); "
-                      "import localscribe.security.egress as _g; "
-                      f"_s.path.remove({root!r}); _g._boot_child({allowed_strings()!r}, {log!r}); "
-                      "del _s, _g; " + cmd[i])
-        return cmd
-
-    get_command_line._localscribe_guarded = True
-    spawn.get_command_line = get_command_line
-
-
-def _native_addresses() -> frozenset[int]:
-    """Where libc's network entry points live, to recognise a ctypes call to one of them."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None)
-    except (ImportError, OSError):
-        return frozenset()
-    found = set()
-    for name in _NATIVE_NET:
-        try:
-            found.add(ctypes.cast(getattr(libc, name), ctypes.c_void_p).value)
-        except AttributeError:
-            continue
-    return frozenset(a for a in found if a)
 
 
 def _require(capability: Capability | None) -> None:
@@ -503,15 +399,6 @@ def _add(ep: Endpoint) -> None:
         _G.resolved.pop(ep.host, None)
 
 
-def _norm_host(host) -> str:
-    if isinstance(host, (bytes, bytearray)):
-        host = host.decode("idna", "replace")
-    host = str(host).strip().lower().rstrip(".")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host.split("%", 1)[0]   # drop an IPv6 zone id
-
-
 def _port_or_none(port) -> int | None:
     if port is None:
         return None
@@ -522,13 +409,6 @@ def _port_or_none(port) -> int | None:
             return socket.getservbyname(str(port))   # no audit hook of ours sees this event
         except OSError:
             return None
-
-
-def _ip(host: str):
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        return None
 
 
 def _is_v4mapped_loopback(ip) -> bool:
