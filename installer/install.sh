@@ -6,6 +6,8 @@
 #   bash installer/install.sh --profile tiny      # small models (fast, for tests)
 #   options: --no-demo  --no-models  --dev (test tools too)  --bench (benchmark tools too)
 #            --venv DIR (default: .venv in this checkout)
+#            --no-egress-rule (skip the OS egress rule)  --egress-allow HOST:PORT (repeatable)
+#            --service-user NAME (the account LocalScribe runs as; default localscribe)
 #
 # Re-running is fast and safe: every step checks what is already there.
 set -euo pipefail
@@ -14,6 +16,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 profile="${LOCALSCRIBE_PROFILE:-standard}"
 demo=1 models=1 dev=0 bench=0
+egress_rule="${LOCALSCRIBE_EGRESS_RULE:-1}" service_user=localscribe egress_allow=()
 venv="$repo/.venv"
 llama_version="0.3.36"
 wheelhouse="${LOCALSCRIBE_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/localscribe/wheelhouse}"
@@ -27,7 +30,10 @@ while [ $# -gt 0 ]; do
     --dev) dev=1; shift ;;
     --bench) bench=1; shift ;;
     --venv) venv="$2"; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --no-egress-rule) egress_rule=0; shift ;;
+    --egress-allow) egress_allow+=(--allow "$2"); shift 2 ;;
+    --service-user) service_user="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +42,7 @@ case "$profile" in tiny|standard) ;; *) echo "install.sh: --profile must be tiny
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # --- 1. system packages --------------------------------------------------------------------
-runtime_pkgs=(python3 python3-venv python3-dev build-essential cmake git
+runtime_pkgs=(python3 python3-venv python3-dev build-essential cmake git nftables
   libportaudio2 libsndfile1 libpulse0
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
   fonts-dejavu-core libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
@@ -127,6 +133,24 @@ case ":$PATH:" in *":$bindir:"*) ;; *) say "add $bindir to your PATH (or use $ve
 if [ "$models" = 1 ]; then
   say "installing the '$profile' models (verified by SHA-256; nothing is downloaded at run time)"
   "$venv/bin/localscribe" models install --profile "$profile"
+fi
+
+# --- 6b. the OS egress rule: the first line of "no PHI leaves the device" -------------------
+# The kernel lets the service user reach loopback and the allowlisted EHR endpoints only; this
+# covers subprocesses and native code, which the in-app Python hook cannot see. Root is needed;
+# loading it again replaces the table, so re-running is safe. Opt out: --no-egress-rule.
+if [ "$egress_rule" = 1 ]; then
+  rule_cmd=("$venv/bin/python" -m localscribe.security.os_rule install --user "$service_user"
+            --data-dir "${LOCALSCRIBE_DATA_DIR:-$HOME/.local/share/localscribe}" "${egress_allow[@]}")
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    rule_cmd=(sudo "${rule_cmd[@]}")
+  fi
+  if [ "$(id -u)" = 0 ] || [ "${rule_cmd[0]}" = sudo ]; then
+    say "loading the OS egress rule for user '$service_user'"
+    "${rule_cmd[@]}" || say "WARNING: no OS egress rule (see the message above); only the in-app guard applies"
+  else
+    say "WARNING: no OS egress rule: root is needed (re-run with sudo, or pass --no-egress-rule)"
+  fi
 fi
 
 # --- 7. the main job on the embedded defaults ----------------------------------------------

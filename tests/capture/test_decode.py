@@ -70,3 +70,32 @@ def test_header_only_wav_has_no_samples(tmp_path):
     sf.write(path, np.zeros(0, dtype=np.float32), 16000)
     with pytest.raises(AudioDecodeError, match="no audio samples|not a readable"):
         decode_file(path)
+
+
+def test_truncated_wav_is_used_with_a_warning(tmp_path, speech):
+    full = tmp_path / "full.wav"
+    sf.write(full, speech, 16000, subtype="PCM_16")
+    assert audio_info(full).warning is None
+    cut = tmp_path / "cut.wav"
+    data = full.read_bytes()
+    cut.write_bytes(data[: 44 + (len(data) - 44) // 2])     # a copy cut short
+    info = audio_info(cut)
+    promised, held = len(speech) / 16000, info.duration
+    assert held == pytest.approx(promised / 2, abs=0.01)
+    assert info.warning == (f"cut.wav is cut short: its header promises {promised:.1f} s of audio "
+                            f"but the file holds {held:.1f} s; only that part is used")
+    assert len(decode_file(cut)) == info.frames             # what is there is still usable
+
+
+def test_recording_longer_than_the_cap_is_refused_in_one_line(tmp_path):
+    import localscribe.capture.decode as decode
+
+    path = tmp_path / "long.wav"
+    seconds = decode.MAX_AUDIO_SECONDS + 1
+    # 100 Hz, 8 bit: a real (not header-faked) recording over the cap in 1.4 MB.
+    with sf.SoundFile(path, "w", samplerate=100, channels=1, subtype="PCM_U8") as f:
+        f.write(np.zeros(seconds * 100, dtype=np.float32))
+    with pytest.raises(AudioDecodeError) as err:
+        audio_info(path)
+    msg = str(err.value)
+    assert "\n" not in msg and "hours long" in msg and "split the file" in msg

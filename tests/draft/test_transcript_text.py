@@ -28,3 +28,26 @@ def test_json_from_transcribe():
 def test_bad_input_is_explained(text, words):
     with pytest.raises(TranscriptFormatError, match=words):
         parse_transcript_text(text)
+
+
+def test_hostile_json_gets_a_clear_error_not_a_recursion_error():
+    from localscribe.draft.transcript_text import MAX_JSON_DEPTH
+    deep = '{"segments": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    with pytest.raises(TranscriptFormatError, match=f"nested more than {MAX_JSON_DEPTH} levels"):
+        parse_transcript_text(deep)
+    # Brackets inside strings are text, not nesting.
+    ok = '{"segments": [{"id": "a", "t0": 0, "t1": 1, "text": "[[[[{{{{ \\" ]]"}]}'
+    assert parse_transcript_text(ok).segments[0].text == '[[[[{{{{ " ]]'
+    with pytest.raises(TranscriptFormatError, match="'segments' list"):
+        parse_transcript_text('{"x": 1}')
+
+
+def test_oversized_transcript_is_refused_quickly():
+    import time
+
+    from localscribe.draft.transcript_text import MAX_TRANSCRIPT_BYTES
+    huge = "[doctor] how are you\n" * (MAX_TRANSCRIPT_BYTES // 20 + 1)
+    started = time.monotonic()
+    with pytest.raises(TranscriptFormatError, match=r"MB; the limit is 4 MB"):
+        parse_transcript_text(huge)
+    assert time.monotonic() - started < 2

@@ -27,28 +27,26 @@ def test_validation_names_every_problem():
     assert secrets == {"token": "s3cret"}
 
 
-def test_configure_seals_secrets_merges_updates_and_opens_egress(tmp_path, db, cipher, audit):
+def test_configure_seals_secrets_merges_updates_and_leaves_egress_to_the_admin(tmp_path, db, cipher, audit):
     service = EhrService(db, cipher, audit)
-    try:
-        service.configure("ehr", {"base_url": "https://ehr.example.org:8443/fhir",
-                                  "mrn_system": "urn:oid:1.2.3", "token": "tok-XYZ-123"},
+    service.configure("ehr", {"base_url": "https://ehr.example.org:8443/fhir",
+                              "mrn_system": "urn:oid:1.2.3", "token": "tok-XYZ-123"},
+                      kind="fhir-r4")
+    # A connector's endpoints never open egress by themselves: only the admin's allowlist.
+    assert not egress.check_destination("ehr.example.org", 8443)
+    raw = (tmp_path / "vault.sqlite").read_bytes() + \
+        (tmp_path / "vault.sqlite-wal").read_bytes()
+    assert b"tok-XYZ-123" not in raw
+    service.configure("ehr", {"timeout_seconds": "5"})       # update one setting
+    c = service.connector("ehr")
+    assert c.config.get("token") == "tok-XYZ-123" and c.config.get("timeout_seconds") == 5.0
+    with pytest.raises(SettingsError) as err:                # bearer without a token
+        service.configure("ehr2", {"base_url": "https://h/fhir", "mrn_system": "s"},
                           kind="fhir-r4")
-        assert "ehr.example.org:8443" in egress.allowed_strings()
-        raw = (tmp_path / "vault.sqlite").read_bytes() + \
-            (tmp_path / "vault.sqlite-wal").read_bytes()
-        assert b"tok-XYZ-123" not in raw
-        service.configure("ehr", {"timeout_seconds": "5"})       # update one setting
-        c = service.connector("ehr")
-        assert c.config.get("token") == "tok-XYZ-123" and c.config.get("timeout_seconds") == 5.0
-        with pytest.raises(SettingsError) as err:                # bearer without a token
-            service.configure("ehr2", {"base_url": "https://h/fhir", "mrn_system": "s"},
-                              kind="fhir-r4")
-        assert "token" in str(err.value)
-        assert [n for n, _ in service.store.names()] == ["ehr"]  # nothing saved
-        details = [d for a, _, _, d in audit if a == "ehr.connector.configure"][0]
-        assert details["secrets"] == ["token"] and "tok-XYZ-123" not in repr(audit)
-    finally:
-        egress.disallow("ehr.example.org", 8443)
+    assert "token" in str(err.value)
+    assert [n for n, _ in service.store.names()] == ["ehr"]  # nothing saved
+    details = [d for a, _, _, d in audit if a == "ehr.connector.configure"][0]
+    assert details["secrets"] == ["token"] and "tok-XYZ-123" not in repr(audit)
 
 
 def test_unknown_kind_and_unconfigured_name_are_clear(db, cipher):

@@ -77,8 +77,9 @@ def test_allowlist_decisions_in_fresh_process():
     code = """
 from localscribe.security import egress
 egress.install_guard()
-egress.allow("192.0.2.10", 443)
-egress.allow("192.0.2.20")
+cap = egress.claim_authority()
+egress.allow("192.0.2.10", 443, capability=cap)
+egress.allow("192.0.2.20", capability=cap)
 c = egress.check_destination
 print(c("192.0.2.10", 443), c("192.0.2.10", 80), c("192.0.2.20", 1), c("192.0.2.30", 443),
       c("127.8.9.10", 5), c("::1", 5), c("localhost", 5), c("::ffff:127.0.0.1", 5))
@@ -108,7 +109,7 @@ def fake_dns(host, port, *a, **k):
 socket.getaddrinfo = fake_dns
 from localscribe.security import egress
 egress.install_guard()
-egress.allow("ehr.example.test", 443)
+egress.allow("ehr.example.test", 443, capability=egress.claim_authority())
 c = egress.check_destination
 print(c("ehr.example.test", 443), c("192.0.2.55", 443), c("192.0.2.55", 80), c("192.0.2.56", 443))
 """

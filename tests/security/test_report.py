@@ -58,6 +58,10 @@ except egress.EgressBlocked:
     assert report["kdf"]["default"]["n"] == TEST_PARAMS.n
     assert "WEAK KEY DERIVATION" in report["kdf"]["warning"]
     assert report["egress"]["allowlist_configured"] == ["ehr.example.test:443"]
+    # This test loads no OS rule: the report must say so plainly, from a live probe.
+    rule = report["egress"]["os_rule"]
+    assert rule["active"] is False and rule["probe"] in ("open", "unreachable", "unknown")
+    assert rule["summary"].startswith(("NO OS egress rule", "OS egress rule NOT SEEN"))
     assert report["egress"]["blocked_attempts_recorded"] == 1
     assert report["egress"]["recent_blocked"][0]["target"] == "192.0.2.1:8080"
     assert {(u["user"], u["role"]) for u in report["users"]} == {
@@ -69,6 +73,7 @@ except egress.EgressBlocked:
     text = _cli(["security", "report"], paths.data_dir, "admin", "admin passphrase")
     assert text.returncode == 0, text.stderr
     assert "WEAK KEY DERIVATION" in text.stdout and "Audit chain: OK" in text.stdout
+    assert "OS egress rule" in text.stdout
     for out in (res.stdout, text.stdout, res.stderr, text.stderr):
         assert not [p for p in PHI if p in out]
 

@@ -6,6 +6,7 @@ block, soxr's streaming resampler carries its filter state across block edges.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -15,6 +16,8 @@ import soundfile as sf
 import soxr
 
 TARGET_RATE = 16_000
+# A visit longer than this is not a visit; it would take hours of CPU and memory to process.
+MAX_AUDIO_SECONDS = 4 * 3600
 
 
 class AudioDecodeError(ValueError):
@@ -28,6 +31,7 @@ class AudioInfo:
     channels: int
     frames: int
     format: str
+    warning: str | None = None     # e.g. a truncated WAV: usable, but the user must know
 
     @property
     def duration(self) -> float:
@@ -49,7 +53,44 @@ def audio_info(path: str | Path) -> AudioInfo:
             f"{p}: not a readable audio file (WAV, FLAC or OGG expected): {exc}") from None
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioDecodeError(f"{p}: the file holds no audio samples")
-    return AudioInfo(p, int(info.samplerate), int(info.channels), int(info.frames), info.format)
+    seconds = info.frames / info.samplerate
+    if seconds > MAX_AUDIO_SECONDS:
+        raise AudioDecodeError(f"{p}: the recording is {seconds / 3600:.1f} hours long; "
+                               f"LocalScribe takes up to {MAX_AUDIO_SECONDS // 3600} hours "
+                               "(split the file)")
+    warning = _wav_truncation(p, info) if info.format == "WAV" else None
+    return AudioInfo(p, int(info.samplerate), int(info.channels), int(info.frames), info.format,
+                     warning)
+
+
+def _wav_truncation(p: Path, info) -> str | None:
+    """libsndfile quietly reads what is there when a WAV's data chunk promises more bytes than
+    the file holds (a copy or a recorder cut short); say how much is missing."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            size = p.stat().st_size
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                cid, clen = struct.unpack("<4sI", f.read(8))
+                if cid == b"data":
+                    if clen in (0, 0xFFFFFFFF):     # streaming writers: length unknown
+                        return None
+                    missing = clen - (size - pos - 8)
+                    if missing <= 0:
+                        return None
+                    bytes_per_frame = max(1, (size - pos - 8) // max(1, info.frames))
+                    promised = clen / bytes_per_frame / info.samplerate
+                    held = info.frames / info.samplerate
+                    return (f"{p.name} is cut short: its header promises {promised:.1f} s of "
+                            f"audio but the file holds {held:.1f} s; only that part is used")
+                pos += 8 + clen + (clen & 1)
+    except (OSError, struct.error):
+        return None
+    return None
 
 
 def to_mono(block: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "localscribe.cli.vault_cmd",
     "localscribe.cli.pipeline_cmd",
     "localscribe.cli.scribe_cmd",
+    "localscribe.cli.encounters_cmd",
     "localscribe.cli.ehr_cmd",
 )
 

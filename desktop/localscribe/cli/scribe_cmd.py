@@ -19,7 +19,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("scribe", help="transcribe and draft a recorded visit into the vault",
                               description="Run the whole pipeline on a recording (WAV, FLAC or OGG) "
                                           "and store the encounter, encrypted, in the vault.")
-    p.add_argument("audio", metavar="AUDIO")
+    p.add_argument("audio", metavar="AUDIO", nargs="?")
+    p.add_argument("--resume", metavar="ENCOUNTER",
+                   help="transcribe and draft an interrupted or failed encounter from its "
+                        "recorded audio (see `localscribe encounters list`)")
     p.add_argument("--patient-name", default="", help="patient's name (stored encrypted)")
     p.add_argument("--mrn", default="", help="patient's medical record number")
     p.add_argument("--dob", default="", help="patient's date of birth, YYYY-MM-DD")
@@ -74,17 +77,28 @@ def _progress(json_mode: bool):
     return on_event
 
 
-def _scribe(args, store, audio) -> tuple:
+def _prepare(args, audio: str | None) -> tuple:
+    """Everything that can be refused before anything is stored: the audio file (bad, empty,
+    too long), the template, the models. Prints a warning for a truncated file."""
     from localscribe.capture.decode import AudioDecodeError, audio_info
     from localscribe.draft.templates import TemplateError, load_template
-    from localscribe.pipeline import scribe_file
 
     try:
-        audio_info(audio)                     # a bad file is refused before models load
+        if audio is not None:
+            info = audio_info(audio)          # a bad file is refused before models load
+            if info.warning:
+                print(f"localscribe: warning: {info.warning}", file=sys.stderr)
         template = load_template(args.template, paths_from(args).data_dir)
     except (AudioDecodeError, TemplateError) as exc:
         raise UserError(str(exc)) from None
     asr, llm = _models(args)
+    return template, asr, llm
+
+
+def _scribe(args, store, audio, prepared=None) -> tuple:
+    from localscribe.pipeline import scribe_file
+
+    template, asr, llm = prepared or _prepare(args, audio)
     began = time.perf_counter()
     result = scribe_file(audio, store, asr_model=asr, llm_model=llm, template=template.key,
                          data_dir=paths_from(args).data_dir, realtime=args.realtime,
@@ -146,12 +160,60 @@ def run_demo(args) -> int:
 def run_scribe(args) -> int:
     from localscribe.domain import Patient
     from localscribe.pipeline import VaultVisitStore
+    from localscribe.vault.encounters import EncounterStatus
 
+    if (args.audio is None) == (args.resume is None):
+        raise UserError("give either an AUDIO file or --resume ENCOUNTER")
+    if args.resume:
+        return _resume(args)
+    prepared = _prepare(args, args.audio)     # refused here, nothing half-made is left behind
     session = unlock(args)
+    eid = None
     try:
         eid = session.create_encounter(Patient(name=args.patient_name, mrn=args.mrn,
                                                birth_date=args.dob), args.template)
-        template, result, elapsed = _scribe(args, VaultVisitStore(session, eid), args.audio)
+        template, result, elapsed = _scribe(args, VaultVisitStore(session, eid), args.audio,
+                                            prepared)
+        if result.error:
+            session.set_status(eid, EncounterStatus.FAILED.value)
         return _report(args, template, result, elapsed, {"encounter": eid})
+    except BaseException:
+        if eid is not None and not session.locked:
+            _mark_failed(session, eid)
+        raise
+    finally:
+        session.lock()
+
+
+def _mark_failed(session, eid: str) -> None:
+    from localscribe.vault.encounters import EncounterStatus
+    try:
+        session.set_status(eid, EncounterStatus.FAILED.value)
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        pass
+
+
+def _resume(args) -> int:
+    from localscribe.pipeline.resume import NotResumable, resumable_audio, resume_visit
+    from localscribe.vault import EncounterNotFound
+
+    template, asr, llm = _prepare(args, None)
+    session = unlock(args)                    # marks encounters whose process died
+    try:
+        try:
+            audio = resumable_audio(session, args.resume)
+        except (NotResumable, FileNotFoundError, EncounterNotFound) as exc:
+            raise UserError(str(exc)) from None
+        if not args.json:
+            print(f"... resuming encounter {args.resume}: {audio.size / 16000:.1f} s of "
+                  "recorded audio", file=sys.stderr)
+        began = time.perf_counter()
+        result = resume_visit(session, args.resume, audio, asr_model=asr, llm_model=llm,
+                              template=template.key, data_dir=paths_from(args).data_dir,
+                              on_event=_progress(args.json))
+        if result.error:
+            _mark_failed(session, args.resume)
+        return _report(args, template, result, time.perf_counter() - began,
+                       {"encounter": args.resume, "resumed": True})
     finally:
         session.lock()

@@ -14,6 +14,12 @@ _ROLE = {"doctor": Speaker.CLINICIAN.value, "clinician": Speaker.CLINICIAN.value
          "patient": Speaker.PATIENT.value, "patient_guest": Speaker.OTHER.value,
          "guest": Speaker.OTHER.value, "other": Speaker.OTHER.value}
 _SECONDS_PER_WORD = 0.4     # a made-up clock for text without times: ~150 words a minute
+# A four-hour visit is ~0.5 MB as `transcribe --json`; far past that is not a visit, and a
+# 56 MB file once kept the drafter busy for minutes with no output.
+MAX_TRANSCRIPT_BYTES = 4 * 1024 * 1024
+# The transcript format nests 3 levels; far deeper is hostile (it used to raise RecursionError).
+MAX_JSON_DEPTH = 32
+_JSON_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|[\[\]{}]')
 
 
 class TranscriptFormatError(ValueError):
@@ -22,13 +28,24 @@ class TranscriptFormatError(ValueError):
 
 def parse_transcript_text(text: str) -> Transcript:
     """Turns become segments with their speaker; plain text becomes one segment per line."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_TRANSCRIPT_BYTES:
+        raise TranscriptFormatError(
+            f"the transcript is {size / 2**20:.1f} MB; the limit is "
+            f"{MAX_TRANSCRIPT_BYTES // 2**20} MB, far more than any visit")
     stripped = text.lstrip()
     if stripped.startswith("{"):
+        if _too_deep(stripped, MAX_JSON_DEPTH):
+            raise TranscriptFormatError(
+                f"the JSON transcript is nested more than {MAX_JSON_DEPTH} levels deep; a "
+                "transcript is a list of segments")
         try:
             data = json.loads(stripped)
+        except RecursionError:
+            raise TranscriptFormatError("the JSON transcript is nested too deeply") from None
         except ValueError as exc:
             raise TranscriptFormatError(f"the transcript looks like JSON but is not valid: {exc}") from exc
-        if "segments" not in data:
+        if not isinstance(data, dict) or "segments" not in data:
             raise TranscriptFormatError("a JSON transcript needs a 'segments' list")
         try:
             return Transcript.from_dict(data)
@@ -54,3 +71,17 @@ def parse_transcript_text(text: str) -> Transcript:
     if not segments:
         raise TranscriptFormatError("the transcript is empty")
     return Transcript(segments=segments)
+
+
+def _too_deep(text: str, limit: int) -> bool:
+    """Bracket depth outside strings, counted before json.loads recurses into it."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group()
+        if tok in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif tok in ("]", "}"):
+            depth -= 1
+    return False

@@ -9,23 +9,20 @@ the vault) is untouched, so drafting can simply be retried.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import queue
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
 from localscribe.domain import Draft, Segment, Transcript
+from localscribe.engine_process import (EngineProcess, EngineProcessError, WorkerCrashed,
+                                        child_failed, child_ready)
+
+__all__ = ["DraftWorker", "WorkerConfig", "WorkerCrashed", "WorkerError"]
 
 
 class WorkerError(RuntimeError):
     """The draft worker reported a problem (model missing, transcript empty, ...)."""
-
-
-class WorkerCrashed(WorkerError):
-    """The draft worker process ended while it was working."""
 
 
 @dataclass(frozen=True)
@@ -39,16 +36,8 @@ class WorkerConfig:
     max_tokens: int | None = None  # None: the template's note_tokens
 
 
-def _install_guard() -> None:
-    try:
-        from localscribe.security.egress import install_guard
-    except ImportError:     # the guard module ships with the vault work; never fail without it
-        return
-    install_guard()
-
-
 def _serve(cfg: WorkerConfig, requests, events) -> None:
-    _install_guard()        # first thing: nothing in this process may reach the network
+    # ``engine_process`` has installed the egress guard and the parent-death watch already.
     try:
         from localscribe.draft.engine import LlamaEngine
         from localscribe.draft.incremental import IncrementalDrafter
@@ -59,9 +48,9 @@ def _serve(cfg: WorkerConfig, requests, events) -> None:
         engine = LlamaEngine(cfg.model, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, lookahead=cfg.lookahead)
         drafter = IncrementalDrafter(engine, template, max_tokens=cfg.max_tokens)
     except Exception as exc:  # noqa: BLE001 - any start-up failure must reach the caller as a message
-        events.put(("error", f"the note-drafting engine could not start: {exc}"))
+        child_failed(events, str(exc))
         return
-    events.put(("ready", engine.model_sha256))
+    child_ready(events, engine.model_sha256)
     segments: list[Segment] = []
     while True:
         msg = requests.get()
@@ -93,40 +82,28 @@ class DraftWorker:
     """Client side. ``feed()`` during the visit, ``finish()`` at Stop, ``close()`` at the end."""
 
     def __init__(self, config: WorkerConfig, *, start_timeout: float = 120.0):
-        ctx = mp.get_context("spawn")     # no fork: llama.cpp threads and Qt do not survive it
-        self._requests = ctx.Queue()
-        self._events = ctx.Queue()
-        self._proc = ctx.Process(target=_serve, args=(config, self._requests, self._events),
-                                 name="localscribe-draft", daemon=True)
-        self._proc.start()
+        self._proc = EngineProcess(
+            _serve, (config,), name="localscribe-draft", what="the note-drafting engine",
+            crash_hint="The transcript and the recording are safe; drafting can be retried.")
+        self._requests = self._proc.requests
         self.model_sha256 = ""
-        kind, *rest = self._next(start_timeout, "starting")
-        if kind == "error":
-            self.close()
-            raise WorkerError(rest[0])
-        self.model_sha256 = rest[0]
+        try:
+            self.model_sha256 = self._proc.start(start_timeout)
+        except WorkerCrashed:
+            raise
+        except EngineProcessError as exc:
+            raise WorkerError(str(exc)) from None
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid
 
     def _next(self, timeout: float | None, doing: str):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            try:
-                return self._events.get(timeout=0.2)
-            except queue.Empty:
-                pass
-            if not self._proc.is_alive():
-                try:            # it may have answered just before it ended
-                    return self._events.get(timeout=0.5)
-                except queue.Empty:
-                    code = self._proc.exitcode
-                    raise WorkerCrashed(
-                        f"The note-drafting engine stopped unexpectedly while {doing} (exit code {code}). "
-                        "The transcript and the recording are safe; drafting can be retried.") from None
-            if deadline is not None and time.monotonic() > deadline:
-                raise WorkerError(f"the note-drafting engine did not answer within {timeout:.0f} s while {doing}")
+        try:
+            return self._proc.next(timeout, doing)
+        except TimeoutError:
+            raise WorkerError(f"the note-drafting engine did not answer within {timeout:.0f} s "
+                              f"while {doing}") from None
 
     def feed(self, segments: list[Segment], *, wait: bool = False, timeout: float | None = None) -> None:
         """Send new segments; the worker evaluates them into its cache in the background."""
@@ -155,14 +132,7 @@ class DraftWorker:
         return Draft.from_dict(draft), stats
 
     def close(self, timeout: float = 5.0) -> None:
-        if self._proc.is_alive():
-            self._requests.put(("close",))
-            self._proc.join(timeout)
-            if self._proc.is_alive():
-                self._proc.terminate()
-                self._proc.join(timeout)
-        self._requests.close()
-        self._events.close()
+        self._proc.stop(("close",), timeout)
 
     def __enter__(self) -> Self:
         return self

@@ -108,8 +108,8 @@ class ConnectorContext:
 
     ``clipboard``: a backend with ``set_text(str)``, ``get_text() -> str`` and
     ``schedule(seconds, fn)`` (the Qt UI passes ``clipboard_qt.QtClipboardBackend``);
-    ``allow_egress``: called with (host, port) for each endpoint (default: the egress guard's
-    ``allow``).
+    ``allow_egress``: called with (host, port) for each endpoint (default: none; endpoints pass
+    the egress guard only through the admin's allowlist).
     """
 
     clipboard: Any = None

@@ -74,13 +74,12 @@ def get_info(kind: str) -> ConnectorInfo:
 
 
 def instantiate(config: ConnectorConfig, context: ConnectorContext | None = None):
-    """Build a configured connector and let its endpoints through the egress guard."""
+    """Build a configured connector. Its endpoints pass the egress guard only when the admin's
+    allowlist holds them (``session.allow_endpoint``, done by ``ehr configure``)."""
     info = get_info(config.kind)
     context = context or ConnectorContext()
     connector = info.factory(config, context)
-    allow = context.allow_egress
-    if allow is None:
-        from localscribe.security.egress import allow
-    for host, port in connector.endpoints():
-        allow(host, port)
+    if context.allow_egress is not None:
+        for host, port in connector.endpoints():
+            context.allow_egress(host, port)
     return connector

@@ -95,7 +95,9 @@ class LiveVisit:
                  transcriber_factory: Callable[[], Transcriber],
                  drafter_factory: Callable[[], Drafter] | None,
                  verify: Callable[[Draft, Transcript], Draft] | None = None,
-                 on_event: Callable[[Any], None] | None = None):
+                 on_event: Callable[[Any], None] | None = None,
+                 start_status: str = "recording"):
+        self._start_status = start_status     # "transcribing" when resuming from the spool
         self._source = source
         self._store = store
         self._make_transcriber = transcriber_factory
@@ -113,8 +115,10 @@ class LiveVisit:
 
     # -- control --------------------------------------------------------------------------
     def start(self) -> "LiveVisit":
-        self._store.set_status("recording")
-        self._emit(ev.StateChanged("recording"))
+        if hasattr(self._store, "begin"):
+            self._store.begin()          # e.g. the vault store's visit lease
+        self._store.set_status(self._start_status)
+        self._emit(ev.StateChanged(self._start_status))
         for name, target in (("capture", self._capture_loop), ("transcribe", self._transcribe_loop),
                              ("draft", self._draft_loop)):
             t = threading.Thread(target=target, name=f"visit-{name}", daemon=True)
@@ -268,6 +272,11 @@ class LiveVisit:
             if drafter is not None:
                 try:
                     drafter.close()
+                except Exception:  # noqa: BLE001
+                    pass
+            if hasattr(self._store, "finished"):
+                try:
+                    self._store.finished()
                 except Exception:  # noqa: BLE001
                     pass
             self._done.set()

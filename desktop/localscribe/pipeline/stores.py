@@ -10,14 +10,32 @@ from localscribe.domain import Draft, Transcript
 
 
 class VaultVisitStore:
-    """The app's store: the encrypted vault, through an unlocked session's permission checks."""
+    """The app's store: the encrypted vault, through an unlocked session's permission checks.
 
-    def __init__(self, session, encounter_id: str):
+    While a visit runs it holds the encounter's visit lease (``vault.recovery``), so that if
+    this process dies the next unlock finds the encounter interrupted rather than "recording".
+    ``record_audio=False``: the audio is in the spool already (``scribe --resume``).
+    """
+
+    def __init__(self, session, encounter_id: str, *, record_audio: bool = True):
         self.session = session
         self.eid = encounter_id
+        self.record_audio = record_audio
         self._spool = None
+        self._lease = None
+
+    def begin(self) -> None:
+        from localscribe.vault.recovery import VisitLease
+        self._lease = VisitLease(self.session.vault.paths.data_dir, self.eid).acquire()
+
+    def finished(self) -> None:
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
 
     def write_audio(self, mono: np.ndarray) -> None:
+        if not self.record_audio:
+            return
         if self._spool is None:
             self._spool = self.session.open_audio_spool(self.eid)   # audits recording.start
         self._spool.write(mono)

@@ -1,26 +1,38 @@
-"""The no-egress guarantee: a Python audit hook that refuses network traffic to anywhere but
-loopback and the endpoints the practice configured.
+"""The no-egress guarantee, second line: a Python audit hook that refuses network traffic to
+anywhere but loopback and the endpoints the practice's admin allowlisted.
 
-Call ``install_guard()`` first thing in every process (the CLI does; engine workers use
-``worker_initializer`` or call it themselves). The hook sees ``socket.connect``, ``sendto``,
-``sendmsg`` and every name lookup, and raises ``EgressBlocked`` *before* the call reaches the
-OS, so no DNS query or packet leaves for a refused destination.
+The first line is the operating system's rule (``security/os_rule.py``, set up by the
+installer): it holds for native code and subprocesses, which this hook cannot see.
 
-The allowlist travels to child processes through the environment variable
-``LOCALSCRIBE_EGRESS_ALLOW`` (``host[:port]`` entries, comma separated), which ``allow()`` keeps
-current, so a ``multiprocessing`` spawn child that calls ``install_guard()`` gets the same list.
+Call ``install_guard()`` first thing in every process (the CLI does). Once installed:
+
+* ``socket.connect``/``sendto``/``sendmsg`` to a non-allowlisted address and every name look-up
+  of a non-allowlisted name raise ``EgressBlocked`` *before* the call reaches the OS. The socket
+  family is read from the C structure (``_socket.socket.family``), so a subclass that lies
+  about ``family`` is judged by what it really is; families that can leave the machine other
+  than IPv4/IPv6 (packet, Bluetooth, ...) are refused outright.
+* ``bind`` to anything but loopback (``0.0.0.0`` and ``::`` included) is refused: a listener on
+  the network is an exit too.
+* ``ctypes`` cannot look up or call libc's ``connect``/``bind``/``sendto``/``sendmsg``/
+  ``syscall`` (the ``ctypes.dlsym`` and ``ctypes.call_function`` audit events).
+* Every ``multiprocessing`` spawn child installs the same guard, with the parent's allowlist,
+  before it unpickles anything of the parent's (the spawn command line is extended).
+* The allowlist changes only with the capability that ``claim_authority()`` hands out once per
+  process; the vault claims it (``vault/egress_authority.py``) and feeds it the admin's
+  persisted allowlist. There is no pass-through switch.
+
 Blocked attempts are kept in memory, handed to listeners (the vault session writes them to the
-audit trail), and appended to a JSON-lines file when one is configured (``set_block_log``, also
-inherited through ``LOCALSCRIBE_EGRESS_LOG``), so a worker's attempts reach the audit trail too.
+audit trail) and appended to a JSON-lines file when one is configured (``set_block_log``, which
+children inherit through ``LOCALSCRIBE_EGRESS_LOG``).
 
-Limits, stated plainly: an audit hook only sees Python-level sockets. Native code that opens its
-own sockets (a C library, a subprocess) is not covered; see SECURITY.md.
-
+Code running inside the process can still defeat an in-process check (it can rewrite this
+module's state or write machine code through ctypes); that is why the OS rule exists.
 Kept import-light on purpose: it runs before anything else at start-up.
 """
 
 from __future__ import annotations
 
+import _socket
 import ipaddress
 import json
 import os
@@ -29,61 +41,43 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
-ENV_ALLOW = "LOCALSCRIBE_EGRESS_ALLOW"
+from localscribe.security.egress_types import (BlockedAttempt, Endpoint, ip_or_none,  # noqa: F401
+                                               norm_host, read_block_log)
+
 ENV_LOG = "LOCALSCRIBE_EGRESS_LOG"
+# Never read any more (an environment variable must not widen a child's allowlist: spawn
+# children get it on their command line); kept so tools that clear it still work.
+ENV_ALLOW = "LOCALSCRIBE_EGRESS_ALLOW"
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 _RESOLVE_TTL_S = 60.0
 _MEMORY_LIMIT = 1000
+# Read the family from the C struct: Python's socket.socket.family is an overridable property.
+_C_FAMILY = _socket.socket.__dict__["family"]
+_INET = frozenset({socket.AF_INET, socket.AF_INET6})
+_LOCAL_ONLY = frozenset({socket.AF_UNIX, getattr(socket, "AF_NETLINK", socket.AF_UNIX)})
+# libc entry points that put bytes on the network; ctypes may neither look them up nor call them.
+_NATIVE_NET = frozenset({"connect", "__connect", "bind", "sendto", "__sendto", "sendmsg", "__sendmsg",
+                         "sendmmsg", "__sendmmsg", "syscall", "dlsym", "dlvsym"})
 
 
 class EgressBlocked(PermissionError):
     """A network call to a destination outside loopback and the allowlist was refused."""
 
 
-@dataclass(frozen=True)
-class BlockedAttempt:
-    """One refused call. Destinations and process ids only: never payloads, never PHI."""
+class Capability:
+    """The right to change this process's allowlist. One exists per process (the vault's)."""
 
-    time: float
-    pid: int
-    event: str          # the audit event, e.g. "socket.connect", "socket.getaddrinfo"
-    host: str
-    port: int | None
+    __slots__ = ()
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def __reduce__(self):      # never travels to another process
+        raise TypeError("the egress capability cannot be pickled")
 
-
-@dataclass(frozen=True)
-class Endpoint:
-    host: str               # lower-cased host name or IP literal
-    port: int | None = None  # None: any port
-
-    def __str__(self) -> str:
-        if self.port is None:
-            return self.host
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @classmethod
-    def parse(cls, text: str) -> "Endpoint":
-        """Read ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 literal."""
-        text = text.strip()
-        if not text:
-            raise ValueError("empty egress endpoint")
-        if text.startswith("["):
-            host, _, rest = text[1:].partition("]")
-            port = int(rest[1:]) if rest.startswith(":") and rest[1:] else None
-            return cls(_norm_host(host), port)
-        if text.count(":") == 1:
-            host, port = text.split(":")
-            return cls(_norm_host(host), int(port) if port else None)
-        return cls(_norm_host(text), None)
+    def __repr__(self) -> str:
+        return "<egress capability>"
 
 
 class _Guard:
@@ -91,6 +85,7 @@ class _Guard:
 
     def __init__(self) -> None:
         self.installed = False
+        self.authority: Capability | None = None
         self.lock = threading.RLock()
         self.endpoints: set[Endpoint] = set()
         self.resolved: dict[str, tuple[float, frozenset[str]]] = {}
@@ -99,7 +94,7 @@ class _Guard:
         self.listeners: list[Callable[[BlockedAttempt], None]] = []
         self.log_path: Path | None = None
         self.unlogged: list[BlockedAttempt] = []
-        self.local = threading.local()   # .inside: the hook's own look-ups pass through
+        self.native_addrs: frozenset[int] = frozenset()
 
 
 _G = _Guard()
@@ -107,55 +102,55 @@ _G = _Guard()
 
 # ---------------------------------------------------------------- public API
 
-def install_guard(allowlist: Iterable[str] | None = None, block_log: str | os.PathLike | None = None
-                  ) -> None:
-    """Install the hook once per process (later calls only add to the allowlist).
-
-    Reads ``LOCALSCRIBE_EGRESS_ALLOW`` and ``LOCALSCRIBE_EGRESS_LOG`` so child processes inherit
-    the parent's configuration.
-    """
-    env_allow = os.environ.get(ENV_ALLOW, "")
-    for entry in [*(e for e in env_allow.split(",") if e.strip()), *(allowlist or ())]:
-        _add(Endpoint.parse(entry))
+def install_guard(block_log: str | os.PathLike | None = None) -> None:
+    """Install the hook once per process; later calls are no-ops (the allowlist changes only
+    through ``allow`` with the vault's capability). Reads ``LOCALSCRIBE_EGRESS_LOG``."""
     log = block_log or os.environ.get(ENV_LOG)
     if log:
         set_block_log(log)
     with _G.lock:
         if _G.installed:
-            _publish_env()
             return
+        from localscribe.security import egress_spawn
+
+        _G.native_addrs = egress_spawn.native_addresses(_NATIVE_NET)
+        egress_spawn.guard_spawn_children(
+            lambda: (allowed_strings(), str(_G.log_path) if _G.log_path else None))
         sys.addaudithook(_hook)
         _G.installed = True
-    _publish_env()
 
 
-def worker_initializer(allowlist: Iterable[str] | None = None,
-                       block_log: str | os.PathLike | None = None) -> None:
-    """``initializer=`` for ``multiprocessing`` pools/processes: the same guard in the child.
-
-    With no arguments the child relies on the inherited environment (``allow()`` keeps it
-    current); pass ``allowed_strings()`` and ``block_log_path()`` explicitly when the child's
-    environment is not inherited.
-    """
-    install_guard(allowlist, block_log)
+def worker_initializer() -> None:
+    """``initializer=`` for ``multiprocessing`` pools; spawn children are guarded already (the
+    command line installs the guard), so this only makes the intent explicit."""
+    install_guard()
 
 
 def is_installed() -> bool:
     return _G.installed
 
 
-def allow(host: str, port: int | None = None) -> None:
-    """Let this process (and children started afterwards) reach ``host`` (optionally one port)."""
-    _add(Endpoint(_norm_host(host), int(port) if port is not None else None))
-    _publish_env()
-
-
-def disallow(host: str, port: int | None = None) -> None:
-    """Remove an endpoint added earlier (e.g. when a connector is removed from the settings)."""
+def claim_authority() -> Capability:
+    """The capability to change the allowlist, handed out once per process (to the vault)."""
     with _G.lock:
-        _G.endpoints.discard(Endpoint(_norm_host(host), int(port) if port is not None else None))
+        if _G.authority is not None:
+            raise EgressBlocked("the egress allowlist capability was already claimed in this process")
+        _G.authority = Capability()
+        return _G.authority
+
+
+def allow(host: str, port: int | None = None, *, capability: Capability | None = None) -> None:
+    """Let this process (and spawn children started afterwards) reach ``host`` (one port or any)."""
+    _require(capability)
+    _add(Endpoint(norm_host(host), int(port) if port is not None else None))
+
+
+def disallow(host: str, port: int | None = None, *, capability: Capability | None = None) -> None:
+    """Remove an endpoint added earlier (e.g. when the admin removes it from the allowlist)."""
+    _require(capability)
+    with _G.lock:
+        _G.endpoints.discard(Endpoint(norm_host(host), int(port) if port is not None else None))
         _G.resolved.clear()
-    _publish_env()
 
 
 def allowed() -> list[Endpoint]:
@@ -212,34 +207,6 @@ def block_log_path() -> Path | None:
     return _G.log_path
 
 
-def read_block_log(path: str | os.PathLike, offset: int = 0) -> tuple[list[BlockedAttempt], int]:
-    """Records appended after byte ``offset`` and the offset to resume from.
-
-    A torn last line (a process killed mid-write) is left for the next read.
-    """
-    p = Path(path)
-    if not p.exists():
-        return [], offset
-    with _passthrough():
-        with open(p, "rb") as f:
-            f.seek(offset)
-            data = f.read()
-    attempts: list[BlockedAttempt] = []
-    consumed = 0
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            break
-        consumed += len(line)
-        try:
-            d = json.loads(line)
-            attempts.append(BlockedAttempt(time=float(d["time"]), pid=int(d["pid"]),
-                                           event=str(d["event"]), host=str(d["host"]),
-                                           port=None if d.get("port") is None else int(d["port"])))
-        except (ValueError, KeyError, TypeError):
-            continue   # a damaged line is skipped, never fatal to the reader
-    return attempts, offset + consumed
-
-
 def check_destination(host: str, port: int | None = None) -> bool:
     """Whether a connection to (host, port) would be allowed. Does no network I/O itself
     except resolving allowlisted host names."""
@@ -251,24 +218,56 @@ def check_destination(host: str, port: int | None = None) -> bool:
 _ADDRESS_EVENTS = {"socket.connect", "socket.sendto", "socket.sendmsg"}
 _LOOKUP_EVENTS = {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
                   "socket.gethostbyaddr", "socket.getnameinfo"}
+_NATIVE_EVENTS = {"ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.call_function"}
 
 
 def _hook(event: str, args: tuple) -> None:
-    if event not in _ADDRESS_EVENTS and event not in _LOOKUP_EVENTS:
-        return
-    if getattr(_G.local, "inside", False):
-        return
-    dest = _destination(event, args)
-    if dest is None:
-        return
-    host, port = dest
-    if _allowed(host, port):
-        return
+    if event in _ADDRESS_EVENTS or event in _LOOKUP_EVENTS:
+        dest = _destination(event, args)
+        if dest is None or _allowed(*dest):
+            return
+        _refuse(event, *dest, "only loopback and the configured EHR endpoints are allowed "
+                f"(allowlist: {', '.join(allowed_strings()) or 'empty'})")
+    elif event == "socket.bind":
+        _check_bind(args[0], args[1])
+    elif event == "socket.__new__":
+        family = args[1]
+        if family not in (-1, None) and family not in _INET and family not in _LOCAL_ONLY:
+            _refuse(event, f"family {family}", None, "only IP and local sockets may be created")
+    elif event in _NATIVE_EVENTS:
+        _check_native(event, args)
+
+
+def _refuse(event: str, host: str, port: int | None, why: str):
     _record(event, host, port)
     shown = f"{host}:{port}" if port is not None else host
-    raise EgressBlocked(
-        f"LocalScribe egress guard refused {event.split('.', 1)[1]} to {shown}: only loopback and "
-        f"the configured EHR endpoints are allowed (allowlist: {', '.join(allowed_strings()) or 'empty'})")
+    raise EgressBlocked(f"LocalScribe egress guard refused {event.split('.', 1)[1]} to {shown}: {why}")
+
+
+def _check_bind(sock, address) -> None:
+    family = _C_FAMILY.__get__(sock)
+    if family in _LOCAL_ONLY:
+        return
+    if family not in _INET:
+        _refuse("socket.bind", f"family {family}", None, "only IP and local sockets may be bound")
+    host = norm_host(address[0]) if isinstance(address, tuple) and address else str(address)
+    port = address[1] if isinstance(address, tuple) and len(address) > 1 else None
+    ip = ip_or_none(host)
+    if host in _LOOPBACK_NAMES or (ip is not None and (ip.is_loopback or _is_v4mapped_loopback(ip))):
+        return
+    _refuse("socket.bind", host or "0.0.0.0", port, "listening is allowed on loopback only")
+
+
+def _check_native(event: str, args: tuple) -> None:
+    if event == "ctypes.call_function":
+        if args and args[0] in _G.native_addrs:
+            _refuse(event, "libc network call", None, "native network calls are not allowed")
+        return
+    name = args[1] if len(args) > 1 else None
+    if isinstance(name, bytes):
+        name = name.decode("ascii", "replace")
+    if name in _NATIVE_NET:
+        _refuse(event, f"libc {name}", None, "native network calls are not allowed")
 
 
 def _destination(event: str, args: tuple) -> tuple[str, int | None] | None:
@@ -277,33 +276,35 @@ def _destination(event: str, args: tuple) -> tuple[str, int | None] | None:
         sock, address = args[0], args[1]
         if address is None:          # sendmsg on a connected socket: connect was checked
             return None
-        family = getattr(sock, "family", None)
-        if family not in (socket.AF_INET, socket.AF_INET6):
-            return None              # AF_UNIX, netlink, etc. stay on the machine
+        family = _C_FAMILY.__get__(sock)
+        if family in _LOCAL_ONLY:
+            return None              # AF_UNIX, netlink stay on the machine
+        if family not in _INET:
+            return f"family {family}", None   # packet sockets etc.: never allowed
         if isinstance(address, tuple) and address:
             host = address[0]
             port = address[1] if len(address) > 1 else None
-            return _norm_host(host), port
+            return norm_host(host), port
         return str(address), None
     if event == "socket.getaddrinfo":
         host, port = args[0], args[1]
         if host is None:
             return None              # passive look-up for bind()
-        return _norm_host(host), _port_or_none(port)
+        return norm_host(host), _port_or_none(port)
     if event in ("socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr"):
-        return _norm_host(args[0]), None
+        return norm_host(args[0]), None
     if event == "socket.getnameinfo":
         sockaddr = args[0]
         if isinstance(sockaddr, tuple) and sockaddr:
-            return _norm_host(sockaddr[0]), _port_or_none(sockaddr[1] if len(sockaddr) > 1 else None)
+            return norm_host(sockaddr[0]), _port_or_none(sockaddr[1] if len(sockaddr) > 1 else None)
     return None
 
 
 def _allowed(host: str, port: int | None) -> bool:
-    host = _norm_host(host)
+    host = norm_host(host)
     if host in _LOOPBACK_NAMES or host == "":
         return True
-    ip = _ip(host)
+    ip = ip_or_none(host)
     if ip is not None and (ip.is_loopback or _is_v4mapped_loopback(ip)):
         return True
     with _G.lock:
@@ -315,11 +316,12 @@ def _allowed(host: str, port: int | None) -> bool:
             return True
     if ip is None:
         return False
-    # An IP reached after resolving an allowlisted name is allowed too.
+    # An IP reached after resolving an allowlisted name is allowed too. The look-up below
+    # passes the hook because the name itself is on the allowlist.
     for ep in endpoints:
         if ep.port is not None and port is not None and ep.port != port:
             continue
-        if _ip(ep.host) is None and str(ip) in _resolve(ep.host):
+        if ip_or_none(ep.host) is None and str(ip) in _resolve(ep.host):
             return True
     return False
 
@@ -331,8 +333,7 @@ def _resolve(name: str) -> frozenset[str]:
     if cached and now - cached[0] < _RESOLVE_TTL_S:
         return cached[1]
     try:
-        with _passthrough():
-            infos = socket.getaddrinfo(name, None)
+        infos = socket.getaddrinfo(name, None)
         ips = frozenset(str(ipaddress.ip_address(info[4][0].split("%")[0])) for info in infos)
     except (OSError, ValueError):
         ips = frozenset()
@@ -361,53 +362,41 @@ def _record(event: str, host: str, port: int | None) -> None:
 
 def _append_log(attempt: BlockedAttempt) -> None:
     try:
-        with _passthrough():
-            _G.log_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(_G.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, (json.dumps(attempt.to_dict(), sort_keys=True) + "\n").encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        _G.log_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(_G.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (json.dumps(attempt.to_dict(), sort_keys=True) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError:
         _G.unlogged.append(attempt)
 
 
+# ---------------------------------------------------------------- children and native code
+
+def _boot_child(allowlist: list[str], block_log: str | None) -> None:
+    """First statement of a spawn child (see ``egress_spawn``): the parent's
+    allowlist, then the hook. Refused in a process that is already guarded."""
+    if _G.installed:
+        raise EgressBlocked("the egress guard is already installed in this process")
+    for entry in allowlist:
+        _add(Endpoint.parse(entry))
+    install_guard(block_log)
+
+
+def _require(capability: Capability | None) -> None:
+    if capability is None or capability is not _G.authority:
+        raise EgressBlocked("the egress allowlist changes only through the vault "
+                            "(an admin's allowlist, `localscribe ehr configure`)")
+
+
 # ---------------------------------------------------------------- helpers
-
-class _passthrough:
-    """The guard's own file writes and look-ups of allowlisted names skip the hook."""
-
-    def __enter__(self):
-        self.prev = getattr(_G.local, "inside", False)
-        _G.local.inside = True
-
-    def __exit__(self, *exc):
-        _G.local.inside = self.prev
-
 
 def _add(ep: Endpoint) -> None:
     with _G.lock:
         _G.endpoints.add(ep)
         _G.resolved.pop(ep.host, None)
-
-
-def _publish_env() -> None:
-    """Children inherit the allowlist through the environment."""
-    value = ",".join(allowed_strings())
-    if value:
-        os.environ[ENV_ALLOW] = value
-    else:
-        os.environ.pop(ENV_ALLOW, None)
-
-
-def _norm_host(host) -> str:
-    if isinstance(host, (bytes, bytearray)):
-        host = host.decode("idna", "replace")
-    host = str(host).strip().lower().rstrip(".")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host.split("%", 1)[0]   # drop an IPv6 zone id
 
 
 def _port_or_none(port) -> int | None:
@@ -417,17 +406,9 @@ def _port_or_none(port) -> int | None:
         return int(port)
     except (TypeError, ValueError):
         try:
-            with _passthrough():
-                return socket.getservbyname(str(port))
+            return socket.getservbyname(str(port))   # no audit hook of ours sees this event
         except OSError:
             return None
-
-
-def _ip(host: str):
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        return None
 
 
 def _is_v4mapped_loopback(ip) -> bool:

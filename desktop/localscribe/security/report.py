@@ -61,9 +61,16 @@ def _models(paths: Paths) -> list[dict[str, Any]]:
     return rows
 
 
+def _os_rule(os_rule) -> dict[str, Any]:
+    """The proof, not a setting: a child process (bash) tries a forbidden send right now."""
+    probe = os_rule.probe()
+    return {"active": probe.active, "probe": probe.state, "detail": probe.detail,
+            "target": f"{os_rule.PROBE_HOST}:{os_rule.PROBE_PORT}", "summary": probe.describe()}
+
+
 def build_report(paths: Paths, session) -> dict[str, Any]:
     """Everything on the page, as plain data. ``session``: an auditor's or admin's Session."""
-    from localscribe.security import egress
+    from localscribe.security import egress, os_rule
     from localscribe.vault import kdf, roles, settings
     from localscribe.vault.audit import key_fingerprint
     from localscribe.vault.schema import schema_state
@@ -106,6 +113,7 @@ def build_report(paths: Paths, session) -> dict[str, Any]:
                         if weak or vault.kdf_default.is_weak else ""),
         },
         "egress": {
+            "os_rule": _os_rule(os_rule),
             "guard_installed": egress.is_installed(),
             "allowlist_configured": conf.get(settings.EGRESS_ALLOW) or [],
             "allowlist_effective": egress.allowed_strings(),
@@ -157,7 +165,8 @@ def format_text(report: dict[str, Any]) -> str:
     d = report["kdf"]["default"]
     lines += [f"Key derivation: scrypt n={d['n']} r={d['r']} p={d['p']} ({d['memory_mib']} MiB)"]
     e = report["egress"]
-    lines += ["", f"Egress guard: {'installed' if e['guard_installed'] else 'NOT INSTALLED'}; "
+    lines += ["", e["os_rule"]["summary"],
+              f"Egress guard (Python hook): {'installed' if e['guard_installed'] else 'NOT INSTALLED'}; "
                   f"loopback {e['loopback']}",
               f"  allowlist (configured): {', '.join(e['allowlist_configured']) or '(none)'}",
               f"  allowlist (this process): {', '.join(e['allowlist_effective']) or '(none)'}",

@@ -27,6 +27,7 @@ STATUS_LABELS = {
     "recording": "Recording", "transcribing": "Transcribing", "drafting": "Drafting",
     "review": "Needs review", "signed": "Signed", "sent": "Sent", "send_pending": "Send pending",
     "send_failed": "Send failed", "amended": "Amended",
+    "interrupted": "Interrupted (audio kept)", "failed": "Failed (audio kept)",
 }
 UNRECORDED = ("",)
 

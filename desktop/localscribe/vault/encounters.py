@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from enum import Enum
 
 import sqlite_utils
 
@@ -18,11 +19,36 @@ from localscribe.vault.audit import utcnow
 from localscribe.vault.crypto import FieldCipher, TamperError
 from localscribe.vault.db import transaction
 
-STATUSES = ("recording", "transcribing", "drafting", "review", "signed", "sent",
-            "send_pending", "send_failed", "amended")
-OPEN_STATUSES = ("recording", "transcribing", "drafting", "review")
-SIGNED_STATUSES = ("signed", "sent", "send_pending", "send_failed", "amended")
-SEND_STATUSES = ("sent", "send_pending", "send_failed")
+class EncounterStatus(str, Enum):
+    """The one list of encounter statuses; the vault stores ``.value``. A ``str`` enum, so
+    comparisons with the stored words keep working everywhere."""
+
+    RECORDING = "recording"
+    TRANSCRIBING = "transcribing"
+    DRAFTING = "drafting"
+    REVIEW = "review"
+    INTERRUPTED = "interrupted"   # the process working on it died (kill -9, crash, power cut)
+    FAILED = "failed"             # a run ended with an error; its audio is kept for --resume
+    SIGNED = "signed"
+    SENT = "sent"
+    SEND_PENDING = "send_pending"
+    SEND_FAILED = "send_failed"
+    AMENDED = "amended"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+S = EncounterStatus
+STATUSES = tuple(s.value for s in EncounterStatus)
+# Statuses that only make sense while a process works on the encounter (see vault.recovery).
+ACTIVE_STATUSES = (S.RECORDING.value, S.TRANSCRIBING.value, S.DRAFTING.value)
+OPEN_STATUSES = (*ACTIVE_STATUSES, S.REVIEW.value, S.INTERRUPTED.value, S.FAILED.value)
+SIGNED_STATUSES = (S.SIGNED.value, S.SENT.value, S.SEND_PENDING.value, S.SEND_FAILED.value,
+                   S.AMENDED.value)
+SEND_STATUSES = (S.SENT.value, S.SEND_PENDING.value, S.SEND_FAILED.value)
+# Statuses from which `scribe --resume` may transcribe and draft the spooled audio again.
+RESUMABLE_STATUSES = (S.INTERRUPTED.value, S.FAILED.value)
 
 
 class EncounterNotFound(KeyError):
@@ -110,7 +136,8 @@ class EncounterStore:
             raise EncounterNotFound(eid)
         return row[0]
 
-    def set_status(self, eid: str, status: str) -> None:
+    def set_status(self, eid: str, status: str | EncounterStatus) -> None:
+        status = str(status)
         if status not in STATUSES:
             raise ValueError(f"unknown encounter status {status!r}; one of {', '.join(STATUSES)}")
         with transaction(self.db):

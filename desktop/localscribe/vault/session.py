@@ -18,7 +18,8 @@ import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
-from localscribe.security import egress
+from localscribe.vault import egress_authority as egress  # the allowlist capability
+from localscribe.vault import recovery
 from localscribe.vault import audio_spool, crypto, retention, roles, settings, users
 from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult, utcnow
 from localscribe.vault.db import transaction
@@ -71,6 +72,7 @@ class Session:
             ep = egress.Endpoint.parse(entry)
             egress.allow(ep.host, ep.port)
         egress.set_block_listener(self._on_blocked)
+        recovery.mark_interrupted(self)     # visits whose process died: "interrupted"
         if self.role in (Role.CLINICIAN, Role.ADMIN):
             self.run_retention()
 

@@ -1,0 +1,105 @@
+"""`localscribe encounters list|show`: the encounters in the vault, headless.
+
+Unlocking marks visits whose process died as *interrupted* (vault.recovery), so this is where
+a clinician without the window sees them, with how much audio each kept; `localscribe scribe
+--resume ENCOUNTER` finishes one. Patient details are shown to roles that may read PHI only
+(the session enforces it).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from localscribe.cli.common import UserError, add_json, print_json
+from localscribe.cli.unlock import add_user_options, core_errors, unlock
+
+SAMPLE_RATE = 16_000
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("encounters", help="list or show the encounters in the vault")
+    sub = p.add_subparsers(dest="encounters_command", metavar="ACTION", required=True)
+    lp = sub.add_parser("list", help="every encounter with its status and recorded audio")
+    lp.add_argument("--status", help="only this status (e.g. interrupted)")
+    sp = sub.add_parser("show", help="one encounter: status, patient, audio, transcript, draft")
+    sp.add_argument("encounter", metavar="ENCOUNTER", help="encounter id (a unique prefix is enough)")
+    for q in (lp, sp):
+        add_json(q)
+        add_user_options(q)
+    lp.set_defaults(func=core_errors(cmd_list))
+    sp.set_defaults(func=core_errors(cmd_show))
+
+
+def _audio_seconds(session, enc) -> float:
+    from localscribe.vault.recovery import spooled_samples
+
+    if enc.audio_purged_at:
+        return 0.0
+    on_disk = spooled_samples(session.vault.paths.audio_dir, enc.id)
+    return (on_disk or enc.audio_samples) / SAMPLE_RATE
+
+
+def _row(session, enc) -> dict:
+    from localscribe.vault.encounters import RESUMABLE_STATUSES
+    return {"id": enc.id, "status": str(enc.status), "template": enc.template,
+            "created_at": enc.created_at, "updated_at": enc.updated_at,
+            "patient": {"name": enc.patient.name, "mrn": enc.patient.mrn,
+                        "birth_date": enc.patient.birth_date},
+            "audio_seconds": round(_audio_seconds(session, enc), 1),
+            "audio_purged": bool(enc.audio_purged_at),
+            "resumable": enc.status in RESUMABLE_STATUSES}
+
+
+def cmd_list(args) -> int:
+    session = unlock(args)
+    try:
+        rows = [_row(session, e) for e in session.list_encounters()
+                if not args.status or e.status == args.status]
+    finally:
+        session.lock()
+    if args.json:
+        print_json({"encounters": rows})
+        return 0
+    if not rows:
+        print("no encounters" + (f" with status {args.status}" if args.status else ""))
+        return 0
+    for r in rows:
+        hint = "  -> localscribe scribe --resume " + r["id"] if r["resumable"] else ""
+        print(f"{r['id']}  {r['created_at'][:16]}  {r['status']:<12} {r['audio_seconds']:>7.1f} s  "
+              f"{r['patient']['name'] or '(no name)'}{hint}")
+    return 0
+
+
+def _find(session, prefix: str):
+    matches = [e for e in session.list_encounters() if e.id.startswith(prefix.lower())]
+    if len(matches) != 1:
+        raise UserError(f"no encounter {prefix!r}" if not matches else
+                        f"{prefix!r} matches {len(matches)} encounters; give more of the id")
+    return matches[0]
+
+
+def cmd_show(args) -> int:
+    session = unlock(args)
+    try:
+        enc = _find(session, args.encounter)
+        row = _row(session, enc)
+        transcript = session.load_transcript(enc.id)
+        draft = session.load_draft(enc.id)
+        row["transcript_segments"] = len(transcript.segments) if transcript else 0
+        row["transcript_until_s"] = round(transcript.segments[-1].t1, 1) \
+            if transcript and transcript.segments else 0.0
+        row["draft"] = draft.to_dict() if draft else None
+    finally:
+        session.lock()
+    if args.json:
+        print_json(row)
+        return 0
+    print(f"encounter {row['id']} ({row['template']}): {row['status']}")
+    print(f"  patient: {row['patient']['name'] or '(no name)'}  MRN {row['patient']['mrn'] or '-'}"
+          f"  born {row['patient']['birth_date'] or '-'}")
+    print(f"  audio: {row['audio_seconds']} s{' (purged)' if row['audio_purged'] else ''}; "
+          f"transcript: {row['transcript_segments']} segments to {row['transcript_until_s']} s; "
+          f"draft: {'yes' if row['draft'] else 'none'}")
+    if row["resumable"]:
+        print(f"  finish it with: localscribe scribe --resume {row['id']}", file=sys.stdout)
+    return 0
