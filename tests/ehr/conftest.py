@@ -76,8 +76,9 @@ def free_port() -> int:
 
 # ---------------------------------------------------------------- HL7 receiver (hl7apy)
 
-def ack_for(message: str, code: str, text: str = "") -> str:
-    """An ACK built with hl7apy, as a receiving system would answer."""
+def ack_for(message: str, code: str, text: str = "", msa2: str | None = None) -> str:
+    """An ACK built with hl7apy, as a receiving system would answer (``msa2`` overrides the
+    acknowledged control id, as a broken or confused receiver would)."""
     incoming = parse_message(message, find_groups=False)
     ack = Message("ACK", version="2.5")
     ack.msh.msh_3 = "EHR"
@@ -87,7 +88,7 @@ def ack_for(message: str, code: str, text: str = "") -> str:
     ack.msh.msh_11 = "P"
     msa = ack.add_segment("MSA")
     msa.msa_1 = code
-    msa.msa_2 = incoming.msh.msh_10.value
+    msa.msa_2 = incoming.msh.msh_10.value if msa2 is None else msa2
     if text:
         msa.msa_3 = text
         err = ack.add_segment("ERR")
@@ -113,6 +114,8 @@ class Receiver:
         self.server: MLLPServer | None = None
         self.port = free_port()
         self.silent_wait = 1.0
+        self.msa2: str | None = None                 # None: acknowledge the right MSH-10
+        self.host = "127.0.0.1"
 
     def start(self):
         receiver = self
@@ -137,10 +140,10 @@ class Receiver:
                 if code == "silent":
                     time.sleep(receiver.silent_wait)
                     raise TimeoutError("ack lost")
-                return ack_for(msg, code, text)
+                return ack_for(msg, code, text, receiver.msa2)
 
         handlers = {"MDM^T02^MDM_T02": (Handler,), "MDM^T10^MDM_T02": (Handler,)}
-        self.server = MLLPServer("127.0.0.1", self.port, handlers, timeout=5)
+        self.server = MLLPServer(self.host, self.port, handlers, timeout=5)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()
@@ -153,11 +156,61 @@ class Receiver:
             self.server = None
 
 
+def wire(element) -> str:
+    """An hl7apy element's first leaf as it was received (hl7apy's to_er7 would re-escape the
+    backslash of a hex escape)."""
+    if not hasattr(element, "children"):
+        element = element[0]              # a proxy over the field's repetitions
+    while getattr(element, "children", None):
+        element = element.children[0]
+    value = element.value                 # a leaf holds a datatype object; an empty field ''
+    return str(getattr(value, "value", value) or "")
+
+
+def hl7_unescape(value: str) -> str:
+    """The receiving side's decoding of an HL7 v2 text value, written from the standard (v2.5
+    section 2.7) and not from LocalScribe's code: \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ delimiters,
+    \\Xhh..\\ hexadecimal data (UTF-8 bytes, as MSH-18 declares) and the FT line break \\.br\\."""
+    import re
+
+    named = {"F": b"|", "S": b"^", "T": b"&", "R": b"~", "E": b"\\"}
+    out = bytearray()
+    for token in re.split(r"(\\[^\\]*\\)", value):
+        if len(token) >= 2 and token[0] == token[-1] == "\\":
+            body = token[1:-1]
+            if body in named:
+                out += named[body]
+                continue
+            if body.startswith("X"):
+                out += bytes.fromhex(body[1:])
+                continue
+            if body == ".br":
+                out += b"\n"
+                continue
+        out += token.encode("utf-8")
+    return out.decode("utf-8")
+
+
 @pytest.fixture
 def receiver():
     r = Receiver().start()
     yield r
     r.stop()
+
+
+# ---------------------------------------------------------------- X display for the clipboard
+
+@pytest.fixture
+def xvfb():
+    if not (shutil.which("Xvfb") and shutil.which("xclip")):
+        pytest.fail("Xvfb and xclip are needed (Debian packages xvfb, xclip)")
+    display = ":87"
+    proc = subprocess.Popen(["Xvfb", display, "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    yield {"DISPLAY": display, "PATH": os.environ.get("PATH", "")}
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 # ---------------------------------------------------------------- FHIR server (Medplum)

@@ -8,7 +8,8 @@ import pytest
 from hl7apy.parser import parse_message
 
 from localscribe.ehr.hl7_mllp import Hl7MllpConnector
-from localscribe.ehr.hl7v2 import build_mdm, control_id, escape, read_text
+from localscribe.ehr.hl7_er7 import escape
+from localscribe.ehr.hl7v2 import build_mdm, control_id, read_text
 from localscribe.ehr.protocol import (ConnectorConfig, DeliveryError, PatientIdentifierMissing)
 
 

@@ -1,9 +1,14 @@
 """HL7 v2 MDM over MLLP connector.
 
-AA: delivered. AE: the receiver had an application error; its text is kept and the outbox tries
-again later. AR: rejected; a person must look (no automatic retry). No ACK within the timeout:
-the outcome is unknown, so the very same message (same MSH-10, same TXA-12) is sent again;
-the receiver's duplicate check on TXA-12 makes that safe.
+An ACK counts only when its MSA-2 names this message's MSH-10: an empty MSA-2, or one naming
+another message, is not a delivery (the same message is sent again later; TXA-12 keeps the
+receiver from storing it twice). AA: delivered. AE: the receiver had an application error; its
+text is kept and the outbox tries again later. AR: rejected; a person must look (no automatic
+retry). No ACK within the timeout: the outcome is unknown, so the very same message (same
+MSH-10, same TXA-12) is sent again; the receiver's duplicate check on TXA-12 makes that safe.
+
+TLS by default to any host that is not loopback; plain TCP there, or TLS without certificate
+verification, only when an admin configured it with ``--insecure``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from localscribe.ehr.hl7v2 import Hl7Options, build_mdm, control_id, parse_ack
 from localscribe.ehr.mllp import MllpError, TlsOptions, send_message
 from localscribe.ehr.patient import require_mrn
 from localscribe.ehr.protocol import BaseConnector, CheckResult, DeliveryError, Setting
+from localscribe.ehr.settings import is_loopback
 
 HL7_SETTINGS = (
     Setting("sending_application", default="LOCALSCRIBE", help="MSH-3"),
@@ -31,6 +37,12 @@ def hl7_options(config) -> Hl7Options:
                       mrn_authority=config.get("mrn_authority", ""))
 
 
+def _uses_tls(settings: dict) -> bool:
+    """TLS unless switched off, and by default only a loopback peer goes without it."""
+    tls = settings.get("tls")
+    return bool(tls) if tls is not None else not is_loopback(str(settings.get("host", "")))
+
+
 class Hl7MllpConnector(BaseConnector):
     kind = "hl7v2-mllp"
     title = "HL7 v2 MDM^T02 over MLLP (optionally TLS)"
@@ -40,7 +52,8 @@ class Hl7MllpConnector(BaseConnector):
         Setting("timeout_seconds", "float", default=10.0, help="wait this long for each ACK"),
         Setting("resend_on_timeout", "int", default=2,
                 help="resend the same message this many times when no ACK comes"),
-        Setting("tls", "bool", default=False, help="wrap the connection in TLS"),
+        Setting("tls", "bool", help="wrap the connection in TLS (default: on, except to a "
+                "loopback host; off to another host needs connectors configure --insecure)"),
         Setting("tls_verify", "bool", default=True, help="verify the receiver's certificate"),
         Setting("ca_file", "path", help="CA bundle for the receiver (default: system store)"),
         Setting("client_cert_file", "path", help="client certificate (mutual TLS)"),
@@ -48,11 +61,21 @@ class Hl7MllpConnector(BaseConnector):
         *HL7_SETTINGS,
     )
 
+    @staticmethod
+    def insecure_settings(settings: dict) -> list[str]:
+        """What in these settings exposes the note on the network (needs --insecure)."""
+        reasons = []
+        if settings.get("tls") is False and not is_loopback(str(settings.get("host", ""))):
+            reasons.append("tls=false: the note goes as plain TCP to a non-loopback host")
+        if _uses_tls(settings) and settings.get("tls_verify") is False:
+            reasons.append("tls_verify=false: the receiver's certificate is not checked")
+        return reasons
+
     def endpoints(self) -> list[tuple[str, int]]:
         return [(self.config.get("host"), int(self.config.get("port")))]
 
     def _tls(self) -> TlsOptions | None:
-        if not self.config.get("tls", False):
+        if not _uses_tls(self.config.settings):
             return None
         return TlsOptions(ca_file=self.config.get("ca_file"),
                           cert_file=self.config.get("client_cert_file"),
@@ -71,8 +94,10 @@ class Hl7MllpConnector(BaseConnector):
                     tls.context().wrap_socket(raw, server_hostname=host).close()
         except OSError as exc:
             return CheckResult(False, f"cannot reach {host}:{port}: {type(exc).__name__}: {exc}")
-        return CheckResult(True, f"{host}:{port} accepts connections"
-                           + (" (TLS verified)" if self._tls() else ""))
+        tls = self._tls()
+        return CheckResult(True, f"{host}:{port} accepts connections" + (
+            "" if tls is None else " (TLS, certificate verified)" if tls.verify
+            else " (TLS, certificate NOT verified)"))
 
     def push(self, note: SignedNote) -> PushReceipt:
         return self._send(note, None)
@@ -83,6 +108,9 @@ class Hl7MllpConnector(BaseConnector):
     def _send(self, note: SignedNote, replaces: str | None) -> PushReceipt:
         require_mrn(note)
         message = build_mdm(note, hl7_options(self.config), replaces_document=replaces)
+        if "\x0b" in message or "\x1c" in message:    # cannot happen with the escaper; never send
+            raise DeliveryError("the message contains an MLLP framing byte (not sent)",
+                                retryable=False)
         event = "T10" if replaces else "T02"
         expected = control_id(note, event)
         host, port = self.endpoints()[0]
@@ -106,7 +134,10 @@ class Hl7MllpConnector(BaseConnector):
         except Exception as exc:   # hl7apy raises several types for garbage
             raise DeliveryError(f"unreadable acknowledgement ({type(exc).__name__})",
                                 retryable=True, detail=ack_text[:2000]) from None
-        if ack.control_id and ack.control_id != expected:
+        if not ack.control_id:
+            raise DeliveryError("acknowledgement names no message (empty MSA-2): not counted "
+                                "as delivered", retryable=True, detail=ack.text)
+        if ack.control_id != expected:
             raise DeliveryError("acknowledgement is for another message (MSA-2 mismatch)",
                                 retryable=True, detail=ack.text)
         if ack.code in ("AA", "CA"):

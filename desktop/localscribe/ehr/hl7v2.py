@@ -1,4 +1,5 @@
-"""HL7 v2.5 document messages for a signed note, built with hl7apy.
+"""HL7 v2.5 document messages for a signed note, written by ``hl7_er7`` (every value escaped
+there, control characters included) and read back with hl7apy.
 
 - MDM^T02 (original document notification with content) for a first delivery;
 - MDM^T10 (document replacement notification with content) for an amendment: TXA-12 is the new
@@ -14,12 +15,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from hl7apy.core import Field, Message
 from hl7apy.parser import parse_message
-from hl7apy.v2_5 import TX
 
 from localscribe.domain import SignedNote
 from localscribe.ehr.fhir_document import loinc_for_template
+from localscribe.ehr.hl7_er7 import msh_segment, segment, unescape
+from localscribe.ehr.patient import hl7_birth_date
 
 VERSION = "2.5"
 # LOINC document type -> HL7 table 0270 document type.
@@ -43,16 +44,6 @@ class Ack:
     text: str            # the receiver's words (MSA-3 and ERR-8), may be empty
 
 
-def escape(text: str) -> str:
-    """Text escaped for an HL7 field with the default delimiters (|^~\\&).
-
-    hl7apy's textual types escape the delimiters, but leave a backslash alone when it already
-    looks like an escape sequence (a literal ``\\F\\`` in the note would reach the receiver as
-    ``|``); turning every backslash into ``\\E\\`` first makes the result exact.
-    """
-    return TX(text.replace("\\", "\\E\\")).to_er7()
-
-
 def control_id(note: SignedNote, event: str) -> str:
     """MSH-10: stable for a note and event, so retries reuse it; 20 chars (ST limit in 2.3)."""
     return "LS" + hashlib.sha256(f"{note.note_id}|{event}".encode()).hexdigest()[:18].upper()
@@ -64,20 +55,12 @@ def _ts(iso: str) -> str:
     return (digits + "000000")[:14] + "+0000"
 
 
-def _name(full: str) -> str:
-    """'Given Middle Family' -> 'Family^Given Middle' (XPN), escaped."""
+def _name(full: str) -> list[str]:
+    """'Given Middle Family' -> [Family, Given Middle] (XPN components)."""
     parts = full.split()
-    if not parts:
-        return ""
-    if len(parts) == 1:
-        return escape(parts[0])
-    return f"{escape(parts[-1])}^{escape(' '.join(parts[:-1]))}"
-
-
-def _text_field(segment, name: str, datatype, value: str) -> None:
-    field = Field(name, datatype=datatype.__name__, version=VERSION)
-    field.value = datatype(value.replace("\\", "\\E\\"))
-    segment.add(field)
+    if len(parts) < 2:
+        return parts
+    return [parts[-1], " ".join(parts[:-1])]
 
 
 def build_mdm(note: SignedNote, options: Hl7Options = Hl7Options(),
@@ -86,74 +69,60 @@ def build_mdm(note: SignedNote, options: Hl7Options = Hl7Options(),
     event = "T10" if replaces_document else "T02"
     loinc, display = loinc_for_template(note.template)
     when = _ts(note.signed_at)
-    msg = Message("MDM_T02", version=VERSION)
-    msh = msg.msh
-    msh.msh_3 = escape(options.sending_application)
-    msh.msh_4 = escape(options.sending_facility)
-    msh.msh_5 = escape(options.receiving_application)
-    msh.msh_6 = escape(options.receiving_facility)
-    msh.msh_7 = when
-    msh.msh_9 = f"MDM^{event}^MDM_T02"
-    msh.msh_10 = control_id(note, event)
-    msh.msh_11 = options.processing_id
-    msh.msh_12 = VERSION
-    msh.msh_18 = "UNICODE UTF-8"
+    segments = [
+        msh_segment({3: options.sending_application, 4: options.sending_facility,
+                     5: options.receiving_application, 6: options.receiving_facility,
+                     7: when, 9: ["MDM", event, "MDM_T02"], 10: control_id(note, event),
+                     11: options.processing_id, 12: VERSION, 18: "UNICODE UTF-8"}),
+        segment("EVN", {1: event, 2: when}),
+        segment("PID", {3: [note.patient.mrn, "", "", options.mrn_authority, "MR"],
+                        5: _name(note.patient.name), 7: hl7_birth_date(note)}),
+        segment("PV1", {2: "O", 19: note.encounter_id}),
+    ]
+    author = ["", *_name(note.author)] if note.author else ""
+    segments.append(segment("TXA", {
+        1: "1", 2: DOC_TYPE.get(loinc, "PR"), 3: "TX", 4: when, 5: author, 6: when, 9: author,
+        12: note.note_id, 13: replaces_document or "",
+        17: "LA",     # signed by the clinician: legally authenticated
+        19: "AV"}))
+    # One OBX per LF-separated line; a CR (alone or in a CRLF) is kept as a hex escape inside
+    # its line, so the receiver can rebuild the exact text.
+    for i, line in enumerate(note.text.split("\n"), start=1):
+        segments.append(segment("OBX", {1: str(i), 2: "TX", 3: [loinc, display, "LN"], 5: line,
+                                        11: "F"}))
+    return "\r".join(segments)
 
-    evn = msg.add_segment("EVN")
-    evn.evn_1 = event
-    evn.evn_2 = when
 
-    pid = msg.add_segment("PID")
-    pid.pid_3 = f"{escape(note.patient.mrn)}^^^{escape(options.mrn_authority)}^MR"
-    pid.pid_5 = _name(note.patient.name)
-    if note.patient.birth_date:
-        pid.pid_7 = note.patient.birth_date.replace("-", "")[:8]
+def wire_value(element) -> str:
+    """The first leaf of an hl7apy element exactly as it was on the wire, still escaped.
 
-    pv1 = msg.add_segment("PV1")
-    pv1.pv1_2 = "O"
-    pv1.pv1_19 = escape(note.encounter_id)
-
-    txa = msg.add_segment("TXA")
-    txa.txa_1 = "1"
-    txa.txa_2 = DOC_TYPE.get(loinc, "PR")
-    txa.txa_3 = "TX"
-    txa.txa_4 = when
-    author = f"^{_name(note.author)}" if note.author else ""
-    txa.txa_5 = author
-    txa.txa_6 = when
-    txa.txa_9 = author
-    txa.txa_12 = escape(note.note_id)
-    if replaces_document:
-        txa.txa_13 = escape(replaces_document)
-    txa.txa_17 = "LA"     # signed by the clinician: legally authenticated
-    txa.txa_19 = "AV"
-
-    lines = note.text.split("\n") or [""]
-    for i, line in enumerate(lines, start=1):
-        obx = msg.add_segment("OBX")
-        obx.obx_1 = str(i)
-        obx.obx_2 = "TX"
-        obx.obx_3 = f"{loinc}^{escape(display)}^LN"
-        _text_field(obx, "OBX_5", TX, line.rstrip("\r"))
-        obx.obx_11 = "F"
-    return msg.to_er7()
+    (hl7apy's ``to_er7``/``value`` re-escape the backslash of a hex escape ``\\X0D\\``.)"""
+    if element is None:
+        return ""
+    if not hasattr(element, "children") and len(element):   # a proxy over repetitions
+        element = element[0]
+    while getattr(element, "children", None):
+        element = element.children[0]
+    datatype = getattr(element, "value", None)
+    return str(getattr(datatype, "value", datatype) or "")
 
 
 def parse_ack(text: str) -> Ack:
     """Read MSA-1/MSA-2 and the receiver's text from an ACK (any 2.x version)."""
     msg = parse_message(text.strip("\r\n").replace("\n", "\r"), find_groups=False)
     msa = msg.msa
-    words = [msa.msa_3.value] if msa.msa_3.value else []
+    words = [unescape(wire_value(msa.msa_3))] if wire_value(msa.msa_3) else []
     for err in msg.children.get("ERR") or []:
         for name in ("err_8", "err_1"):
             try:
-                value = getattr(err, name).to_er7()
+                value = unescape(wire_value(getattr(err, name)))
             except Exception:   # field absent in that version's ERR
                 continue
             if value:
                 words.append(value)
                 break
-    return Ack(code=msa.msa_1.value, control_id=msa.msa_2.value, text="; ".join(words))
+    return Ack(code=wire_value(msa.msa_1), control_id=unescape(wire_value(msa.msa_2)),
+               text="; ".join(words))
 
 
 def read_text(message: str) -> dict[str, str]:
@@ -161,24 +130,10 @@ def read_text(message: str) -> dict[str, str]:
     msg = parse_message(message, find_groups=False)
     obx = msg.children.get("OBX") or []
     return {
-        "event": msg.msh.msh_9.msh_9_2.value,
-        "control_id": msg.msh.msh_10.value,
-        "document_number": msg.txa.txa_12.to_er7(),
-        "parent_document": msg.txa.txa_13.to_er7(),
-        "mrn": msg.pid.pid_3.pid_3_1.value,
-        "text": "\n".join(_unescape(o.obx_5.to_er7()) for o in obx),
+        "event": wire_value(msg.msh.msh_9.msh_9_2),
+        "control_id": wire_value(msg.msh.msh_10),
+        "document_number": unescape(wire_value(msg.txa.txa_12)),
+        "parent_document": unescape(wire_value(msg.txa.txa_13)),
+        "mrn": unescape(wire_value(msg.pid.pid_3.pid_3_1)),
+        "text": "\n".join(unescape(wire_value(o.obx_5)) for o in obx),
     }
-
-
-def _unescape(value: str) -> str:
-    out, i = [], 0
-    table = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\"}
-    while i < len(value):
-        if value[i] == "\\" and i + 2 < len(value) and value[i + 2] == "\\" \
-                and value[i + 1] in table:
-            out.append(table[value[i + 1]])
-            i += 3
-        else:
-            out.append(value[i])
-            i += 1
-    return "".join(out)

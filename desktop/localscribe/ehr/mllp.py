@@ -38,12 +38,18 @@ class TlsOptions:
 
 
 def frame(message: str) -> bytes:
+    """The MLLP frame. A framing byte inside the message would end the frame early and the
+    receiver would acknowledge a truncated note, so it is refused here whatever built the
+    message (the HL7 builder escapes them; this is the last line)."""
+    if "\x0b" in message or "\x1c" in message:
+        raise ValueError("an MLLP framing byte (0x0B or 0x1C) is inside the message")
     return START + message.encode("utf-8") + END
 
 
 def send_message(host: str, port: int, message: str, timeout: float,
                  tls: TlsOptions | None = None) -> str:
-    """Send one message, return the ACK text. Raises MllpError."""
+    """Send one message, return the ACK text. Raises MllpError (ValueError: not frameable)."""
+    data = frame(message)
     try:
         raw = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
@@ -59,7 +65,7 @@ def send_message(host: str, port: int, message: str, timeout: float,
                 raise MllpError(f"TLS handshake with {host}:{port} failed: {exc}",
                                 outcome_unknown=False) from None
         try:
-            sock.sendall(frame(message))
+            sock.sendall(data)
         except OSError as exc:
             raise MllpError(f"connection to {host}:{port} broke while sending: "
                             f"{type(exc).__name__}", outcome_unknown=True) from None

@@ -7,6 +7,8 @@ stop the send rather than guess. No MRN at all blocks sending with a message say
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from localscribe.domain import SignedNote
@@ -20,6 +22,43 @@ def require_mrn(note: SignedNote) -> str:
             f"encounter {note.encounter_id} has no patient MRN: add the patient's medical record "
             "number to the encounter before sending (the note was not sent)")
     return mrn
+
+
+class PatientDataInvalid(DeliveryError):
+    """A patient detail cannot be sent as it is; a person must correct the encounter."""
+
+    def __init__(self, message: str):
+        super().__init__(message, retryable=False)
+
+
+_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def hl7_birth_date(note: SignedNote, today: date | None = None) -> str:
+    """The date of birth as HL7 DT (YYYY[MM[DD]]), '' when none was entered.
+
+    Anything else (free text, an impossible date such as 1980-02-30, a future date) stops the
+    send: a wrong birth date on the wire matches the note to the wrong person. The message
+    names the problem, never the value (it ends up in logs)."""
+    raw = (note.patient.birth_date or "").strip()
+    if not raw:
+        return ""
+    m = _ISO_DATE.fullmatch(raw)
+    problem = "" if m else "is not an ISO date (YYYY-MM-DD)"
+    if m:
+        year, month, day = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+        try:
+            born = date(year, month, day)
+        except ValueError:
+            born, problem = None, "is not a calendar date"
+        today = today or datetime.now(timezone.utc).date()
+        if born is not None and (born > today or year < 1850):
+            problem = "is in the future" if born > today else "is before 1850"
+    if problem:
+        raise PatientDataInvalid(
+            f"encounter {note.encounter_id}: the patient's date of birth {problem}; correct "
+            "it on the encounter before sending (the note was not sent)")
+    return "".join(g for g in m.groups() if g)
 
 
 def logical_subject(note: SignedNote, mrn_system: str) -> dict[str, Any]:
