@@ -58,7 +58,7 @@ def make_note(i: int = 0, *, mrn: str = "MRN-0042", text: str | None = None,
         note_id=note_id or f"note-{i:04d}-{uuid.uuid4().hex[:8]}", encounter_id=f"enc-{i:04d}",
         version=1, text=text if text is not None else
         f"SUBJECTIVE\nCough for {i} days | no fever ^ sleeps ok & eats ~ well.\nPLAN\nRest.",
-        template="soap", patient=Patient(name="Ana Maria Silva", mrn=mrn,
+        template="soap", patient=Patient(name="Silva, Ana Maria", mrn=mrn,
                                          birth_date="1980-02-29"),
         author="Dr Jane Roe", signed_at="2026-11-26T10:00:00Z", replaces=replaces)
 
@@ -98,18 +98,54 @@ def ack_for(message: str, code: str, text: str = "", msa2: str | None = None) ->
     return "\x0b" + ack.to_er7() + "\x1c\x0d"
 
 
+def validate_strictly(message: str) -> None:
+    """Check the message structure the way a strict interface engine would: hl7apy's STRICT
+    level (segments, groups, cardinality, data types and lengths) against the MDM_T02 structure
+    of v2.5. One allowance: OBX-5 carries the note, longer than hl7apy's default ST length
+    (it does not type OBX-5 by OBX-2), so its value is checked apart: it must decode."""
+    from hl7apy.consts import VALIDATION_LEVEL
+
+    segments = message.split("\r")
+    masked = []
+    for seg in segments:
+        if seg.startswith("OBX|"):
+            fields = seg.split("|")
+            for rep in fields[5].split("~"):
+                hl7_unescape(rep)                 # raises on a malformed escape
+            fields[5] = "x"
+            seg = "|".join(fields)
+        masked.append(seg)
+    parsed = parse_message("\r".join(masked), validation_level=VALIDATION_LEVEL.STRICT,
+                           find_groups=True)
+    parsed.validate()                             # raises ValidationError naming the problem
+
+
+def note_text(message: str) -> str:
+    """The note as the receiving EHR files it: OBX-5 of each OBX (FT: one value with \\.br\\
+    line breaks; TX: one repetition per line), decoded, OBX after OBX."""
+    parsed = parse_message(message, find_groups=False)
+    lines = []
+    for obx in parsed.children.get("OBX"):
+        lines += [hl7_unescape(wire(rep)) for rep in obx.obx_5]
+    return "\n".join(lines)
+
+
 class Receiver:
-    """An EHR's HL7 inbox: stores each document once (duplicate check on TXA-12) and answers
-    according to ``behave(message, attempt_no) -> ("AA"|"AE"|"AR"|"silent"|"drop", text)``.
+    """An EHR's HL7 inbox: validates each message strictly (an invalid one is answered AE with
+    the reason and kept in ``invalid``), stores each document once (duplicate check on TXA-12)
+    and answers according to
+    ``behave(message, attempt_no) -> ("AA"|"AE"|"AR"|"silent"|"drop", text)``.
 
     "silent" stores the document and never answers (the ACK is lost); "drop" closes the
     connection without storing anything (the receiver crashed mid-message)."""
 
-    def __init__(self, behave=None):
+    def __init__(self, behave=None, strict: bool = True):
         self.behave = behave or (lambda msg, n: ("AA", ""))
+        self.strict = strict
         self.documents: dict[str, list[str]] = {}    # TXA-12 -> messages stored
         self.received: list[str] = []                # every message that arrived
         self.duplicates = 0                          # repeats the TXA-12 check kept out
+        self.invalid: list[str] = []                 # why messages failed strict validation
         self.lock = threading.Lock()
         self.server: MLLPServer | None = None
         self.port = free_port()
@@ -129,8 +165,15 @@ class Receiver:
                 code, text = receiver.behave(msg, n)
                 if code == "drop":
                     raise ConnectionAbortedError("receiver dropped the connection")
+                try:
+                    if receiver.strict:
+                        validate_strictly(msg)
+                except Exception as exc:
+                    with receiver.lock:
+                        receiver.invalid.append(f"{type(exc).__name__}: {exc}")
+                    return ack_for(msg, "AE", f"invalid message: {exc}"[:200], receiver.msa2)
                 parsed = parse_message(msg, find_groups=False)
-                doc = parsed.txa.txa_12.to_er7()
+                doc = hl7_unescape(wire(parsed.txa.txa_12))         # TXA-12.1, the document
                 if code in ("AA", "silent"):
                     with receiver.lock:
                         if doc in receiver.documents:         # duplicate check on TXA-12

@@ -19,7 +19,7 @@ from localscribe.ehr.patient import PatientDataInvalid
 from localscribe.ehr.protocol import ConnectorConfig, DeliveryError, InsecureSettings
 from localscribe.ehr.service import EhrService, insecure_connectors
 
-from conftest import Receiver, hl7_unescape, make_note, wire
+from conftest import Receiver, hl7_unescape, make_note, note_text, wire
 
 # Every way we know to end a segment, a field or the frame, and text that looks like escapes.
 HOSTILE = ("HPI\r\nCRLF line\rbare CR\nLF only\n| ^ ~ \\ & \\F\\ \\X0D\\ \\.br\\ \\E\\\n"
@@ -29,21 +29,19 @@ HOSTILE = ("HPI\r\nCRLF line\rbare CR\nLF only\n| ^ ~ \\ & \\F\\ \\X0D\\ \\.br\\
 
 
 def connector(port, **extra):
-    settings = {"host": "127.0.0.1", "port": port, "timeout_seconds": 0.5,
+    settings = {"host": "127.0.0.1", "port": port, "timeout_seconds": 5,
                 "resend_on_timeout": 1, "mrn_authority": "CLINIC", **extra}
     return Hl7MllpConnector(ConnectorConfig(name="hl7", kind="hl7v2-mllp", settings=settings),
                             None)
 
 
 def received_text(message: str) -> str:
-    """What the receiving EHR files as the note: its OBX-5 values, decoded, one per line."""
-    parsed = parse_message(message, find_groups=False)
-    return "\n".join(hl7_unescape(wire(o.obx_5)) for o in parsed.children.get("OBX"))
+    return note_text(message)
 
 
 def hostile_note(i=0):
     note = make_note(i, text=HOSTILE)
-    patient = Patient(name="Ana\rPID|1||FORGED Silva", mrn="MRN\r\x1c\r|7^X",
+    patient = Patient(name="Silva, Ana\rPID|1||FORGED", mrn="MRN\r\x1c\r|7^X",
                       birth_date="1980-02-29")
     return note.__class__(**{**note.__dict__, "patient": patient})
 
@@ -57,7 +55,8 @@ def test_hostile_note_arrives_exact_and_once(receiver):
     assert received_text(msg) == note.text                     # exact, every CR/LF/CRLF kept
     # The structure is ours alone: the segments we wrote, nothing injected.
     names = [seg[:3] for seg in msg.split("\r") if seg]
-    assert names == ["MSH", "EVN", "PID", "PV1", "TXA"] + ["OBX"] * len(note.text.split("\n"))
+    assert names == ["MSH", "EVN", "PID", "PV1", "TXA", "OBX"]
+    assert receiver.invalid == []                              # strictly valid
     parsed = parse_message(msg, find_groups=False)
     assert hl7_unescape(wire(parsed.pid.pid_3)) == note.patient.mrn
     assert parsed.pid.pid_7.to_er7() == "19800229"
@@ -80,7 +79,7 @@ def test_an_ack_that_names_another_message_is_not_a_delivery(receiver, db, ciphe
     receiver.msa2 = msa2
     service = EhrService(db, cipher, audit)
     service.configure("hl7", {"host": "127.0.0.1", "port": receiver.port,
-                              "timeout_seconds": 0.5, "resend_on_timeout": 0},
+                              "timeout_seconds": 5, "resend_on_timeout": 0},
                       kind="hl7v2-mllp")
     note = make_note(3)
     job = service.send(note, "hl7")
@@ -105,12 +104,12 @@ def test_a_bad_birth_date_stops_the_send(receiver, dob, problem):
     assert receiver.received == []
 
 
-@pytest.mark.parametrize("dob,wire", [("", None), ("1980", "1980"), ("1980-02", "198002")])
-def test_partial_and_missing_birth_dates(dob, wire):
+@pytest.mark.parametrize("dob,expected", [("", None), ("1980", "1980"), ("1980-02", "198002")])
+def test_partial_and_missing_birth_dates(dob, expected):
     note = make_note(5)
     note = note.__class__(**{**note.__dict__, "patient": Patient("Ana Silva", "M-1", dob)})
     pid = parse_message(build_mdm(note), find_groups=False).pid
-    assert (pid.pid_7.to_er7() or None) == wire
+    assert (pid.pid_7.to_er7() or None) == expected
 
 
 def _own_ip() -> str | None:
@@ -136,7 +135,8 @@ def test_tls_is_the_default_for_a_non_loopback_host(tmp_path):
     plain.start()
     try:
         with pytest.raises(DeliveryError) as err:
-            connector(plain.port, host=ip, resend_on_timeout=0).push(make_note(6))
+            connector(plain.port, host=ip, resend_on_timeout=0,
+                      timeout_seconds=1).push(make_note(6))
         assert "TLS" in err.value.message
         assert plain.documents == {} and plain.received == []
     finally:

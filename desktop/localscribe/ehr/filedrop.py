@@ -104,6 +104,10 @@ class FileDropConnector(BaseConnector):
         *HL7_SETTINGS,
     )
 
+    def __init__(self, config, context=None):
+        super().__init__(config, context)
+        self.hl7 = hl7_options(self.config)          # bad values refused when configured
+
     @property
     def folder(self) -> Path:
         return Path(self.config.get("folder"))
@@ -159,7 +163,7 @@ class FileDropConnector(BaseConnector):
             return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
         require_mrn(note)
         # HL7 files conventionally end each segment with CR.
-        return (build_mdm(note, hl7_options(self.config), replaces_document=replaces)
+        return (build_mdm(note, self.hl7, replaces_document=replaces)
                 + "\r").encode("utf-8")
 
     def _drop(self, note: SignedNote, replaces: str | None) -> PushReceipt:

@@ -2,10 +2,11 @@
 
 An ACK counts only when its MSA-2 names this message's MSH-10: an empty MSA-2, or one naming
 another message, is not a delivery (the same message is sent again later; TXA-12 keeps the
-receiver from storing it twice). AA: delivered. AE: the receiver had an application error; its
-text is kept and the outbox tries again later. AR: rejected; a person must look (no automatic
-retry). No ACK within the timeout: the outcome is unknown, so the very same message (same
-MSH-10, same TXA-12) is sent again; the receiver's duplicate check on TXA-12 makes that safe.
+receiver from storing it twice). AA: delivered. AE: an application error (bad data, as a
+rule): held for review with the receiver's text, not retried blindly. AR: rejected by the
+receiver's state (down, busy): retried with backoff, as network errors are. No ACK within the
+timeout: the outcome is unknown, so the same message (same MSH-10 and TXA-12, a new MSH-7) is
+sent again; the receiver's duplicate check on TXA-12 makes that safe.
 
 TLS by default to any host that is not loopback; plain TCP there, or TLS without certificate
 verification, only when an admin configured it with ``--insecure``.
@@ -17,24 +18,72 @@ from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.hl7v2 import Hl7Options, build_mdm, control_id, parse_ack
 from localscribe.ehr.mllp import MllpError, TlsOptions, send_message
 from localscribe.ehr.patient import require_mrn
-from localscribe.ehr.protocol import BaseConnector, CheckResult, DeliveryError, Setting
+from localscribe.ehr.protocol import (BaseConnector, CheckResult, DeliveryError, Setting,
+                                      SettingsError)
 from localscribe.ehr.settings import is_loopback
 
 HL7_SETTINGS = (
     Setting("sending_application", default="LOCALSCRIBE", help="MSH-3"),
-    Setting("sending_facility", default="", help="MSH-4"),
+    Setting("sending_facility", default="", help="MSH-4 (the practice, as the EHR knows it)"),
     Setting("receiving_application", default="", help="MSH-5"),
     Setting("receiving_facility", default="", help="MSH-6"),
-    Setting("mrn_authority", default="", help="PID-3.4 assigning authority of the MRN"),
+    Setting("processing_id", "choice", default="P", choices=("P", "T", "D"),
+            help="MSH-11: P production, T training, D debugging"),
+    Setting("mrn_authority", default="", help="PID-3.4 assigning authority (namespace) of MRNs"),
+    Setting("mrn_authority_oid", default="", help="PID-3.4 universal id (ISO OID) of it"),
+    Setting("document_namespace", default="LOCALSCRIBE",
+            help="TXA-12/13 namespace of document numbers; authority of local clinician ids"),
+    Setting("clinician_npi", default="",
+            help="login=NPI pairs, comma-separated: TXA-5/9/10/22 carry the NPI"),
+    Setting("note_format", "choice", default="FT", choices=("FT", "TX"),
+            help="OBX-2 of the note: FT (one value, \\.br\\ line breaks) or TX (a repetition "
+                 "per line)"),
 )
 
 
+def _npi_pairs(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in str(raw or "").split(","):
+        login, sep, npi = item.partition("=")
+        if item.strip():
+            if not sep or not login.strip() or not npi.strip().isdigit() or len(npi.strip()) != 10:
+                raise ValueError(f"'clinician_npi': expected login=NPI (10 digits), got "
+                                 f"{item.strip()!r}")
+            pairs.append((login.strip(), npi.strip()))
+    return tuple(pairs)
+
+
 def hl7_options(config) -> Hl7Options:
+    """The message options from connector settings; raises SettingsError for a bad value."""
+    try:
+        npi = _npi_pairs(config.get("clinician_npi", ""))
+    except ValueError as exc:
+        raise SettingsError(config.name, [str(exc)]) from None
     return Hl7Options(sending_application=config.get("sending_application", "LOCALSCRIBE"),
                       sending_facility=config.get("sending_facility", ""),
                       receiving_application=config.get("receiving_application", ""),
                       receiving_facility=config.get("receiving_facility", ""),
-                      mrn_authority=config.get("mrn_authority", ""))
+                      mrn_authority=config.get("mrn_authority", ""),
+                      mrn_authority_oid=config.get("mrn_authority_oid", ""),
+                      processing_id=config.get("processing_id", "P"),
+                      document_namespace=config.get("document_namespace", "LOCALSCRIBE"),
+                      clinician_npi=npi,
+                      note_format=config.get("note_format", "FT"))
+
+
+def conformance_gaps(options: Hl7Options) -> list[str]:
+    """Identifiers left empty that receivers commonly route or match on (shown by check)."""
+    gaps = [f"{field} ({name}) is empty; receivers commonly route on it"
+            for field, name, value in (("MSH-4", "sending_facility", options.sending_facility),
+                                       ("MSH-5", "receiving_application",
+                                        options.receiving_application),
+                                       ("MSH-6", "receiving_facility",
+                                        options.receiving_facility)) if not value]
+    if not options.mrn_authority:
+        gaps.append("PID-3.4 (mrn_authority) is empty: the MRN has no assigning authority")
+    if options.processing_id != "P":
+        gaps.append(f"MSH-11 is {options.processing_id}: messages are not for production")
+    return gaps
 
 
 def _uses_tls(settings: dict) -> bool:
@@ -71,6 +120,10 @@ class Hl7MllpConnector(BaseConnector):
             reasons.append("tls_verify=false: the receiver's certificate is not checked")
         return reasons
 
+    def __init__(self, config, context=None):
+        super().__init__(config, context)
+        self.options = hl7_options(self.config)     # bad values refused when configured
+
     def endpoints(self) -> list[tuple[str, int]]:
         return [(self.config.get("host"), int(self.config.get("port")))]
 
@@ -97,7 +150,7 @@ class Hl7MllpConnector(BaseConnector):
         tls = self._tls()
         return CheckResult(True, f"{host}:{port} accepts connections" + (
             "" if tls is None else " (TLS, certificate verified)" if tls.verify
-            else " (TLS, certificate NOT verified)"))
+            else " (TLS, certificate NOT verified)"), tuple(conformance_gaps(self.options)))
 
     def push(self, note: SignedNote) -> PushReceipt:
         return self._send(note, None)
@@ -107,10 +160,6 @@ class Hl7MllpConnector(BaseConnector):
 
     def _send(self, note: SignedNote, replaces: str | None) -> PushReceipt:
         require_mrn(note)
-        message = build_mdm(note, hl7_options(self.config), replaces_document=replaces)
-        if "\x0b" in message or "\x1c" in message:    # cannot happen with the escaper; never send
-            raise DeliveryError("the message contains an MLLP framing byte (not sent)",
-                                retryable=False)
         event = "T10" if replaces else "T02"
         expected = control_id(note, event)
         host, port = self.endpoints()[0]
@@ -118,8 +167,13 @@ class Hl7MllpConnector(BaseConnector):
         resends = max(0, int(self.config.get("resend_on_timeout", 2)))
         last: MllpError | None = None
         for _ in range(1 + resends):
+            # Built per attempt: MSH-7 is when this attempt was made; MSH-10 and TXA-12 stay.
+            message = build_mdm(note, self.options, replaces_document=replaces)
             try:
                 ack_text = send_message(host, port, message, timeout, self._tls())
+            except ValueError:      # a framing byte survived escaping: never put it on the wire
+                raise DeliveryError("the message contains an MLLP framing byte (not sent)",
+                                    retryable=False) from None
             except MllpError as exc:
                 last = exc
                 if not exc.outcome_unknown:
@@ -143,7 +197,15 @@ class Hl7MllpConnector(BaseConnector):
         if ack.code in ("AA", "CA"):
             return self.receipt(note, remote_id=note.note_id, detail=f"{ack.code} {expected}")
         if ack.code in ("AE", "CE"):
-            raise DeliveryError(f"receiver reported an application error ({ack.code})",
-                                retryable=True, detail=ack.text)
-        raise DeliveryError(f"receiver rejected the message ({ack.code or 'no MSA-1'})",
-                            retryable=False, detail=ack.text)
+            # An application error is almost always the data (unknown patient, bad field):
+            # sending the same message again cannot fix it, so it waits for a person.
+            raise DeliveryError(f"receiver reported an application error ({ack.code}): held "
+                                "for review, see what the receiver said", retryable=False,
+                                detail=ack.text)
+        if ack.code in ("AR", "CR"):
+            # A reject in original mode is the receiver's state (down, busy, not accepting):
+            # retried with backoff, up to the outbox's limit.
+            raise DeliveryError(f"receiver rejected the message for now ({ack.code}); will "
+                                "retry", retryable=True, detail=ack.text)
+        raise DeliveryError(f"acknowledgement code {ack.code or '(empty MSA-1)'} is not an HL7 "
+                            "acknowledgement code", retryable=True, detail=ack.text)

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from hl7apy.parser import parse_message
 
 from localscribe.domain import SignedNote
 from localscribe.ehr.fhir_document import loinc_for_template
-from localscribe.ehr.hl7_er7 import msh_segment, segment, unescape
-from localscribe.ehr.patient import hl7_birth_date
+from localscribe.ehr.hl7_er7 import Escaped, Repeat, escape_ft, msh_segment, segment, unescape
+from localscribe.ehr.patient import hl7_birth_date, name_parts, require_mrn
 
 VERSION = "2.5"
 # LOINC document type -> HL7 table 0270 document type.
 DOC_TYPE = {"11506-3": "PR", "34117-2": "HP", "11488-4": "CN", "18842-5": "DS", "28570-0": "PN"}
+NPI_AUTHORITY = ["NPI", "2.16.840.1.113883.4.6", "ISO"]     # HD of the US National Provider Id
+FT_CHUNK = 65536          # FT/TX maximum length in v2.5: a longer note continues in a next OBX
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,11 @@ class Hl7Options:
     receiving_application: str = ""
     receiving_facility: str = ""
     mrn_authority: str = ""
-    processing_id: str = "P"
+    mrn_authority_oid: str = ""
+    processing_id: str = "P"                 # MSH-11: P production, T training, D debugging
+    document_namespace: str = "LOCALSCRIBE"  # EI namespace of TXA-12/TXA-13 (our note ids)
+    clinician_npi: tuple[tuple[str, str], ...] = ()    # (login, NPI) pairs
+    note_format: str = "FT"                  # FT (one value, \.br\ breaks) or TX (repetitions)
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,8 @@ class Ack:
 
 
 def control_id(note: SignedNote, event: str) -> str:
-    """MSH-10: stable for a note and event, so retries reuse it; 20 chars (ST limit in 2.3)."""
+    """MSH-10: stable for a note and event, so a resend is recognisably the same message
+    (MSH-7 says when this attempt was made); 20 chars (ST limit in 2.3)."""
     return "LS" + hashlib.sha256(f"{note.note_id}|{event}".encode()).hexdigest()[:18].upper()
 
 
@@ -55,41 +63,86 @@ def _ts(iso: str) -> str:
     return (digits + "000000")[:14] + "+0000"
 
 
-def _name(full: str) -> list[str]:
-    """'Given Middle Family' -> [Family, Given Middle] (XPN components)."""
-    parts = full.split()
-    if len(parts) < 2:
-        return parts
-    return [parts[-1], " ".join(parts[:-1])]
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
+
+
+def _hd(namespace: str, oid: str = "") -> list[str] | str:
+    """HD as a subcomponent list (namespace&universal id&ISO) or just the namespace."""
+    return [namespace, oid, "ISO"] if oid else namespace
+
+
+def clinician(login: str, options: Hl7Options, when: str | None = None) -> list:
+    """XCN (or PPN with ``when``, component 15) for the signing clinician: the NPI with its
+    assigning authority where one is configured for the login, else the login itself as a
+    provider number (PRN) in the practice's namespace. Never a login name as a family name."""
+    npi = dict(options.clinician_npi).get(login)
+    if npi:
+        ident, authority, kind = npi, NPI_AUTHORITY, "NPI"
+    else:
+        ident, authority, kind = login, [options.document_namespace], "PRN"
+    xcn: list = [ident, "", "", "", "", "", "", "", authority, "", "", "", kind]
+    if when:
+        xcn += ["", when]
+    return xcn
+
+
+def _note_obx(text: str, fmt: str, code: list[str]) -> list[str]:
+    """The note as OBX segments with one OBX-3 and OBX-4 sub-ids 1, 2, ...; one OBX unless the
+    note is longer than a field may be, then it continues at a line break (a chunk boundary is
+    a line break; a single longer line stays whole, receivers must accept it)."""
+    chunks, current = [], []
+    size = 0
+    for line in text.split("\n"):
+        if current and size + len(line) > FT_CHUNK:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 5
+    chunks.append(current)
+    segments = []
+    for sub_id, lines in enumerate(chunks, start=1):
+        value = Escaped(escape_ft("\n".join(lines))) if fmt == "FT" else Repeat(lines)
+        segments.append(segment("OBX", {1: str(sub_id), 2: fmt, 3: code, 4: str(sub_id),
+                                        5: value, 11: "F"}))
+    return segments
 
 
 def build_mdm(note: SignedNote, options: Hl7Options = Hl7Options(),
-              replaces_document: str | None = None) -> str:
-    """The ER7 message (segments separated by CR) for ``note``; T10 when ``replaces_document``."""
+              replaces_document: str | None = None, sent_at: str | None = None) -> str:
+    """The ER7 message (segments separated by CR) for ``note``; T10 when ``replaces_document``.
+
+    ``sent_at`` (HL7 DTM, default now) is MSH-7, the time of this attempt; everything else is
+    derived from the note, so a resend differs from the first send in MSH-7 alone."""
     event = "T10" if replaces_document else "T02"
     loinc, display = loinc_for_template(note.template)
-    when = _ts(note.signed_at)
+    signed = _ts(note.signed_at)
+    name = name_parts(note)
     segments = [
         msh_segment({3: options.sending_application, 4: options.sending_facility,
                      5: options.receiving_application, 6: options.receiving_facility,
-                     7: when, 9: ["MDM", event, "MDM_T02"], 10: control_id(note, event),
-                     11: options.processing_id, 12: VERSION, 18: "UNICODE UTF-8"}),
-        segment("EVN", {1: event, 2: when}),
-        segment("PID", {3: [note.patient.mrn, "", "", options.mrn_authority, "MR"],
-                        5: _name(note.patient.name), 7: hl7_birth_date(note)}),
+                     7: sent_at or _now(), 9: ["MDM", event, "MDM_T02"],
+                     10: control_id(note, event), 11: options.processing_id, 12: VERSION,
+                     18: "UNICODE UTF-8"}),
+        segment("EVN", {1: event, 2: signed}),
+        segment("PID", {3: [require_mrn(note), "", "",
+                            _hd(options.mrn_authority, options.mrn_authority_oid), "MR"],
+                        5: [name.family, name.given, "", "", "", "", "L"],
+                        7: hl7_birth_date(note),
+                        8: "U"}),     # administrative sex: not recorded by LocalScribe
         segment("PV1", {2: "O", 19: note.encounter_id}),
     ]
-    author = ["", *_name(note.author)] if note.author else ""
+    author = clinician(note.author, options) if note.author else ""
+    namespace = options.document_namespace
     segments.append(segment("TXA", {
-        1: "1", 2: DOC_TYPE.get(loinc, "PR"), 3: "TX", 4: when, 5: author, 6: when, 9: author,
-        12: note.note_id, 13: replaces_document or "",
-        17: "LA",     # signed by the clinician: legally authenticated
-        19: "AV"}))
-    # One OBX per LF-separated line; a CR (alone or in a CRLF) is kept as a hex escape inside
-    # its line, so the receiver can rebuild the exact text.
-    for i, line in enumerate(note.text.split("\n"), start=1):
-        segments.append(segment("OBX", {1: str(i), 2: "TX", 3: [loinc, display, "LN"], 5: line,
-                                        11: "F"}))
+        1: "1", 2: DOC_TYPE.get(loinc, "PR"), 3: options.note_format, 4: signed, 5: author,
+        6: signed, 9: author, 10: author,
+        12: [note.note_id, namespace],
+        13: [replaces_document, namespace] if replaces_document else "",
+        17: "LA",     # signed by the clinician: legally authenticated ...
+        19: "AV",
+        22: clinician(note.author, options, signed) if note.author else ""}))   # ... by whom, when
+    segments += _note_obx(note.text, options.note_format, [loinc, display, "LN"])
     return "\r".join(segments)
 
 
@@ -99,7 +152,9 @@ def wire_value(element) -> str:
     (hl7apy's ``to_er7``/``value`` re-escape the backslash of a hex escape ``\\X0D\\``.)"""
     if element is None:
         return ""
-    if not hasattr(element, "children") and len(element):   # a proxy over repetitions
+    if not hasattr(element, "children"):       # a proxy over repetitions
+        if not len(element):
+            return ""
         element = element[0]
     while getattr(element, "children", None):
         element = element.children[0]
@@ -135,5 +190,5 @@ def read_text(message: str) -> dict[str, str]:
         "document_number": unescape(wire_value(msg.txa.txa_12)),
         "parent_document": unescape(wire_value(msg.txa.txa_13)),
         "mrn": unescape(wire_value(msg.pid.pid_3.pid_3_1)),
-        "text": "\n".join(unescape(wire_value(o.obx_5)) for o in obx),
+        "text": "\n".join(unescape(wire_value(rep)) for o in obx for rep in o.obx_5),
     }

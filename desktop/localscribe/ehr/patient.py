@@ -8,6 +8,7 @@ stop the send rather than guess. No MRN at all blocks sending with a message say
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
@@ -59,6 +60,39 @@ def hl7_birth_date(note: SignedNote, today: date | None = None) -> str:
             f"encounter {note.encounter_id}: the patient's date of birth {problem}; correct "
             "it on the encounter before sending (the note was not sent)")
     return "".join(g for g in m.groups() if g)
+
+
+@dataclass(frozen=True)
+class PersonName:
+    family: str
+    given: str = ""
+
+
+def name_parts(note: SignedNote) -> PersonName:
+    """The patient's family and given names, as the user stated them.
+
+    "Family, Given Middle" (a comma) is explicit and taken as written: "de la Cruz, Maria".
+    Without a comma, one word is a family name and two words read "Given Family". Three or more
+    words without a comma are ambiguous ("Maria de la Cruz" is not Cruz^Maria de la), so the
+    send stops and asks for the comma form rather than guess a legal name."""
+    raw = " ".join((note.patient.name or "").split())
+    if "," in raw:
+        family, _, given = raw.partition(",")
+        family, given = family.strip(), given.strip()
+        if not family or "," in given:
+            raise PatientDataInvalid(
+                f"encounter {note.encounter_id}: the patient's name has an empty family name or "
+                "several commas; write it as 'Family, Given' (the note was not sent)")
+        return PersonName(family, given)
+    words = raw.split(" ") if raw else []
+    if len(words) <= 1:
+        return PersonName(raw)
+    if len(words) == 2:
+        return PersonName(words[1], words[0])
+    raise PatientDataInvalid(
+        f"encounter {note.encounter_id}: the patient's name has {len(words)} words and no "
+        "comma, so its family name is ambiguous; write it as 'Family, Given' on the encounter "
+        "(e.g. 'van Dyke, Anna') (the note was not sent)")
 
 
 def logical_subject(note: SignedNote, mrn_system: str) -> dict[str, Any]:
