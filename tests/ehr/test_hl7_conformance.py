@@ -174,3 +174,11 @@ def test_check_names_the_identifiers_left_empty(receiver):
     assert any("MSH-4" in d for d in result.details) and any("PID-3.4" in d for d in result.details)
     assert any("MSH-11 is T" in d for d in result.details)
     assert not any("MSH-5" in d for d in connector(receiver.port).check().details)
+
+
+def test_entry_screens_can_ask_the_same_rules_before_the_visit():
+    from localscribe.ehr.patient import patient_problems
+
+    assert patient_problems(Patient("de la Cruz, Maria", "M-1", "1970-05-04")) == []
+    problems = patient_problems(Patient("Maria de la Cruz", "M-1", "1970-02-30"))
+    assert len(problems) == 2 and "calendar" in problems[0] and "'Family, Given'" in problems[1]
