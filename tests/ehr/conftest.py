@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from hl7apy.core import Message
-from hl7apy.mllp import AbstractHandler, MLLPServer
+from hl7apy.mllp import AbstractHandler, MLLPRequestHandler, MLLPServer
 from hl7apy.parser import parse_message
 
 from localscribe.domain import Patient, SignedNote
@@ -139,9 +139,11 @@ class Receiver:
     "silent" stores the document and never answers (the ACK is lost); "drop" closes the
     connection without storing anything (the receiver crashed mid-message)."""
 
-    def __init__(self, behave=None, strict: bool = True):
+    def __init__(self, behave=None, strict: bool = True, keep_alive: bool = False):
         self.behave = behave or (lambda msg, n: ("AA", ""))
         self.strict = strict
+        self.keep_alive = keep_alive                 # answer many messages per connection
+        self.connections = 0                         # counted in keep_alive mode
         self.documents: dict[str, list[str]] = {}    # TXA-12 -> messages stored
         self.received: list[str] = []                # every message that arrived
         self.duplicates = 0                          # repeats the TXA-12 check kept out
@@ -185,8 +187,31 @@ class Receiver:
                     raise TimeoutError("ack lost")
                 return ack_for(msg, code, text, receiver.msa2)
 
+        class KeepAlive(MLLPRequestHandler):
+            """hl7apy's request handler, looping: message after message on one connection."""
+
+            def handle(self):
+                with receiver.lock:
+                    receiver.connections += 1
+                while True:
+                    frame = b""
+                    while not frame.endswith(b"\x1c\x0d"):
+                        try:
+                            chunk = self.rfile.read(1)
+                        except OSError:
+                            return
+                        if not chunk:
+                            return
+                        frame += chunk
+                    message = self._extract_hl7_message(frame.decode("utf-8"))
+                    if message is None:
+                        return
+                    self.wfile.write(self._route_message(message).encode("utf-8"))
+                    self.wfile.flush()
+
         handlers = {"MDM^T02^MDM_T02": (Handler,), "MDM^T10^MDM_T02": (Handler,)}
-        self.server = MLLPServer(self.host, self.port, handlers, timeout=5)
+        extra = {"request_handler_class": KeepAlive} if self.keep_alive else {}
+        self.server = MLLPServer(self.host, self.port, handlers, timeout=5, **extra)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()

@@ -182,3 +182,29 @@ def test_entry_screens_can_ask_the_same_rules_before_the_visit():
     assert patient_problems(Patient("de la Cruz, Maria", "M-1", "1970-05-04")) == []
     problems = patient_problems(Patient("Maria de la Cruz", "M-1", "1970-02-30"))
     assert len(problems) == 2 and "calendar" in problems[0] and "'Family, Given'" in problems[1]
+
+
+@pytest.mark.parametrize("persistent,connections", [(True, 1), (False, 3)])
+def test_persistent_connection_option(persistent, connections):
+    from conftest import Receiver
+
+    r = Receiver(keep_alive=True).start()
+    try:
+        c = connector(r.port, persistent_connection=persistent)
+        notes = [make_note(20 + i) for i in range(3)]
+        for note in notes:
+            assert c.push(note).delivered
+        c.close()
+        assert r.connections == connections
+        assert sorted(r.documents) == sorted(n.note_id for n in notes) and r.duplicates == 0
+    finally:
+        r.stop()
+
+
+def test_a_kept_connection_the_receiver_closed_is_reopened_without_duplicates(receiver):
+    """hl7apy's own handler hangs up after each ACK, as many receivers do."""
+    c = connector(receiver.port, persistent_connection=True, resend_on_timeout=0)
+    notes = [make_note(30 + i) for i in range(3)]
+    for note in notes:
+        assert c.push(note).delivered
+    assert len(receiver.received) == 3 and receiver.duplicates == 0

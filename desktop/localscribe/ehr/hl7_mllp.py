@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.hl7v2 import Hl7Options, build_mdm, control_id, parse_ack
-from localscribe.ehr.mllp import MllpError, TlsOptions, send_message
+from localscribe.ehr.mllp import MllpConnection, MllpError, TlsOptions, send_message
 from localscribe.ehr.patient import require_mrn
 from localscribe.ehr.protocol import (BaseConnector, CheckResult, DeliveryError, Setting,
                                       SettingsError)
@@ -99,6 +99,9 @@ class Hl7MllpConnector(BaseConnector):
         Setting("host", required=True, help="receiver host name or address"),
         Setting("port", "int", required=True, help="receiver MLLP port"),
         Setting("timeout_seconds", "float", default=10.0, help="wait this long for each ACK"),
+        Setting("persistent_connection", "bool", default=False,
+                help="keep one connection open for the messages of a drain instead of one "
+                     "connection per message"),
         Setting("resend_on_timeout", "int", default=2,
                 help="resend the same message this many times when no ACK comes"),
         Setting("tls", "bool", help="wrap the connection in TLS (default: on, except to a "
@@ -123,6 +126,29 @@ class Hl7MllpConnector(BaseConnector):
     def __init__(self, config, context=None):
         super().__init__(config, context)
         self.options = hl7_options(self.config)     # bad values refused when configured
+        self._conn: MllpConnection | None = None
+
+    def close(self) -> None:
+        """Close a kept-open connection (the outbox calls this after each drain)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _exchange(self, message: str, timeout: float) -> str:
+        host, port = self.endpoints()[0]
+        if not self.config.get("persistent_connection", False):
+            return send_message(host, port, message, timeout, self._tls())
+        if self._conn is None:
+            self._conn = MllpConnection(host, port, timeout, self._tls())
+        reused = self._conn.is_open and self._conn.exchanges > 0
+        try:
+            return self._conn.exchange(message)
+        except MllpError as exc:
+            if not (reused and exc.outcome_unknown):
+                raise
+        # The receiver closed the idle connection since the last message (receivers commonly
+        # do): once more on a fresh connection. Same MSH-10/TXA-12, so never a duplicate.
+        return self._conn.exchange(message)
 
     def endpoints(self) -> list[tuple[str, int]]:
         return [(self.config.get("host"), int(self.config.get("port")))]
@@ -162,7 +188,6 @@ class Hl7MllpConnector(BaseConnector):
         require_mrn(note)
         event = "T10" if replaces else "T02"
         expected = control_id(note, event)
-        host, port = self.endpoints()[0]
         timeout = float(self.config.get("timeout_seconds", 10.0))
         resends = max(0, int(self.config.get("resend_on_timeout", 2)))
         last: MllpError | None = None
@@ -170,7 +195,7 @@ class Hl7MllpConnector(BaseConnector):
             # Built per attempt: MSH-7 is when this attempt was made; MSH-10 and TXA-12 stay.
             message = build_mdm(note, self.options, replaces_document=replaces)
             try:
-                ack_text = send_message(host, port, message, timeout, self._tls())
+                ack_text = self._exchange(message, timeout)
             except ValueError:      # a framing byte survived escaping: never put it on the wire
                 raise DeliveryError("the message contains an MLLP framing byte (not sent)",
                                     retryable=False) from None

@@ -1,5 +1,6 @@
-"""MLLP transport: one HL7 message per connection turn, framed as 0x0B message 0x1C 0x0D, and
-the receiver's ACK read back the same way. Optional TLS in front (verification on by default).
+"""MLLP transport: HL7 messages framed as 0x0B message 0x1C 0x0D, each followed by the
+receiver's ACK read back the same way, on a connection per message or one kept open for many.
+TLS in front when configured (verification on by default).
 """
 
 from __future__ import annotations
@@ -46,35 +47,76 @@ def frame(message: str) -> bytes:
     return START + message.encode("utf-8") + END
 
 
-def send_message(host: str, port: int, message: str, timeout: float,
-                 tls: TlsOptions | None = None) -> str:
-    """Send one message, return the ACK text. Raises MllpError (ValueError: not frameable)."""
-    data = frame(message)
-    try:
-        raw = socket.create_connection((host, port), timeout=timeout)
-    except OSError as exc:
-        # Nothing was sent: safe to retry, nothing can be duplicated.
-        raise MllpError(f"cannot connect to {host}:{port}: {type(exc).__name__}",
-                        outcome_unknown=False) from None
-    try:
+class MllpConnection:
+    """One MLLP connection (TLS in front when ``tls`` is given) that carries messages in turn,
+    each answered by one ACK frame before the next is sent. Any failure closes it, so the next
+    exchange starts on a fresh connection."""
+
+    def __init__(self, host: str, port: int, timeout: float, tls: TlsOptions | None = None):
+        self.host, self.port, self.timeout, self.tls = host, port, timeout, tls
+        self._raw: socket.socket | None = None
+        self._sock = None
+        self.exchanges = 0          # messages this connection has carried
+
+    @property
+    def is_open(self) -> bool:
+        return self._sock is not None
+
+    def _open(self) -> None:
+        host, port = self.host, self.port
+        try:
+            raw = socket.create_connection((host, port), timeout=self.timeout)
+        except OSError as exc:
+            # Nothing was sent: safe to retry, nothing can be duplicated.
+            raise MllpError(f"cannot connect to {host}:{port}: {type(exc).__name__}",
+                            outcome_unknown=False) from None
         sock = raw
-        if tls is not None:
+        if self.tls is not None:
             try:
-                sock = tls.context().wrap_socket(raw, server_hostname=tls.server_hostname or host)
+                sock = self.tls.context().wrap_socket(
+                    raw, server_hostname=self.tls.server_hostname or host)
             except (ssl.SSLError, OSError) as exc:
+                raw.close()
                 raise MllpError(f"TLS handshake with {host}:{port} failed: {exc}",
                                 outcome_unknown=False) from None
+        self._raw, self._sock, self.exchanges = raw, sock, 0
+
+    def exchange(self, message: str) -> str:
+        """Send one message, return the ACK text. Raises MllpError (ValueError: not
+        frameable, nothing sent)."""
+        data = frame(message)
+        if self._sock is None:
+            self._open()
         try:
-            sock.sendall(data)
-        except OSError as exc:
-            raise MllpError(f"connection to {host}:{port} broke while sending: "
-                            f"{type(exc).__name__}", outcome_unknown=True) from None
-        return _read_frame(sock, host, port)
+            try:
+                self._sock.sendall(data)
+            except OSError as exc:
+                raise MllpError(f"connection to {self.host}:{self.port} broke while sending: "
+                                f"{type(exc).__name__}", outcome_unknown=True) from None
+            ack = _read_frame(self._sock, self.host, self.port)
+        except MllpError:
+            self.close()
+            raise
+        self.exchanges += 1
+        return ack
+
+    def close(self) -> None:
+        if self._raw is not None:
+            try:
+                self._raw.close()
+            except OSError:
+                pass
+        self._raw = self._sock = None
+
+
+def send_message(host: str, port: int, message: str, timeout: float,
+                 tls: TlsOptions | None = None) -> str:
+    """Send one message on a connection of its own, return the ACK text. Raises MllpError."""
+    conn = MllpConnection(host, port, timeout, tls)
+    try:
+        return conn.exchange(message)
     finally:
-        try:
-            raw.close()
-        except OSError:
-            pass
+        conn.close()
 
 
 def _read_frame(sock, host: str, port: int) -> str:

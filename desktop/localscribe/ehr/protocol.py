@@ -17,6 +17,9 @@ Optional: ``insecure_settings(settings: dict) -> list[str]`` (a static method): 
 plain settings weakens transport security (no TLS, no certificate check). Configuring such a
 connector needs an explicit ``--insecure``, and the security report lists it.
 
+Optional: ``close()``: release what the connector kept open (an HL7 connection); the outbox
+calls it at the end of each drain.
+
 Optional: ``housekeeping(note_ids) -> list[str]``: remove copies of the delivered notes
 ``note_ids`` that the connector left behind and that are past its retention (file drop);
 returns what was removed (the service audits it).
