@@ -98,7 +98,7 @@ def ack_for(message: str, code: str, text: str = "", msa2: str | None = None) ->
     return "\x0b" + ack.to_er7() + "\x1c\x0d"
 
 
-def validate_strictly(message: str) -> None:
+def validate_strictly(message: str, encoding: str = "utf-8") -> None:
     """Check the message structure the way a strict interface engine would: hl7apy's STRICT
     level (segments, groups, cardinality, data types and lengths) against the MDM_T02 structure
     of v2.5. One allowance: OBX-5 carries the note, longer than hl7apy's default ST length
@@ -111,7 +111,7 @@ def validate_strictly(message: str) -> None:
         if seg.startswith("OBX|"):
             fields = seg.split("|")
             for rep in fields[5].split("~"):
-                hl7_unescape(rep)                 # raises on a malformed escape
+                hl7_unescape(rep, encoding)       # raises on a malformed escape
             fields[5] = "x"
             seg = "|".join(fields)
         masked.append(seg)
@@ -120,13 +120,13 @@ def validate_strictly(message: str) -> None:
     parsed.validate()                             # raises ValidationError naming the problem
 
 
-def note_text(message: str) -> str:
+def note_text(message: str, encoding: str = "utf-8") -> str:
     """The note as the receiving EHR files it: OBX-5 of each OBX (FT: one value with \\.br\\
     line breaks; TX: one repetition per line), decoded, OBX after OBX."""
     parsed = parse_message(message, find_groups=False)
     lines = []
     for obx in parsed.children.get("OBX"):
-        lines += [hl7_unescape(wire(rep)) for rep in obx.obx_5]
+        lines += [hl7_unescape(wire(rep), encoding) for rep in obx.obx_5]
     return "\n".join(lines)
 
 
@@ -139,11 +139,13 @@ class Receiver:
     "silent" stores the document and never answers (the ACK is lost); "drop" closes the
     connection without storing anything (the receiver crashed mid-message)."""
 
-    def __init__(self, behave=None, strict: bool = True, keep_alive: bool = False):
+    def __init__(self, behave=None, strict: bool = True, keep_alive: bool = False,
+                 encoding: str = "utf-8"):
         self.behave = behave or (lambda msg, n: ("AA", ""))
         self.strict = strict
         self.keep_alive = keep_alive                 # answer many messages per connection
         self.connections = 0                         # counted in keep_alive mode
+        self.encoding = encoding                     # the bytes on the wire (MSH-18)
         self.documents: dict[str, list[str]] = {}    # TXA-12 -> messages stored
         self.received: list[str] = []                # every message that arrived
         self.duplicates = 0                          # repeats the TXA-12 check kept out
@@ -169,7 +171,7 @@ class Receiver:
                     raise ConnectionAbortedError("receiver dropped the connection")
                 try:
                     if receiver.strict:
-                        validate_strictly(msg)
+                        validate_strictly(msg, receiver.encoding)
                 except Exception as exc:
                     with receiver.lock:
                         receiver.invalid.append(f"{type(exc).__name__}: {exc}")
@@ -203,14 +205,17 @@ class Receiver:
                         if not chunk:
                             return
                         frame += chunk
-                    message = self._extract_hl7_message(frame.decode("utf-8"))
+                    message = self._extract_hl7_message(frame.decode(self.encoding))
                     if message is None:
                         return
-                    self.wfile.write(self._route_message(message).encode("utf-8"))
+                    self.wfile.write(self._route_message(message).encode(self.encoding))
                     self.wfile.flush()
 
         handlers = {"MDM^T02^MDM_T02": (Handler,), "MDM^T10^MDM_T02": (Handler,)}
-        extra = {"request_handler_class": KeepAlive} if self.keep_alive else {}
+        extra = {}
+        if self.keep_alive or self.encoding != "utf-8":
+            base = KeepAlive if self.keep_alive else MLLPRequestHandler
+            extra["request_handler_class"] = type("Handler", (base,), {"encoding": self.encoding})
         self.server = MLLPServer(self.host, self.port, handlers, timeout=5, **extra)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -235,7 +240,7 @@ def wire(element) -> str:
     return str(getattr(value, "value", value) or "")
 
 
-def hl7_unescape(value: str) -> str:
+def hl7_unescape(value: str, encoding: str = "utf-8") -> str:
     """The receiving side's decoding of an HL7 v2 text value, written from the standard (v2.5
     section 2.7) and not from LocalScribe's code: \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ delimiters,
     \\Xhh..\\ hexadecimal data (UTF-8 bytes, as MSH-18 declares) and the FT line break \\.br\\."""
@@ -255,8 +260,8 @@ def hl7_unescape(value: str) -> str:
             if body == ".br":
                 out += b"\n"
                 continue
-        out += token.encode("utf-8")
-    return out.decode("utf-8")
+        out += token.encode(encoding)
+    return out.decode(encoding)
 
 
 @pytest.fixture

@@ -208,3 +208,35 @@ def test_a_kept_connection_the_receiver_closed_is_reopened_without_duplicates(re
     for note in notes:
         assert c.push(note).delivered
     assert len(receiver.received) == 3 and receiver.duplicates == 0
+
+
+def test_iso_8859_1_for_an_old_receiver_carries_the_exact_note():
+    from conftest import Receiver
+    from localscribe.ehr.hl7v2 import Hl7Options
+    from localscribe.ehr.mllp import frame
+
+    text = "Fièvre 38,5 °C, naïve\r\nPlan: ½ dose\x85after NEL | ~\n"
+    note = make_note(40, text=text)
+    wire_bytes = frame(build_mdm(note, Hl7Options(charset="ISO-8859-1")), "latin-1")
+    assert b"Fi\xe8vre" in wire_bytes and b"\xc3" not in wire_bytes     # latin-1, not UTF-8
+    r = Receiver(encoding="latin-1").start()
+    try:
+        assert connector(r.port, charset="ISO-8859-1").push(note).delivered
+        assert r.invalid == []
+        raw = r.received[0]
+        assert parse_message(raw, find_groups=False).msh.msh_18.to_er7() == "8859/1"
+        assert note_text(raw, "latin-1") == text
+    finally:
+        r.stop()
+
+
+@pytest.mark.parametrize("charset,text,code", [("ASCII", "Fièvre", "U+00E8"),
+                                               ("ISO-8859-1", "SpO2 ≥ 94 %", "U+2265"),
+                                               ("ISO-8859-1", "line\u2028sep", "U+2028")])
+def test_text_a_charset_cannot_carry_is_held_never_cut(receiver, charset, text, code):
+    from localscribe.ehr.hl7v2 import CharsetUnsupported
+
+    with pytest.raises(CharsetUnsupported) as err:
+        connector(receiver.port, charset=charset).push(make_note(41, text=text))
+    assert code in str(err.value) and charset in str(err.value) and not err.value.retryable
+    assert text not in str(err.value) and receiver.received == []

@@ -164,7 +164,7 @@ class FileDropConnector(BaseConnector):
         require_mrn(note)
         # HL7 files conventionally end each segment with CR.
         return (build_mdm(note, self.hl7, replaces_document=replaces)
-                + "\r").encode("utf-8")
+                + "\r").encode(self.hl7.codec)
 
     def _drop(self, note: SignedNote, replaces: str | None) -> PushReceipt:
         data = self.render(note, replaces)

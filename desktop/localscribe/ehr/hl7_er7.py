@@ -5,9 +5,10 @@ reach the wire inside a frame.
 
 - the five delimiters become ``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\`` (HL7 v2.5 section 2.7.1);
 - every control character (C0, DEL, C1) and the Unicode line/paragraph separators become a
-  hexadecimal escape ``\\Xhh..\\`` of their UTF-8 bytes (section 2.7.3; MSH-18 says the message
-  is UTF-8). Hex escapes rather than dropping or replacing them: the receiver gets back exactly
-  what was written (a CR stays a CR, a CRLF stays a CRLF).
+  hexadecimal escape ``\\Xhh..\\`` of their bytes in the message's character set (section 2.7.3;
+  MSH-18 names it: UTF-8 unless configured otherwise). Hex escapes rather than dropping or
+  replacing them: the receiver gets back exactly what was written (a CR stays a CR, a CRLF
+  stays a CRLF).
 
 The inverse, :func:`unescape`, also understands ``\\.br\\`` (the FT line break) so it reads what
 :func:`escape_ft` writes.
@@ -32,53 +33,55 @@ def _needs_hex(ch: str) -> bool:
     return unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029"
 
 
-def _hex(ch: str) -> str:
-    return "\\X" + ch.encode("utf-8").hex().upper() + "\\"
+def _hex(ch: str, codec: str) -> str:
+    # The bytes of the character in the message's character set (MSH-18); UnicodeEncodeError
+    # when that set cannot carry it (the caller refuses to send rather than drop it).
+    return "\\X" + ch.encode(codec).hex().upper() + "\\"
 
 
-def escape(text: str) -> str:
+def escape(text: str, codec: str = "utf-8") -> str:
     """``text`` as the content of one HL7 field/component: nothing in it acts as structure."""
     out = []
     for ch in text:
         if ch in DELIMITERS:
             out.append(DELIMITERS[ch])
         elif _needs_hex(ch):
-            out.append(_hex(ch))
+            out.append(_hex(ch, codec))
         else:
             out.append(ch)
     return "".join(out)
 
 
-def escape_ft(text: str) -> str:
+def escape_ft(text: str, codec: str = "utf-8") -> str:
     """Text for an FT (formatted text) value: each LF is the FT line break ``\\.br\\``; a CR
     (alone or before the LF of a CRLF) stays a hex escape, so the exact line endings survive."""
-    return FT_BREAK.join(escape(line) for line in text.split("\n"))
+    return FT_BREAK.join(escape(line, codec) for line in text.split("\n"))
 
 
 _SEQUENCE = re.compile(r"\\(?:([FSTRE])|X([0-9A-Fa-f]*)|(\.br))\\")
 
 
-def unescape(value: str) -> str:
+def unescape(value: str, codec: str = "utf-8") -> str:
     """The inverse of :func:`escape` / :func:`escape_ft` (``\\.br\\`` reads back as LF)."""
     out: list[str] = []
     pos = 0
     pending = b""      # consecutive hex escapes form one UTF-8 byte run
     for m in _SEQUENCE.finditer(value):
         if m.start() > pos:
-            out.append(_flush(pending) + value[pos:m.start()])
+            out.append(_flush(pending, codec) + value[pos:m.start()])
             pending = b""
         if m.group(2) is not None:
             pending += bytes.fromhex(m.group(2)) if len(m.group(2)) % 2 == 0 else b""
         else:
-            out.append(_flush(pending) + (_UNESCAPE[m.group(1)] if m.group(1) else "\n"))
+            out.append(_flush(pending, codec) + (_UNESCAPE[m.group(1)] if m.group(1) else "\n"))
             pending = b""
         pos = m.end()
-    out.append(_flush(pending) + value[pos:])
+    out.append(_flush(pending, codec) + value[pos:])
     return "".join(out)
 
 
-def _flush(pending: bytes) -> str:
-    return pending.decode("utf-8", "replace") if pending else ""
+def _flush(pending: bytes, codec: str) -> str:
+    return pending.decode(codec, "replace") if pending else ""
 
 
 
@@ -86,41 +89,41 @@ class Escaped(str):
     """A value that is already escaped (e.g. FT text with ``\\.br\\``): written as it is."""
 
 
-def _leaf(value) -> str:
-    return value if isinstance(value, Escaped) else escape(str(value))
+def _leaf(value, codec: str) -> str:
+    return value if isinstance(value, Escaped) else escape(str(value), codec)
 
 
-def _component(value) -> str:
+def _component(value, codec: str) -> str:
     if isinstance(value, (list, tuple)):                  # subcomponents
-        return "&".join(_leaf(v) for v in value)
-    return _leaf(value)
+        return "&".join(_leaf(v, codec) for v in value)
+    return _leaf(value, codec)
 
 
-def _field(value) -> str:
+def _field(value, codec: str) -> str:
     if isinstance(value, Repeat):
-        return "~".join(_field(v) for v in value)
+        return "~".join(_field(v, codec) for v in value)
     if isinstance(value, (list, tuple)):                  # components
-        return "^".join(_component(v) for v in value).rstrip("^")
-    return _leaf(value)
+        return "^".join(_component(v, codec) for v in value).rstrip("^")
+    return _leaf(value, codec)
 
 
 class Repeat(tuple):
     """The repetitions of a field."""
 
 
-def segment(name: str, fields: dict[int, object]) -> str:
+def segment(name: str, fields: dict[int, object], codec: str = "utf-8") -> str:
     """One ER7 segment from ``{field number: value}``, every leaf escaped on the way out.
 
     A value is a string (one component), a list of components (a component may be a list of
     subcomponents), a :class:`Repeat` of such values, or :class:`Escaped` text. The MSH's own
     MSH-1/MSH-2 are written by :func:`msh_segment`."""
     last = max(fields, default=0)
-    parts = [name] + ["" if fields.get(i) in (None, "") else _field(fields[i])
+    parts = [name] + ["" if fields.get(i) in (None, "") else _field(fields[i], codec)
                       for i in range(1, last + 1)]
     return "|".join(parts)
 
 
-def msh_segment(fields: dict[int, object]) -> str:
+def msh_segment(fields: dict[int, object], codec: str = "utf-8") -> str:
     """MSH with the default encoding characters; ``fields`` numbered from MSH-3."""
-    rest = segment("MSH", {i - 2: v for i, v in fields.items()})
+    rest = segment("MSH", {i - 2: v for i, v in fields.items()}, codec)
     return "MSH|^~\\&" + rest[3:]

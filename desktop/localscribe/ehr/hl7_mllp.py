@@ -15,7 +15,7 @@ verification, only when an admin configured it with ``--insecure``.
 from __future__ import annotations
 
 from localscribe.domain import PushReceipt, SignedNote
-from localscribe.ehr.hl7v2 import Hl7Options, build_mdm, control_id, parse_ack
+from localscribe.ehr.hl7v2 import CHARSETS, Hl7Options, build_mdm, control_id, parse_ack
 from localscribe.ehr.mllp import MllpConnection, MllpError, TlsOptions, send_message
 from localscribe.ehr.patient import require_mrn
 from localscribe.ehr.protocol import (BaseConnector, CheckResult, DeliveryError, Setting,
@@ -35,6 +35,9 @@ HL7_SETTINGS = (
             help="TXA-12/13 namespace of document numbers; authority of local clinician ids"),
     Setting("clinician_npi", default="",
             help="login=NPI pairs, comma-separated: TXA-5/9/10/22 carry the NPI"),
+    Setting("charset", "choice", default="UTF-8", choices=tuple(CHARSETS),
+            help="MSH-18 and the bytes on the wire: UTF-8, or ISO-8859-1/ASCII for old "
+                 "receivers (a note they cannot carry is held, never cut)"),
     Setting("note_format", "choice", default="FT", choices=("FT", "TX"),
             help="OBX-2 of the note: FT (one value, \\.br\\ line breaks) or TX (a repetition "
                  "per line)"),
@@ -68,7 +71,8 @@ def hl7_options(config) -> Hl7Options:
                       processing_id=config.get("processing_id", "P"),
                       document_namespace=config.get("document_namespace", "LOCALSCRIBE"),
                       clinician_npi=npi,
-                      note_format=config.get("note_format", "FT"))
+                      note_format=config.get("note_format", "FT"),
+                      charset=config.get("charset", "UTF-8"))
 
 
 def conformance_gaps(options: Hl7Options) -> list[str]:
@@ -137,9 +141,9 @@ class Hl7MllpConnector(BaseConnector):
     def _exchange(self, message: str, timeout: float) -> str:
         host, port = self.endpoints()[0]
         if not self.config.get("persistent_connection", False):
-            return send_message(host, port, message, timeout, self._tls())
+            return send_message(host, port, message, timeout, self._tls(), self.options.codec)
         if self._conn is None:
-            self._conn = MllpConnection(host, port, timeout, self._tls())
+            self._conn = MllpConnection(host, port, timeout, self._tls(), self.options.codec)
         reused = self._conn.is_open and self._conn.exchanges > 0
         try:
             return self._conn.exchange(message)
@@ -209,7 +213,7 @@ class Hl7MllpConnector(BaseConnector):
 
     def _judge(self, note: SignedNote, ack_text: str, expected: str) -> PushReceipt:
         try:
-            ack = parse_ack(ack_text)
+            ack = parse_ack(ack_text, self.options.codec)
         except Exception as exc:   # hl7apy raises several types for garbage
             raise DeliveryError(f"unreadable acknowledgement ({type(exc).__name__})",
                                 retryable=True, detail=ack_text[:2000]) from None

@@ -21,12 +21,15 @@ from hl7apy.parser import parse_message
 from localscribe.domain import SignedNote
 from localscribe.ehr.fhir_document import loinc_for_template
 from localscribe.ehr.hl7_er7 import Escaped, Repeat, escape_ft, msh_segment, segment, unescape
-from localscribe.ehr.patient import hl7_birth_date, name_parts, require_mrn
+from localscribe.ehr.patient import PatientDataInvalid, hl7_birth_date, name_parts, require_mrn
 
 VERSION = "2.5"
 # LOINC document type -> HL7 table 0270 document type.
 DOC_TYPE = {"11506-3": "PR", "34117-2": "HP", "11488-4": "CN", "18842-5": "DS", "28570-0": "PN"}
 NPI_AUTHORITY = ["NPI", "2.16.840.1.113883.4.6", "ISO"]     # HD of the US National Provider Id
+# Setting value -> (Python codec, HL7 table 0211 name for MSH-18).
+CHARSETS = {"UTF-8": ("utf-8", "UNICODE UTF-8"), "ISO-8859-1": ("latin-1", "8859/1"),
+            "ASCII": ("ascii", "ASCII")}
 FT_CHUNK = 65536          # FT/TX maximum length in v2.5: a longer note continues in a next OBX
 
 
@@ -42,6 +45,15 @@ class Hl7Options:
     document_namespace: str = "LOCALSCRIBE"  # EI namespace of TXA-12/TXA-13 (our note ids)
     clinician_npi: tuple[tuple[str, str], ...] = ()    # (login, NPI) pairs
     note_format: str = "FT"                  # FT (one value, \.br\ breaks) or TX (repetitions)
+    charset: str = "UTF-8"                   # UTF-8, ISO-8859-1 or ASCII, for old receivers
+
+    @property
+    def codec(self) -> str:
+        return CHARSETS[self.charset][0]
+
+
+class CharsetUnsupported(PatientDataInvalid):
+    """The configured character set cannot carry some of the text; a person must choose."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +99,7 @@ def clinician(login: str, options: Hl7Options, when: str | None = None) -> list:
     return xcn
 
 
-def _note_obx(text: str, fmt: str, code: list[str]) -> list[str]:
+def _note_obx(text: str, fmt: str, code: list[str], codec: str) -> list[str]:
     """The note as OBX segments with one OBX-3 and OBX-4 sub-ids 1, 2, ...; one OBX unless the
     note is longer than a field may be, then it continues at a line break (a chunk boundary is
     a line break; a single longer line stays whole, receivers must accept it)."""
@@ -102,9 +114,9 @@ def _note_obx(text: str, fmt: str, code: list[str]) -> list[str]:
     chunks.append(current)
     segments = []
     for sub_id, lines in enumerate(chunks, start=1):
-        value = Escaped(escape_ft("\n".join(lines))) if fmt == "FT" else Repeat(lines)
+        value = Escaped(escape_ft("\n".join(lines), codec)) if fmt == "FT" else Repeat(lines)
         segments.append(segment("OBX", {1: str(sub_id), 2: fmt, 3: code, 4: str(sub_id),
-                                        5: value, 11: "F"}))
+                                        5: value, 11: "F"}, codec))
     return segments
 
 
@@ -113,8 +125,27 @@ def build_mdm(note: SignedNote, options: Hl7Options = Hl7Options(),
     """The ER7 message (segments separated by CR) for ``note``; T10 when ``replaces_document``.
 
     ``sent_at`` (HL7 DTM, default now) is MSH-7, the time of this attempt; everything else is
-    derived from the note, so a resend differs from the first send in MSH-7 alone."""
+    derived from the note, so a resend differs from the first send in MSH-7 alone. Raises
+    CharsetUnsupported when the configured character set cannot carry the text."""
+    try:
+        message = _build(note, options, replaces_document, sent_at)
+        message.encode(options.codec)
+    except UnicodeEncodeError:
+        everything = "".join([note.text, note.patient.name, note.patient.mrn, note.author,
+                              note.note_id, *(str(v) for v in vars(options).values())])
+        bad = sorted({ch for ch in everything if not _encodable(ch, options.codec)})
+        raise CharsetUnsupported(
+            f"encounter {note.encounter_id}: the note or patient details contain characters "
+            f"that {options.charset} cannot carry ({', '.join(f'U+{ord(c):04X}' for c in bad[:5])}"
+            f"{', ...' if len(bad) > 5 else ''}); edit the note, or use charset UTF-8 if the "
+            "receiver accepts it (the note was not sent)") from None
+    return message
+
+
+def _build(note: SignedNote, options: Hl7Options, replaces_document: str | None,
+           sent_at: str | None) -> str:
     event = "T10" if replaces_document else "T02"
+    codec = options.codec
     loinc, display = loinc_for_template(note.template)
     signed = _ts(note.signed_at)
     name = name_parts(note)
@@ -123,14 +154,14 @@ def build_mdm(note: SignedNote, options: Hl7Options = Hl7Options(),
                      5: options.receiving_application, 6: options.receiving_facility,
                      7: sent_at or _now(), 9: ["MDM", event, "MDM_T02"],
                      10: control_id(note, event), 11: options.processing_id, 12: VERSION,
-                     18: "UNICODE UTF-8"}),
-        segment("EVN", {1: event, 2: signed}),
+                     18: CHARSETS[options.charset][1]}, codec),
+        segment("EVN", {1: event, 2: signed}, codec),
         segment("PID", {3: [require_mrn(note), "", "",
                             _hd(options.mrn_authority, options.mrn_authority_oid), "MR"],
                         5: [name.family, name.given, "", "", "", "", "L"],
                         7: hl7_birth_date(note),
-                        8: "U"}),     # administrative sex: not recorded by LocalScribe
-        segment("PV1", {2: "O", 19: note.encounter_id}),
+                        8: "U"}, codec),     # administrative sex: not recorded by LocalScribe
+        segment("PV1", {2: "O", 19: note.encounter_id}, codec),
     ]
     author = clinician(note.author, options) if note.author else ""
     namespace = options.document_namespace
@@ -141,9 +172,18 @@ def build_mdm(note: SignedNote, options: Hl7Options = Hl7Options(),
         13: [replaces_document, namespace] if replaces_document else "",
         17: "LA",     # signed by the clinician: legally authenticated ...
         19: "AV",
-        22: clinician(note.author, options, signed) if note.author else ""}))   # ... by whom, when
-    segments += _note_obx(note.text, options.note_format, [loinc, display, "LN"])
+        22: clinician(note.author, options, signed) if note.author else ""},   # ... by whom, when
+        codec))
+    segments += _note_obx(note.text, options.note_format, [loinc, display, "LN"], codec)
     return "\r".join(segments)
+
+
+def _encodable(ch: str, codec: str) -> bool:
+    try:
+        ch.encode(codec)
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def wire_value(element) -> str:
@@ -162,15 +202,15 @@ def wire_value(element) -> str:
     return str(getattr(datatype, "value", datatype) or "")
 
 
-def parse_ack(text: str) -> Ack:
+def parse_ack(text: str, codec: str = "utf-8") -> Ack:
     """Read MSA-1/MSA-2 and the receiver's text from an ACK (any 2.x version)."""
     msg = parse_message(text.strip("\r\n").replace("\n", "\r"), find_groups=False)
     msa = msg.msa
-    words = [unescape(wire_value(msa.msa_3))] if wire_value(msa.msa_3) else []
+    words = [unescape(wire_value(msa.msa_3), codec)] if wire_value(msa.msa_3) else []
     for err in msg.children.get("ERR") or []:
         for name in ("err_8", "err_1"):
             try:
-                value = unescape(wire_value(getattr(err, name)))
+                value = unescape(wire_value(getattr(err, name)), codec)
             except Exception:   # field absent in that version's ERR
                 continue
             if value:

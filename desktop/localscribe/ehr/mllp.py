@@ -38,13 +38,13 @@ class TlsOptions:
         return ctx
 
 
-def frame(message: str) -> bytes:
+def frame(message: str, codec: str = "utf-8") -> bytes:
     """The MLLP frame. A framing byte inside the message would end the frame early and the
     receiver would acknowledge a truncated note, so it is refused here whatever built the
     message (the HL7 builder escapes them; this is the last line)."""
     if "\x0b" in message or "\x1c" in message:
         raise ValueError("an MLLP framing byte (0x0B or 0x1C) is inside the message")
-    return START + message.encode("utf-8") + END
+    return START + message.encode(codec) + END
 
 
 class MllpConnection:
@@ -52,8 +52,10 @@ class MllpConnection:
     each answered by one ACK frame before the next is sent. Any failure closes it, so the next
     exchange starts on a fresh connection."""
 
-    def __init__(self, host: str, port: int, timeout: float, tls: TlsOptions | None = None):
+    def __init__(self, host: str, port: int, timeout: float, tls: TlsOptions | None = None,
+                 codec: str = "utf-8"):
         self.host, self.port, self.timeout, self.tls = host, port, timeout, tls
+        self.codec = codec                # the message's character set (MSH-18)
         self._raw: socket.socket | None = None
         self._sock = None
         self.exchanges = 0          # messages this connection has carried
@@ -84,7 +86,7 @@ class MllpConnection:
     def exchange(self, message: str) -> str:
         """Send one message, return the ACK text. Raises MllpError (ValueError: not
         frameable, nothing sent)."""
-        data = frame(message)
+        data = frame(message, self.codec)
         if self._sock is None:
             self._open()
         try:
@@ -93,7 +95,7 @@ class MllpConnection:
             except OSError as exc:
                 raise MllpError(f"connection to {self.host}:{self.port} broke while sending: "
                                 f"{type(exc).__name__}", outcome_unknown=True) from None
-            ack = _read_frame(self._sock, self.host, self.port)
+            ack = _read_frame(self._sock, self.host, self.port, self.codec)
         except MllpError:
             self.close()
             raise
@@ -110,16 +112,16 @@ class MllpConnection:
 
 
 def send_message(host: str, port: int, message: str, timeout: float,
-                 tls: TlsOptions | None = None) -> str:
+                 tls: TlsOptions | None = None, codec: str = "utf-8") -> str:
     """Send one message on a connection of its own, return the ACK text. Raises MllpError."""
-    conn = MllpConnection(host, port, timeout, tls)
+    conn = MllpConnection(host, port, timeout, tls, codec)
     try:
         return conn.exchange(message)
     finally:
         conn.close()
 
 
-def _read_frame(sock, host: str, port: int) -> str:
+def _read_frame(sock, host: str, port: int, codec: str) -> str:
     buf = b""
     while True:
         try:
@@ -137,4 +139,4 @@ def _read_frame(sock, host: str, port: int) -> str:
         start = buf.find(START)
         end = buf.find(END, start + 1) if start >= 0 else -1
         if end >= 0:
-            return buf[start + 1:end].decode("utf-8", "replace")
+            return buf[start + 1:end].decode(codec, "replace")
