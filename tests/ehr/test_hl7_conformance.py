@@ -23,7 +23,8 @@ from conftest import make_note, note_text, wire
 NPI = "1234567893"
 SETTINGS = {"sending_facility": "CLINIC-A", "receiving_application": "EHRAPP",
             "receiving_facility": "HOSP", "processing_id": "T", "mrn_authority": "HOSP-MRN",
-            "mrn_authority_oid": "1.2.3.4.5", "clinician_npi": f"Dr Jane Roe={NPI}"}
+            "mrn_authority_oid": "1.2.3.4.5", "clinician_npi": f"Dr Jane Roe={NPI}",
+            "patient_class": "E", "point_of_care": "ED-WEST"}
 
 
 def connector(port, **extra):
@@ -52,6 +53,7 @@ def test_every_field_an_interface_engineer_checks(receiver):
     assert pid.pid_3.to_er7() == "MRN-0042^^^HOSP-MRN&1.2.3.4.5&ISO^MR"
     assert pid.pid_5.to_er7() == "Silva^Ana Maria^^^^^L"
     assert pid.pid_8.to_er7() == "U"
+    assert (msg.pv1.pv1_2.to_er7(), msg.pv1.pv1_3.to_er7()) == ("E", "ED-WEST^^^CLINIC-A")
     xcn = f"{NPI}^^^^^^^^NPI&2.16.840.1.113883.4.6&ISO^^^^NPI"
     for field in (txa.txa_5, txa.txa_9, txa.txa_10):
         assert field.to_er7() == xcn

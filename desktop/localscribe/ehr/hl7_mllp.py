@@ -35,6 +35,10 @@ HL7_SETTINGS = (
             help="TXA-12/13 namespace of document numbers; authority of local clinician ids"),
     Setting("clinician_npi", default="",
             help="login=NPI pairs, comma-separated: TXA-5/9/10/22 carry the NPI"),
+    Setting("patient_class", "choice", default="O", choices=("O", "E", "I", "P", "R", "B"),
+            help="PV1-2 patient class (table 0004): O outpatient, E emergency, I inpatient, ..."),
+    Setting("point_of_care", default="",
+            help="PV1-3.1 point of care (PV1-3.4 is the sending facility)"),
     Setting("charset", "choice", default="UTF-8", choices=tuple(CHARSETS),
             help="MSH-18 and the bytes on the wire: UTF-8, or ISO-8859-1/ASCII for old "
                  "receivers (a note they cannot carry is held, never cut)"),
@@ -72,7 +76,9 @@ def hl7_options(config) -> Hl7Options:
                       document_namespace=config.get("document_namespace", "LOCALSCRIBE"),
                       clinician_npi=npi,
                       note_format=config.get("note_format", "FT"),
-                      charset=config.get("charset", "UTF-8"))
+                      charset=config.get("charset", "UTF-8"),
+                      patient_class=config.get("patient_class", "O"),
+                      point_of_care=config.get("point_of_care", ""))
 
 
 def conformance_gaps(options: Hl7Options) -> list[str]:

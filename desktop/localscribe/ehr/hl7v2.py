@@ -46,6 +46,8 @@ class Hl7Options:
     clinician_npi: tuple[tuple[str, str], ...] = ()    # (login, NPI) pairs
     note_format: str = "FT"                  # FT (one value, \.br\ breaks) or TX (repetitions)
     charset: str = "UTF-8"                   # UTF-8, ISO-8859-1 or ASCII, for old receivers
+    patient_class: str = "O"                 # PV1-2 (table 0004)
+    point_of_care: str = ""                  # PV1-3.1 where the visits take place
 
     @property
     def codec(self) -> str:
@@ -161,7 +163,10 @@ def _build(note: SignedNote, options: Hl7Options, replaces_document: str | None,
                         5: [name.family, name.given, "", "", "", "", "L"],
                         7: hl7_birth_date(note),
                         8: "U"}, codec),     # administrative sex: not recorded by LocalScribe
-        segment("PV1", {2: "O", 19: note.encounter_id}, codec),
+        segment("PV1", {2: options.patient_class,
+                        3: [options.point_of_care, "", "", options.sending_facility]
+                        if options.point_of_care else "",
+                        19: note.encounter_id}, codec),
     ]
     author = clinician(note.author, options) if note.author else ""
     namespace = options.document_namespace
