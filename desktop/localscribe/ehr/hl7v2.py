@@ -6,8 +6,8 @@ there, control characters included) and read back with hl7apy.
   document's number, TXA-13 the number of the document it replaces.
 
 TXA-12 is the note id: the receiver's duplicate check on it is what makes a retry safe. The
-message control id (MSH-10) and every timestamp are derived from the note, so a retry sends the
-very same bytes.
+message control id (MSH-10) and every field but MSH-7 (the time of the attempt) are derived from
+the note, so a retry is the same message sent again. docs/connectors.md maps every field.
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ def clinician(login: str, options: Hl7Options, when: str | None = None) -> list:
 
 def _note_obx(text: str, fmt: str, code: list[str], codec: str) -> list[str]:
     """The note as OBX segments with one OBX-3 and OBX-4 sub-ids 1, 2, ...; one OBX unless the
-    note is longer than a field may be, then it continues at a line break (a chunk boundary is
-    a line break; a single longer line stays whole, receivers must accept it)."""
+    note is longer than a field may be (counted before escaping), then it continues at a line
+    break (a chunk boundary is a line break; a single longer line stays whole)."""
     chunks, current = [], []
     size = 0
     for line in text.split("\n"):
