@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from hl7apy.core import Message
-from hl7apy.mllp import AbstractHandler, MLLPServer
+from hl7apy.mllp import AbstractHandler, MLLPRequestHandler, MLLPServer
 from hl7apy.parser import parse_message
 
 from localscribe.domain import Patient, SignedNote
@@ -58,7 +58,7 @@ def make_note(i: int = 0, *, mrn: str = "MRN-0042", text: str | None = None,
         note_id=note_id or f"note-{i:04d}-{uuid.uuid4().hex[:8]}", encounter_id=f"enc-{i:04d}",
         version=1, text=text if text is not None else
         f"SUBJECTIVE\nCough for {i} days | no fever ^ sleeps ok & eats ~ well.\nPLAN\nRest.",
-        template="soap", patient=Patient(name="Ana Maria Silva", mrn=mrn,
+        template="soap", patient=Patient(name="Silva, Ana Maria", mrn=mrn,
                                          birth_date="1980-02-29"),
         author="Dr Jane Roe", signed_at="2026-11-26T10:00:00Z", replaces=replaces)
 
@@ -76,8 +76,9 @@ def free_port() -> int:
 
 # ---------------------------------------------------------------- HL7 receiver (hl7apy)
 
-def ack_for(message: str, code: str, text: str = "") -> str:
-    """An ACK built with hl7apy, as a receiving system would answer."""
+def ack_for(message: str, code: str, text: str = "", msa2: str | None = None) -> str:
+    """An ACK built with hl7apy, as a receiving system would answer (``msa2`` overrides the
+    acknowledged control id, as a broken or confused receiver would)."""
     incoming = parse_message(message, find_groups=False)
     ack = Message("ACK", version="2.5")
     ack.msh.msh_3 = "EHR"
@@ -87,7 +88,7 @@ def ack_for(message: str, code: str, text: str = "") -> str:
     ack.msh.msh_11 = "P"
     msa = ack.add_segment("MSA")
     msa.msa_1 = code
-    msa.msa_2 = incoming.msh.msh_10.value
+    msa.msa_2 = incoming.msh.msh_10.value if msa2 is None else msa2
     if text:
         msa.msa_3 = text
         err = ack.add_segment("ERR")
@@ -97,22 +98,64 @@ def ack_for(message: str, code: str, text: str = "") -> str:
     return "\x0b" + ack.to_er7() + "\x1c\x0d"
 
 
+def validate_strictly(message: str, encoding: str = "utf-8") -> None:
+    """Check the message structure the way a strict interface engine would: hl7apy's STRICT
+    level (segments, groups, cardinality, data types and lengths) against the MDM_T02 structure
+    of v2.5. One allowance: OBX-5 carries the note, longer than hl7apy's default ST length
+    (it does not type OBX-5 by OBX-2), so its value is checked apart: it must decode."""
+    from hl7apy.consts import VALIDATION_LEVEL
+
+    segments = message.split("\r")
+    masked = []
+    for seg in segments:
+        if seg.startswith("OBX|"):
+            fields = seg.split("|")
+            for rep in fields[5].split("~"):
+                hl7_unescape(rep, encoding)       # raises on a malformed escape
+            fields[5] = "x"
+            seg = "|".join(fields)
+        masked.append(seg)
+    parsed = parse_message("\r".join(masked), validation_level=VALIDATION_LEVEL.STRICT,
+                           find_groups=True)
+    parsed.validate()                             # raises ValidationError naming the problem
+
+
+def note_text(message: str, encoding: str = "utf-8") -> str:
+    """The note as the receiving EHR files it: OBX-5 of each OBX (FT: one value with \\.br\\
+    line breaks; TX: one repetition per line), decoded, OBX after OBX."""
+    parsed = parse_message(message, find_groups=False)
+    lines = []
+    for obx in parsed.children.get("OBX"):
+        lines += [hl7_unescape(wire(rep), encoding) for rep in obx.obx_5]
+    return "\n".join(lines)
+
+
 class Receiver:
-    """An EHR's HL7 inbox: stores each document once (duplicate check on TXA-12) and answers
-    according to ``behave(message, attempt_no) -> ("AA"|"AE"|"AR"|"silent"|"drop", text)``.
+    """An EHR's HL7 inbox: validates each message strictly (an invalid one is answered AE with
+    the reason and kept in ``invalid``), stores each document once (duplicate check on TXA-12)
+    and answers according to
+    ``behave(message, attempt_no) -> ("AA"|"AE"|"AR"|"silent"|"drop", text)``.
 
     "silent" stores the document and never answers (the ACK is lost); "drop" closes the
     connection without storing anything (the receiver crashed mid-message)."""
 
-    def __init__(self, behave=None):
+    def __init__(self, behave=None, strict: bool = True, keep_alive: bool = False,
+                 encoding: str = "utf-8"):
         self.behave = behave or (lambda msg, n: ("AA", ""))
+        self.strict = strict
+        self.keep_alive = keep_alive                 # answer many messages per connection
+        self.connections = 0                         # counted in keep_alive mode
+        self.encoding = encoding                     # the bytes on the wire (MSH-18)
         self.documents: dict[str, list[str]] = {}    # TXA-12 -> messages stored
         self.received: list[str] = []                # every message that arrived
         self.duplicates = 0                          # repeats the TXA-12 check kept out
+        self.invalid: list[str] = []                 # why messages failed strict validation
         self.lock = threading.Lock()
         self.server: MLLPServer | None = None
         self.port = free_port()
         self.silent_wait = 1.0
+        self.msa2: str | None = None                 # None: acknowledge the right MSH-10
+        self.host = "127.0.0.1"
 
     def start(self):
         receiver = self
@@ -126,8 +169,15 @@ class Receiver:
                 code, text = receiver.behave(msg, n)
                 if code == "drop":
                     raise ConnectionAbortedError("receiver dropped the connection")
+                try:
+                    if receiver.strict:
+                        validate_strictly(msg, receiver.encoding)
+                except Exception as exc:
+                    with receiver.lock:
+                        receiver.invalid.append(f"{type(exc).__name__}: {exc}")
+                    return ack_for(msg, "AE", f"invalid message: {exc}"[:200], receiver.msa2)
                 parsed = parse_message(msg, find_groups=False)
-                doc = parsed.txa.txa_12.to_er7()
+                doc = hl7_unescape(wire(parsed.txa.txa_12))         # TXA-12.1, the document
                 if code in ("AA", "silent"):
                     with receiver.lock:
                         if doc in receiver.documents:         # duplicate check on TXA-12
@@ -137,10 +187,36 @@ class Receiver:
                 if code == "silent":
                     time.sleep(receiver.silent_wait)
                     raise TimeoutError("ack lost")
-                return ack_for(msg, code, text)
+                return ack_for(msg, code, text, receiver.msa2)
+
+        class KeepAlive(MLLPRequestHandler):
+            """hl7apy's request handler, looping: message after message on one connection."""
+
+            def handle(self):
+                with receiver.lock:
+                    receiver.connections += 1
+                while True:
+                    frame = b""
+                    while not frame.endswith(b"\x1c\x0d"):
+                        try:
+                            chunk = self.rfile.read(1)
+                        except OSError:
+                            return
+                        if not chunk:
+                            return
+                        frame += chunk
+                    message = self._extract_hl7_message(frame.decode(self.encoding))
+                    if message is None:
+                        return
+                    self.wfile.write(self._route_message(message).encode(self.encoding))
+                    self.wfile.flush()
 
         handlers = {"MDM^T02^MDM_T02": (Handler,), "MDM^T10^MDM_T02": (Handler,)}
-        self.server = MLLPServer("127.0.0.1", self.port, handlers, timeout=5)
+        extra = {}
+        if self.keep_alive or self.encoding != "utf-8":
+            base = KeepAlive if self.keep_alive else MLLPRequestHandler
+            extra["request_handler_class"] = type("Handler", (base,), {"encoding": self.encoding})
+        self.server = MLLPServer(self.host, self.port, handlers, timeout=5, **extra)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()
@@ -153,11 +229,61 @@ class Receiver:
             self.server = None
 
 
+def wire(element) -> str:
+    """An hl7apy element's first leaf as it was received (hl7apy's to_er7 would re-escape the
+    backslash of a hex escape)."""
+    if not hasattr(element, "children"):
+        element = element[0]              # a proxy over the field's repetitions
+    while getattr(element, "children", None):
+        element = element.children[0]
+    value = element.value                 # a leaf holds a datatype object; an empty field ''
+    return str(getattr(value, "value", value) or "")
+
+
+def hl7_unescape(value: str, encoding: str = "utf-8") -> str:
+    """The receiving side's decoding of an HL7 v2 text value, written from the standard (v2.5
+    section 2.7) and not from LocalScribe's code: \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ delimiters,
+    \\Xhh..\\ hexadecimal data (UTF-8 bytes, as MSH-18 declares) and the FT line break \\.br\\."""
+    import re
+
+    named = {"F": b"|", "S": b"^", "T": b"&", "R": b"~", "E": b"\\"}
+    out = bytearray()
+    for token in re.split(r"(\\[^\\]*\\)", value):
+        if len(token) >= 2 and token[0] == token[-1] == "\\":
+            body = token[1:-1]
+            if body in named:
+                out += named[body]
+                continue
+            if body.startswith("X"):
+                out += bytes.fromhex(body[1:])
+                continue
+            if body == ".br":
+                out += b"\n"
+                continue
+        out += token.encode(encoding)
+    return out.decode(encoding)
+
+
 @pytest.fixture
 def receiver():
     r = Receiver().start()
     yield r
     r.stop()
+
+
+# ---------------------------------------------------------------- X display for the clipboard
+
+@pytest.fixture
+def xvfb():
+    if not (shutil.which("Xvfb") and shutil.which("xclip")):
+        pytest.fail("Xvfb and xclip are needed (Debian packages xvfb, xclip)")
+    display = ":87"
+    proc = subprocess.Popen(["Xvfb", display, "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    yield {"DISPLAY": display, "PATH": os.environ.get("PATH", "")}
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 # ---------------------------------------------------------------- FHIR server (Medplum)

@@ -39,9 +39,9 @@ def data_dir(tmp_path):
     return paths.data_dir, eid, eid2
 
 
-def cli(args, data_dir, user):
+def cli(args, data_dir, user, **extra_env):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSCRIBE_")}
-    env.update(LOCALSCRIBE_USER=user, LOCALSCRIBE_PASSPHRASE=PASSES[user])
+    env.update(LOCALSCRIBE_USER=user, LOCALSCRIBE_PASSPHRASE=PASSES[user], **extra_env)
     return subprocess.run([sys.executable, "-m", "localscribe.cli.ehr_cmd", *args,
                            "--data-dir", str(data_dir)], capture_output=True, text=True,
                           env=env, timeout=120, stdin=subprocess.DEVNULL)
@@ -117,3 +117,55 @@ def test_configure_send_outbox_round_trip(data_dir, tmp_path):
                    "ehr.outbox.enqueue", "ehr.outbox.retry", "ehr.push", "ehr.outbox.list",
                    "ehr.outbox.cancel", "ehr.outbox.drain", "push"):
         assert action in actions, action
+
+
+def test_send_to_clipboard_clears_after_the_cli_has_exited(data_dir, xvfb):
+    """The clearer must outlive the one-shot command (issue 11: a 5 s auto-clear left the note
+    on the clipboard 12 s later)."""
+    import time
+
+    from localscribe.ehr.clipboard import CommandClipboardBackend
+
+    data, eid, _ = data_dir
+    r = cli(["connectors", "configure", "clip", "--kind", "clipboard", "--set",
+             "auto_clear_seconds=2"], data, "admin")
+    assert r.returncode == 0, r.stderr
+    started = time.monotonic()
+    r = cli(["connectors", "send", eid, "--to", "clip"], data, "doc", DISPLAY=xvfb["DISPLAY"])
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "clears itself in 2 s" in r.stdout and "outlives this command" in r.stdout
+    clipboard = CommandClipboardBackend(env=xvfb)
+    assert clipboard.get_text() == "SUBJECTIVE\nCough | three days.\nPLAN\nFluids."
+    deadline = started + 12
+    while clipboard.get_text() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert clipboard.get_text() == "", "the note was still on the clipboard after the delay"
+    assert time.monotonic() - started >= 2, "cleared before the delay ran out"
+
+
+def test_fhir_tls_verify_false_needs_insecure_and_shows_in_the_report(data_dir, tmp_path):
+    data, _, _ = data_dir
+    base = ["connectors", "configure", "ehr", "--kind", "fhir-r4", "--set",
+            "base_url=https://ehr.example.org/fhir", "--set", "mrn_system=urn:mrn", "--set",
+            "token=tok-1", "--set", "tls_verify=false"]
+    r = cli(base, data, "admin")
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "--insecure" in r.stderr and "tls_verify" in r.stderr
+    r = cli(["connectors", "list", "--json"], data, "admin")
+    assert json.loads(r.stdout)["configured"] == []               # refused: nothing saved
+    r = cli(base + ["--insecure"], data, "admin")
+    assert r.returncode == 0, r.stderr
+    assert "INSECURE" in r.stdout and "tls_verify=false" in r.stdout
+
+    from localscribe.security.report import build_report, format_text
+
+    vault = Vault.open(Paths(data_dir=data, models_dir=tmp_path / "models"))
+    admin = vault.unlock("admin", PASSES["admin"])
+    try:
+        report = build_report(Paths(data_dir=data, models_dir=tmp_path / "models"), admin)
+    finally:
+        admin.lock()
+        vault.close()
+    assert [c["name"] for c in report["connectors_insecure"]] == ["ehr"]
+    line = [x for x in format_text(report).splitlines() if "--insecure" in x][0]
+    assert "ehr (tls_verify=false" in line

@@ -1,6 +1,6 @@
 """Fault run: 100 signed notes through the outbox to an HL7 v2 receiver (hl7apy's MLLPServer)
-that answers AE, loses ACKs, drops connections and restarts at random (seeded). Every note must
-end up stored exactly once, nothing lost. Prints the counts."""
+that answers AR (busy), loses ACKs, drops connections and restarts at random (seeded). Every
+note must end up stored exactly once, nothing lost. Prints the counts."""
 
 from __future__ import annotations
 
@@ -21,16 +21,18 @@ SEED = 20261127
 
 def test_fault_run_every_note_exactly_once(db, cipher, audit, note_factory, capsys):
     rng = random.Random(SEED)
-    counts = {"AA": 0, "AE": 0, "ack lost": 0, "dropped": 0, "restarts": 0}
+    counts = {"AA": 0, "AR": 0, "ack lost": 0, "dropped": 0, "restarts": 0}
 
     def behave(msg, n):
         roll = rng.random()
-        kind = ("AE", "boom: database busy") if roll < 0.12 else \
+        kind = ("AR", "boom: database busy") if roll < 0.12 else \
             ("silent", "") if roll < 0.22 else ("drop", "") if roll < 0.32 else ("AA", "")
-        counts[{"AE": "AE", "silent": "ack lost", "drop": "dropped", "AA": "AA"}[kind[0]]] += 1
+        counts[{"AR": "AR", "silent": "ack lost", "drop": "dropped", "AA": "AA"}[kind[0]]] += 1
         return kind
 
-    receiver = Receiver(behave)
+    # Delivery semantics under chaos; the structure is validated strictly in the other HL7
+    # tests, and doing it here too would turn most ACKs into timeouts on a loaded machine.
+    receiver = Receiver(behave, strict=False)
     receiver.silent_wait = 0.3
     receiver.start()
     stop = threading.Event()
@@ -78,7 +80,7 @@ def test_fault_run_every_note_exactly_once(db, cipher, audit, note_factory, caps
           f"{len(receiver.documents)} stored by the receiver, {len(receiver.received)} messages "
           f"received ({repeats} repeats; {receiver.duplicates} reached the store and were kept "
           f"out by the TXA-12 check), {attempts} outbox "
-          f"attempts over {drains} drains; receiver answered AA {counts['AA']}, AE {counts['AE']}, "
+          f"attempts over {drains} drains; receiver answered AA {counts['AA']}, AR {counts['AR']}, "
           f"lost {counts['ack lost']} ACKs, dropped {counts['dropped']} connections, restarted "
           f"{counts['restarts']} times; {elapsed:.1f} s")
     with capsys.disabled():     # shown in the CI log even when the test passes
@@ -89,5 +91,5 @@ def test_fault_run_every_note_exactly_once(db, cipher, audit, note_factory, caps
     for doc, control_ids in arrivals.items():
         assert len(control_ids) == 1, f"{doc} was retried with a different MSH-10"
     # The faults really happened (a run without them would prove nothing).
-    assert counts["AE"] and counts["ack lost"] and counts["dropped"] and counts["restarts"]
+    assert counts["AR"] and counts["ack lost"] and counts["dropped"] and counts["restarts"]
     assert receiver.duplicates > 0      # retries after lost ACKs did reach the receiver

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 
 import pytest
 from fhir.resources.R4B.documentreference import DocumentReference
 
+from localscribe.domain import Patient
 from localscribe.ehr.clipboard import (ClipboardConnector, ClipboardUnavailable,
                                        CommandClipboardBackend)
 from localscribe.ehr.filedrop import FileDropConnector
+from localscribe.ehr.service import EhrService
 from localscribe.ehr.hl7v2 import read_text
 from localscribe.ehr.protocol import ConnectorConfig, ConnectorContext, DeliveryError
 
@@ -78,19 +79,6 @@ def test_no_clipboard_is_a_clear_error():
         os.environ.update(os_env)
 
 
-@pytest.fixture
-def xvfb():
-    if not (shutil.which("Xvfb") and shutil.which("xclip")):
-        pytest.fail("Xvfb and xclip are needed (Debian packages xvfb, xclip)")
-    display = ":87"
-    proc = subprocess.Popen(["Xvfb", display, "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    yield {"DISPLAY": display, "PATH": os.environ.get("PATH", "")}
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 def test_xclip_copy_and_auto_clear(xvfb, note_factory):
     backend = CommandClipboardBackend(env=xvfb)
     c = ClipboardConnector(ConnectorConfig("clip", "clipboard", {"auto_clear_seconds": 1}),
@@ -139,3 +127,69 @@ def test_the_ehr_core_never_imports_qt():
     r = subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
+
+
+def _header(data: str) -> list[tuple[str, str]]:
+    """The text format as an importer reads it: 'Key: value' lines up to the first blank line."""
+    head = data.split("\n\n", 1)[0]
+    return [tuple(line.split(": ", 1)) for line in head.split("\n")]
+
+
+def test_a_patient_name_cannot_forge_header_lines(tmp_path, note_factory):
+    note = note_factory(7)
+    evil = Patient(name="Ana\nNote-ID: FORGED\r\nMRN: 666\rAuthor: x\\n\u2028Signed: y",
+                   mrn="M-7\nReplaces: other", birth_date="1980-02-29")
+    note = note.__class__(**{**note.__dict__, "patient": evil})
+    receipt = drop(tmp_path, "text").push(note)
+    data = (tmp_path / receipt.detail.removeprefix("written as ")).read_bytes().decode()
+    header = _header(data)
+    keys = [k for k, _ in header]
+    assert keys == ["MRN", "Patient", "Encounter", "Author", "Signed", "Note-ID"], keys
+    values = dict(header)
+    assert values["Note-ID"] == note.note_id and "FORGED" not in values["Note-ID"]
+    assert values["Patient"] == ("Ana\\nNote-ID: FORGED\\r\\nMRN: 666\\rAuthor: x\\\\n"
+                                 "\\u2028Signed: y")               # escaped, nothing lost
+    assert data.endswith(note.text + "\n")
+
+
+def test_retention_removes_only_expired_files_we_dropped(tmp_path, db, cipher, audit,
+                                                           note_factory):
+    folder = tmp_path / "import"
+    folder.mkdir()
+    service = EhrService(db, cipher, audit)
+    service.configure("drop", {"folder": str(folder), "format": "text", "retention_hours": "1"},
+                      kind="filedrop")
+    old, fresh = note_factory(8), note_factory(9)
+    for note in (old, fresh):
+        assert service.send(note, "drop").state == "delivered"
+    foreign = folder / "from-another-system.txt"
+    foreign.write_text("not ours")
+    two_hours_ago = time.time() - 7200
+    for path in (folder / f"{old.note_id}.txt", foreign):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    service.drain()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f"{fresh.note_id}.txt", foreign.name])
+    [event] = [d for a, _, _, d in audit if a == "ehr.retention.expire"]
+    assert event["files"] == [f"{old.note_id}.txt"] and event["count"] == 1
+    service.drain()                                      # nothing more to remove, no new event
+    assert [a for a in audit.actions() if a == "ehr.retention.expire"] == [
+        "ehr.retention.expire"]
+
+
+def test_retention_is_off_unless_configured(tmp_path, db, cipher, audit, note_factory):
+    service = EhrService(db, cipher, audit)
+    service.configure("drop", {"folder": str(tmp_path), "format": "text"}, kind="filedrop")
+    note = note_factory(10)
+    service.send(note, "drop")
+    os.utime(tmp_path / f"{note.note_id}.txt", (0, 0))
+    service.drain()
+    assert (tmp_path / f"{note.note_id}.txt").exists()
+
+
+def test_auto_clear_is_on_by_default(xvfb, note_factory):
+    backend = CommandClipboardBackend(env=xvfb)
+    c = ClipboardConnector(ConnectorConfig("clip", "clipboard", {}),
+                           ConnectorContext(clipboard=backend))
+    assert c.auto_clear_seconds == 60
+    assert "clears in 60 s" in c.push(note_factory(11)).detail

@@ -8,12 +8,13 @@ import pytest
 from hl7apy.parser import parse_message
 
 from localscribe.ehr.hl7_mllp import Hl7MllpConnector
-from localscribe.ehr.hl7v2 import build_mdm, control_id, escape, read_text
+from localscribe.ehr.hl7_er7 import escape
+from localscribe.ehr.hl7v2 import build_mdm, control_id, read_text
 from localscribe.ehr.protocol import (ConnectorConfig, DeliveryError, PatientIdentifierMissing)
 
 
 def connector(port, **extra):
-    settings = {"host": "127.0.0.1", "port": port, "timeout_seconds": 0.5,
+    settings = {"host": "127.0.0.1", "port": port, "timeout_seconds": 5,
                 "resend_on_timeout": 2, "mrn_authority": "CLINIC", **extra}
     return Hl7MllpConnector(ConnectorConfig(name="hl7", kind="hl7v2-mllp", settings=settings),
                             None)
@@ -24,12 +25,12 @@ def test_escaping_round_trips_every_delimiter(note_factory):
     note = note_factory(1, text=text)
     msg = build_mdm(note)
     # The raw OBX value carries only escape sequences, never a bare delimiter.
-    obx = [s for s in msg.split("\r") if s.startswith("OBX|1|")][0]
-    assert obx.split("|")[5] == r"a\F\b\S\c\T\d\R\e\E\f and a literal \E\F\E\ sequence"
+    [obx] = [s for s in msg.split("\r") if s.startswith("OBX|")]
+    assert obx.split("|")[5] == (r"a\F\b\S\c\T\d\R\e\E\f and a literal \E\F\E\ sequence"
+                                 r"\.br\second line")
     assert read_text(msg)["text"] == text
-    # hl7apy parses the message back with the segment structure intact.
     parsed = parse_message(msg, find_groups=False)
-    assert len(parsed.children.get("OBX")) == 2
+    assert len(parsed.children.get("OBX")) == 1
     assert escape("x|y") == r"x\F\y"
 
 
@@ -38,11 +39,14 @@ def test_mdm_t02_fields(note_factory):
     msg = parse_message(build_mdm(note), find_groups=False)
     assert msg.msh.msh_9.to_er7() == "MDM^T02^MDM_T02"
     assert msg.msh.msh_10.value == control_id(note, "T02")
-    assert msg.txa.txa_12.to_er7() == note.note_id
+    assert msg.txa.txa_12.to_er7() == f"{note.note_id}^LOCALSCRIBE"
     assert msg.txa.txa_2.value == "PR"          # progress note for the SOAP template
     assert msg.txa.txa_17.value == "LA"
     assert msg.pid.pid_3.pid_3_1.value == "MRN-0042"
-    assert build_mdm(note) == build_mdm(note), "a retry must send identical bytes"
+    first, later = build_mdm(note), build_mdm(note, sent_at="20991231235959+0000")
+    without_msh7 = [lambda m: m.split("\r", 1)[1], lambda m: m.split("|")[:6]]
+    for part in without_msh7:
+        assert part(first) == part(later), "a retry differs from the first send in MSH-7 only"
 
 
 def test_aa_is_delivered(receiver, note_factory):
@@ -53,42 +57,43 @@ def test_aa_is_delivered(receiver, note_factory):
     assert read_text(receiver.documents[note.note_id][0])["text"] == note.text
 
 
-def test_ae_is_a_retryable_failure_with_receiver_text(receiver, note_factory):
-    receiver.behave = lambda msg, n: ("AE", "database busy, try later")
+def test_ae_is_held_for_review_with_receiver_text(receiver, note_factory):
+    receiver.behave = lambda msg, n: ("AE", "unknown patient")
     with pytest.raises(DeliveryError) as err:
         connector(receiver.port).push(note_factory(4))
-    assert err.value.retryable
-    assert "AE" in err.value.message
-    assert "database busy, try later" in err.value.detail
-    assert receiver.documents == {}
+    assert not err.value.retryable, "an application error is not retried blindly"
+    assert "AE" in err.value.message and "held for review" in err.value.message
+    assert "unknown patient" in err.value.detail
+    assert receiver.documents == {} and len(receiver.received) == 1
 
 
-def test_ar_is_a_permanent_failure_with_receiver_text(receiver, note_factory):
-    receiver.behave = lambda msg, n: ("AR", "unknown patient")
+def test_ar_is_retried_with_receiver_text(receiver, note_factory):
+    receiver.behave = lambda msg, n: ("AR", "not accepting messages now")
     with pytest.raises(DeliveryError) as err:
         connector(receiver.port).push(note_factory(5))
-    assert not err.value.retryable
-    assert "unknown patient" in err.value.detail
+    assert err.value.retryable
+    assert "not accepting messages now" in err.value.detail
 
 
 def test_no_answer_resends_same_identifiers_and_receiver_dedupes(receiver, note_factory):
     # First attempt: stored, but the ACK never comes. Second: answered.
     receiver.behave = lambda msg, n: ("silent", "") if n == 1 else ("AA", "")
+    receiver.silent_wait = 3.0
     note = note_factory(6)
-    receipt = connector(receiver.port).push(note)
+    receipt = connector(receiver.port, timeout_seconds=2.0).push(note)
     assert receipt.delivered
     assert len(receiver.received) == 2
     first, second = (read_text(m) for m in receiver.received)
     assert first["control_id"] == second["control_id"] == control_id(note, "T02")
     assert first["document_number"] == second["document_number"] == note.note_id
-    assert receiver.received[0] == receiver.received[1]
+    assert first["text"] == second["text"] == note.text
     assert list(receiver.documents) == [note.note_id]
 
 
 def test_no_answer_at_all_is_retryable(receiver, note_factory):
     receiver.behave = lambda msg, n: ("silent", "")
     with pytest.raises(DeliveryError) as err:
-        connector(receiver.port, resend_on_timeout=1).push(note_factory(7))
+        connector(receiver.port, resend_on_timeout=1, timeout_seconds=0.5).push(note_factory(7))
     assert err.value.retryable and "no acknowledgement" in err.value.message
     assert len(receiver.received) == 2
 

@@ -112,21 +112,26 @@ def cmd_configure(args) -> int:
 
     session = _unlock(args)
     _require(session, roles.SETTINGS_MANAGE)
-    config = _service(session).configure(args.name, _parse_sets(args.set or []), kind=args.kind)
+    config = _service(session).configure(args.name, _parse_sets(args.set or []), kind=args.kind,
+                                         insecure=args.insecure)
     from localscribe.ehr import registry
+    from localscribe.ehr.protocol import insecure_reasons
 
     for host, port in registry.instantiate(config).endpoints():
         session.allow_endpoint(host, port)    # persisted so every process lets it through
     shown = {k: v for k, v in config.settings.items()}
+    insecure = insecure_reasons(registry.get_info(config.kind).factory, config.settings)
     if args.json:
         print_json({"name": config.name, "kind": config.kind, "settings": shown,
-                    "secrets": sorted(config.secrets)})
+                    "secrets": sorted(config.secrets), "insecure": insecure})
     else:
         print(f"configured {config.name} ({config.kind})")
         for k, v in sorted(shown.items()):
             print(f"  {k} = {v}")
         for k in sorted(config.secrets):
             print(f"  {k} = (secret, stored encrypted)")
+        for reason in insecure:
+            print(f"  INSECURE (accepted with --insecure): {reason}")
     return 0
 
 
@@ -150,7 +155,8 @@ def cmd_send(args) -> int:
     _require(session, roles.NOTE_PUSH)
     if not session.signed_notes(args.encounter):
         raise UserError(f"encounter {args.encounter} has no signed note: sign it first")
-    jobs = delivery.send_encounter(session, _service(session), args.encounter, args.to)
+    service = _service(session)
+    jobs = delivery.send_encounter(session, service, args.encounter, args.to)
     if args.json:
         print_json([_job_dict(j) for j in jobs])
     else:
@@ -159,6 +165,11 @@ def cmd_send(args) -> int:
         if any(j.state == "queued" for j in jobs):
             print("not delivered yet: kept in the outbox, retried automatically "
                   "(localscribe outbox list)")
+        clear_s = getattr(service.connector(args.to), "auto_clear_seconds", None)
+        if clear_s is not None and any(j.state == "delivered" for j in jobs):
+            print(f"the clipboard clears itself in {clear_s} s if it still holds the note "
+                  "(a background clearer outlives this command)" if clear_s > 0 else
+                  "the clipboard is not cleared automatically (auto_clear_seconds=0)")
     return 0 if all(j.state == "delivered" for j in jobs) else 1
 
 
@@ -241,6 +252,9 @@ def register(sub) -> None:
     p.add_argument("--kind", help="connector kind (default: the name, or the stored kind)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="a setting; KEY=@file reads the value from a file")
+    p.add_argument("--insecure", action="store_true",
+                   help="accept settings that weaken transport security (tls_verify=false, "
+                        "no TLS to a non-loopback host); shown in the security report")
     p.set_defaults(func=_ehr_errors(cmd_configure))
 
     p = csub.add_parser("check", help="can this connector deliver now?")

@@ -1,20 +1,29 @@
-"""Clipboard connector: the signed note as plain text on the system clipboard, optionally
-cleared again after a while (only if the clipboard still holds our text, so we never wipe
-something the user copied since).
+"""Clipboard connector: the signed note as plain text on the system clipboard, cleared again
+after a while (60 s by default), but only if the clipboard still holds our text, so we never
+wipe something the user copied since. :func:`copy_with_auto_clear` is the one home of that rule;
+the window's Copy button and the connector both use it.
 
 The core never imports Qt. The clipboard itself is a small backend object:
 ``set_text(str)``, ``get_text() -> str`` and ``schedule(seconds, fn)``. The desktop UI passes
 ``localscribe.ehr.clipboard_qt.QtClipboardBackend``; headless use (CLI) gets
 ``CommandClipboardBackend`` over ``wl-copy``/``wl-paste`` (Wayland) or ``xclip`` (X11).
+
+A CLI command exits right after copying, and a timer thread would die with it. So
+``CommandClipboardBackend`` clears from a detached process (its own session, no terminal) that
+outlives the command; it is given only the SHA-256 of the text, never the text.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
-from typing import Callable
+import time
+from typing import Any, Callable
 
 from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.protocol import BaseConnector, CheckResult, DeliveryError, Setting
@@ -23,6 +32,39 @@ from localscribe.ehr.protocol import BaseConnector, CheckResult, DeliveryError, 
 class ClipboardUnavailable(DeliveryError):
     def __init__(self, message: str):
         super().__init__(message, retryable=False)
+
+
+DEFAULT_AUTO_CLEAR_S = 60
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def clear_if_ours(backend: Any, text_digest: str) -> bool:
+    """Empty the clipboard if it still holds the text we put there; True if it did."""
+    try:
+        if digest(backend.get_text()) == text_digest:
+            backend.set_text("")
+            return True
+    except (OSError, subprocess.SubprocessError):
+        pass   # the session may be gone; nothing left to protect
+    return False
+
+
+def copy_with_auto_clear(backend: Any, text: str, seconds: int) -> str:
+    """Put ``text`` on the clipboard and arrange for it to be cleared after ``seconds`` (0:
+    never). Returns a sentence for the user saying what will happen."""
+    backend.set_text(text)
+    if seconds <= 0:
+        return "copied; the clipboard is not cleared automatically"
+    mark = digest(text)
+    detached = getattr(backend, "schedule_clear", None)
+    if callable(detached):
+        detached(seconds, mark)
+        return f"copied; clears in {seconds} s (a background clearer outlives this command)"
+    backend.schedule(seconds, lambda: clear_if_ours(backend, mark))
+    return f"copied; clears in {seconds} s"
 
 
 class CommandClipboardBackend:
@@ -56,13 +98,36 @@ class CommandClipboardBackend:
         timer.daemon = True
         timer.start()
 
+    def schedule_clear(self, seconds: float, text_digest: str) -> None:
+        """Clear after ``seconds`` from a detached process (see the module docstring)."""
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from localscribe.ehr.clipboard import _clearer_main; "
+             "raise SystemExit(_clearer_main())"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, **self.env}, start_new_session=True, close_fds=True)
+        with child.stdin:
+            child.stdin.write(json.dumps({"seconds": seconds, "digest": text_digest,
+                                          "env": self.env}).encode("utf-8"))
+
+
+def _clearer_main() -> int:
+    """The detached clearer: wait, then clear if the clipboard still holds our text."""
+    job = json.loads(sys.stdin.buffer.read() or b"{}")
+    time.sleep(max(0.0, float(job["seconds"])))
+    try:
+        backend = CommandClipboardBackend(env=job["env"])
+    except ClipboardUnavailable:
+        return 1
+    return 0 if clear_if_ours(backend, job["digest"]) else 2
+
 
 class ClipboardConnector(BaseConnector):
     kind = "clipboard"
     title = "Copy the signed note to the clipboard as plain text"
     settings = (
-        Setting("auto_clear_seconds", "int", default=0,
-                help="clear the clipboard this many seconds after copying (0: never)"),
+        Setting("auto_clear_seconds", "int", default=DEFAULT_AUTO_CLEAR_S,
+                help="clear the clipboard this many seconds after copying, if it still holds "
+                     "the note (0: never)"),
     )
 
     def _backend(self):
@@ -83,23 +148,14 @@ class ClipboardConnector(BaseConnector):
     def amend(self, note: SignedNote, replaces_remote_id: str) -> PushReceipt:
         return self._copy(note)
 
+    @property
+    def auto_clear_seconds(self) -> int:
+        return int(self.config.get("auto_clear_seconds", DEFAULT_AUTO_CLEAR_S) or 0)
+
     def _copy(self, note: SignedNote) -> PushReceipt:
         backend = self._backend()
-        text = note.text
         try:
-            backend.set_text(text)
+            detail = copy_with_auto_clear(backend, note.text, self.auto_clear_seconds)
         except (OSError, subprocess.SubprocessError) as exc:
             raise ClipboardUnavailable(f"copying to the clipboard failed: {type(exc).__name__}")
-        seconds = int(self.config.get("auto_clear_seconds", 0) or 0)
-        if seconds > 0:
-            backend.schedule(seconds, lambda: self._clear_if_ours(backend, text))
-        detail = f"copied; clears in {seconds} s" if seconds > 0 else "copied"
         return self.receipt(note, detail=detail)
-
-    @staticmethod
-    def _clear_if_ours(backend, text: str) -> None:
-        try:
-            if backend.get_text() == text:
-                backend.set_text("")
-        except (OSError, subprocess.SubprocessError):
-            pass   # the session may be gone; nothing left to protect

@@ -74,6 +74,19 @@ class FhirConnector(BaseConnector):
 
     # ---------------------------------------------------------------- setup
 
+    @staticmethod
+    def insecure_settings(settings: dict) -> list[str]:
+        """What in these settings exposes the note or the token (needs --insecure)."""
+        reasons = []
+        if settings.get("tls_verify") is False:
+            reasons.append("tls_verify=false: the server's certificate is not checked, so the "
+                           "bearer token and notes can go to an impostor")
+        for key in ("base_url", "token_url"):
+            parts = urlsplit(str(settings.get(key) or ""))
+            if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+                reasons.append(f"{key} is plain http to a non-loopback host")
+        return reasons
+
     def _validate_combination(self) -> None:
         c, problems = self.config, []
         auth = c.get("auth", "bearer")

@@ -1,8 +1,13 @@
-"""File-drop connector: one file per note in a folder an EHR imports from.
+r"""File-drop connector: one file per note in a folder an EHR imports from.
 
 Writes are atomic (temporary file in the same folder, fsync, rename, fsync of the folder), so
 the importer never sees half a note. The file is named after the note id: a retry rewrites
 the same file instead of adding a second one.
+
+In the text format the header ends at the first blank line and each header value is escaped
+(backslash, CR, LF and other control characters as ``\\``, ``\r``, ``\n``, ``\xHH``), so a
+patient name cannot add or forge header lines. With ``retention_hours`` set, files this
+connector dropped are removed once older than that (when the outbox drains; audited).
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ import json
 import os
 import re
 import tempfile
+import time
+import unicodedata
 from pathlib import Path
+from typing import Iterable
 
 from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.fhir_document import (ENCOUNTER_SYSTEM, NOTE_SYSTEM, DocumentOptions,
@@ -53,12 +61,29 @@ def _safe_name(note_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", note_id)
 
 
+_NAMED = {"\\": "\\\\", "\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def header_value(value: str) -> str:
+    """One header value on one line, reversibly: nothing in it can end the line."""
+    out = []
+    for ch in str(value):
+        if ch in _NAMED:
+            out.append(_NAMED[ch])
+        elif unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029":
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def text_document(note: SignedNote) -> str:
-    header = [f"MRN: {note.patient.mrn}", f"Patient: {note.patient.name}",
-              f"Encounter: {note.encounter_id}", f"Author: {note.author}",
-              f"Signed: {note.signed_at}", f"Note-ID: {note.note_id}"]
+    fields = [("MRN", note.patient.mrn), ("Patient", note.patient.name),
+              ("Encounter", note.encounter_id), ("Author", note.author),
+              ("Signed", note.signed_at), ("Note-ID", note.note_id)]
     if note.replaces:
-        header.append(f"Replaces: {note.replaces}")
+        fields.append(("Replaces", note.replaces))
+    header = [f"{key}: {header_value(value)}" for key, value in fields]
     return "\n".join(header) + "\n\n" + note.text + ("" if note.text.endswith("\n") else "\n")
 
 
@@ -71,10 +96,17 @@ class FileDropConnector(BaseConnector):
                 help="text, fhir-json (DocumentReference) or hl7v2 (MDM^T02 file)"),
         Setting("mrn_system", default="urn:localscribe:mrn",
                 help="identifier system of MRNs (fhir-json)"),
+        Setting("retention_hours", "float", default=0.0,
+                help="remove dropped files older than this many hours (0: leave them to the "
+                     "EHR's importer)"),
         Setting("note_identifier_system", default=NOTE_SYSTEM),
         Setting("encounter_identifier_system", default=ENCOUNTER_SYSTEM),
         *HL7_SETTINGS,
     )
+
+    def __init__(self, config, context=None):
+        super().__init__(config, context)
+        self.hl7 = hl7_options(self.config)          # bad values refused when configured
 
     @property
     def folder(self) -> Path:
@@ -94,6 +126,27 @@ class FileDropConnector(BaseConnector):
     def push(self, note: SignedNote) -> PushReceipt:
         return self._drop(note, None)
 
+    def housekeeping(self, note_ids: Iterable[str], now: float | None = None) -> list[str]:
+        """Remove the files this connector dropped for ``note_ids`` (the outbox's delivered
+        notes) once they are older than ``retention_hours``; returns the names removed.
+
+        Only those names are touched, never another program's files in the same folder."""
+        hours = float(self.config.get("retention_hours", 0.0) or 0.0)
+        if hours <= 0 or not self.folder.is_dir():
+            return []
+        cutoff = (time.time() if now is None else now) - hours * 3600
+        removed = []
+        for note_id in sorted(set(note_ids)):
+            for ext in EXTENSIONS.values():     # the format may have changed since
+                path = self.folder / (_safe_name(note_id) + ext)
+                try:
+                    if path.lstat().st_mtime <= cutoff:
+                        path.unlink()
+                        removed.append(path.name)
+                except OSError:
+                    continue    # the importer took it already, or it is not ours to remove
+        return removed
+
     def amend(self, note: SignedNote, replaces_remote_id: str) -> PushReceipt:
         return self._drop(note, replaces_remote_id)
 
@@ -110,8 +163,8 @@ class FileDropConnector(BaseConnector):
             return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
         require_mrn(note)
         # HL7 files conventionally end each segment with CR.
-        return (build_mdm(note, hl7_options(self.config), replaces_document=replaces)
-                + "\r").encode("utf-8")
+        return (build_mdm(note, self.hl7, replaces_document=replaces)
+                + "\r").encode(self.hl7.codec)
 
     def _drop(self, note: SignedNote, replaces: str | None) -> PushReceipt:
         data = self.render(note, replaces)

@@ -1,29 +1,36 @@
-"""HL7 v2.5 document messages for a signed note, built with hl7apy.
+"""HL7 v2.5 document messages for a signed note, written by ``hl7_er7`` (every value escaped
+there, control characters included) and read back with hl7apy.
 
 - MDM^T02 (original document notification with content) for a first delivery;
 - MDM^T10 (document replacement notification with content) for an amendment: TXA-12 is the new
   document's number, TXA-13 the number of the document it replaces.
 
 TXA-12 is the note id: the receiver's duplicate check on it is what makes a retry safe. The
-message control id (MSH-10) and every timestamp are derived from the note, so a retry sends the
-very same bytes.
+message control id (MSH-10) and every field but MSH-7 (the time of the attempt) are derived from
+the note, so a retry is the same message sent again. docs/connectors.md maps every field.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from hl7apy.core import Field, Message
 from hl7apy.parser import parse_message
-from hl7apy.v2_5 import TX
 
 from localscribe.domain import SignedNote
 from localscribe.ehr.fhir_document import loinc_for_template
+from localscribe.ehr.hl7_er7 import Escaped, Repeat, escape_ft, msh_segment, segment, unescape
+from localscribe.ehr.patient import PatientDataInvalid, hl7_birth_date, name_parts, require_mrn
 
 VERSION = "2.5"
 # LOINC document type -> HL7 table 0270 document type.
 DOC_TYPE = {"11506-3": "PR", "34117-2": "HP", "11488-4": "CN", "18842-5": "DS", "28570-0": "PN"}
+NPI_AUTHORITY = ["NPI", "2.16.840.1.113883.4.6", "ISO"]     # HD of the US National Provider Id
+# Setting value -> (Python codec, HL7 table 0211 name for MSH-18).
+CHARSETS = {"UTF-8": ("utf-8", "UNICODE UTF-8"), "ISO-8859-1": ("latin-1", "8859/1"),
+            "ASCII": ("ascii", "ASCII")}
+FT_CHUNK = 65536          # FT/TX maximum length in v2.5: a longer note continues in a next OBX
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,22 @@ class Hl7Options:
     receiving_application: str = ""
     receiving_facility: str = ""
     mrn_authority: str = ""
-    processing_id: str = "P"
+    mrn_authority_oid: str = ""
+    processing_id: str = "P"                 # MSH-11: P production, T training, D debugging
+    document_namespace: str = "LOCALSCRIBE"  # EI namespace of TXA-12/TXA-13 (our note ids)
+    clinician_npi: tuple[tuple[str, str], ...] = ()    # (login, NPI) pairs
+    note_format: str = "FT"                  # FT (one value, \.br\ breaks) or TX (repetitions)
+    charset: str = "UTF-8"                   # UTF-8, ISO-8859-1 or ASCII, for old receivers
+    patient_class: str = "O"                 # PV1-2 (table 0004)
+    point_of_care: str = ""                  # PV1-3.1 where the visits take place
+
+    @property
+    def codec(self) -> str:
+        return CHARSETS[self.charset][0]
+
+
+class CharsetUnsupported(PatientDataInvalid):
+    """The configured character set cannot carry some of the text; a person must choose."""
 
 
 @dataclass(frozen=True)
@@ -43,18 +65,9 @@ class Ack:
     text: str            # the receiver's words (MSA-3 and ERR-8), may be empty
 
 
-def escape(text: str) -> str:
-    """Text escaped for an HL7 field with the default delimiters (|^~\\&).
-
-    hl7apy's textual types escape the delimiters, but leave a backslash alone when it already
-    looks like an escape sequence (a literal ``\\F\\`` in the note would reach the receiver as
-    ``|``); turning every backslash into ``\\E\\`` first makes the result exact.
-    """
-    return TX(text.replace("\\", "\\E\\")).to_er7()
-
-
 def control_id(note: SignedNote, event: str) -> str:
-    """MSH-10: stable for a note and event, so retries reuse it; 20 chars (ST limit in 2.3)."""
+    """MSH-10: stable for a note and event, so a resend is recognisably the same message
+    (MSH-7 says when this attempt was made); 20 chars (ST limit in 2.3)."""
     return "LS" + hashlib.sha256(f"{note.note_id}|{event}".encode()).hexdigest()[:18].upper()
 
 
@@ -64,96 +77,152 @@ def _ts(iso: str) -> str:
     return (digits + "000000")[:14] + "+0000"
 
 
-def _name(full: str) -> str:
-    """'Given Middle Family' -> 'Family^Given Middle' (XPN), escaped."""
-    parts = full.split()
-    if not parts:
-        return ""
-    if len(parts) == 1:
-        return escape(parts[0])
-    return f"{escape(parts[-1])}^{escape(' '.join(parts[:-1]))}"
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
 
 
-def _text_field(segment, name: str, datatype, value: str) -> None:
-    field = Field(name, datatype=datatype.__name__, version=VERSION)
-    field.value = datatype(value.replace("\\", "\\E\\"))
-    segment.add(field)
+def _hd(namespace: str, oid: str = "") -> list[str] | str:
+    """HD as a subcomponent list (namespace&universal id&ISO) or just the namespace."""
+    return [namespace, oid, "ISO"] if oid else namespace
+
+
+def clinician(login: str, options: Hl7Options, when: str | None = None) -> list:
+    """XCN (or PPN with ``when``, component 15) for the signing clinician: the NPI with its
+    assigning authority where one is configured for the login, else the login itself as a
+    provider number (PRN) in the practice's namespace. Never a login name as a family name."""
+    npi = dict(options.clinician_npi).get(login)
+    if npi:
+        ident, authority, kind = npi, NPI_AUTHORITY, "NPI"
+    else:
+        ident, authority, kind = login, [options.document_namespace], "PRN"
+    xcn: list = [ident, "", "", "", "", "", "", "", authority, "", "", "", kind]
+    if when:
+        xcn += ["", when]
+    return xcn
+
+
+def _note_obx(text: str, fmt: str, code: list[str], codec: str) -> list[str]:
+    """The note as OBX segments with one OBX-3 and OBX-4 sub-ids 1, 2, ...; one OBX unless the
+    note is longer than a field may be (counted before escaping), then it continues at a line
+    break (a chunk boundary is a line break; a single longer line stays whole)."""
+    chunks, current = [], []
+    size = 0
+    for line in text.split("\n"):
+        if current and size + len(line) > FT_CHUNK:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 5
+    chunks.append(current)
+    segments = []
+    for sub_id, lines in enumerate(chunks, start=1):
+        value = Escaped(escape_ft("\n".join(lines), codec)) if fmt == "FT" else Repeat(lines)
+        segments.append(segment("OBX", {1: str(sub_id), 2: fmt, 3: code, 4: str(sub_id),
+                                        5: value, 11: "F"}, codec))
+    return segments
 
 
 def build_mdm(note: SignedNote, options: Hl7Options = Hl7Options(),
-              replaces_document: str | None = None) -> str:
-    """The ER7 message (segments separated by CR) for ``note``; T10 when ``replaces_document``."""
+              replaces_document: str | None = None, sent_at: str | None = None) -> str:
+    """The ER7 message (segments separated by CR) for ``note``; T10 when ``replaces_document``.
+
+    ``sent_at`` (HL7 DTM, default now) is MSH-7, the time of this attempt; everything else is
+    derived from the note, so a resend differs from the first send in MSH-7 alone. Raises
+    CharsetUnsupported when the configured character set cannot carry the text."""
+    try:
+        message = _build(note, options, replaces_document, sent_at)
+        message.encode(options.codec)
+    except UnicodeEncodeError:
+        everything = "".join([note.text, note.patient.name, note.patient.mrn, note.author,
+                              note.note_id, *(str(v) for v in vars(options).values())])
+        bad = sorted({ch for ch in everything if not _encodable(ch, options.codec)})
+        raise CharsetUnsupported(
+            f"encounter {note.encounter_id}: the note or patient details contain characters "
+            f"that {options.charset} cannot carry ({', '.join(f'U+{ord(c):04X}' for c in bad[:5])}"
+            f"{', ...' if len(bad) > 5 else ''}); edit the note, or use charset UTF-8 if the "
+            "receiver accepts it (the note was not sent)") from None
+    return message
+
+
+def _build(note: SignedNote, options: Hl7Options, replaces_document: str | None,
+           sent_at: str | None) -> str:
     event = "T10" if replaces_document else "T02"
+    codec = options.codec
     loinc, display = loinc_for_template(note.template)
-    when = _ts(note.signed_at)
-    msg = Message("MDM_T02", version=VERSION)
-    msh = msg.msh
-    msh.msh_3 = escape(options.sending_application)
-    msh.msh_4 = escape(options.sending_facility)
-    msh.msh_5 = escape(options.receiving_application)
-    msh.msh_6 = escape(options.receiving_facility)
-    msh.msh_7 = when
-    msh.msh_9 = f"MDM^{event}^MDM_T02"
-    msh.msh_10 = control_id(note, event)
-    msh.msh_11 = options.processing_id
-    msh.msh_12 = VERSION
-    msh.msh_18 = "UNICODE UTF-8"
-
-    evn = msg.add_segment("EVN")
-    evn.evn_1 = event
-    evn.evn_2 = when
-
-    pid = msg.add_segment("PID")
-    pid.pid_3 = f"{escape(note.patient.mrn)}^^^{escape(options.mrn_authority)}^MR"
-    pid.pid_5 = _name(note.patient.name)
-    if note.patient.birth_date:
-        pid.pid_7 = note.patient.birth_date.replace("-", "")[:8]
-
-    pv1 = msg.add_segment("PV1")
-    pv1.pv1_2 = "O"
-    pv1.pv1_19 = escape(note.encounter_id)
-
-    txa = msg.add_segment("TXA")
-    txa.txa_1 = "1"
-    txa.txa_2 = DOC_TYPE.get(loinc, "PR")
-    txa.txa_3 = "TX"
-    txa.txa_4 = when
-    author = f"^{_name(note.author)}" if note.author else ""
-    txa.txa_5 = author
-    txa.txa_6 = when
-    txa.txa_9 = author
-    txa.txa_12 = escape(note.note_id)
-    if replaces_document:
-        txa.txa_13 = escape(replaces_document)
-    txa.txa_17 = "LA"     # signed by the clinician: legally authenticated
-    txa.txa_19 = "AV"
-
-    lines = note.text.split("\n") or [""]
-    for i, line in enumerate(lines, start=1):
-        obx = msg.add_segment("OBX")
-        obx.obx_1 = str(i)
-        obx.obx_2 = "TX"
-        obx.obx_3 = f"{loinc}^{escape(display)}^LN"
-        _text_field(obx, "OBX_5", TX, line.rstrip("\r"))
-        obx.obx_11 = "F"
-    return msg.to_er7()
+    signed = _ts(note.signed_at)
+    name = name_parts(note)
+    segments = [
+        msh_segment({3: options.sending_application, 4: options.sending_facility,
+                     5: options.receiving_application, 6: options.receiving_facility,
+                     7: sent_at or _now(), 9: ["MDM", event, "MDM_T02"],
+                     10: control_id(note, event), 11: options.processing_id, 12: VERSION,
+                     18: CHARSETS[options.charset][1]}, codec),
+        segment("EVN", {1: event, 2: signed}, codec),
+        segment("PID", {3: [require_mrn(note), "", "",
+                            _hd(options.mrn_authority, options.mrn_authority_oid), "MR"],
+                        5: [name.family, name.given, "", "", "", "", "L"],
+                        7: hl7_birth_date(note),
+                        8: "U"}, codec),     # administrative sex: not recorded by LocalScribe
+        segment("PV1", {2: options.patient_class,
+                        3: [options.point_of_care, "", "", options.sending_facility]
+                        if options.point_of_care else "",
+                        19: note.encounter_id}, codec),
+    ]
+    author = clinician(note.author, options) if note.author else ""
+    namespace = options.document_namespace
+    segments.append(segment("TXA", {
+        1: "1", 2: DOC_TYPE.get(loinc, "PR"), 3: options.note_format, 4: signed, 5: author,
+        6: signed, 9: author, 10: author,
+        12: [note.note_id, namespace],
+        13: [replaces_document, namespace] if replaces_document else "",
+        17: "LA",     # signed by the clinician: legally authenticated ...
+        19: "AV",
+        22: clinician(note.author, options, signed) if note.author else ""},   # ... by whom, when
+        codec))
+    segments += _note_obx(note.text, options.note_format, [loinc, display, "LN"], codec)
+    return "\r".join(segments)
 
 
-def parse_ack(text: str) -> Ack:
+def _encodable(ch: str, codec: str) -> bool:
+    try:
+        ch.encode(codec)
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def wire_value(element) -> str:
+    """The first leaf of an hl7apy element exactly as it was on the wire, still escaped.
+
+    (hl7apy's ``to_er7``/``value`` re-escape the backslash of a hex escape ``\\X0D\\``.)"""
+    if element is None:
+        return ""
+    if not hasattr(element, "children"):       # a proxy over repetitions
+        if not len(element):
+            return ""
+        element = element[0]
+    while getattr(element, "children", None):
+        element = element.children[0]
+    datatype = getattr(element, "value", None)
+    return str(getattr(datatype, "value", datatype) or "")
+
+
+def parse_ack(text: str, codec: str = "utf-8") -> Ack:
     """Read MSA-1/MSA-2 and the receiver's text from an ACK (any 2.x version)."""
     msg = parse_message(text.strip("\r\n").replace("\n", "\r"), find_groups=False)
     msa = msg.msa
-    words = [msa.msa_3.value] if msa.msa_3.value else []
+    words = [unescape(wire_value(msa.msa_3), codec)] if wire_value(msa.msa_3) else []
     for err in msg.children.get("ERR") or []:
         for name in ("err_8", "err_1"):
             try:
-                value = getattr(err, name).to_er7()
+                value = unescape(wire_value(getattr(err, name)), codec)
             except Exception:   # field absent in that version's ERR
                 continue
             if value:
                 words.append(value)
                 break
-    return Ack(code=msa.msa_1.value, control_id=msa.msa_2.value, text="; ".join(words))
+    return Ack(code=wire_value(msa.msa_1), control_id=unescape(wire_value(msa.msa_2)),
+               text="; ".join(words))
 
 
 def read_text(message: str) -> dict[str, str]:
@@ -161,24 +230,10 @@ def read_text(message: str) -> dict[str, str]:
     msg = parse_message(message, find_groups=False)
     obx = msg.children.get("OBX") or []
     return {
-        "event": msg.msh.msh_9.msh_9_2.value,
-        "control_id": msg.msh.msh_10.value,
-        "document_number": msg.txa.txa_12.to_er7(),
-        "parent_document": msg.txa.txa_13.to_er7(),
-        "mrn": msg.pid.pid_3.pid_3_1.value,
-        "text": "\n".join(_unescape(o.obx_5.to_er7()) for o in obx),
+        "event": wire_value(msg.msh.msh_9.msh_9_2),
+        "control_id": wire_value(msg.msh.msh_10),
+        "document_number": unescape(wire_value(msg.txa.txa_12)),
+        "parent_document": unescape(wire_value(msg.txa.txa_13)),
+        "mrn": unescape(wire_value(msg.pid.pid_3.pid_3_1)),
+        "text": "\n".join(unescape(wire_value(rep)) for o in obx for rep in o.obx_5),
     }
-
-
-def _unescape(value: str) -> str:
-    out, i = [], 0
-    table = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\"}
-    while i < len(value):
-        if value[i] == "\\" and i + 2 < len(value) and value[i + 2] == "\\" \
-                and value[i + 1] in table:
-            out.append(table[value[i + 1]])
-            i += 3
-        else:
-            out.append(value[i])
-            i += 1
-    return "".join(out)

@@ -1,5 +1,6 @@
-"""MLLP transport: one HL7 message per connection turn, framed as 0x0B message 0x1C 0x0D, and
-the receiver's ACK read back the same way. Optional TLS in front (verification on by default).
+"""MLLP transport: HL7 messages framed as 0x0B message 0x1C 0x0D, each followed by the
+receiver's ACK read back the same way, on a connection per message or one kept open for many.
+TLS in front when configured (verification on by default).
 """
 
 from __future__ import annotations
@@ -37,41 +38,90 @@ class TlsOptions:
         return ctx
 
 
-def frame(message: str) -> bytes:
-    return START + message.encode("utf-8") + END
+def frame(message: str, codec: str = "utf-8") -> bytes:
+    """The MLLP frame. A framing byte inside the message would end the frame early and the
+    receiver would acknowledge a truncated note, so it is refused here whatever built the
+    message (the HL7 builder escapes them; this is the last line)."""
+    if "\x0b" in message or "\x1c" in message:
+        raise ValueError("an MLLP framing byte (0x0B or 0x1C) is inside the message")
+    return START + message.encode(codec) + END
+
+
+class MllpConnection:
+    """One MLLP connection (TLS in front when ``tls`` is given) that carries messages in turn,
+    each answered by one ACK frame before the next is sent. Any failure closes it, so the next
+    exchange starts on a fresh connection."""
+
+    def __init__(self, host: str, port: int, timeout: float, tls: TlsOptions | None = None,
+                 codec: str = "utf-8"):
+        self.host, self.port, self.timeout, self.tls = host, port, timeout, tls
+        self.codec = codec                # the message's character set (MSH-18)
+        self._raw: socket.socket | None = None
+        self._sock = None
+        self.exchanges = 0          # messages this connection has carried
+
+    @property
+    def is_open(self) -> bool:
+        return self._sock is not None
+
+    def _open(self) -> None:
+        host, port = self.host, self.port
+        try:
+            raw = socket.create_connection((host, port), timeout=self.timeout)
+        except OSError as exc:
+            # Nothing was sent: safe to retry, nothing can be duplicated.
+            raise MllpError(f"cannot connect to {host}:{port}: {type(exc).__name__}",
+                            outcome_unknown=False) from None
+        sock = raw
+        if self.tls is not None:
+            try:
+                sock = self.tls.context().wrap_socket(
+                    raw, server_hostname=self.tls.server_hostname or host)
+            except (ssl.SSLError, OSError) as exc:
+                raw.close()
+                raise MllpError(f"TLS handshake with {host}:{port} failed: {exc}",
+                                outcome_unknown=False) from None
+        self._raw, self._sock, self.exchanges = raw, sock, 0
+
+    def exchange(self, message: str) -> str:
+        """Send one message, return the ACK text. Raises MllpError (ValueError: not
+        frameable, nothing sent)."""
+        data = frame(message, self.codec)
+        if self._sock is None:
+            self._open()
+        try:
+            try:
+                self._sock.sendall(data)
+            except OSError as exc:
+                raise MllpError(f"connection to {self.host}:{self.port} broke while sending: "
+                                f"{type(exc).__name__}", outcome_unknown=True) from None
+            ack = _read_frame(self._sock, self.host, self.port, self.codec)
+        except MllpError:
+            self.close()
+            raise
+        self.exchanges += 1
+        return ack
+
+    def close(self) -> None:
+        if self._raw is not None:
+            try:
+                self._raw.close()
+            except OSError:
+                pass
+        self._raw = self._sock = None
 
 
 def send_message(host: str, port: int, message: str, timeout: float,
-                 tls: TlsOptions | None = None) -> str:
-    """Send one message, return the ACK text. Raises MllpError."""
+                 tls: TlsOptions | None = None, codec: str = "utf-8") -> str:
+    """Send one message on a connection of its own, return the ACK text. Raises MllpError."""
+    conn = MllpConnection(host, port, timeout, tls, codec)
     try:
-        raw = socket.create_connection((host, port), timeout=timeout)
-    except OSError as exc:
-        # Nothing was sent: safe to retry, nothing can be duplicated.
-        raise MllpError(f"cannot connect to {host}:{port}: {type(exc).__name__}",
-                        outcome_unknown=False) from None
-    try:
-        sock = raw
-        if tls is not None:
-            try:
-                sock = tls.context().wrap_socket(raw, server_hostname=tls.server_hostname or host)
-            except (ssl.SSLError, OSError) as exc:
-                raise MllpError(f"TLS handshake with {host}:{port} failed: {exc}",
-                                outcome_unknown=False) from None
-        try:
-            sock.sendall(frame(message))
-        except OSError as exc:
-            raise MllpError(f"connection to {host}:{port} broke while sending: "
-                            f"{type(exc).__name__}", outcome_unknown=True) from None
-        return _read_frame(sock, host, port)
+        return conn.exchange(message)
     finally:
-        try:
-            raw.close()
-        except OSError:
-            pass
+        conn.close()
 
 
-def _read_frame(sock, host: str, port: int) -> str:
+def _read_frame(sock, host: str, port: int, codec: str) -> str:
     buf = b""
     while True:
         try:
@@ -89,4 +139,4 @@ def _read_frame(sock, host: str, port: int) -> str:
         start = buf.find(START)
         end = buf.find(END, start + 1) if start >= 0 else -1
         if end >= 0:
-            return buf[start + 1:end].decode("utf-8", "replace")
+            return buf[start + 1:end].decode(codec, "replace")

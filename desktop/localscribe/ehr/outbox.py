@@ -286,11 +286,20 @@ class Outbox:
         may raise, which fails or defers that job alone)."""
         report = DrainReport()
         connectors: dict[str, Any] = {}
-        for job in self.due(now)[:limit]:
-            outcome = self._run(job, resolve, connectors)
-            if outcome is not None:
-                {DELIVERED: report.delivered, "retrying": report.retrying,
-                 FAILED: report.failed, "deferred": report.deferred}[outcome].append(job.id)
+        try:
+            for job in self.due(now)[:limit]:
+                outcome = self._run(job, resolve, connectors)
+                if outcome is not None:
+                    {DELIVERED: report.delivered, "retrying": report.retrying,
+                     FAILED: report.failed, "deferred": report.deferred}[outcome].append(job.id)
+        finally:
+            for connector in connectors.values():   # e.g. an HL7 connection kept open
+                close = getattr(connector, "close", None)
+                if callable(close):
+                    try:
+                        close()
+                    except Exception:   # closing is best effort; the jobs are recorded
+                        pass
         return report
 
     def attempt(self, job_id: str, resolve: Callable[[str], Any]) -> Job:

@@ -13,6 +13,17 @@ A connector is a class (registered under the ``localscribe.connectors`` entry-po
 - ``amend(note: SignedNote, replaces_remote_id: str) -> PushReceipt``: deliver a correction that
   replaces an earlier delivery (``replaces_remote_id`` is the earlier receipt's ``remote_id``).
 
+Optional: ``insecure_settings(settings: dict) -> list[str]`` (a static method): what in these
+plain settings weakens transport security (no TLS, no certificate check). Configuring such a
+connector needs an explicit ``--insecure``, and the security report lists it.
+
+Optional: ``close()``: release what the connector kept open (an HL7 connection); the outbox
+calls it at the end of each drain.
+
+Optional: ``housekeeping(note_ids) -> list[str]``: remove copies of the delivered notes
+``note_ids`` that the connector left behind and that are past its retention (file drop);
+returns what was removed (the service audits it).
+
 Delivery must be idempotent on ``note.note_id``: the outbox may call ``push`` again for a note
 whose first attempt had an unknown outcome (timeout, crash), and the connector must make sure the
 receiver ends up with one document (conditional create, document number, file name...).
@@ -58,6 +69,16 @@ class DeliveryError(ConnectorError):
         self.message = message
         self.retryable = retryable
         self.detail = detail
+
+
+class InsecureSettings(ConnectorError):
+    """Settings that weaken transport security were given without the explicit acceptance."""
+
+
+def insecure_reasons(factory: Any, settings: dict[str, Any]) -> list[str]:
+    """The connector's own account of what is insecure in ``settings`` ([] if it gives none)."""
+    judge = getattr(factory, "insecure_settings", None)
+    return list(judge(settings)) if callable(judge) else []
 
 
 class PatientIdentifierMissing(DeliveryError):

@@ -11,8 +11,28 @@ from localscribe.domain import SignedNote
 from localscribe.ehr import registry
 from localscribe.ehr.outbox import DrainReport, Job, Outbox, RetryPolicy
 from localscribe.ehr.protocol import (CheckResult, ConnectorConfig, ConnectorContext,
-                                      ConnectorError, DeliveryError)
+                                      ConnectorError, DeliveryError, InsecureSettings,
+                                      insecure_reasons)
+from localscribe.ehr.settings import TABLE as CONNECTORS_TABLE
 from localscribe.ehr.settings import ConnectorStore, validate_settings
+
+
+def insecure_connectors(db) -> list[dict[str, Any]]:
+    """Configured connectors whose settings weaken transport security, with the reasons.
+
+    Reads plain settings only (never the sealed secrets), so an auditor's session can show it."""
+    import json
+
+    if not db[CONNECTORS_TABLE].exists():
+        return []
+    found = registry.discover().connectors
+    out = []
+    for row in db[CONNECTORS_TABLE].rows_where(order_by="name"):
+        info = found.get(row["kind"])
+        reasons = insecure_reasons(info.factory, json.loads(row["settings"])) if info else []
+        if reasons:
+            out.append({"name": row["name"], "kind": row["kind"], "reasons": reasons})
+    return out
 
 
 class EhrService:
@@ -31,10 +51,14 @@ class EhrService:
 
     # ---------------------------------------------------------------- connectors
 
-    def configure(self, name: str, values: dict[str, Any], kind: str | None = None
-                  ) -> ConnectorConfig:
+    def configure(self, name: str, values: dict[str, Any], kind: str | None = None,
+                  insecure: bool = False) -> ConnectorConfig:
         """Create or update connector ``name``. New values merge over the stored ones; the
-        result is validated as a whole (and by the connector itself) before it is saved."""
+        result is validated as a whole (and by the connector itself) before it is saved.
+
+        Settings that weaken transport security (the connector says which) are refused unless
+        ``insecure`` is True, on every configure that keeps them: an admin accepts them
+        knowingly each time, and the audit trail and security report show them."""
         current = self.store.load(name)
         kind = kind or (current.kind if current else name)
         info = registry.get_info(kind)
@@ -44,9 +68,15 @@ class EhrService:
             merged.update(current.secrets)
         merged.update(values)
         settings, secrets = validate_settings(name, info.settings, merged)
+        reasons = insecure_reasons(info.factory, settings)
+        if reasons and not insecure:
+            raise InsecureSettings(f"{name}: refused, {'; '.join(reasons)}; add --insecure to "
+                                   "accept this (shown in the security report)")
         config = ConnectorConfig(name=name, kind=kind, settings=settings, secrets=secrets)
         registry.instantiate(config, self.context)   # its own checks; endpoints join egress
         self.store.save(name, kind, settings, secrets)
+        if reasons:
+            self.audit("ehr.connector.insecure", object=name, kind=kind, reasons=reasons)
         return config
 
     def connector(self, name: str):
@@ -87,7 +117,34 @@ class EhrService:
         return self.outbox.attempt(job.id, self._resolve)
 
     def drain(self, limit: int | None = None) -> DrainReport:
-        return self.outbox.drain(self._resolve, limit=limit)
+        report = self.outbox.drain(self._resolve, limit=limit)
+        self.housekeeping()
+        return report
+
+    def housekeeping(self) -> dict[str, list[str]]:
+        """Let each connector that keeps delivered copies (file drop) remove what is past its
+        retention; every removal is audited. A broken connector is skipped, not fatal."""
+        from localscribe.ehr.outbox import DELIVERED
+
+        removed = {}
+        for name, _ in self.store.names():
+            try:
+                tidy = getattr(self.connector(name), "housekeeping", None)
+            except ConnectorError:
+                continue
+            if not callable(tidy):
+                continue
+            ids = {j.note_id for j in self.outbox.list(states=(DELIVERED,), connector=name)}
+            try:
+                gone = tidy(ids)
+            except Exception as exc:   # a plug-in's bug must not stop deliveries
+                self.audit("ehr.retention.expire", object=name, outcome="error",
+                           error=type(exc).__name__)
+                continue
+            if gone:
+                removed[name] = gone
+                self.audit("ehr.retention.expire", object=name, files=gone, count=len(gone))
+        return removed
 
     def _resolve(self, name: str):
         try:

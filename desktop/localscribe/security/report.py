@@ -68,6 +68,14 @@ def _os_rule(os_rule) -> dict[str, Any]:
             "target": f"{os_rule.PROBE_HOST}:{os_rule.PROBE_PORT}", "summary": probe.describe()}
 
 
+def _insecure_connectors(db) -> list[dict[str, Any]] | str:
+    try:
+        from localscribe.ehr.service import insecure_connectors
+        return insecure_connectors(db)
+    except Exception as exc:   # report what we could not read instead of failing the page
+        return f"unavailable ({type(exc).__name__})"
+
+
 def build_report(paths: Paths, session) -> dict[str, Any]:
     """Everything on the page, as plain data. ``session``: an auditor's or admin's Session."""
     from localscribe.security import egress, os_rule
@@ -122,6 +130,7 @@ def build_report(paths: Paths, session) -> dict[str, Any]:
             "recent_blocked": [{"time": e.time, "target": e.object, "event": e.details.get("event"),
                                 "pid": e.details.get("pid")} for e in blocked],
         },
+        "connectors_insecure": _insecure_connectors(db),
         "audit_chain": {"ok": chain.ok, "events": chain.checked, "problem": chain.problem,
                         "first_bad_seq": chain.seq, "message": chain.message,
                         "authenticated": chain.authenticated},
@@ -173,6 +182,10 @@ def format_text(report: dict[str, Any]) -> str:
               f"  blocked attempts on record: {e['blocked_attempts_recorded']}"]
     lines += [f"    {b['time']}  {b['target']}  ({b['event']}, pid {b['pid']})"
               for b in e["recent_blocked"]]
+    weak = report["connectors_insecure"]
+    lines.append("EHR connectors with weakened transport security (--insecure): " + (
+        weak if isinstance(weak, str) else "; ".join(
+            f"{c['name']} ({', '.join(c['reasons'])})" for c in weak) or "none"))
     r = report["retention"]
     lines += ["", f"Retention: audio {r['audio_days']} day(s) after signing "
                   f"(0 = at signing); records "

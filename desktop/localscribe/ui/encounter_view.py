@@ -385,11 +385,9 @@ class EncounterView(QWidget):
         except Exception as exc:
             self.review.show_status(f"Not copied: {describe_error(exc)}", error=True)
             return
-        backend = QtClipboardBackend()
-        backend.set_text(text)
+        from localscribe.ehr.clipboard import copy_with_auto_clear
         seconds = self.prefs.clipboard_clear_s
-        if seconds > 0:
-            backend.schedule(seconds, lambda: backend.get_text() == text and backend.set_text(""))
+        copy_with_auto_clear(QtClipboardBackend(), text, seconds)   # the one auto-clear rule
         self.review.show_status("✓ Copied to the clipboard" + (f"; it clears itself in {seconds} s."
                                                                  if seconds > 0 else "."))
 
