@@ -7,7 +7,6 @@ it held is dropped. A refused action raises ``PermissionDenied`` and is audited 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
@@ -15,12 +14,15 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import sqlite_utils
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
 from localscribe.security import egress
-from localscribe.vault import audio_spool, crypto, retention, roles, settings, users
-from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult, utcnow
+from localscribe.vault import audio_spool, audit_anchor, crypto, keys, retention, roles, users
+from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult
+from localscribe.vault.capability import Capability
+from localscribe.vault.integrity import SecurityState
+from localscribe.vault.session_admin import AdminOps
+from localscribe.vault import settings as settings_mod
 from localscribe.vault.db import transaction
 from localscribe.vault.encounters import (SEND_STATUSES, SIGNED_STATUSES, Encounter,
                                           EncounterStore, NoteVersion)
@@ -43,9 +45,9 @@ class UnacknowledgedFlags(ValueError):
         self.statement_ids = statement_ids
 
 
-class Session:
-    def __init__(self, vault: "Vault", record: users.UserRecord, data_key: bytes,
-                 signing_key: Ed25519PrivateKey, idle_timeout_s: float,
+class Session(AdminOps):
+    def __init__(self, vault: "Vault", record: users.UserRecord, keyset: keys.Keyset,
+                 state: SecurityState, idle_timeout_s: float,
                  clock: Callable[[], float] = time.monotonic):
         self.vault = vault
         self.user = record.id
@@ -53,21 +55,35 @@ class Session:
         self.idle_timeout_s = float(idle_timeout_s)
         self._clock = clock
         self._last_used = clock()
-        self._data_key: bytes | None = bytes(data_key)
-        self._cipher: crypto.FieldCipher | None = crypto.FieldCipher(data_key)
-        self._signing_key: Ed25519PrivateKey | None = signing_key
-        self._audit: AuditLog | None = AuditLog(vault.db, crypto.subkey(data_key, "audit-hmac"))
-        self._store: EncounterStore | None = EncounterStore(vault.db, self._cipher)
+        self._keys: keys.Keyset | None = keyset
+        self._state = state
+        self._state_raw = ""
+        self._bootstrap_phi: bytes | None = None   # see AdminOps.add_user
+        ciphers = {}
+        if keyset.phi is not None:
+            ciphers["phi"] = crypto.FieldCipher(keyset.phi)
+        if keyset.secrets is not None:
+            ciphers["secrets"] = crypto.FieldCipher(keyset.secrets)
+        self._cap: Capability | None = Capability(self.user, self.role, ciphers, self._check,
+                                                  integrity=self)
+        self._audit: AuditLog | None = AuditLog(vault.db, vault.vault_id, self.user,
+                                                keyset.user_sign, self._public_keys)
+        self._store: EncounterStore | None = EncounterStore(vault.db, self._cap)
         self._lock = threading.RLock()
         self._locked = False
         self._unlocked_at = time.time()
 
     # ------------------------------------------------------------ lifecycle
-    def _started(self, method: str) -> None:
+    def _started(self, method: str, repair: list[str] | None = None) -> None:
         self._audit.ingest_pending()
         self.ingest_blocked_egress()
-        self.audit("unlock", self.user, method=method)
-        for entry in settings.read(self.vault.db, settings.EGRESS_ALLOW) or []:
+        self.audit("unlock", self.user, method=method,
+                   phi_access=self._keys.phi is not None if self.role in keys.PHI_ROLES
+                   else None)
+        if repair:
+            self._repair_mirrors(repair)
+        self.grant_pending()
+        for entry in self._setting(settings_mod.EGRESS_ALLOW) or []:
             ep = egress.Endpoint.parse(entry)
             egress.allow(ep.host, ep.port)
         egress.set_block_listener(self._on_blocked)
@@ -99,8 +115,9 @@ class Session:
             self.audit("lock", self.user, reason=reason)
             egress.remove_block_listener(self._on_blocked)
             self._locked = True
-            self._data_key = self._cipher = self._signing_key = None
-            self._audit = self._store = None
+            self._cap.drop()
+            self._keys = self._bootstrap_phi = None
+            self._cap = self._audit = self._store = None
 
     def _check(self, permission: str | None = None, object: str = "") -> None:
         if self._locked:
@@ -124,9 +141,14 @@ class Session:
         return self.vault.db
 
     @property
-    def cipher(self) -> crypto.FieldCipher:
+    def cipher(self) -> Capability:
+        """The role's capability (FieldCipher interface): only the keys this role holds."""
         self._check()
-        return self._cipher
+        return self._cap
+
+    @property
+    def capability(self) -> Capability:
+        return self.cipher
 
     @property
     def paths(self):
@@ -187,13 +209,44 @@ class Session:
         self._check(roles.AUDIT_READ)
         return self._audit.events(since_seq)
 
-    def verify_audit(self) -> VerifyResult:
+    def verify_audit(self, anchor: Path | None = None) -> VerifyResult:
+        """The trail against itself and, given an anchor file, against that kept head.
+        Never raises for damage: every problem is a FAILED verdict."""
         self._check(roles.AUDIT_READ)
-        self.ingest_blocked_egress()
+        try:
+            self.ingest_blocked_egress()
+        except Exception:
+            pass   # a damaged trail is reported by verify below
         result = self._audit.verify()
-        self.audit("audit.verify", "", "ok" if result.ok else "failed", problem=result.problem,
-                   seq=result.seq, checked=result.checked)
+        if result.ok and anchor is not None:
+            try:
+                events = self._audit.events()
+            except Exception as exc:
+                events = []
+                result = VerifyResult(False, 0, "altered", None, f"trail unreadable: {exc}")
+            if result.ok:
+                result = audit_anchor.check(events, Path(anchor), self.vault.vault_id,
+                                            self._keys.audit_public) or result
+        try:
+            self.audit("audit.verify", "", "ok" if result.ok else "failed",
+                       problem=result.problem, seq=result.seq, checked=result.checked,
+                       anchor=anchor is not None)
+        except Exception:
+            pass   # the verdict matters more than recording it on a broken trail
         return result
+
+    def anchor_audit(self, out: Path | None = None) -> dict[str, Any]:
+        """Sign the current head with the vault's audit key for the auditor to keep outside
+        the vault (see audit_anchor)."""
+        self._check(roles.AUDIT_EXPORT)
+        if self._keys.audit_sign is None:
+            raise PermissionDenied(f"{self.user} holds no audit key")
+        self.audit("audit.anchor", str(Path(out).name) if out else "printed")
+        anchor = audit_anchor.make(self._audit.events(), self.vault.vault_id,
+                                   self._keys.audit_sign, self.user)
+        if out is not None:
+            audit_anchor.write(anchor, Path(out))
+        return anchor
 
     def audit_chain_status(self) -> VerifyResult:
         """Chain status for the security report (auditor or admin; events themselves not shown)."""
@@ -216,8 +269,10 @@ class Session:
     def export_audit(self, out: Path) -> int:
         self._check(roles.AUDIT_EXPORT)
         self.ingest_blocked_egress()
+        if self._keys.audit_sign is None:
+            raise PermissionDenied(f"{self.user} holds no audit key")
         self.audit("export", str(Path(out).name), kind="audit")
-        return self._audit.export(Path(out), self.vault.vault_id, self.user, self._signing_key)
+        return self._audit.export(Path(out), self.user, self._keys.audit_sign)
 
     # ------------------------------------------------------------ encounters
     def create_encounter(self, patient: Patient, template: str) -> str:
@@ -328,7 +383,7 @@ class Session:
             self.audit("recording.stop", eid, samples=spool.samples_written,
                        seconds=round(spool.samples_written / audio_spool.SAMPLE_RATE, 3))
 
-        spool = audio_spool.AudioSpool(self.vault.paths.audio_dir, self._cipher, eid,
+        spool = audio_spool.AudioSpool(self.vault.paths.audio_dir, self._cap, eid,
                                        max_buffer_s=max_buffer_s, on_close=closed)
         self.audit("recording.start", eid, resume_at_sample=spool.started_at_sample)
         return spool
@@ -339,7 +394,7 @@ class Session:
         if enc.audio_purged_at:
             raise FileNotFoundError(f"audio for encounter {eid} was purged at "
                                     f"{enc.audio_purged_at} (retention policy)")
-        return audio_spool.read_audio(self.vault.paths.audio_dir, self._cipher, eid,
+        return audio_spool.read_audio(self.vault.paths.audio_dir, self._cap, eid,
                                       expected_samples=enc.audio_samples or None)
 
     # ------------------------------------------------------------ retention
@@ -368,99 +423,3 @@ class Session:
             self._store.purge_records(eid)
             self.audit("purge", eid, what="records", records_days=policy.records_days)
         return {"audio": audio, "records": records}
-
-    # ------------------------------------------------------------ settings and secrets
-    def _setting(self, key: str, default: Any = None) -> Any:
-        return settings.read(self.vault.db, key, default) if default is not None \
-            else settings.read(self.vault.db, key)
-
-    def get_setting(self, key: str, default: Any = None) -> Any:
-        self._check()
-        return self._setting(key, default)
-
-    def set_setting(self, key: str, value: Any) -> Any:
-        self._check(roles.SETTINGS_MANAGE, key)
-        old = settings.read(self.vault.db, key)
-        value = settings.write(self.vault.db, key, value, self.user)
-        if key == settings.EGRESS_ALLOW:
-            for entry in set(old or []) - set(value):
-                ep = egress.Endpoint.parse(entry)
-                egress.disallow(ep.host, ep.port)
-            for entry in value:
-                ep = egress.Endpoint.parse(entry)
-                egress.allow(ep.host, ep.port)
-        if key == settings.IDLE_TIMEOUT:
-            self.idle_timeout_s = float(value)
-        self.audit("settings.change", key, old=json.dumps(old), new=json.dumps(value))
-        return value
-
-    def allow_endpoint(self, host: str, port: int | None = None) -> None:
-        """Add an EHR endpoint to the persisted egress allowlist (admin)."""
-        current = list(settings.read(self.vault.db, settings.EGRESS_ALLOW) or [])
-        entry = str(egress.Endpoint(host.lower(), port))
-        if entry not in current:
-            self.set_setting(settings.EGRESS_ALLOW, [*current, entry])
-
-    def put_secret(self, name: str, value: bytes) -> None:
-        self._check(roles.SECRETS_MANAGE, name)
-        settings.put_secret(self.vault.db, self._cipher, name, value, self.user)
-        self.audit("secret.put", name)
-
-    def get_secret(self, name: str) -> bytes | None:
-        self._check(roles.SECRETS_USE, name)
-        return settings.get_secret(self.vault.db, self._cipher, name)
-
-    def delete_secret(self, name: str) -> bool:
-        self._check(roles.SECRETS_MANAGE, name)
-        gone = settings.delete_secret(self.vault.db, name)
-        self.audit("secret.delete", name, existed=gone)
-        return gone
-
-    # ------------------------------------------------------------ users
-    def list_users(self) -> list[users.UserRecord]:
-        self._check()
-        if self.role not in (Role.ADMIN, Role.AUDITOR):
-            self._check(roles.USERS_MANAGE)
-        return users.list_all(self.vault.db)
-
-    def add_user(self, user: str, role: Role | str, passphrase: str) -> None:
-        self._check(roles.USERS_MANAGE, user)
-        role = roles.parse_role(role) if isinstance(role, str) else role
-        users.add(self.vault.db, user, role, passphrase, self._data_key, self.vault.kdf_default,
-                  utcnow())
-        self.audit("user.add", user, new_role=role.value)
-
-    def set_passphrase(self, user: str, new_passphrase: str) -> None:
-        """Your own passphrase, or (admin) anyone's: resets failed attempts and locks."""
-        self._check(None if user == self.user else roles.USERS_MANAGE, user)
-        users.set_passphrase(self.vault.db, user, new_passphrase, self._data_key,
-                             self.vault.kdf_default)
-        self.audit("user.passwd", user, by_admin=user != self.user)
-
-    def disable_user(self, user: str) -> None:
-        self._check(roles.USERS_MANAGE, user)
-        rec = users.get(self.vault.db, user)
-        if rec is None:
-            raise ValueError(f"no user {user!r}")
-        if rec.role == Role.ADMIN and users.active_admins(self.vault.db) == [user]:
-            raise ValueError("cannot disable the last active admin")
-        users.disable(self.vault.db, user)
-        self.audit("user.disable", user)
-
-    # ------------------------------------------------------------ keyring
-    def enable_keyring_unlock(self) -> None:
-        from localscribe.vault import keyring_unlock
-
-        self._check()
-        if not settings.read(self.vault.db, settings.KEYRING_ALLOWED):
-            raise PermissionDenied("keyring unlock is off; an admin must set "
-                                   f"{settings.KEYRING_ALLOWED} to true first")
-        keyring_unlock.enable(self.vault, self.user, self._data_key)
-        self.audit("keyring.enable", self.user)
-
-    def disable_keyring_unlock(self) -> None:
-        from localscribe.vault import keyring_unlock
-
-        self._check()
-        keyring_unlock.disable(self.vault, self.user)
-        self.audit("keyring.disable", self.user)
