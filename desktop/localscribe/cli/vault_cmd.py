@@ -127,12 +127,20 @@ def cmd_audit_verify(args) -> int:
     if args.file:
         result = verify_export(Path(args.file), expect_fingerprint=args.expect_key)
     else:
-        session = _unlock(args)
-        result = session.verify_audit(anchor=Path(args.anchor) if args.anchor else None)
+        from localscribe.vault.audit import VerifyResult
         try:
-            session.lock()
-        except Exception:
-            pass   # a broken trail cannot record the lock; the verdict below says why
+            session = _unlock(args)
+        except UserError as exc:
+            if exc.exit_code != 4:
+                raise
+            # the vault refused to open because of tampering: that is the verdict
+            session, result = None, VerifyResult(False, 0, "altered", None, str(exc))
+        if session is not None:
+            result = session.verify_audit(anchor=Path(args.anchor) if args.anchor else None)
+            try:
+                session.lock()
+            except Exception:
+                pass   # a broken trail cannot record the lock; the verdict below says why
     if args.json:
         print_json(result.to_dict())
     else:

@@ -163,3 +163,14 @@ def rolled_back(db: sqlite_utils.Database, state: SecurityState) -> int | None:
         return None
     seen = int(json.loads(row[0]).get("version", 0))
     return seen if seen > state.version else None
+
+
+def recorded_version(events) -> int:
+    """The newest state version the audit trail itself records (vault creation included)."""
+    seen = 0
+    for ev in events:
+        if ev.action == "security.state":
+            seen = max(seen, int(ev.details.get("version", 0)))
+        elif ev.action == "vault.create":
+            seen = max(seen, int(ev.details.get("state_version", 0)))
+    return seen

@@ -38,8 +38,8 @@ def _account(vault, user: str) -> str:
 
 
 def _context(vault, rec: users.UserRecord) -> str:
-    # Role and epoch too: a reset or disabled account's keyring wrap no longer opens.
-    return f"keyring:{keys.wrap_context(vault.vault_id, rec.id, rec.role, rec.epoch)}"
+    # The epoch too: a reset or disabled account's keyring wrap no longer opens.
+    return f"keyring:{keys.wrap_context(vault.vault_id, rec.id, rec.epoch)}"
 
 
 def enable(vault, user: str, keyset: keys.Keyset) -> None:

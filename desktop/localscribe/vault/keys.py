@@ -15,9 +15,9 @@ Separation of duties is enforced by key possession, not only by checks:
   wrote it, so nobody can rewrite another user's events.
 - ``box`` (X25519): receives the PHI grant.
 
-The wrap's associated data names the vault, the user, the role and the user's revocation epoch,
-so a wrap cannot be moved to another account, kept across a role change, or brought back after
-the account was disabled or reset (the epoch moved on in the signed state).
+The wrap's associated data names the vault, the user and the user's revocation epoch, so a wrap
+cannot be moved to another account or brought back after the account was disabled or reset (the
+epoch moved on in the signed state, which also says the account's role).
 """
 
 from __future__ import annotations
@@ -98,8 +98,10 @@ def for_role(role: Role, granter: Keyset) -> Keyset:
                   audit_sign=granter.audit_sign if role in AUDIT_ROLES else None)
 
 
-def wrap_context(vault_id: str, user: str, role: Role | str, epoch: int) -> str:
-    return f"user:{vault_id}:{user}:{Role(role).value}:{int(epoch)}"
+def wrap_context(vault_id: str, user: str, epoch: int) -> str:
+    # The role is deliberately not here: it is checked against the signed state after the
+    # unwrap, so an edited role is refused as tampering (and audited), not as a wrong passphrase.
+    return f"user:{vault_id}:{user}:{int(epoch)}"
 
 
 def grant_context(vault_id: str, user: str, epoch: int) -> str:

@@ -17,7 +17,8 @@ import sqlite_utils
 
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
 from localscribe.security import egress
-from localscribe.vault import audio_spool, audit_anchor, crypto, keys, retention, roles, users
+from localscribe.vault import (audio_spool, audit_anchor, crypto, integrity, keys, retention,
+                               roles, users)
 from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult
 from localscribe.vault.capability import Capability
 from localscribe.vault.integrity import SecurityState
@@ -209,24 +210,39 @@ class Session(AdminOps):
         self._check(roles.AUDIT_READ)
         return self._audit.events(since_seq)
 
-    def verify_audit(self, anchor: Path | None = None) -> VerifyResult:
-        """The trail against itself and, given an anchor file, against that kept head.
-        Never raises for damage: every problem is a FAILED verdict."""
-        self._check(roles.AUDIT_READ)
+    def _full_verify(self, anchor: Path | None = None) -> VerifyResult:
+        """Chain and signatures, the trail against the signed state (a cut that hid a
+        security change), and optionally an external anchor. Never raises."""
         try:
             self.ingest_blocked_egress()
         except Exception:
             pass   # a damaged trail is reported by verify below
         result = self._audit.verify()
-        if result.ok and anchor is not None:
-            try:
-                events = self._audit.events()
-            except Exception as exc:
-                events = []
-                result = VerifyResult(False, 0, "altered", None, f"trail unreadable: {exc}")
-            if result.ok:
-                result = audit_anchor.check(events, Path(anchor), self.vault.vault_id,
-                                            self._keys.audit_public) or result
+        if not result.ok:
+            return result
+        try:
+            events = self._audit.events()
+            state = self._current_state()
+            recorded = integrity.recorded_version(events)
+            if recorded < state.version:
+                return VerifyResult(False, len(events), "truncated", events[-1].seq + 1,
+                                    f"the trail was cut back after event #{events[-1].seq}: the "
+                                    f"security state is at version {state.version} but the "
+                                    f"trail records changes only up to version {recorded}")
+            if anchor is not None:
+                return audit_anchor.check(events, Path(anchor), self.vault.vault_id,
+                                          self._keys.audit_public) or result
+        except Exception as exc:
+            return VerifyResult(False, result.checked, "altered", None,
+                                f"the trail cannot be checked ({type(exc).__name__}: "
+                                f"{str(exc)[:120]})")
+        return result
+
+    def verify_audit(self, anchor: Path | None = None) -> VerifyResult:
+        """The trail against itself and, given an anchor file, against that kept head.
+        Never raises for damage: every problem is a FAILED verdict."""
+        self._check(roles.AUDIT_READ)
+        result = self._full_verify(anchor)
         try:
             self.audit("audit.verify", "", "ok" if result.ok else "failed",
                        problem=result.problem, seq=result.seq, checked=result.checked,
@@ -251,8 +267,7 @@ class Session(AdminOps):
     def audit_chain_status(self) -> VerifyResult:
         """Chain status for the security report (auditor or admin; events themselves not shown)."""
         self._check(roles.SECURITY_REPORT)
-        self.ingest_blocked_egress()
-        return self._audit.verify()
+        return self._full_verify()
 
     def blocked_network_events(self, limit: int = 50) -> tuple[int, list[AuditEvent]]:
         """(total, newest ``limit``) blocked network attempts on the audit trail."""

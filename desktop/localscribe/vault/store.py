@@ -12,6 +12,7 @@ as such, at the next successful unlock.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -167,7 +168,10 @@ class Vault:
                  clock: Callable[[], float], idle_timeout_s: float | None,
                  repair: bool) -> Session:
         try:
-            state, problems = self._verified_state(record, keyset)
+            try:
+                state, problems = self._verified_state(record, keyset)
+            except sqlite3.DatabaseError as exc:   # a dropped table: tampering, in one line
+                raise IntegrityError(f"the vault file is damaged or was edited ({exc})") from None
             if problems and not (repair and record.role == Role.ADMIN):
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                 raise IntegrityError(f"the vault file was edited outside LocalScribe: "
@@ -181,7 +185,11 @@ class Vault:
         timeout = idle_timeout_s if idle_timeout_s is not None else float(
             state.settings.get(settings.IDLE_TIMEOUT, settings.DEFAULTS[settings.IDLE_TIMEOUT]))
         session = Session(self, record, keyset, state, timeout, clock)
-        session._started(method, repair=problems)
+        try:
+            session._started(method, repair=problems)
+        except sqlite3.DatabaseError as exc:   # e.g. a dropped audit table: one clear line
+            raise IntegrityError(f"the audit trail cannot be written ({exc}): the vault file "
+                                 "was damaged or edited") from None
         return session
 
     def _verified_state(self, record: users.UserRecord, keyset: keys.Keyset

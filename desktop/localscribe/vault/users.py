@@ -126,7 +126,7 @@ def add(db: sqlite_utils.Database, vault_id: str, user: str, role: Role | str, p
     if get(db, user) is not None:
         raise ValueError(f"user {user!r} already exists")
     salt, wrapped = keys.wrap(keyset, passphrase, params,
-                              keys.wrap_context(vault_id, user, role, epoch))
+                              keys.wrap_context(vault_id, user, epoch))
     with transaction(db):
         db.execute("INSERT INTO users (id, role, created_at, kdf, salt, wrapped_key, epoch) "
                    "VALUES (?,?,?,?,?,?,?)", (user, role.value, created_at, params.to_json(), salt,
@@ -143,7 +143,7 @@ def rewrap(db: sqlite_utils.Database, vault_id: str, user: str, role: Role, epoc
     check_passphrase(passphrase, user)
     kdf.check_floor(params, floor)
     salt, wrapped = keys.wrap(keyset, passphrase, params,
-                              keys.wrap_context(vault_id, user, role, epoch))
+                              keys.wrap_context(vault_id, user, epoch))
     with transaction(db):
         db.execute("UPDATE users SET kdf = ?, salt = ?, wrapped_key = ?, failed_attempts = 0, "
                    "throttled_until = 0, locked = 0, disabled = 0, epoch = ?, keyring_wrap = "
@@ -183,7 +183,7 @@ def verify(db: sqlite_utils.Database, vault_id: str, user: str, passphrase: str,
         raise AccountThrottled(f"too many failed attempts; try again in {wait:.0f} s", wait)
     try:
         keyset = keys.unwrap(passphrase, row[0], row[1], rec.kdf,
-                             keys.wrap_context(vault_id, user, rec.role, rec.epoch))
+                             keys.wrap_context(vault_id, user, rec.epoch))
     except (crypto.TamperError, ValueError, KeyError):
         _count_failure(db, user, rec.role, now)
         raise WrongCredentials(_REFUSED) from None
