@@ -372,3 +372,20 @@ def test_refusals_do_not_reveal_whether_an_account_exists_or_is_disabled(world):
             Vault.open(paths).unlock(user, pw)
         messages.add(str(exc.value))
     assert messages == {"wrong user name or passphrase"}
+
+
+# ------------------------------------------------------------ what the security team sees
+
+def test_security_report_shows_the_integrity_state(world, tmp_path):
+    paths, _, _ = world
+    r = cli(["security", "report", "--json"], paths, "aud")
+    integ = json.loads(r.stdout)["integrity"]
+    assert r.returncode == 0 and integ["settings_authenticated"] is True
+    assert integ["anchor_age_s"] is None and integ["test_kdf_vault"] is True
+    assert integ["kdf_floor"]["n"] == TEST_PARAMS.n
+    assert cli(["audit", "anchor", str(tmp_path / "a.json")], paths, "aud").returncode == 0
+    r = cli(["security", "report"], paths, "admin")
+    assert r.returncode == 0, r.stderr
+    assert "Security state (users, settings, connectors, KDF): authenticated" in r.stdout
+    assert "External audit anchor: 20" in r.stdout and "(0 day(s) ago)" in r.stdout
+    assert "KDF floor for new wraps: scrypt n=1024 r=8 p=1 (TEST VAULT)" in r.stdout

@@ -190,7 +190,8 @@ def cmd_security_report(args) -> int:
         print_json(report)
     else:
         sys.stdout.write(format_text(report))
-    return 0 if report["audit_chain"]["ok"] else 1
+    return 0 if report["audit_chain"]["ok"] and report["integrity"]["settings_authenticated"] \
+        else 1
 
 
 # ---------------------------------------------------------------- wiring

@@ -85,7 +85,18 @@ class AdminOps:
             ok = not problems
         except IntegrityError as exc:
             state, problems, ok = self._state, [str(exc)], False
+        try:
+            row = self.vault.db.execute("SELECT time FROM audit_events WHERE action = "
+                                        "'audit.anchor' ORDER BY seq DESC LIMIT 1").fetchone()
+        except Exception:
+            row = None
+        age = None
+        if row:
+            from datetime import datetime, timezone
+            then = datetime.fromisoformat(row[0].replace("Z", "+00:00"))
+            age = round((datetime.now(timezone.utc) - then).total_seconds())
         return {"state_authenticated": ok, "state_version": state.version,
+                "last_anchor_at": row[0] if row else None, "anchor_age_s": age,
                 "problems": problems, "kdf_floor": json.loads(state.kdf_floor.to_json()),
                 "kdf_default": json.loads(state.kdf_default.to_json()),
                 "test_kdf": bool(state.body.get("test_kdf")),
@@ -93,6 +104,11 @@ class AdminOps:
                 "pending_grants": self._pending_grants(state)}
 
     # ------------------------------------------------------------ settings and secrets
+    def signed_settings(self) -> dict[str, Any]:
+        """Every setting as signed (defaults filled in): what this session acts on."""
+        self._check()
+        return {**settings.DEFAULTS, **self._current_state().settings}
+
     def _setting(self, key: str, default: Any = None) -> Any:
         values = self._current_state().settings
         if key in values:
