@@ -25,12 +25,13 @@ def purpose_of(table: str) -> str:
 class Capability:
     def __init__(self, user: str, role: Role, ciphers: dict[str, FieldCipher],
                  check: Callable[[str | None, str], None],
-                 integrity: Any = None):
+                 integrity: Any = None, pending: frozenset[str] = frozenset()):
         self.user = user
         self.role = role
         self._ciphers = ciphers
         self._check = check           # the session's check: locked, idle, role (audits denial)
         self.integrity = integrity    # the session, for signed connector configurations
+        self._pending = pending       # keys the role should hold but whose grant is pending
 
     def require(self, permission: str, object: str = "") -> None:
         self._check(permission, object)
@@ -42,6 +43,9 @@ class Capability:
         self._check(None, "")
         purpose = purpose_of(table)
         cipher = self._ciphers.get(purpose)
+        if cipher is None and purpose in self._pending:
+            raise PermissionDenied(f"{self.user} has no access to patient data yet: a "
+                                   "clinician's next sign-in grants it")
         if cipher is None:
             raise PermissionDenied(f"{self.user} ({self.role.value}) holds no {purpose} key: "
                                    f"{table}[{record_id}] cannot be opened or written")

@@ -65,8 +65,10 @@ class Session(AdminOps):
             ciphers["phi"] = crypto.FieldCipher(keyset.phi)
         if keyset.secrets is not None:
             ciphers["secrets"] = crypto.FieldCipher(keyset.secrets)
+        pending = frozenset({"phi"} if self.role in keys.PHI_ROLES and keyset.phi is None
+                            else ())
         self._cap: Capability | None = Capability(self.user, self.role, ciphers, self._check,
-                                                  integrity=self)
+                                                  integrity=self, pending=pending)
         self._audit: AuditLog | None = AuditLog(vault.db, vault.vault_id, self.user,
                                                 keyset.user_sign, self._public_keys)
         self._store: EncounterStore | None = EncounterStore(vault.db, self._cap)
