@@ -175,6 +175,28 @@ def test_connector_endpoint_edited_in_the_file_is_refused_before_sending(world):
     assert ("doc", "doc") in actions(paths, "integrity.failed")
 
 
+def test_model_altered_with_its_mtime_restored_is_not_loaded(tmp_path):
+    import hashlib
+    import time
+
+    from localscribe.models.errors import IntegrityError as ModelIntegrityError
+    from localscribe.models.verify import verify_file
+    model = tmp_path / "models" / "tiny.gguf"
+    model.parent.mkdir()
+    model.write_bytes(os.urandom(1 << 16))
+    good = hashlib.sha256(model.read_bytes()).hexdigest()
+    verify_file(model, good, model.parent)               # warms the fast-path cache
+    time.sleep(0.05)                                      # the attack comes later, not in 1 ms
+    st = os.stat(model)
+    data = bytearray(model.read_bytes())
+    data[1234] ^= 0x01
+    model.write_bytes(bytes(data))
+    os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns))  # size and mtime as before
+    assert os.stat(model).st_mtime_ns == st.st_mtime_ns
+    with pytest.raises(ModelIntegrityError, match="damaged or has been modified"):
+        verify_file(model, good, model.parent)
+
+
 # ------------------------------------------------------------ 2. separation of duties by keys
 
 @pytest.mark.parametrize("who", ["aud", "admin"])
