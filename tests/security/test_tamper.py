@@ -394,6 +394,15 @@ def test_refusals_do_not_reveal_whether_an_account_exists_or_is_disabled(world):
             Vault.open(paths).unlock(user, pw)
         messages.add(str(exc.value))
     assert messages == {"wrong user name or passphrase"}
+    # and after many tries an unknown name is throttled exactly like a real one
+    answers = {}
+    for user in ("nobody", "doc"):
+        for _ in range(users.THROTTLE_AFTER + 1):
+            try:
+                Vault.open(paths).unlock(user, "wrong passphrase here")
+            except users.AuthError as exc:
+                answers.setdefault(user, []).append(type(exc).__name__)
+    assert answers["nobody"] == answers["doc"] and "AccountThrottled" in answers["doc"]
 
 
 # ------------------------------------------------------------ what the security team sees

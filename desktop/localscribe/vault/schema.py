@@ -157,6 +157,12 @@ def _core_0002(db: sqlite_utils.Database) -> None:
     -- The PHI key sealed to each clinician's/assistant's X25519 key by a clinician who holds it.
     CREATE TABLE phi_grants (user TEXT PRIMARY KEY, epoch INTEGER NOT NULL, blob BLOB NOT NULL,
                              granted_by TEXT NOT NULL, granted_at TEXT NOT NULL);
+    -- Failed sign-ins under names that are no account: throttled like real ones, so the
+    -- answers never tell which names exist.
+    CREATE TABLE unlock_failures (name TEXT PRIMARY KEY,
+                                  failed_attempts INTEGER NOT NULL DEFAULT 0,
+                                  throttled_until REAL NOT NULL DEFAULT 0,
+                                  locked INTEGER NOT NULL DEFAULT 0);
     """)
 
 

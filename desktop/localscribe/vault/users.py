@@ -166,26 +166,31 @@ def verify(db: sqlite_utils.Database, vault_id: str, user: str, passphrase: str,
            now: float | None = None) -> tuple[UserRecord, keys.Keyset]:
     """Return (user, their keys) or raise an AuthError; failures are counted in the vault.
 
-    An unknown, disabled or wrong account gets the same message and costs the same scrypt."""
+    An unknown, disabled or wrong account gets the same message, costs the same scrypt, and
+    is throttled and locked the same way (unknown names are counted in ``unlock_failures``),
+    so no answer tells whether an account exists."""
     now = time.time() if now is None else now
     row = db.execute("SELECT salt, wrapped_key FROM users WHERE id = ?", (user,)).fetchone()
     rec = get(db, user)
+    table = "users" if rec is not None else "unlock_failures"
+    failed, until, locked = _attempts(db, table, user)
+    if locked:
+        raise AccountLocked(f"{_REFUSED}, or the account is locked after too many failed "
+                            "attempts (an admin can reset its passphrase)")
+    if until > now:
+        wait = until - now
+        raise AccountThrottled(f"too many failed attempts; try again in {wait:.0f} s", wait)
     if rec is None or row is None or rec.disabled or row[1] is None:
         # Spend the same effort as a real attempt so timing does not reveal which names exist.
         kdf.derive_kek(passphrase or "x", b"\0" * kdf.SALT_BYTES,
-                       rec.kdf if rec else kdf.DEFAULT_PARAMS)
+                       rec.kdf if rec else _default_kdf(db))
+        _count_failure(db, table, user, Role.ASSISTANT, now)   # never "admin": locks alike
         raise WrongCredentials(_REFUSED)
-    if rec.locked:
-        raise AccountLocked(f"{_REFUSED}, or the account is locked after too many failed "
-                            "attempts (an admin can reset its passphrase)")
-    if rec.throttled_until > now:
-        wait = rec.throttled_until - now
-        raise AccountThrottled(f"too many failed attempts; try again in {wait:.0f} s", wait)
     try:
         keyset = keys.unwrap(passphrase, row[0], row[1], rec.kdf,
                              keys.wrap_context(vault_id, user, rec.epoch))
     except (crypto.TamperError, ValueError, KeyError):
-        _count_failure(db, user, rec.role, now)
+        _count_failure(db, table, user, rec.role, now)
         raise WrongCredentials(_REFUSED) from None
     with transaction(db):
         db.execute("UPDATE users SET failed_attempts = 0, throttled_until = 0 WHERE id = ?",
@@ -193,14 +198,32 @@ def verify(db: sqlite_utils.Database, vault_id: str, user: str, passphrase: str,
     return rec, keyset
 
 
-def _count_failure(db: sqlite_utils.Database, user: str, role: Role, now: float) -> None:
+def _default_kdf(db: sqlite_utils.Database) -> kdf.KdfParams:
+    try:
+        return kdf.KdfParams.from_json(db.execute(
+            "SELECT value FROM meta WHERE key = 'kdf_default'").fetchone()[0])
+    except Exception:
+        return kdf.DEFAULT_PARAMS
+
+
+def _attempts(db: sqlite_utils.Database, table: str, user: str) -> tuple[int, float, bool]:
+    key = "id" if table == "users" else "name"
+    row = db.execute(f"SELECT failed_attempts, throttled_until, locked FROM {table} "
+                     f"WHERE {key} = ?", (user,)).fetchone()
+    return (int(row[0]), float(row[1]), bool(row[2])) if row else (0, 0.0, False)
+
+
+def _count_failure(db: sqlite_utils.Database, table: str, user: str, role: Role,
+                   now: float) -> None:
+    key = "id" if table == "users" else "name"
     with transaction(db):
-        n = db.execute("SELECT failed_attempts FROM users WHERE id = ?",
-                       (user,)).fetchone()[0] + 1
+        if table != "users":
+            db.execute("INSERT OR IGNORE INTO unlock_failures (name) VALUES (?)", (user,))
+        n = _attempts(db, table, user)[0] + 1
         delay = 0.0 if n < THROTTLE_AFTER else min(2.0 ** (n - THROTTLE_AFTER), MAX_DELAY_S)
         lock = n >= LOCK_AFTER and role != Role.ADMIN
-        db.execute("UPDATE users SET failed_attempts = ?, throttled_until = ?, locked = ? "
-                   "WHERE id = ?", (n, now + delay if delay else 0, int(lock), user))
+        db.execute(f"UPDATE {table} SET failed_attempts = ?, throttled_until = ?, locked = ? "
+                   f"WHERE {key} = ?", (n, now + delay if delay else 0, int(lock), user))
 
 
 def reset_attempts(db: sqlite_utils.Database, user: str) -> bool:
