@@ -129,6 +129,25 @@ def test_disabled_account_revived_from_old_rows_is_refused(world):
     assert ("asst", "asst") in actions(paths, "integrity.failed")
 
 
+def test_restoring_the_old_signed_state_with_the_old_rows_is_caught(world):
+    """The strongest 'restore old rows' attack: the account row, its PHI grant AND the whole
+    signed state from before the disable (all genuinely signed once)."""
+    paths, _, _ = world
+    snap = sql(paths, "SELECT salt, wrapped_key, kdf, epoch FROM users WHERE id = 'asst'",
+               "SELECT epoch, blob, granted_by, granted_at FROM phi_grants WHERE user = 'asst'",
+               "SELECT value FROM meta WHERE key = 'security_state'")
+    (salt, wrapped, kdf_json, epoch), grant, (state,) = snap[0][0], snap[1][0], snap[2][0]
+    admin = unlock(paths, "admin")
+    admin.disable_user("asst")
+    admin.lock()
+    sql(paths, ("UPDATE users SET salt=?, wrapped_key=?, kdf=?, epoch=?, disabled=0 "
+                "WHERE id='asst'", (salt, wrapped, kdf_json, epoch)),
+        ("INSERT OR REPLACE INTO phi_grants VALUES ('asst', ?, ?, ?, ?)", tuple(grant)),
+        ("UPDATE meta SET value = ? WHERE key = 'security_state'", (state,)))
+    with pytest.raises(IntegrityError, match="rolled back"):
+        unlock(paths, "asst")
+
+
 def test_weak_kdf_default_in_the_file_is_refused_and_no_wrap_goes_below_the_floor(world):
     paths, _, _ = world
     sql(paths, "UPDATE meta SET value = '{\"algorithm\": \"scrypt\", \"n\": 2, \"p\": 1, "
@@ -148,16 +167,20 @@ def test_weak_kdf_default_in_the_file_is_refused_and_no_wrap_goes_below_the_floo
                      "phrase 8", doc._keys, KdfParams(n=2, r=1, p=1), TEST_PARAMS)
 
 
-def test_egress_allowlist_edited_in_the_file_is_refused(world):
+@pytest.mark.parametrize("key, value", [("egress.allow", ["collector.evil.test:443"]),
+                                        ("retention.audio_days", 3650),
+                                        ("security.keyring_unlock_allowed", True)])
+def test_settings_edited_in_the_file_are_refused(world, key, value):
     paths, _, _ = world
     doc = unlock(paths, "doc")                   # a session already open when it happens
-    sql(paths, "INSERT OR REPLACE INTO settings (key, value, updated_at, updated_by) VALUES "
-               "('egress.allow', '[\"collector.evil.test:443\"]', 'now', 'admin')")
-    assert "collector.evil.test:443" not in (doc.get_setting("egress.allow") or [])
-    with pytest.raises(IntegrityError, match="setting egress.allow was edited"):
+    before = doc.get_setting(key)
+    sql(paths, ("INSERT OR REPLACE INTO settings (key, value, updated_at, updated_by) VALUES "
+                "(?, ?, 'now', 'admin')", (key, json.dumps(value))))
+    assert doc.get_setting(key) == before        # it acts on the signed value only
+    with pytest.raises(IntegrityError, match=f"setting {key} was edited"):
         unlock(paths, "doc")
     r = cli(["security", "report", "--json"], paths, "aud")
-    assert r.returncode == 4 and "egress.allow" in r.stderr
+    assert r.returncode == 4 and key in r.stderr
 
 
 def test_connector_endpoint_edited_in_the_file_is_refused_before_sending(world):

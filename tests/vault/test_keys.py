@@ -97,3 +97,14 @@ def test_roles_hold_only_their_keys(vault):
                               if getattr(k, name) is not None}
     assert held == {"clinician": {"phi", "secrets"}, "assistant": {"phi"},
                     "auditor": {"audit_sign"}, "admin": {"secrets", "config_sign", "audit_sign"}}
+
+
+def test_a_vault_from_the_previous_version_is_refused_clearly(vault):
+    """Format choice: no in-place migration (it would need every user's passphrase at once);
+    a clear refusal instead, naming the way out."""
+    raw = sqlite3.connect(vault.paths.vault_db)
+    raw.execute("DELETE FROM meta WHERE key = 'key_format'")
+    raw.commit()
+    from localscribe.vault import VaultError
+    with pytest.raises(VaultError, match="earlier LocalScribe.*export its audit trail"):
+        Vault.open(vault.paths)
