@@ -277,6 +277,21 @@ def test_deleting_every_event_and_the_anchor_fails(world):
     assert not r.ok and r.seq == 1 and "#1" in r.message
 
 
+def test_missing_anchor_is_a_failure_until_an_admin_repairs(world):
+    paths, _, _ = world
+    sql(paths, "DELETE FROM audit_events WHERE seq > (SELECT MAX(seq) - 3 FROM audit_events)",
+        "DELETE FROM meta WHERE key = 'audit_head'")
+    with pytest.raises(IntegrityError, match="anchor is missing"):
+        unlock(paths, "doc")
+    r = cli(["audit", "verify"], paths, "aud")
+    assert r.returncode == 1 and r.stdout.startswith("FAILED: ") and "anchor is missing" \
+        in r.stdout
+    unlock(paths, "admin", repair=True).lock()      # reviewed; the repair is on the trail
+    assert sql(paths, "SELECT COUNT(*) FROM audit_events WHERE action = 'integrity.repair'"
+               )[0][0][0] == 1
+    assert unlock(paths, "aud").verify_audit().ok
+
+
 def test_cut_tail_with_restored_anchor_cannot_hide_an_allowlist_change(world):
     paths, _, _ = world
     (head,), (last,) = [x[0] for x in sql(paths,

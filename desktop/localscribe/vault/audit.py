@@ -150,6 +150,7 @@ class AuditLog:
         self.signer = signer
         self._key = key
         self._public_keys = public_keys
+        self.reanchor = False   # only an admin's reviewed repair continues a trail without head
 
     # ------------------------------------------------------------ writing
     def append(self, actor: str, role: str, action: str, object: str = "", outcome: str = "ok",
@@ -157,6 +158,15 @@ class AuditLog:
         details = check_details(dict(details or {}))
         with transaction(self.db):
             head = self.head()
+            if head is None:
+                last = self.db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC "
+                                       "LIMIT 1").fetchone()
+                if last is not None and not self.reanchor:
+                    # Continuing would re-anchor a trail whose end may have been cut off.
+                    from localscribe.vault.integrity import IntegrityError
+                    raise IntegrityError("the audit head anchor is missing (events may have "
+                                         "been cut off the end); refused")
+                head = {"seq": last[0], "hash": last[1]} if last else None
             seq, prev = (head["seq"] + 1, head["hash"]) if head else (1, GENESIS)
             ev = {"seq": seq, "time": time or utcnow(), "actor": actor, "role": role,
                   "action": action, "object": object, "outcome": outcome, "details": details,

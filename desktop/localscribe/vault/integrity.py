@@ -149,6 +149,10 @@ def mirror_problems(db: sqlite_utils.Database, state: SecurityState) -> list[str
     for name in sorted(set(connectors) | set(state.connectors)):
         if connectors.get(name) != state.connectors.get(name):
             problems.append(f"connector {name} configuration was edited")
+    head = db.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
+    if head is None and db.execute("SELECT 1 FROM audit_events LIMIT 1").fetchone():
+        problems.append("the audit head anchor is missing (events may have been cut off the "
+                        "end)")
     kdf_row = db.execute("SELECT value FROM meta WHERE key = 'kdf_default'").fetchone()
     if kdf_row is None or json.loads(kdf_row[0]) != state.body["kdf_default"]:
         problems.append("the default key-derivation cost was edited")

@@ -78,6 +78,7 @@ class Session(AdminOps):
 
     # ------------------------------------------------------------ lifecycle
     def _started(self, method: str, repair: list[str] | None = None) -> None:
+        self._audit.reanchor = bool(repair)    # an admin's reviewed repair (see Vault.unlock)
         self._audit.ingest_pending()
         self.ingest_blocked_egress()
         self.audit("unlock", self.user, method=method,
@@ -85,6 +86,7 @@ class Session(AdminOps):
                    else None)
         if repair:
             self._repair_mirrors(repair)
+        self._audit.reanchor = False
         self.grant_pending()
         for entry in self._setting(settings_mod.EGRESS_ALLOW) or []:
             ep = egress.Endpoint.parse(entry)
