@@ -458,3 +458,13 @@ def test_security_report_shows_the_integrity_state(world, tmp_path):
     assert "Security state (users, settings, connectors, KDF): authenticated" in r.stdout
     assert "External audit anchor: 20" in r.stdout and "(0 day(s) ago)" in r.stdout
     assert "KDF floor for new wraps: scrypt n=1024 r=8 p=1 (TEST VAULT)" in r.stdout
+    # the fingerprint the practice writes down cannot be swapped by editing the file
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from localscribe.vault.audit import key_fingerprint
+    real = json.loads(cli(["security", "report", "--json"], paths, "aud").stdout)
+    mine = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    sql(paths, ("UPDATE meta SET value = ? WHERE key = 'audit_public_key'", (mine.hex(),)))
+    shown = json.loads(cli(["security", "report", "--json"], paths, "aud").stdout)
+    assert shown["encryption"]["audit_key_fingerprint"] == \
+        real["encryption"]["audit_key_fingerprint"] != key_fingerprint(mine)

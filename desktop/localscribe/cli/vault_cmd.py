@@ -151,7 +151,7 @@ def cmd_audit_verify(args) -> int:
 def cmd_audit_export(args) -> int:
     session = _unlock(args)
     n = session.export_audit(Path(args.out))
-    fp = session._keys.audit_public    # the copy authenticated by the user's own wrap
+    fp = session.audit_public_key       # the copy authenticated by the user's own wrap
     session.lock()
     from localscribe.vault.audit import key_fingerprint
     print(f"exported {n} events to {args.out}; verify with: localscribe audit verify "

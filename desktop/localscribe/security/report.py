@@ -99,7 +99,7 @@ def build_report(paths: Paths, session) -> dict[str, Any]:
             "key_wrap": "AES-256-GCM per user; associated data = vault, user, revocation epoch",
             "audit": "SHA-256 hash chain + Ed25519 signature per event by its writer; exports "
                      "and anchors signed with the vault's Ed25519 audit key",
-            "audit_key_fingerprint": key_fingerprint(vault.public_key),
+            "audit_key_fingerprint": key_fingerprint(session.audit_public_key),
         },
         "kdf": {
             "default": {**vars(vault.kdf_default),

@@ -156,6 +156,13 @@ class Session(AdminOps):
         return self.cipher
 
     @property
+    def audit_public_key(self) -> bytes:
+        """The vault's audit key, as authenticated by this user's own wrap (the copy in the
+        file's meta table is display-only: an attacker could swap it for their own)."""
+        self._check()
+        return self._keys.audit_public
+
+    @property
     def paths(self):
         return self.vault.paths
 
