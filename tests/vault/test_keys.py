@@ -108,3 +108,27 @@ def test_a_vault_from_the_previous_version_is_refused_clearly(vault):
     from localscribe.vault import VaultError
     with pytest.raises(VaultError, match="earlier LocalScribe.*export its audit trail"):
         Vault.open(vault.paths)
+
+
+def test_a_single_clinician_practice_recovers_with_the_code(vault):
+    """One clinician forgets their passphrase: the admin resets it (no PHI for the admin), and
+    the clinician regains access with the break-glass code, audited."""
+    doc = unlock(vault, "doc")
+    eid = doc.create_encounter(Patient("Ann Example", "M1", ""), "soap")
+    code = doc.create_phi_recovery_code()
+    doc.lock()
+    admin = unlock(vault, "admin")
+    admin.set_passphrase("doc", NEW)
+    with pytest.raises(PermissionDenied):
+        admin.recover_phi(code)            # an admin cannot use it: not a clinician
+    admin.lock()
+    doc = vault.unlock("doc", NEW)
+    with pytest.raises(ValueError, match="does not open"):
+        doc.recover_phi("AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GG")
+    doc.recover_phi(code)
+    assert doc.get_encounter(eid).patient.name == "Ann Example"
+    doc.lock()
+    assert vault.unlock("doc", NEW).get_encounter(eid).patient.mrn == "M1"   # grant stays
+    raw = sqlite3.connect(vault.paths.vault_db)
+    assert raw.execute("SELECT outcome FROM audit_events WHERE action = 'phi.recover' "
+                       "ORDER BY seq").fetchall() == [("denied",), ("ok",)]

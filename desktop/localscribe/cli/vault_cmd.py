@@ -22,6 +22,8 @@ from localscribe.cli.unlock import (ENV_NEW_PASSPHRASE, ENV_USER, acting_user as
                                    open_vault as _open, unlock as _unlock)
 
 
+ENV_RECOVERY_CODE = "LOCALSCRIBE_RECOVERY_CODE"
+
 # ---------------------------------------------------------------- commands
 
 def cmd_init(args) -> int:
@@ -95,6 +97,22 @@ def cmd_users_reset_attempts(args) -> int:
         raise UserError(f"no user {args.name!r}")
     vault.record_pending("-", "-", "unlock.reset_attempts", args.name, "ok", offline=True)
     print(f"failed attempts for {args.name} cleared (recorded on the audit trail)")
+    return 0
+
+
+def cmd_users_recovery_code(args) -> int:
+    session = _unlock(args)
+    code = session.create_phi_recovery_code()
+    session.lock()
+    print(f"PHI recovery code (shown once; keep it offline, like a safe's combination): {code}")
+    return 0
+
+
+def cmd_users_recover(args) -> int:
+    session = _unlock(args)
+    session.recover_phi(_ask("Recovery code: ", ENV_RECOVERY_CODE))
+    session.lock()
+    print(f"patient-data access restored for {session.user} (audited)")
     return 0
 
 
@@ -225,6 +243,14 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("name")
     p.set_defaults(func=_run(cmd_users_reset_attempts))
+    p = usub.add_parser("recovery-code", help="clinician: create the PHI key's break-glass "
+                        "recovery code (shown once)")
+    _common(p)
+    p.set_defaults(func=_run(cmd_users_recovery_code))
+    p = usub.add_parser("recover", help=f"clinician: regain patient-data access with the "
+                        f"recovery code (env {ENV_RECOVERY_CODE} or prompt)")
+    _common(p)
+    p.set_defaults(func=_run(cmd_users_recover))
 
     p = sub.add_parser("lock", help="lock every open session on this vault now")
     _common(p)

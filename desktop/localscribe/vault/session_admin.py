@@ -286,7 +286,42 @@ class AdminOps:
             granted.append(user)
         return granted
 
-    # ------------------------------------------------------------ keyring
+    # ------------------------------------------------------------ PHI recovery code
+    def create_phi_recovery_code(self) -> str:
+        """A clinician's break-glass code for the PHI key (see vault.recovery); shown once."""
+        from localscribe.vault import recovery
+
+        self._check(roles.NOTE_SIGN)       # clinicians: the role that grants PHI access
+        if self._keys.phi is None:
+            raise PermissionDenied(f"{self.user} has no access to patient data yet")
+        code = recovery.new_code()
+        with transaction(self.vault.db):
+            self.vault.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                  (recovery.META_KEY, recovery.wrap(self.vault.vault_id,
+                                                                    self._keys.phi, code)))
+            self.audit("phi.recovery_code", self.user)
+        return code
+
+    def recover_phi(self, code: str) -> None:
+        """A clinician whose PHI grant is missing (e.g. after an admin reset, with no other
+        clinician to grant it) opens the PHI key with the recovery code; audited."""
+        from localscribe.vault import recovery
+
+        self._check(roles.NOTE_SIGN)
+        row = self.vault.db.execute("SELECT value FROM meta WHERE key = ?",
+                                    (recovery.META_KEY,)).fetchone()
+        try:
+            phi = recovery.unwrap(self.vault.vault_id, row[0] if row else None, code,
+                                  self._current_state().body.get("phi_check"))
+        except (ValueError, IntegrityError) as exc:
+            self.audit("phi.recover", self.user, "denied", problem=str(exc)[:200])
+            raise
+        self._keys.phi = phi
+        self._cap._ciphers["phi"] = crypto.FieldCipher(phi)
+        self.audit("phi.recover", self.user)
+        self.grant_pending()             # this clinician's own grant included
+
+
     def enable_keyring_unlock(self) -> None:
         from localscribe.vault import keyring_unlock
 
