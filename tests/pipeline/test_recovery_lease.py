@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from localscribe.pipeline import VaultVisitStore
-from localscribe.vault import recovery
+from localscribe.vault import visit_lease
 from localscribe.vault.encounters import EncounterStatus
 
 from tests.pipeline.conftest import PASS
@@ -38,7 +38,7 @@ def test_only_orphaned_recorded_visits_become_interrupted(clinician_session):
     other = subprocess.Popen([sys.executable, "-c", f"""
 import sys, time
 from pathlib import Path
-from localscribe.vault.recovery import VisitLease
+from localscribe.vault.visit_lease import VisitLease
 VisitLease(Path({str(data_dir)!r}), {drafting!r}).acquire(); print("held", flush=True); time.sleep(60)
 """], stdout=subprocess.PIPE, text=True)
     try:
@@ -53,7 +53,7 @@ VisitLease(Path({str(data_dir)!r}), {drafting!r}).acquire(); print("held", flush
         third = _unlock_again(s)
         status = {e.id: e.status for e in third.list_encounters()}
         assert status[drafting] == status[held] == "interrupted" and status[never] == "recording"
-        assert recovery.spooled_samples(s.vault.paths.audio_dir, orphan) == 16000
+        assert visit_lease.spooled_samples(s.vault.paths.audio_dir, orphan) == 16000
         marked = {e.object for e in s.auditor().audit_events()
                   if e.action == "encounter.interrupted"}
         assert marked == {orphan, held, drafting}       # each marking is on the audit trail

@@ -54,7 +54,7 @@ def test_edited_event_is_named(trail):
 def test_edit_with_recomputed_hash_fails_authentication(trail):
     from localscribe.vault.audit import event_hash
     raw = sqlite3.connect(trail.paths.vault_db)
-    cols = "seq,time,actor,role,action,object,outcome,details,prev_hash"
+    cols = "seq,time,actor,role,action,object,outcome,details,prev_hash,signer"
     row = dict(zip(cols.split(","), raw.execute(f"SELECT {cols} FROM audit_events WHERE seq=5")
                    .fetchone()))
     row["actor"] = "mallory"
@@ -175,7 +175,8 @@ def test_export_resigned_with_another_key_is_refused(export, tmp_path):
     key = Ed25519PrivateKey.generate()
     header["public_key"] = key.public_key().public_bytes_raw().hex()
     signed = {"vault_id": head["vault_id"], "exported_at": head["exported_at"],
-              "seq": events[-1]["seq"], "hash": events[-1]["hash"], "count": len(events)}
+              "seq": events[-1]["seq"], "hash": events[-1]["hash"], "count": len(events),
+              "keys_sha256": head["keys_sha256"]}
     head.update(signed, signature=key.sign(canonical(signed)).hex())
     _rewrite(out, [json.dumps(header)] + [json.dumps(e) for e in events] + [json.dumps(head)])
     res = _verify_file_elsewhere(out, fp, tmp_path)

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from localscribe.domain import Patient
-from localscribe.vault import (AccountDisabled, AccountLocked, AccountThrottled, SessionLocked,
+from localscribe.vault import (AccountLocked, AccountThrottled, SessionLocked,
                                Vault, VaultError, WrongCredentials, users)
 from localscribe.vault.store import request_lock
 
@@ -37,9 +37,9 @@ def test_failures_throttle_then_lock_persistently(vault):
     for i in range(users.LOCK_AFTER - users.THROTTLE_AFTER):
         now += users.MAX_DELAY_S + 1
         with pytest.raises(WrongCredentials):
-            users.verify(reopened.db, "asst", "wrong passphrase", now=now)
+            users.verify(reopened.db, reopened.vault_id, "asst", "wrong passphrase", now=now)
     with pytest.raises(AccountLocked):
-        users.verify(reopened.db, "asst", PASSES["asst"], now=now + 10 ** 6)
+        users.verify(reopened.db, reopened.vault_id, "asst", PASSES["asst"], now=now + 10 ** 6)
     admin = reopened.unlock("admin", PASSES["admin"])
     admin.set_passphrase("asst", "fresh passphrase")
     assert reopened.unlock("asst", "fresh passphrase").role.value == "assistant"
@@ -60,7 +60,8 @@ def test_passphrase_change_rewraps_without_reencrypting(vault):
 def test_disabled_user_cannot_unlock_and_last_admin_stays(vault):
     admin = unlock(vault, "admin")
     admin.disable_user("asst")
-    with pytest.raises(AccountDisabled):
+    # the same refusal as a wrong passphrase: it does not say the account exists (issue 10)
+    with pytest.raises(WrongCredentials, match="^wrong user name or passphrase$"):
         vault.unlock("asst", PASSES["asst"])
     with pytest.raises(ValueError, match="last active admin"):
         admin.disable_user("admin")

@@ -30,7 +30,7 @@ def test_init_then_users_lifecycle(tmp_path, paths):
     dis = run_cli(["users", "disable", "kim"], paths.data_dir, "boss", "boss passphrase")
     assert dis.returncode == 0, dis.stderr
     gone = run_cli(["users", "list"], paths.data_dir, "kim", "kim new passphrase")
-    assert gone.returncode == 3 and "disabled" in gone.stderr
+    assert gone.returncode == 3 and "wrong user name or passphrase" in gone.stderr
 
 
 def test_missing_passphrase_and_user_are_clear_errors(vault):

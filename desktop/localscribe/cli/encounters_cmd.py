@@ -31,7 +31,7 @@ def register(subparsers) -> None:
 
 
 def _audio_seconds(session, enc) -> float:
-    from localscribe.vault.recovery import spooled_samples
+    from localscribe.vault.visit_lease import spooled_samples
 
     if enc.audio_purged_at:
         return 0.0

@@ -47,25 +47,28 @@ def open_vault(args):
         raise UserError(str(exc)) from None
 
 
-def unlock(args):
-    from localscribe.vault import AuthError, TamperError
+def unlock(args, repair: bool = False):
+    from localscribe.vault import AuthError, IntegrityError, TamperError
     vault = open_vault(args)
     user = acting_user(args)
     try:
-        return vault.unlock(user, ask(f"Passphrase for {user}: ", ENV_PASSPHRASE))
+        return vault.unlock(user, ask(f"Passphrase for {user}: ", ENV_PASSPHRASE),
+                            repair=repair)
     except AuthError as exc:
         raise UserError(str(exc), exit_code=3) from None
-    except TamperError as exc:
+    except (TamperError, IntegrityError) as exc:
         raise UserError(f"vault integrity check failed: {exc}", exit_code=4) from None
 
 
 def core_errors(fn):
     """Map core refusals to one-line errors."""
-    from localscribe.vault import PermissionDenied, SessionLocked
+    from localscribe.vault import IntegrityError, PermissionDenied, SessionLocked, TamperError
 
     def wrapper(args):
         try:
             return fn(args)
+        except (IntegrityError, TamperError) as exc:
+            raise UserError(f"vault integrity check failed: {exc}", exit_code=4) from None
         except (PermissionDenied, SessionLocked) as exc:
             raise UserError(str(exc), exit_code=3) from None
         except ValueError as exc:

@@ -1,4 +1,5 @@
-"""Vault commands: init, users, lock, settings, audit verify/export, security report.
+"""Vault commands: init, users, lock, settings, audit verify/export/anchor, security report
+and repair.
 
 Headless: the acting user comes from ``--user`` or LOCALSCRIBE_USER, the passphrase from
 LOCALSCRIBE_PASSPHRASE or a terminal prompt; a new user's passphrase from
@@ -20,6 +21,8 @@ from localscribe.cli.unlock import (ENV_NEW_PASSPHRASE, ENV_USER, acting_user as
                                    add_user_options as _common, ask as _ask, core_errors as _run,
                                    open_vault as _open, unlock as _unlock)
 
+
+ENV_RECOVERY_CODE = "LOCALSCRIBE_RECOVERY_CODE"
 
 # ---------------------------------------------------------------- commands
 
@@ -86,10 +89,37 @@ def cmd_lock(args) -> int:
     return 0
 
 
+def cmd_users_reset_attempts(args) -> int:
+    """Offline recovery (no unlock): clear a throttle or lock, e.g. the last admin's."""
+    from localscribe.vault import users
+    vault = _open(args)
+    if not users.reset_attempts(vault.db, args.name):
+        raise UserError(f"no user {args.name!r}")
+    vault.record_pending("-", "-", "unlock.reset_attempts", args.name, "ok", offline=True)
+    print(f"failed attempts for {args.name} cleared (recorded on the audit trail)")
+    return 0
+
+
+def cmd_users_recovery_code(args) -> int:
+    session = _unlock(args)
+    code = session.create_phi_recovery_code()
+    session.lock()
+    print(f"PHI recovery code (shown once; keep it offline, like a safe's combination): {code}")
+    return 0
+
+
+def cmd_users_recover(args) -> int:
+    session = _unlock(args)
+    session.recover_phi(_ask("Recovery code: ", ENV_RECOVERY_CODE))
+    session.lock()
+    print(f"patient-data access restored for {session.user} (audited)")
+    return 0
+
+
 def cmd_settings_show(args) -> int:
     from localscribe.vault import settings
     vault = _open(args)
-    values = settings.read_all(vault.db)
+    values = settings.read_all(vault.db)   # the plain mirror: unlock-time checks verify it
     if args.json:
         print_json(values)
     else:
@@ -115,9 +145,20 @@ def cmd_audit_verify(args) -> int:
     if args.file:
         result = verify_export(Path(args.file), expect_fingerprint=args.expect_key)
     else:
-        session = _unlock(args)
-        result = session.verify_audit()
-        session.lock()
+        from localscribe.vault.audit import VerifyResult
+        try:
+            session = _unlock(args)
+        except UserError as exc:
+            if exc.exit_code != 4:
+                raise
+            # the vault refused to open because of tampering: that is the verdict
+            session, result = None, VerifyResult(False, 0, "altered", None, str(exc))
+        if session is not None:
+            result = session.verify_audit(anchor=Path(args.anchor) if args.anchor else None)
+            try:
+                session.lock()
+            except Exception:
+                pass   # a broken trail cannot record the lock; the verdict below says why
     if args.json:
         print_json(result.to_dict())
     else:
@@ -128,11 +169,33 @@ def cmd_audit_verify(args) -> int:
 def cmd_audit_export(args) -> int:
     session = _unlock(args)
     n = session.export_audit(Path(args.out))
-    fp = session.vault.public_key
+    fp = session.audit_public_key       # the copy authenticated by the user's own wrap
     session.lock()
     from localscribe.vault.audit import key_fingerprint
     print(f"exported {n} events to {args.out}; verify with: localscribe audit verify "
           f"--file {args.out} --expect-key {key_fingerprint(fp)}")
+    return 0
+
+
+def cmd_audit_anchor(args) -> int:
+    from localscribe.vault.audit_anchor import printed
+    session = _unlock(args)
+    result = session.verify_audit()
+    if not result.ok:
+        session.lock()
+        raise UserError(f"not anchoring a damaged trail: {result.message}", exit_code=1)
+    anchor = session.anchor_audit(Path(args.out) if args.out else None)
+    session.lock()
+    print(printed(anchor) + (f"; written to {args.out}" if args.out else "")
+          + "; keep it outside this computer, then: localscribe audit verify --anchor FILE")
+    return 0
+
+
+def cmd_security_repair(args) -> int:
+    """Admin, after reviewing the refusal: rewrite the plain mirrors from the signed state."""
+    session = _unlock(args, repair=True)
+    session.lock()
+    print("plain mirrors rewritten from the signed security state (audited)")
     return 0
 
 
@@ -145,7 +208,8 @@ def cmd_security_report(args) -> int:
         print_json(report)
     else:
         sys.stdout.write(format_text(report))
-    return 0 if report["audit_chain"]["ok"] else 1
+    return 0 if report["audit_chain"]["ok"] and report["integrity"]["settings_authenticated"] \
+        else 1
 
 
 # ---------------------------------------------------------------- wiring
@@ -174,6 +238,19 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("name")
     p.set_defaults(func=_run(cmd_users_disable))
+    p = usub.add_parser("reset-attempts", help="offline recovery: clear a throttle or lock "
+                        "(no unlock; audited at the next unlock)")
+    _common(p)
+    p.add_argument("name")
+    p.set_defaults(func=_run(cmd_users_reset_attempts))
+    p = usub.add_parser("recovery-code", help="clinician: create the PHI key's break-glass "
+                        "recovery code (shown once)")
+    _common(p)
+    p.set_defaults(func=_run(cmd_users_recovery_code))
+    p = usub.add_parser("recover", help=f"clinician: regain patient-data access with the "
+                        f"recovery code (env {ENV_RECOVERY_CODE} or prompt)")
+    _common(p)
+    p.set_defaults(func=_run(cmd_users_recover))
 
     p = sub.add_parser("lock", help="lock every open session on this vault now")
     _common(p)
@@ -198,7 +275,12 @@ def register(sub) -> None:
     add_json(p)
     p.add_argument("--file", help="verify an exported file instead (no unlock needed)")
     p.add_argument("--expect-key", help="fingerprint the export must be signed with")
+    p.add_argument("--anchor", help="an anchor file from `audit anchor`: detect a rollback")
     p.set_defaults(func=_run(cmd_audit_verify))
+    p = asub.add_parser("anchor", help="sign the current head to keep outside the vault")
+    _common(p)
+    p.add_argument("out", nargs="?", help="anchor file to write (else only printed)")
+    p.set_defaults(func=_run(cmd_audit_anchor))
     p = asub.add_parser("export", help="write the trail as PHI-free JSON lines")
     _common(p)
     p.add_argument("out")
@@ -210,6 +292,10 @@ def register(sub) -> None:
     _common(p)
     add_json(p)
     p.set_defaults(func=_run(cmd_security_report))
+    p = secsub.add_parser("repair", help="admin: rewrite edited plain values from the signed "
+                          "security state")
+    _common(p)
+    p.set_defaults(func=_run(cmd_security_repair))
 
 
 def main(argv: list[str] | None = None) -> int:

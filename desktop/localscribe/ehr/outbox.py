@@ -23,6 +23,7 @@ from typing import Any, Callable
 from localscribe.domain import Patient, SignedNote
 from localscribe.ehr.protocol import DeliveryError
 from localscribe.ehr.schema import ensure_schema
+from localscribe.vault import capability, roles
 
 TABLE = "ehr_outbox"
 QUEUED, SENDING, DELIVERED, FAILED, CANCELLED = "queued", "sending", "delivered", "failed", \
@@ -91,6 +92,9 @@ def note_from_json(data: bytes) -> SignedNote:
 
 
 class Outbox:
+    """``cipher``: the session's Capability (it holds the PHI key only for roles that may
+    read patient data, and every delivery operation checks ``note.push`` through it)."""
+
     def __init__(self, db, cipher, audit: Callable[..., Any] | None = None,
                  policy: RetryPolicy = RetryPolicy(), clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None):
@@ -106,7 +110,7 @@ class Outbox:
 
     def _job(self, row: dict[str, Any]) -> Job:
         detail = ""
-        if row.get("error_detail"):
+        if row.get("error_detail") and getattr(self.cipher, "holds", lambda p: True)("phi"):
             detail = self.cipher.open(TABLE, row["id"], "error_detail",
                                       row["error_detail"]).decode("utf-8", "replace")
         return Job(id=row["id"], connector=row["connector"], note_id=row["note_id"],
@@ -155,6 +159,7 @@ class Outbox:
     def enqueue(self, connector: str, note: SignedNote) -> Job:
         """Persist a delivery job (before any attempt). One job per (connector, note): asking
         again returns the existing job; a failed or cancelled one is queued again."""
+        capability.require(self.cipher, roles.NOTE_PUSH, note.encounter_id)
         existing = list(self.db[TABLE].rows_where("connector = ? AND note_id = ?",
                                                   [connector, note.note_id]))
         if existing:
@@ -182,6 +187,7 @@ class Outbox:
 
     def retry(self, job_id: str) -> Job:
         """By hand: a failed, cancelled or waiting job becomes due now (attempts reset)."""
+        capability.require(self.cipher, roles.NOTE_PUSH, job_id)
         job = self.get(job_id)
         if job.state == DELIVERED:
             raise OutboxError(f"job {job.id} was already delivered")
@@ -193,6 +199,7 @@ class Outbox:
         return self.get(job.id)
 
     def cancel(self, job_id: str) -> Job:
+        capability.require(self.cipher, roles.NOTE_PUSH, job_id)
         job = self.get(job_id)
         if job.state not in (QUEUED, FAILED):
             raise OutboxError(f"job {job.id} is {job.state}; only queued or failed jobs can "
@@ -284,6 +291,7 @@ class Outbox:
               limit: int | None = None) -> DrainReport:
         """Attempt every due job once. ``resolve(name)`` returns the configured connector (it
         may raise, which fails or defers that job alone)."""
+        capability.require(self.cipher, roles.NOTE_PUSH, "outbox")
         report = DrainReport()
         connectors: dict[str, Any] = {}
         try:
@@ -304,6 +312,7 @@ class Outbox:
 
     def attempt(self, job_id: str, resolve: Callable[[str], Any]) -> Job:
         """Attempt one job now if it is due (used by 'send' so the user sees the outcome)."""
+        capability.require(self.cipher, roles.NOTE_PUSH, job_id)
         job = self.get(job_id)
         if job.state == QUEUED and job.next_attempt_at <= self.clock():
             self._run(job, resolve, {})

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from localscribe.ehr.protocol import ConnectorConfig, Setting, SettingsError
 from localscribe.ehr.schema import ensure_schema
+from localscribe.vault import capability, roles
 
 TABLE = "ehr_connectors"
 _TRUE = {"1", "true", "yes", "on"}
@@ -106,21 +107,31 @@ class ConnectorStore:
         self.clock = clock
         ensure_schema(db)
 
+    def _signed(self) -> Any:
+        """The session that signs connector configurations (None: a unit test's bare cipher)."""
+        return getattr(self.cipher, "integrity", None)
+
     def save(self, name: str, kind: str, settings: dict[str, Any], secrets: dict[str, str]) -> None:
+        capability.require(self.cipher, roles.SECRETS_MANAGE, name)
         sealed = self.cipher.seal(TABLE, name, "secrets",
                                   json.dumps(secrets, sort_keys=True).encode())
         self.db[TABLE].upsert({"name": name, "kind": kind,
                                "settings": json.dumps(settings, sort_keys=True),
                                "secrets": sealed, "updated_at": self.clock()}, pk="name")
+        if self._signed() is not None:
+            self._signed().connector_saved(name, kind, settings)
         # Setting names only: values may be secrets or internal addresses.
         self.audit("ehr.connector.configure", object=name, kind=kind,
                    settings=sorted(settings), secrets=sorted(secrets))
 
     def load(self, name: str) -> ConnectorConfig | None:
+        capability.require(self.cipher, roles.SECRETS_USE, name)   # check, send, drain use this
         rows = list(self.db[TABLE].rows_where("name = ?", [name]))
         if not rows:
             return None
         row = rows[0]
+        if self._signed() is not None:   # host/port edited in the file: refused, audited
+            self._signed().verify_connector(name, row["kind"], json.loads(row["settings"]))
         secrets = json.loads(self.cipher.open(TABLE, name, "secrets", row["secrets"]))
         return ConnectorConfig(name=row["name"], kind=row["kind"],
                                settings=json.loads(row["settings"]), secrets=secrets)
@@ -130,8 +141,11 @@ class ConnectorStore:
         return [(r["name"], r["kind"]) for r in self.db[TABLE].rows_where(order_by="name")]
 
     def remove(self, name: str) -> bool:
+        capability.require(self.cipher, roles.SECRETS_MANAGE, name)
         if not list(self.db[TABLE].rows_where("name = ?", [name])):
             return False
         self.db[TABLE].delete(name)
+        if self._signed() is not None:
+            self._signed().connector_removed(name)
         self.audit("ehr.connector.remove", object=name)
         return True

@@ -1,7 +1,9 @@
 """Small JSON records kept in the models directory.
 
-* ``.verify-cache.json``: SHA-256 of files already hashed, keyed by (path, size, mtime_ns),
-  so start-up does not re-read a gigabyte on every launch. ``models verify`` ignores it.
+* ``.verify-cache.json``: SHA-256 of files already hashed, keyed by (path, size, mtime_ns,
+  ctime_ns, inode), so start-up does not re-read a gigabyte on every launch. ``models verify``
+  ignores it. The change time is what keeps this honest: any write, and any ``utime`` that
+  puts the old mtime back, moves ctime, which only root (by changing the clock) can set.
 * ``installed.json`` (Paths.model_registry): user-supplied model files and per-profile
   choices of which model to use for a role.
 """
@@ -39,6 +41,10 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def _stat_key(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
 class VerifyCache:
     def __init__(self, models_dir: Path):
         self.path = Path(models_dir) / CACHE_NAME
@@ -56,7 +62,7 @@ class VerifyCache:
             st = os.stat(path)
         except OSError:
             return None
-        if entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
+        if entry.get("stat") == _stat_key(st):
             return entry.get("sha256")
         return None
 
@@ -65,7 +71,7 @@ class VerifyCache:
             st = os.stat(path)
             data = _read_json(self.path)
             data.pop("__unreadable__", None)
-            data[self._key(path)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256}
+            data[self._key(path)] = {"stat": _stat_key(st), "sha256": sha256}
             _write_json(self.path, data)
         except OSError:
             pass  # a read-only models dir still works; it just re-hashes next time

@@ -25,7 +25,7 @@ class VaultVisitStore:
         self._lease = None
 
     def begin(self) -> None:
-        from localscribe.vault.recovery import VisitLease
+        from localscribe.vault.visit_lease import VisitLease
         self._lease = VisitLease(self.session.vault.paths.data_dir, self.eid).acquire()
 
     def finished(self) -> None:

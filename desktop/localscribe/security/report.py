@@ -90,7 +90,8 @@ def build_report(paths: Paths, session) -> dict[str, Any]:
     blocked_total, blocked = session.blocked_network_events(limit=20)
     user_rows = vault.users()
     weak = [u.id for u in user_rows if u.kdf.is_weak and not u.disabled]
-    conf = settings.read_all(db)
+    conf = session.signed_settings()     # the signed values, not the plain mirror
+    integrity = session.integrity_status()
     report = {
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "generated_by": {"user": session.user, "role": session.role.value},
@@ -107,10 +108,13 @@ def build_report(paths: Paths, session) -> dict[str, Any]:
         "encryption": {
             "phi_fields": "AES-256-GCM, 96-bit random nonce; associated data = table, record id, field",
             "audio_chunks": "AES-256-GCM; associated data = encounter id, chunk index, sample offset",
-            "key_hierarchy": "one random 256-bit data key; per-purpose sub-keys via HKDF-SHA256",
-            "key_wrap": "AES-256-GCM per user; associated data = user name",
-            "audit": "SHA-256 hash chain + HMAC-SHA256 per event; exports signed with Ed25519",
-            "audit_key_fingerprint": key_fingerprint(vault.public_key),
+            "key_hierarchy": "per-role keys: PHI key (clinicians, assistants; granted by X25519 "
+                             "sealing), secrets key, Ed25519 config and audit keys, a signing "
+                             "key per user",
+            "key_wrap": "AES-256-GCM per user; associated data = vault, user, revocation epoch",
+            "audit": "SHA-256 hash chain + Ed25519 signature per event by its writer; exports "
+                     "and anchors signed with the vault's Ed25519 audit key",
+            "audit_key_fingerprint": key_fingerprint(session.audit_public_key),
         },
         "kdf": {
             "default": {**vars(vault.kdf_default),
@@ -131,6 +135,17 @@ def build_report(paths: Paths, session) -> dict[str, Any]:
                                 "pid": e.details.get("pid")} for e in blocked],
         },
         "connectors_insecure": _insecure_connectors(db),
+        "integrity": {
+            "security_state": ("authenticated" if integrity["state_authenticated"]
+                               else "FAILED: " + "; ".join(integrity["problems"][:3])),
+            "state_version": integrity["state_version"],
+            "settings_authenticated": integrity["state_authenticated"],
+            "kdf_floor": integrity["kdf_floor"], "kdf_default_signed": integrity["kdf_default"],
+            "test_kdf_vault": integrity["test_kdf"],
+            "last_anchor_at": integrity["last_anchor_at"],
+            "anchor_age_s": integrity["anchor_age_s"],
+            "pending_phi_grants": integrity["pending_grants"],
+        },
         "audit_chain": {"ok": chain.ok, "events": chain.checked, "problem": chain.problem,
                         "first_bad_seq": chain.seq, "message": chain.message,
                         "authenticated": chain.authenticated},
@@ -156,7 +171,19 @@ def format_text(report: dict[str, Any]) -> str:
         lines += ["!" * 72, f"!! {report['kdf']['warning']}", "!" * 72, ""]
     chain = report["audit_chain"]
     lines += ["Audit chain: " + ("OK" if chain["ok"] else "BROKEN") +
-              f" ({chain['events']} events checked) - {chain['message']}", ""]
+              f" ({chain['events']} events checked) - {chain['message']}"]
+    i = report["integrity"]
+    age = i["anchor_age_s"]
+    fl = i["kdf_floor"]
+    lines += [f"Security state (users, settings, connectors, KDF): {i['security_state']} "
+              f"(signed version {i['state_version']})",
+              "External audit anchor: " + ("NONE - run `localscribe audit anchor FILE` and keep "
+                                           "the file elsewhere" if age is None else
+                                           f"{i['last_anchor_at']} ({age // 86400} day(s) ago)"),
+              f"KDF floor for new wraps: scrypt n={fl['n']} r={fl['r']} p={fl['p']}"
+              + (" (TEST VAULT)" if i["test_kdf_vault"] else ""),
+              f"PHI access waiting for a clinician's grant: "
+              f"{', '.join(i['pending_phi_grants']) or 'none'}", ""]
     lines.append("Versions:")
     lines += [f"  {k:<20} {v}" for k, v in report["versions"].items()]
     lines += ["", "Models (file hash vs manifest):"]

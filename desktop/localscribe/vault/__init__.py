@@ -6,7 +6,7 @@ Contract (stable; other modules code against it)::
     vault = Vault.create(paths, "admin", passphrase)        # first run: first admin
     vault = Vault.open(paths)                               # later runs
     session = vault.unlock(user, passphrase)                # -> Session
-    session.user, session.role, session.db, session.cipher
+    session.user, session.role, session.db, session.cipher   # cipher: the role's Capability
     session.audit(action, object="", outcome="ok", **non_phi_details)
     eid = session.create_encounter(Patient(...), template)
     session.list_encounters(); session.get_encounter(eid); session.set_status(eid, status)
@@ -25,17 +25,20 @@ Contract (stable; other modules code against it)::
     session.allow_endpoint(host, port)     # persisted egress allowlist (admin)
     session.lock(); session.touch(); session.is_expired()
 
-``localscribe.vault.crypto.FieldCipher(data_key).seal/open(table, record_id, field, ...)``
-seals any other module's PHI columns; other tables come in through
+``session.cipher.seal/open(table, record_id, field, ...)`` (a ``Capability`` holding only the
+keys the role was given) seals any other module's PHI columns; other tables come in through
 ``localscribe.vault.schema.register_migration(name, fn)`` (see that module).
 Permission checks raise ``PermissionDenied``; a locked or idle-expired session raises
-``SessionLocked``; a bad ciphertext raises ``TamperError``; a refused unlock raises an
+``SessionLocked``; a bad ciphertext raises ``TamperError``; a security value that does not match
+its signature raises ``IntegrityError``; a refused unlock raises an
 ``AuthError`` subclass.
 """
 
 from localscribe.vault.crypto import FieldCipher, TamperError
+from localscribe.vault.capability import Capability
 from localscribe.vault.encounters import (STATUSES, Encounter, EncounterNotFound, NoteLocked,
                                           NoteVersion)
+from localscribe.vault.integrity import IntegrityError
 from localscribe.vault.kdf import DEFAULT_PARAMS, TEST_PARAMS, KdfParams
 from localscribe.vault.roles import PermissionDenied, Role
 from localscribe.vault.schema import apply_migrations, register_migration
@@ -45,7 +48,8 @@ from localscribe.vault.users import (AccountDisabled, AccountLocked, AccountThro
                                      WrongCredentials)
 
 __all__ = [
-    "AccountDisabled", "AccountLocked", "AccountThrottled", "AuthError", "DEFAULT_PARAMS",
+    "AccountDisabled", "AccountLocked", "AccountThrottled", "AuthError", "Capability",
+    "DEFAULT_PARAMS", "IntegrityError",
     "Encounter", "EncounterNotFound", "FieldCipher", "KdfParams", "NoteLocked", "NoteVersion",
     "PermissionDenied", "Role", "STATUSES", "Session", "SessionLocked", "TEST_PARAMS",
     "TamperError", "UnacknowledgedFlags", "Vault", "VaultError", "WrongCredentials",

@@ -12,6 +12,7 @@ import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -91,3 +92,25 @@ def wrap_key(kek: bytes, data_key: bytes, context: str) -> bytes:
 
 def unwrap_key(kek: bytes, wrapped: bytes, context: str) -> bytes:
     return _open(AESGCM(kek), wrapped, _aad("key-wrap", context), f"key wrap for {context}")
+
+
+def seal_to(public_raw: bytes, plaintext: bytes, context: str) -> bytes:
+    """Encrypt to an X25519 public key (ephemeral key + HKDF + AES-GCM): how a clinician hands
+    the PHI key to a colleague without knowing that colleague's passphrase."""
+    eph = X25519PrivateKey.generate()
+    eph_pub = eph.public_key().public_bytes_raw()
+    shared = eph.exchange(X25519PublicKey.from_public_bytes(bytes(public_raw)))
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub,
+               info=b"localscribe/seal-to").derive(shared)
+    return eph_pub + _seal(AESGCM(key), plaintext, _aad("seal-to", context))
+
+
+def open_sealed(private: X25519PrivateKey, blob: bytes, context: str) -> bytes:
+    blob = bytes(blob or b"")
+    if len(blob) < 32:
+        raise TamperError(f"sealed value for {context} is truncated")
+    eph_pub = blob[:32]
+    shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub,
+               info=b"localscribe/seal-to").derive(shared)
+    return _open(AESGCM(key), blob[32:], _aad("seal-to", context), f"sealed value for {context}")

@@ -54,6 +54,15 @@ PRODUCTION_FLOOR = KdfParams(n=2 ** 15, r=8, p=1)
 TEST_PARAMS = KdfParams(n=2 ** 10, r=8, p=1)
 
 
+def check_floor(params: KdfParams, floor: KdfParams) -> KdfParams:
+    """Refuse to write a wrap cheaper than ``floor`` (whatever a default or a caller says)."""
+    cost = params.n * params.r * params.p
+    if params.n < 2 or cost < floor.n * floor.r * floor.p or params.n < floor.n // 4:
+        raise ValueError(f"key-derivation cost n={params.n}, r={params.r}, p={params.p} is below "
+                         f"this vault's floor (n={floor.n}, r={floor.r}, p={floor.p}); refused")
+    return params
+
+
 def new_salt() -> bytes:
     return os.urandom(SALT_BYTES)
 

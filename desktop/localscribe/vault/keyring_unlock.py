@@ -1,7 +1,7 @@
 """Optional unattended unlock through the OS keyring (Secret Service on Linux). Off by default.
 
-When enabled for a user, a random 256-bit secret goes into the OS keyring and the data key is
-wrapped under it (associated data names the user and the vault). Anyone who can read that
+When enabled for a user, a random 256-bit secret goes into the OS keyring and the user's keys are
+wrapped under it (associated data names the vault, user, role and epoch). Anyone who can read that
 user's keyring while it is unlocked can then open the vault as that user without the
 passphrase: that is the point (a kiosk, a scheduled job) and the risk, which is why an admin
 must first allow it (``security.keyring_unlock_allowed``) and why each use is audited.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from localscribe.vault import crypto, users
+from localscribe.vault import crypto, keys, users
 
 SERVICE = "LocalScribe vault"
 
@@ -37,19 +37,21 @@ def _account(vault, user: str) -> str:
     return f"{vault.vault_id}:{user}"
 
 
-def _context(vault, user: str) -> str:
-    return f"keyring:{vault.vault_id}:{user}"
+def _context(vault, rec: users.UserRecord) -> str:
+    # The epoch too: a reset or disabled account's keyring wrap no longer opens.
+    return f"keyring:{keys.wrap_context(vault.vault_id, rec.id, rec.epoch)}"
 
 
-def enable(vault, user: str, data_key: bytes) -> None:
+def enable(vault, user: str, keyset: keys.Keyset) -> None:
     keyring, KeyringError = _keyring()
     secret = os.urandom(32)
     try:
         keyring.set_password(SERVICE, _account(vault, user), secret.hex())
     except KeyringError as exc:
         raise KeyringUnavailable(f"could not store the key in the OS keyring: {exc}") from None
-    users.set_keyring_wrap(vault.db, user, crypto.wrap_key(secret, data_key,
-                                                           _context(vault, user)))
+    rec = users.get(vault.db, user)
+    users.set_keyring_wrap(vault.db, user, crypto.wrap_key(secret, keyset.to_bytes(),
+                                                           _context(vault, rec)))
 
 
 def disable(vault, user: str) -> None:
@@ -61,7 +63,7 @@ def disable(vault, user: str) -> None:
         pass
 
 
-def unwrap(vault, user: str) -> tuple[users.UserRecord, bytes]:
+def unwrap(vault, user: str) -> tuple[users.UserRecord, keys.Keyset]:
     rec = users.get(vault.db, user)
     wrapped = users.keyring_wrap(vault.db, user)
     if rec is None or rec.disabled or rec.locked or wrapped is None:
@@ -78,9 +80,10 @@ def unwrap(vault, user: str) -> tuple[users.UserRecord, bytes]:
                              reason="secret missing from keyring")
         raise users.AuthError(f"the OS keyring holds no LocalScribe key for {user!r}")
     try:
-        data_key = crypto.unwrap_key(bytes.fromhex(secret_hex), wrapped, _context(vault, user))
-    except (crypto.TamperError, ValueError):
+        keyset = keys.Keyset.from_bytes(crypto.unwrap_key(bytes.fromhex(secret_hex), wrapped,
+                                                          _context(vault, rec)))
+    except (crypto.TamperError, ValueError, KeyError):
         vault.record_pending(user, rec.role.value, "unlock", user, "denied", method="keyring",
                              reason="keyring secret does not open the wrap")
         raise users.AuthError(f"the keyring's key for {user!r} does not open the vault") from None
-    return rec, data_key
+    return rec, keyset

@@ -148,8 +148,27 @@ def _core_0001(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _core_0002(db: sqlite_utils.Database) -> None:
+    # Key separation and signed security state (see vault.keys and vault.integrity).
+    run_script(db, """
+    ALTER TABLE users ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;   -- revocation counter
+    ALTER TABLE audit_events ADD COLUMN signer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit_events ADD COLUMN sig TEXT NOT NULL DEFAULT '';  -- Ed25519, signer's key
+    -- The PHI key sealed to each clinician's/assistant's X25519 key by a clinician who holds it.
+    CREATE TABLE phi_grants (user TEXT PRIMARY KEY, epoch INTEGER NOT NULL, blob BLOB NOT NULL,
+                             granted_by TEXT NOT NULL, granted_at TEXT NOT NULL);
+    -- Failed sign-ins under names that are no account: throttled like real ones, so the
+    -- answers never tell which names exist.
+    CREATE TABLE unlock_failures (name TEXT PRIMARY KEY,
+                                  failed_attempts INTEGER NOT NULL DEFAULT 0,
+                                  throttled_until REAL NOT NULL DEFAULT 0,
+                                  locked INTEGER NOT NULL DEFAULT 0);
+    """)
+
+
 CORE_MIGRATIONS: list[tuple[str, Migration]] = [
     ("core-0001-initial", _core_0001),
+    ("core-0002-keys", _core_0002),
 ]
 SCHEMA_VERSION = len(CORE_MIGRATIONS)
 

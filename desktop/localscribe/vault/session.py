@@ -7,7 +7,6 @@ it held is dropped. A refused action raises ``PermissionDenied`` and is audited 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
@@ -15,13 +14,16 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import sqlite_utils
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
 from localscribe.vault import egress_authority as egress  # the allowlist capability
-from localscribe.vault import recovery
-from localscribe.vault import audio_spool, crypto, retention, roles, settings, users
-from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult, utcnow
+from localscribe.vault import (audio_spool, audit_anchor, crypto, integrity, keys, retention,
+                               roles, users, visit_lease)
+from localscribe.vault import settings as settings_mod
+from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult
+from localscribe.vault.capability import Capability
+from localscribe.vault.integrity import SecurityState
+from localscribe.vault.session_admin import AdminOps
 from localscribe.vault.db import transaction
 from localscribe.vault.encounters import (SEND_STATUSES, SIGNED_STATUSES, Encounter,
                                           EncounterStore, NoteVersion)
@@ -44,9 +46,9 @@ class UnacknowledgedFlags(ValueError):
         self.statement_ids = statement_ids
 
 
-class Session:
-    def __init__(self, vault: "Vault", record: users.UserRecord, data_key: bytes,
-                 signing_key: Ed25519PrivateKey, idle_timeout_s: float,
+class Session(AdminOps):
+    def __init__(self, vault: "Vault", record: users.UserRecord, keyset: keys.Keyset,
+                 state: SecurityState, idle_timeout_s: float,
                  clock: Callable[[], float] = time.monotonic):
         self.vault = vault
         self.user = record.id
@@ -54,25 +56,43 @@ class Session:
         self.idle_timeout_s = float(idle_timeout_s)
         self._clock = clock
         self._last_used = clock()
-        self._data_key: bytes | None = bytes(data_key)
-        self._cipher: crypto.FieldCipher | None = crypto.FieldCipher(data_key)
-        self._signing_key: Ed25519PrivateKey | None = signing_key
-        self._audit: AuditLog | None = AuditLog(vault.db, crypto.subkey(data_key, "audit-hmac"))
-        self._store: EncounterStore | None = EncounterStore(vault.db, self._cipher)
+        self._keys: keys.Keyset | None = keyset
+        self._state = state
+        self._state_raw = ""
+        self._bootstrap_phi: bytes | None = None   # see AdminOps.add_user
+        ciphers = {}
+        if keyset.phi is not None:
+            ciphers["phi"] = crypto.FieldCipher(keyset.phi)
+        if keyset.secrets is not None:
+            ciphers["secrets"] = crypto.FieldCipher(keyset.secrets)
+        pending = frozenset({"phi"} if self.role in keys.PHI_ROLES and keyset.phi is None
+                            else ())
+        self._cap: Capability | None = Capability(self.user, self.role, ciphers, self._check,
+                                                  integrity=self, pending=pending)
+        self._audit: AuditLog | None = AuditLog(vault.db, vault.vault_id, self.user,
+                                                keyset.user_sign, self._public_keys)
+        self._store: EncounterStore | None = EncounterStore(vault.db, self._cap)
         self._lock = threading.RLock()
         self._locked = False
         self._unlocked_at = time.time()
 
     # ------------------------------------------------------------ lifecycle
-    def _started(self, method: str) -> None:
+    def _started(self, method: str, repair: list[str] | None = None) -> None:
+        self._audit.reanchor = bool(repair)    # an admin's reviewed repair (see Vault.unlock)
         self._audit.ingest_pending()
         self.ingest_blocked_egress()
-        self.audit("unlock", self.user, method=method)
-        for entry in settings.read(self.vault.db, settings.EGRESS_ALLOW) or []:
+        self.audit("unlock", self.user, method=method,
+                   phi_access=self._keys.phi is not None if self.role in keys.PHI_ROLES
+                   else None)
+        if repair:
+            self._repair_mirrors(repair)
+        self._audit.reanchor = False
+        self.grant_pending()
+        for entry in self._setting(settings_mod.EGRESS_ALLOW) or []:
             ep = egress.Endpoint.parse(entry)
             egress.allow(ep.host, ep.port)
         egress.set_block_listener(self._on_blocked)
-        recovery.mark_interrupted(self)     # visits whose process died: "interrupted"
+        visit_lease.mark_interrupted(self)     # visits whose process died: "interrupted"
         if self.role in (Role.CLINICIAN, Role.ADMIN):
             self.run_retention()
 
@@ -101,8 +121,9 @@ class Session:
             self.audit("lock", self.user, reason=reason)
             egress.remove_block_listener(self._on_blocked)
             self._locked = True
-            self._data_key = self._cipher = self._signing_key = None
-            self._audit = self._store = None
+            self._cap.drop()
+            self._keys = self._bootstrap_phi = None
+            self._cap = self._audit = self._store = None
 
     def _check(self, permission: str | None = None, object: str = "") -> None:
         if self._locked:
@@ -126,9 +147,21 @@ class Session:
         return self.vault.db
 
     @property
-    def cipher(self) -> crypto.FieldCipher:
+    def cipher(self) -> Capability:
+        """The role's capability (FieldCipher interface): only the keys this role holds."""
         self._check()
-        return self._cipher
+        return self._cap
+
+    @property
+    def capability(self) -> Capability:
+        return self.cipher
+
+    @property
+    def audit_public_key(self) -> bytes:
+        """The vault's audit key, as authenticated by this user's own wrap (the copy in the
+        file's meta table is display-only: an attacker could swap it for their own)."""
+        self._check()
+        return self._keys.audit_public
 
     @property
     def paths(self):
@@ -189,19 +222,64 @@ class Session:
         self._check(roles.AUDIT_READ)
         return self._audit.events(since_seq)
 
-    def verify_audit(self) -> VerifyResult:
-        self._check(roles.AUDIT_READ)
-        self.ingest_blocked_egress()
+    def _full_verify(self, anchor: Path | None = None) -> VerifyResult:
+        """Chain and signatures, the trail against the signed state (a cut that hid a
+        security change), and optionally an external anchor. Never raises."""
+        try:
+            self.ingest_blocked_egress()
+        except Exception:
+            pass   # a damaged trail is reported by verify below
         result = self._audit.verify()
-        self.audit("audit.verify", "", "ok" if result.ok else "failed", problem=result.problem,
-                   seq=result.seq, checked=result.checked)
+        if not result.ok:
+            return result
+        try:
+            events = self._audit.events()
+            state = self._current_state()
+            recorded = integrity.recorded_version(events)
+            if recorded < state.version:
+                return VerifyResult(False, len(events), "truncated", events[-1].seq + 1,
+                                    f"the trail was cut back after event #{events[-1].seq}: the "
+                                    f"security state is at version {state.version} but the "
+                                    f"trail records changes only up to version {recorded}")
+            if anchor is not None:
+                return audit_anchor.check(events, Path(anchor), self.vault.vault_id,
+                                          self._keys.audit_public) or result
+        except Exception as exc:
+            return VerifyResult(False, result.checked, "altered", None,
+                                f"the trail cannot be checked ({type(exc).__name__}: "
+                                f"{str(exc)[:120]})")
         return result
+
+    def verify_audit(self, anchor: Path | None = None) -> VerifyResult:
+        """The trail against itself and, given an anchor file, against that kept head.
+        Never raises for damage: every problem is a FAILED verdict."""
+        self._check(roles.AUDIT_READ)
+        result = self._full_verify(anchor)
+        try:
+            self.audit("audit.verify", "", "ok" if result.ok else "failed",
+                       problem=result.problem, seq=result.seq, checked=result.checked,
+                       anchor=anchor is not None)
+        except Exception:
+            pass   # the verdict matters more than recording it on a broken trail
+        return result
+
+    def anchor_audit(self, out: Path | None = None) -> dict[str, Any]:
+        """Sign the current head with the vault's audit key for the auditor to keep outside
+        the vault (see audit_anchor)."""
+        self._check(roles.AUDIT_EXPORT)
+        if self._keys.audit_sign is None:
+            raise PermissionDenied(f"{self.user} holds no audit key")
+        self.audit("audit.anchor", str(Path(out).name) if out else "printed")
+        anchor = audit_anchor.make(self._audit.events(), self.vault.vault_id,
+                                   self._keys.audit_sign, self.user)
+        if out is not None:
+            audit_anchor.write(anchor, Path(out))
+        return anchor
 
     def audit_chain_status(self) -> VerifyResult:
         """Chain status for the security report (auditor or admin; events themselves not shown)."""
         self._check(roles.SECURITY_REPORT)
-        self.ingest_blocked_egress()
-        return self._audit.verify()
+        return self._full_verify()
 
     def blocked_network_events(self, limit: int = 50) -> tuple[int, list[AuditEvent]]:
         """(total, newest ``limit``) blocked network attempts on the audit trail."""
@@ -218,8 +296,10 @@ class Session:
     def export_audit(self, out: Path) -> int:
         self._check(roles.AUDIT_EXPORT)
         self.ingest_blocked_egress()
+        if self._keys.audit_sign is None:
+            raise PermissionDenied(f"{self.user} holds no audit key")
         self.audit("export", str(Path(out).name), kind="audit")
-        return self._audit.export(Path(out), self.vault.vault_id, self.user, self._signing_key)
+        return self._audit.export(Path(out), self.user, self._keys.audit_sign)
 
     # ------------------------------------------------------------ encounters
     def create_encounter(self, patient: Patient, template: str) -> str:
@@ -330,7 +410,7 @@ class Session:
             self.audit("recording.stop", eid, samples=spool.samples_written,
                        seconds=round(spool.samples_written / audio_spool.SAMPLE_RATE, 3))
 
-        spool = audio_spool.AudioSpool(self.vault.paths.audio_dir, self._cipher, eid,
+        spool = audio_spool.AudioSpool(self.vault.paths.audio_dir, self._cap, eid,
                                        max_buffer_s=max_buffer_s, on_close=closed)
         self.audit("recording.start", eid, resume_at_sample=spool.started_at_sample)
         return spool
@@ -341,7 +421,7 @@ class Session:
         if enc.audio_purged_at:
             raise FileNotFoundError(f"audio for encounter {eid} was purged at "
                                     f"{enc.audio_purged_at} (retention policy)")
-        return audio_spool.read_audio(self.vault.paths.audio_dir, self._cipher, eid,
+        return audio_spool.read_audio(self.vault.paths.audio_dir, self._cap, eid,
                                       expected_samples=enc.audio_samples or None)
 
     # ------------------------------------------------------------ retention
@@ -370,99 +450,3 @@ class Session:
             self._store.purge_records(eid)
             self.audit("purge", eid, what="records", records_days=policy.records_days)
         return {"audio": audio, "records": records}
-
-    # ------------------------------------------------------------ settings and secrets
-    def _setting(self, key: str, default: Any = None) -> Any:
-        return settings.read(self.vault.db, key, default) if default is not None \
-            else settings.read(self.vault.db, key)
-
-    def get_setting(self, key: str, default: Any = None) -> Any:
-        self._check()
-        return self._setting(key, default)
-
-    def set_setting(self, key: str, value: Any) -> Any:
-        self._check(roles.SETTINGS_MANAGE, key)
-        old = settings.read(self.vault.db, key)
-        value = settings.write(self.vault.db, key, value, self.user)
-        if key == settings.EGRESS_ALLOW:
-            for entry in set(old or []) - set(value):
-                ep = egress.Endpoint.parse(entry)
-                egress.disallow(ep.host, ep.port)
-            for entry in value:
-                ep = egress.Endpoint.parse(entry)
-                egress.allow(ep.host, ep.port)
-        if key == settings.IDLE_TIMEOUT:
-            self.idle_timeout_s = float(value)
-        self.audit("settings.change", key, old=json.dumps(old), new=json.dumps(value))
-        return value
-
-    def allow_endpoint(self, host: str, port: int | None = None) -> None:
-        """Add an EHR endpoint to the persisted egress allowlist (admin)."""
-        current = list(settings.read(self.vault.db, settings.EGRESS_ALLOW) or [])
-        entry = str(egress.Endpoint(host.lower(), port))
-        if entry not in current:
-            self.set_setting(settings.EGRESS_ALLOW, [*current, entry])
-
-    def put_secret(self, name: str, value: bytes) -> None:
-        self._check(roles.SECRETS_MANAGE, name)
-        settings.put_secret(self.vault.db, self._cipher, name, value, self.user)
-        self.audit("secret.put", name)
-
-    def get_secret(self, name: str) -> bytes | None:
-        self._check(roles.SECRETS_USE, name)
-        return settings.get_secret(self.vault.db, self._cipher, name)
-
-    def delete_secret(self, name: str) -> bool:
-        self._check(roles.SECRETS_MANAGE, name)
-        gone = settings.delete_secret(self.vault.db, name)
-        self.audit("secret.delete", name, existed=gone)
-        return gone
-
-    # ------------------------------------------------------------ users
-    def list_users(self) -> list[users.UserRecord]:
-        self._check()
-        if self.role not in (Role.ADMIN, Role.AUDITOR):
-            self._check(roles.USERS_MANAGE)
-        return users.list_all(self.vault.db)
-
-    def add_user(self, user: str, role: Role | str, passphrase: str) -> None:
-        self._check(roles.USERS_MANAGE, user)
-        role = roles.parse_role(role) if isinstance(role, str) else role
-        users.add(self.vault.db, user, role, passphrase, self._data_key, self.vault.kdf_default,
-                  utcnow())
-        self.audit("user.add", user, new_role=role.value)
-
-    def set_passphrase(self, user: str, new_passphrase: str) -> None:
-        """Your own passphrase, or (admin) anyone's: resets failed attempts and locks."""
-        self._check(None if user == self.user else roles.USERS_MANAGE, user)
-        users.set_passphrase(self.vault.db, user, new_passphrase, self._data_key,
-                             self.vault.kdf_default)
-        self.audit("user.passwd", user, by_admin=user != self.user)
-
-    def disable_user(self, user: str) -> None:
-        self._check(roles.USERS_MANAGE, user)
-        rec = users.get(self.vault.db, user)
-        if rec is None:
-            raise ValueError(f"no user {user!r}")
-        if rec.role == Role.ADMIN and users.active_admins(self.vault.db) == [user]:
-            raise ValueError("cannot disable the last active admin")
-        users.disable(self.vault.db, user)
-        self.audit("user.disable", user)
-
-    # ------------------------------------------------------------ keyring
-    def enable_keyring_unlock(self) -> None:
-        from localscribe.vault import keyring_unlock
-
-        self._check()
-        if not settings.read(self.vault.db, settings.KEYRING_ALLOWED):
-            raise PermissionDenied("keyring unlock is off; an admin must set "
-                                   f"{settings.KEYRING_ALLOWED} to true first")
-        keyring_unlock.enable(self.vault, self.user, self._data_key)
-        self.audit("keyring.enable", self.user)
-
-    def disable_keyring_unlock(self) -> None:
-        from localscribe.vault import keyring_unlock
-
-        self._check()
-        keyring_unlock.disable(self.vault, self.user)
-        self.audit("keyring.disable", self.user)

@@ -1,15 +1,18 @@
 """The vault file: creating it, opening it, and unlocking it into a Session.
 
-``Vault.create`` makes the data key, the first admin's wrap and the audit signing key;
+``Vault.create`` makes the shared keys (config, audit, secrets; the PHI key comes later, with
+the first clinician or assistant), the first admin's wrap and the signed security state;
 ``Vault.open`` applies pending migrations; ``unlock`` checks a passphrase (with the
-failed-attempt policy) and returns a ``Session``. Failed unlocks cannot be chained into the
-authenticated audit trail without the key, so they wait in ``audit_pending`` and are chained,
-marked as such, at the next successful unlock.
+failed-attempt policy), verifies the signed security state against the plain tables and the
+account, opens the user's PHI grant if their role has one, and returns a ``Session``. Events
+that happen before anyone is authenticated wait in ``audit_pending`` and are chained, marked
+as such, at the next successful unlock.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -17,15 +20,18 @@ from typing import Callable
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from localscribe.config import Paths
 from localscribe.security import egress
-from localscribe.vault import crypto, kdf, schema, settings, users
+from localscribe.vault import crypto, integrity, kdf, keys, schema, settings, users
 from localscribe.vault.audit import AuditLog, check_details, utcnow
 from localscribe.vault.db import connect, transaction
+from localscribe.vault.integrity import IntegrityError, SecurityState
 from localscribe.vault.roles import Role
 from localscribe.vault.session import Session
 
+KEY_FORMAT = "2"
 EGRESS_LOG_NAME = "egress-blocked.jsonl"
 
 
@@ -38,6 +44,7 @@ class Vault:
         self.paths = paths
         self.db = db
         self.vault_id = self._meta("vault_id")
+        # Display only (fingerprint before unlock); sessions use the copy inside their wrap.
         self.public_key = bytes.fromhex(self._meta("audit_public_key"))
         egress.set_block_log(self.egress_log_path)
 
@@ -49,34 +56,41 @@ class Vault:
     @classmethod
     def create(cls, paths: Paths, admin_user: str, passphrase: str,
                kdf_params: kdf.KdfParams = kdf.DEFAULT_PARAMS) -> "Vault":
-        """New vault with its first admin. ``kdf_params`` lower than the default: tests only."""
+        """New vault with its first admin. ``kdf_params`` lower than the production floor:
+        tests only; that choice is recorded in the signed state and shown by the report."""
         if paths.vault_db.exists():
             raise VaultError(f"a vault already exists at {paths.vault_db}")
         users.check_name(admin_user)
-        users.check_passphrase(passphrase)
+        users.check_passphrase(passphrase, admin_user)
+        kdf.check_floor(kdf_params, kdf.TEST_PARAMS)
         paths.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         paths.audio_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         db = connect(paths.vault_db)
         schema.apply_migrations(db)
-        data_key = crypto.new_data_key()
-        cipher = crypto.FieldCipher(data_key)
-        signing = Ed25519PrivateKey.generate()
-        public_raw = signing.public_key().public_bytes_raw()
+        config, audit_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+        keyset = keys.Keyset(user_sign=Ed25519PrivateKey.generate(),
+                             box=X25519PrivateKey.generate(),
+                             config_public=config.public_key().public_bytes_raw(),
+                             audit_public=audit_key.public_key().public_bytes_raw(),
+                             secrets=crypto.new_data_key(), config_sign=config,
+                             audit_sign=audit_key)
         vault_id = uuid.uuid4().hex
         now = utcnow()
+        state = SecurityState.new(vault_id, kdf_params, test_kdf=kdf_params.is_weak).edited()
+        state.users[admin_user] = user_entry(Role.ADMIN, keyset)
         with transaction(db):
             for key, value in (("vault_id", vault_id), ("created_at", now),
-                               ("kdf_default", kdf_params.to_json()),
-                               ("audit_public_key", public_raw.hex()),
-                               ("audit_signing_key", cipher.seal(
-                                   "meta", "audit_signing_key", "private",
-                                   signing.private_bytes_raw()).hex()),
+                               ("key_format", KEY_FORMAT), ("kdf_default", kdf_params.to_json()),
+                               ("audit_public_key", keyset.audit_public.hex()),
                                ("egress_log_offset", "0")):
                 db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
-            users.add(db, admin_user, Role.ADMIN, passphrase, data_key, kdf_params, now)
-        AuditLog(db, crypto.subkey(data_key, "audit-hmac")).append(
-            admin_user, Role.ADMIN.value, "vault.create", vault_id, "ok",
-            {"kdf": json.loads(kdf_params.to_json()), "first_admin": admin_user})
+            state.save(db, config)
+            users.add(db, vault_id, admin_user, Role.ADMIN, passphrase, keyset, kdf_params,
+                      state.kdf_floor, now)
+            AuditLog(db, vault_id, admin_user, keyset.user_sign).append(
+                admin_user, Role.ADMIN.value, "vault.create", vault_id, "ok",
+                {"kdf": json.loads(kdf_params.to_json()), "first_admin": admin_user,
+                 "state_version": state.version})
         return cls(paths, db)
 
     @classmethod
@@ -85,8 +99,9 @@ class Vault:
             raise VaultError(f"no vault at {paths.vault_db}; create one with `localscribe init`")
         db = connect(paths.vault_db)
         try:
+            _check_format(db, paths)
             schema.apply_migrations(db)
-        except schema.SchemaError as exc:
+        except (schema.SchemaError, VaultError) as exc:
             db.conn.close()
             raise VaultError(str(exc)) from None
         return cls(paths, db)
@@ -103,6 +118,7 @@ class Vault:
 
     @property
     def kdf_default(self) -> kdf.KdfParams:
+        """Unauthenticated mirror, for display; wraps use the signed state's value."""
         return kdf.KdfParams.from_json(self._meta("kdf_default"))
 
     @property
@@ -113,6 +129,7 @@ class Vault:
         return users.list_all(self.db)
 
     def setting(self, key: str, default=None):
+        """Unauthenticated mirror, for display before unlock; sessions read the signed state."""
         return settings.read(self.db, key, default) if default is not None \
             else settings.read(self.db, key)
 
@@ -127,43 +144,123 @@ class Vault:
 
     # ------------------------------------------------------------ unlock
     def unlock(self, user: str, passphrase: str, clock: Callable[[], float] = time.monotonic,
-               idle_timeout_s: float | None = None) -> Session:
+               idle_timeout_s: float | None = None, repair: bool = False) -> Session:
+        """``repair``: an admin may unlock a vault whose plain mirrors disagree with the signed
+        state, to rewrite them from it (audited); everyone else is refused."""
         try:
-            record, data_key = users.verify(self.db, user, passphrase)
+            record, keyset = users.verify(self.db, self.vault_id, user, passphrase)
         except users.AuthError as exc:
-            rec = users.get(self.db, user)
             after = users.get(self.db, user)
-            self.record_pending(user, rec.role.value if rec else "-", "unlock", user, "denied",
-                                reason=type(exc).__name__,
+            self.record_pending(user, after.role.value if after else "-", "unlock", user,
+                                "denied", reason=type(exc).__name__,
                                 failed_attempts=after.failed_attempts if after else None)
             raise
-        return self._session(record, data_key, "passphrase", clock, idle_timeout_s)
+        return self._session(record, keyset, "passphrase", clock, idle_timeout_s, repair)
 
     def unlock_with_keyring(self, user: str, clock: Callable[[], float] = time.monotonic,
                             idle_timeout_s: float | None = None) -> Session:
         from localscribe.vault import keyring_unlock
 
-        record, data_key = keyring_unlock.unwrap(self, user)
-        return self._session(record, data_key, "keyring", clock, idle_timeout_s)
+        record, keyset = keyring_unlock.unwrap(self, user)
+        return self._session(record, keyset, "keyring", clock, idle_timeout_s, False)
 
-    def _session(self, record: users.UserRecord, data_key: bytes, method: str,
-                 clock: Callable[[], float], idle_timeout_s: float | None) -> Session:
-        signing = self._signing_key(data_key)
+    def _session(self, record: users.UserRecord, keyset: keys.Keyset, method: str,
+                 clock: Callable[[], float], idle_timeout_s: float | None,
+                 repair: bool) -> Session:
+        try:
+            try:
+                state, problems = self._verified_state(record, keyset)
+            except sqlite3.DatabaseError as exc:   # a dropped table: tampering, in one line
+                raise IntegrityError(f"the vault file is damaged or was edited ({exc})") from None
+            if problems and not (repair and record.role == Role.ADMIN):
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                raise IntegrityError(f"the vault file was edited outside LocalScribe: "
+                                     f"{problems[0]}{more}; refused. An admin can review and "
+                                     "run `localscribe security repair`")
+            if record.role in keys.PHI_ROLES:
+                keyset.phi = self._open_grant(record, keyset, state)
+        except IntegrityError as exc:
+            self._integrity_event(record, keyset, str(exc))
+            raise
         timeout = idle_timeout_s if idle_timeout_s is not None else float(
-            settings.read(self.db, settings.IDLE_TIMEOUT))
-        session = Session(self, record, data_key, signing, timeout, clock)
-        session._started(method)
+            state.settings.get(settings.IDLE_TIMEOUT, settings.DEFAULTS[settings.IDLE_TIMEOUT]))
+        session = Session(self, record, keyset, state, timeout, clock)
+        try:
+            session._started(method, repair=problems)
+        except sqlite3.DatabaseError as exc:   # e.g. a dropped audit table: one clear line
+            raise IntegrityError(f"the audit trail cannot be written ({exc}): the vault file "
+                                 "was damaged or edited") from None
         return session
 
-    def _signing_key(self, data_key: bytes) -> Ed25519PrivateKey:
-        cipher = crypto.FieldCipher(data_key)
-        raw = cipher.open("meta", "audit_signing_key", "private",
-                          bytes.fromhex(self._meta("audit_signing_key")))
-        key = Ed25519PrivateKey.from_private_bytes(raw)
-        if key.public_key().public_bytes_raw() != self.public_key:
-            raise crypto.TamperError("meta.audit_public_key does not match the vault's signing "
-                                     "key: the vault file was altered")
-        return key
+    def _verified_state(self, record: users.UserRecord, keyset: keys.Keyset
+                        ) -> tuple[SecurityState, list[str]]:
+        state = SecurityState.load(self.db, keyset.config_public, self.vault_id)
+        me = state.user(record.id)
+        if me is None or me["disabled"] or me["role"] != record.role.value or \
+                int(me["epoch"]) != record.epoch or \
+                keyset.sign_public.hex() not in me["sign_keys"]:
+            raise IntegrityError(f"the account {record.id!r} does not match the signed security "
+                                 "state (role, disabled flag or keys were edited, or an old "
+                                 "copy of the account was restored); refused")
+        newer = integrity.rolled_back(self.db, state)
+        if newer is not None:
+            raise IntegrityError(f"the security state was rolled back to version "
+                                 f"{state.version}; the audit trail records version {newer}")
+        return state, integrity.mirror_problems(self.db, state)
+
+    def _open_grant(self, record: users.UserRecord, keyset: keys.Keyset,
+                    state: SecurityState) -> bytes | None:
+        """The PHI key from this user's grant; None while the grant is pending."""
+        g = users.grant(self.db, record.id)
+        if g is None or g[0] != record.epoch:
+            return None
+        try:
+            phi = crypto.open_sealed(keyset.box, g[1], keys.grant_context(
+                self.vault_id, record.id, record.epoch))
+        except crypto.TamperError:
+            raise IntegrityError(f"the PHI grant of {record.id!r} does not open: the vault "
+                                 "file was edited") from None
+        if keys.phi_check(phi) != state.body.get("phi_check"):
+            raise IntegrityError(f"the PHI grant of {record.id!r} holds a key this vault never "
+                                 "issued (planted grant); refused")
+        return phi
+
+    def _integrity_event(self, record: users.UserRecord, keyset: keys.Keyset,
+                         message: str) -> None:
+        """Signed by the (authenticated) user when the trail allows; else pending."""
+        try:
+            AuditLog(self.db, self.vault_id, record.id, keyset.user_sign).append(
+                record.id, record.role.value, "integrity.failed", record.id, "denied",
+                {"problem": message[:300]})
+        except Exception:
+            try:
+                self.record_pending(record.id, record.role.value, "integrity.failed", record.id,
+                                    "denied", problem=message[:300])
+            except Exception:
+                pass   # the refusal itself still stands
+
+
+def user_entry(role: Role, keyset: keys.Keyset, epoch: int = 0,
+               old_keys: list[str] | None = None) -> dict:
+    """A user's line in the signed state."""
+    return {"role": role.value, "disabled": False, "epoch": epoch,
+            "sign_keys": [*(old_keys or []), keyset.sign_public.hex()],
+            "box_public": keyset.box_public.hex()}
+
+
+def _check_format(db: sqlite_utils.Database, paths: Paths) -> None:
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "meta" not in tables:
+        return
+    row = db.execute("SELECT value FROM meta WHERE key = 'key_format'").fetchone()
+    if row is None:
+        raise VaultError(f"{paths.vault_db} was made by an earlier LocalScribe (one data key "
+                         "shared by every account, unsigned settings). It cannot be upgraded in "
+                         "place without every user's passphrase: export its audit trail with "
+                         "that version, then create a new vault")
+    if row[0] != KEY_FORMAT:
+        raise VaultError(f"{paths.vault_db} uses key format {row[0]}; this LocalScribe knows "
+                         f"{KEY_FORMAT}: upgrade LocalScribe to open it")
 
 
 def request_lock(vault: Vault, requested_by: str = "-") -> None:

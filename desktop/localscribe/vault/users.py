@@ -1,10 +1,15 @@
-"""Local accounts: one wrap of the data key per user, and the failed-attempt policy.
+"""Local accounts: each user's keys wrapped under their passphrase, and the failed-attempt policy.
 
 Adding a user or changing a passphrase only writes a new wrap: the data itself is never
-re-encrypted. The wrap's associated data names the user, so a wrap copied onto another account
-does not open. Failed attempts are counted in the vault file: after ``THROTTLE_AFTER`` failures
-each further try must wait (1 s, 2 s, 4 s ... up to 5 min) and after ``LOCK_AFTER`` the account is
-locked until an admin resets its passphrase.
+re-encrypted. The wrap's associated data names the vault, the user, the role and the revocation
+epoch (see ``keys``), and the signed security state says which role and epoch are current, so
+a wrap copied onto another account, a role edited in the table, or an old wrap restored after
+the account was disabled or reset does not open a session. Failed attempts are counted in the
+vault file: after ``THROTTLE_AFTER`` failures each further try must wait (1 s, 2 s, 4 s ... up to
+5 min) and after ``LOCK_AFTER`` a non-admin account is locked until an admin resets its
+passphrase. Admin accounts are only ever throttled, never locked, so nobody at the keyboard can
+lock the practice out of its own administration (offline recovery: ``localscribe users
+reset-attempts``, see SECURITY.md). Refusals never say whether the account exists or is disabled.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from localscribe.vault import crypto, kdf
+from localscribe.vault import crypto, kdf, keys
 from localscribe.vault.db import transaction
 from localscribe.vault.roles import Role, parse_role
 
 THROTTLE_AFTER = 3
 LOCK_AFTER = 10
 MAX_DELAY_S = 300.0
-MIN_PASSPHRASE = 8
+MIN_PASSPHRASE = 12
+MIN_STRENGTH = 3            # zxcvbn score 0-4; 3: "safely unguessable" offline with slow hashing
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
@@ -59,6 +65,7 @@ class UserRecord:
     throttled_until: float
     keyring_unlock: bool
     kdf: kdf.KdfParams
+    epoch: int = 0
 
     @property
     def name(self) -> str:
@@ -72,26 +79,31 @@ def check_name(user: str) -> str:
     return user
 
 
-def check_passphrase(passphrase: str) -> str:
+def check_passphrase(passphrase: str, user: str = "") -> str:
+    """Length plus zxcvbn's estimate (dictionary words, keyboard walks, dates, the user name)."""
+    from zxcvbn import zxcvbn
+
     if len(passphrase or "") < MIN_PASSPHRASE:
         raise ValueError(f"passphrase must be at least {MIN_PASSPHRASE} characters")
+    result = zxcvbn(passphrase[:100], user_inputs=[user, "localscribe"] if user else
+                    ["localscribe"])
+    if result["score"] < MIN_STRENGTH:
+        hint = (result.get("feedback") or {}).get("warning") or "too easy to guess"
+        raise ValueError(f"passphrase is too weak ({hint.rstrip('.')}); use several unrelated "
+                         "words or a longer phrase")
     return passphrase
-
-
-def wrap_context(user: str) -> str:
-    return f"user:{user}"
 
 
 def get(db: sqlite_utils.Database, user: str) -> UserRecord | None:
     row = db.execute("SELECT id, role, created_at, disabled, locked, failed_attempts, "
-                     "throttled_until, keyring_wrap IS NOT NULL, kdf FROM users WHERE id = ?",
+                     "throttled_until, keyring_wrap IS NOT NULL, kdf, epoch FROM users WHERE id = ?",
                      (user,)).fetchone()
     return _record(row) if row else None
 
 
 def list_all(db: sqlite_utils.Database) -> list[UserRecord]:
     rows = db.execute("SELECT id, role, created_at, disabled, locked, failed_attempts, "
-                      "throttled_until, keyring_wrap IS NOT NULL, kdf FROM users ORDER BY id")
+                      "throttled_until, keyring_wrap IS NOT NULL, kdf, epoch FROM users ORDER BY id")
     return [_record(r) for r in rows.fetchall()]
 
 
@@ -99,86 +111,140 @@ def _record(row) -> UserRecord:
     return UserRecord(id=row[0], role=Role(row[1]), created_at=row[2], disabled=bool(row[3]),
                       locked=bool(row[4]), failed_attempts=int(row[5]),
                       throttled_until=float(row[6]), keyring_unlock=bool(row[7]),
-                      kdf=kdf.KdfParams.from_json(row[8]))
+                      kdf=kdf.KdfParams.from_json(row[8]), epoch=int(row[9]))
 
 
-def _wrap(user: str, passphrase: str, data_key: bytes, params: kdf.KdfParams):
-    salt = kdf.new_salt()
-    kek = kdf.derive_kek(check_passphrase(passphrase), salt, params)
-    return salt, crypto.wrap_key(kek, data_key, wrap_context(user))
-
-
-def add(db: sqlite_utils.Database, user: str, role: Role | str, passphrase: str,
-        data_key: bytes, params: kdf.KdfParams, created_at: str) -> None:
+def add(db: sqlite_utils.Database, vault_id: str, user: str, role: Role | str, passphrase: str,
+        keyset: keys.Keyset, params: kdf.KdfParams, floor: kdf.KdfParams, created_at: str,
+        epoch: int = 0) -> None:
+    """Insert the account row with its wrap (the caller holds the transaction that also signs
+    the new security state)."""
     check_name(user)
     role = parse_role(role) if isinstance(role, str) else role
+    check_passphrase(passphrase, user)
+    kdf.check_floor(params, floor)
     if get(db, user) is not None:
         raise ValueError(f"user {user!r} already exists")
-    salt, wrapped = _wrap(user, passphrase, data_key, params)
+    salt, wrapped = keys.wrap(keyset, passphrase, params,
+                              keys.wrap_context(vault_id, user, epoch))
     with transaction(db):
-        db.execute("INSERT INTO users (id, role, created_at, kdf, salt, wrapped_key) "
-                   "VALUES (?,?,?,?,?,?)", (user, role.value, created_at, params.to_json(), salt,
-                                             wrapped))
+        db.execute("INSERT INTO users (id, role, created_at, kdf, salt, wrapped_key, epoch) "
+                   "VALUES (?,?,?,?,?,?,?)", (user, role.value, created_at, params.to_json(), salt,
+                                               wrapped, epoch))
 
 
-def set_passphrase(db: sqlite_utils.Database, user: str, passphrase: str, data_key: bytes,
-                   params: kdf.KdfParams) -> None:
-    """New wrap; also clears failed attempts, a lock and a disabled flag (an admin reset)."""
+def rewrap(db: sqlite_utils.Database, vault_id: str, user: str, role: Role, epoch: int,
+           passphrase: str, keyset: keys.Keyset, params: kdf.KdfParams,
+           floor: kdf.KdfParams) -> None:
+    """A new wrap; also clears failed attempts, a lock and a disabled flag (the signed state
+    decides whether the account may be used)."""
     if get(db, user) is None:
         raise ValueError(f"no user {user!r}")
-    salt, wrapped = _wrap(user, passphrase, data_key, params)
+    check_passphrase(passphrase, user)
+    kdf.check_floor(params, floor)
+    salt, wrapped = keys.wrap(keyset, passphrase, params,
+                              keys.wrap_context(vault_id, user, epoch))
     with transaction(db):
         db.execute("UPDATE users SET kdf = ?, salt = ?, wrapped_key = ?, failed_attempts = 0, "
-                   "throttled_until = 0, locked = 0, disabled = 0 WHERE id = ?",
-                   (params.to_json(), salt, wrapped, user))
+                   "throttled_until = 0, locked = 0, disabled = 0, epoch = ?, keyring_wrap = "
+                   "CASE WHEN epoch = ? THEN keyring_wrap END WHERE id = ?",
+                   (params.to_json(), salt, wrapped, epoch, epoch, user))
 
 
-def disable(db: sqlite_utils.Database, user: str) -> None:
-    """Drop the user's wraps so the passphrase no longer opens anything."""
+def disable(db: sqlite_utils.Database, user: str, epoch: int) -> None:
+    """Drop the user's wraps and PHI grant; the signed state records the new epoch."""
     with transaction(db):
-        db.execute("UPDATE users SET disabled = 1, wrapped_key = NULL, keyring_wrap = NULL "
-                   "WHERE id = ?", (user,))
+        db.execute("UPDATE users SET disabled = 1, wrapped_key = NULL, keyring_wrap = NULL, "
+                   "epoch = ? WHERE id = ?", (epoch, user))
+        db.execute("DELETE FROM phi_grants WHERE user = ?", (user,))
 
 
-def verify(db: sqlite_utils.Database, user: str, passphrase: str,
-           now: float | None = None) -> tuple[UserRecord, bytes]:
-    """Return (user, data key) or raise an AuthError; failures are counted in the vault."""
+_REFUSED = "wrong user name or passphrase"
+
+
+def verify(db: sqlite_utils.Database, vault_id: str, user: str, passphrase: str,
+           now: float | None = None) -> tuple[UserRecord, keys.Keyset]:
+    """Return (user, their keys) or raise an AuthError; failures are counted in the vault.
+
+    An unknown, disabled or wrong account gets the same message, costs the same scrypt, and
+    is throttled and locked the same way (unknown names are counted in ``unlock_failures``),
+    so no answer tells whether an account exists."""
     now = time.time() if now is None else now
-    row = db.execute("SELECT salt, wrapped_key, kdf FROM users WHERE id = ?", (user,)).fetchone()
+    row = db.execute("SELECT salt, wrapped_key FROM users WHERE id = ?", (user,)).fetchone()
     rec = get(db, user)
-    if rec is None or row is None:
+    table = "users" if rec is not None else "unlock_failures"
+    failed, until, locked = _attempts(db, table, user)
+    if locked:
+        raise AccountLocked(f"{_REFUSED}, or the account is locked after too many failed "
+                            "attempts (an admin can reset its passphrase)")
+    if until > now:
+        wait = until - now
+        raise AccountThrottled(f"too many failed attempts; try again in {wait:.0f} s", wait)
+    if rec is None or row is None or rec.disabled or row[1] is None:
         # Spend the same effort as a real attempt so timing does not reveal which names exist.
-        kdf.derive_kek(passphrase or "x", b"\0" * kdf.SALT_BYTES, kdf.DEFAULT_PARAMS)
-        raise WrongCredentials("wrong user name or passphrase")
-    if rec.disabled:
-        raise AccountDisabled(f"account {user!r} is disabled; an admin can re-enable it with a "
-                              "new passphrase")
-    if rec.locked:
-        raise AccountLocked(f"account {user!r} is locked after {rec.failed_attempts} failed "
-                            "attempts; an admin must reset its passphrase")
-    if rec.throttled_until > now:
-        wait = rec.throttled_until - now
-        raise AccountThrottled(f"too many failed attempts for {user!r}; try again in "
-                               f"{wait:.0f} s", wait)
+        kdf.derive_kek(passphrase or "x", b"\0" * kdf.SALT_BYTES,
+                       rec.kdf if rec else _default_kdf(db))
+        _count_failure(db, table, user, Role.ASSISTANT, now)   # never "admin": locks alike
+        raise WrongCredentials(_REFUSED)
     try:
-        kek = kdf.derive_kek(passphrase, row[0], rec.kdf)
-        data_key = crypto.unwrap_key(kek, row[1], wrap_context(user))
-    except (crypto.TamperError, ValueError):
-        _count_failure(db, user, now)
-        raise WrongCredentials("wrong user name or passphrase") from None
+        keyset = keys.unwrap(passphrase, row[0], row[1], rec.kdf,
+                             keys.wrap_context(vault_id, user, rec.epoch))
+    except (crypto.TamperError, ValueError, KeyError):
+        _count_failure(db, table, user, rec.role, now)
+        raise WrongCredentials(_REFUSED) from None
     with transaction(db):
         db.execute("UPDATE users SET failed_attempts = 0, throttled_until = 0 WHERE id = ?",
                    (user,))
-    return rec, data_key
+    return rec, keyset
 
 
-def _count_failure(db: sqlite_utils.Database, user: str, now: float) -> None:
+def _default_kdf(db: sqlite_utils.Database) -> kdf.KdfParams:
+    try:
+        return kdf.KdfParams.from_json(db.execute(
+            "SELECT value FROM meta WHERE key = 'kdf_default'").fetchone()[0])
+    except Exception:
+        return kdf.DEFAULT_PARAMS
+
+
+def _attempts(db: sqlite_utils.Database, table: str, user: str) -> tuple[int, float, bool]:
+    key = "id" if table == "users" else "name"
+    row = db.execute(f"SELECT failed_attempts, throttled_until, locked FROM {table} "
+                     f"WHERE {key} = ?", (user,)).fetchone()
+    return (int(row[0]), float(row[1]), bool(row[2])) if row else (0, 0.0, False)
+
+
+def _count_failure(db: sqlite_utils.Database, table: str, user: str, role: Role,
+                   now: float) -> None:
+    key = "id" if table == "users" else "name"
     with transaction(db):
-        n = db.execute("SELECT failed_attempts FROM users WHERE id = ?",
-                       (user,)).fetchone()[0] + 1
+        if table != "users":
+            db.execute("INSERT OR IGNORE INTO unlock_failures (name) VALUES (?)", (user,))
+        n = _attempts(db, table, user)[0] + 1
         delay = 0.0 if n < THROTTLE_AFTER else min(2.0 ** (n - THROTTLE_AFTER), MAX_DELAY_S)
-        db.execute("UPDATE users SET failed_attempts = ?, throttled_until = ?, locked = ? "
-                   "WHERE id = ?", (n, now + delay if delay else 0, int(n >= LOCK_AFTER), user))
+        lock = n >= LOCK_AFTER and role != Role.ADMIN
+        db.execute(f"UPDATE {table} SET failed_attempts = ?, throttled_until = ?, locked = ? "
+                   f"WHERE {key} = ?", (n, now + delay if delay else 0, int(lock), user))
+
+
+def reset_attempts(db: sqlite_utils.Database, user: str) -> bool:
+    """Offline recovery: clear a throttle or lock (anyone with the file can; scrypt still
+    stands between them and the keys)."""
+    with transaction(db):
+        cur = db.execute("UPDATE users SET failed_attempts = 0, throttled_until = 0, locked = 0 "
+                         "WHERE id = ?", (user,))
+    return cur.rowcount > 0
+
+
+def put_grant(db: sqlite_utils.Database, user: str, epoch: int, blob: bytes, by: str,
+              at: str) -> None:
+    with transaction(db):
+        db.execute("INSERT OR REPLACE INTO phi_grants (user, epoch, blob, granted_by, granted_at) "
+                   "VALUES (?,?,?,?,?)", (user, epoch, blob, by, at))
+
+
+def grant(db: sqlite_utils.Database, user: str) -> tuple[int, bytes] | None:
+    row = db.execute("SELECT epoch, blob FROM phi_grants WHERE user = ?", (user,)).fetchone()
+    return (int(row[0]), bytes(row[1])) if row else None
 
 
 def set_keyring_wrap(db: sqlite_utils.Database, user: str, wrapped: bytes | None) -> None:
