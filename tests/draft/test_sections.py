@@ -96,3 +96,25 @@ def test_loop_guard_bans_a_repeated_run_and_penalizes_repeats():
     logits[3] = 1.5
     assert np.argmax(pen.adjust(logits)) != 3
     assert DecodeControls().start() is None
+
+
+def test_numbers_nobody_said_cannot_be_written():
+    tr = _transcript("My temperature was thirty-eight point five.", "I take 1,000 milligrams twice a day.")
+    rules = SX.SentenceRules(budget=500, seen=set(), numbers=SX.spoken_numbers(tr))
+    assert {"38.5", "1000"} <= rules.numbers
+    avoid = rules.gate("Her blood pressure is ", 5)
+    assert avoid(b"1") is False            # could still become 1000
+    assert avoid(b"140") is True and avoid(b"9") is True
+    assert rules.gate("Temperature ", 5)(b"38") is False
+    assert rules.gate("Temperature 38", 5)(b".5") is False
+    assert rules.gate("Temperature 38", 5)(b".7") is True
+    assert rules.gate("She takes 1", 5)(b",000 mg") is False
+    assert rules.gate("She takes 1", 5)(b"00 mg") is True       # 100 was never said
+    assert rules.gate("She is 5", 5)(b" years") is True         # 5 was never said
+
+
+def test_a_sentence_may_not_end_as_a_copy_of_one_already_written():
+    rules = SX.SentenceRules(budget=500, seen={SX.norm_sentence("She denies fever.")})
+    avoid = rules.gate("HPI text. She denies fever", 5)
+    assert avoid(b".") is True and avoid(b" and") is False
+    assert rules.gate("HPI text. She denies fever and chills", 5) is None

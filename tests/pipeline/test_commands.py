@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from localscribe.config import Paths
+from localscribe.draft.sections import MAX_SENTENCE_CHARS, split_sentences
 from localscribe.models import ModelError, resolve_model
 from localscribe.resources import asset
 from localscribe.vault import TEST_PARAMS, Vault
@@ -43,8 +44,13 @@ def _check_grounded(out: dict) -> set[str]:
     statements = [st for sec in out["draft"]["sections"] for st in sec["statements"]]
     assert statements and out["note"].strip()
     for st in statements:
-        assert st["evidence"] and set(st["evidence"]) <= ids, st
-        assert isinstance(st.get("flags", []), list)
+        # One fact per statement: one sentence, closed by the grammar, of bounded length.
+        assert len(split_sentences(st["text"])) == 1 and len(st["text"]) <= MAX_SENTENCE_CHARS + 2, st
+        # Evidence that exists; a sentence nothing in the visit supports is never silently
+        # accepted: it carries a blocking flag the clinician must acknowledge.
+        assert set(st["evidence"]) <= ids, st
+        if not st["evidence"]:
+            assert any(f.get("tier", "blocking") == "blocking" for f in st["flags"]), st
     return ids
 
 

@@ -5,9 +5,9 @@ spending the token budget that later sections needed. Dropping repeats afterward
 late (the budget is gone), so the choice itself is steered:
 
 - ``no_repeat_ngram``: a token that would complete an n-token run already written in this
-  note (this section or an earlier one) is ruled out, as in ``no_repeat_ngram_size`` of
-  Hugging Face's generators. Runs copied from the transcript are not affected: only the
-  note's own text counts.
+  generation (with ``history``: in the tokens given as well) is ruled out, as in
+  ``no_repeat_ngram_size`` of Hugging Face's generators. Runs copied from the transcript are
+  not affected: only the generated text counts.
 - ``repeat_penalty``: the usual CTRL-style penalty on tokens already generated recently,
   which makes the model prefer a new word over re-using one.
 """
@@ -25,17 +25,12 @@ class DecodeControls:
     no_repeat_ngram: int = 0          # 0: off; else the run length (in tokens) never repeated
     repeat_penalty: float = 1.0       # 1.0: off
     penalty_window: int = 256         # how many recent tokens the penalty looks back on
-    history: tuple[int, ...] = field(default=())   # tokens of earlier sections of the same note
+    history: tuple[int, ...] = field(default=())   # earlier generated tokens that count too
 
     def start(self) -> LoopGuard | None:
         if self.no_repeat_ngram <= 1 and self.repeat_penalty == 1.0:
             return None
         return LoopGuard(self)
-
-    def after(self, generated: tuple[int, ...]) -> DecodeControls:
-        """The same controls for the next section, with this one's tokens in the history."""
-        return DecodeControls(self.no_repeat_ngram, self.repeat_penalty, self.penalty_window,
-                              self.history + tuple(generated))
 
 
 class LoopGuard:

@@ -30,8 +30,12 @@ NONE_WORD = "None."
 # Tokens a sentence costs at most (200 characters of English is about 45 tokens for Qwen):
 # the gate stops opening sentences when less than this is left of a section's share.
 SENTENCE_TOKENS = 30
-# The loop control that measured best on ACI-Bench train (tests/bench/bench_quality.py).
-DEFAULT_CONTROLS = DecodeControls(no_repeat_ngram=8, repeat_penalty=1.1)
+# Loop control inside one section: a 10-token run is never written twice. Not across
+# sections: there the same ban made the model misspell words it restated ("Tyenol" after
+# "Tylenol", on ACI-Bench train), so across sections only whole sentences are kept unique
+# (``SentenceRules.seen``). No repetition penalty: it pushed restated drug names off their
+# spelling ("lasik" for "Lasix").
+DEFAULT_CONTROLS = DecodeControls(no_repeat_ngram=10, repeat_penalty=1.0)
 
 _SPEAKERS = {"clinician": "Doctor", "patient": "Patient", "other": "Other", "unknown": "Speaker"}
 
@@ -104,17 +108,84 @@ def build_note_grammar(template: Template) -> str:
     return "\n".join(rules + [_CHAR_RULE]) + "\n"
 
 
-def sentence_gate(budget: int) -> Callable[[str, int], Callable[[bytes], bool] | None]:
-    """After each full stop: once the section's share is nearly spent, only the section's
-    end may follow (the model may not open another sentence it could not finish)."""
+def norm_sentence(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
-    def gate(text: str, generated: int) -> Callable[[bytes], bool] | None:
-        if not text.endswith(".") or (len(text) > 1 and text[-2].isdigit()):
+
+_NUMBER_RUN = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def spoken_numbers(transcript: Transcript) -> frozenset[str]:
+    """Every number said in the visit, as digits ("twenty five" -> "25", "1,000" -> "1000")."""
+    from localscribe.verify.text import normalize_numbers, words
+
+    found: set[str] = set()
+    for seg in transcript.segments:
+        found.update(n.replace(",", "") for n in _NUMBER_RUN.findall(seg.text))
+        spelled = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", seg.text.lower())     # "thirty-eight"
+        found.update(t for t in normalize_numbers(words(spelled)) if re.fullmatch(r"\d+(?:\.\d+)?", t))
+    return frozenset(found)
+
+
+@dataclass
+class SentenceRules:
+    """What the token choice enforces while a section is written (``gate`` below):
+
+    - ``budget``: at a sentence end, once the section's token share is nearly spent, only the
+      section's end may follow (never a sentence it could not finish);
+    - ``seen``: a sentence may not end where it would repeat, word for word, one the note
+      already has (the model must say something else, or stop);
+    - ``numbers``: every number written must be one said in the visit, so a vital sign, age,
+      dose or duration that nobody said cannot be typed at all.
+    """
+
+    budget: int
+    seen: set[str]
+    numbers: frozenset[str] | None = None
+
+    def _number_ok(self, run: str, closed: bool) -> bool:
+        run = run.replace(",", "")
+        if self.numbers is None:
+            return True
+        if closed:
+            return run in self.numbers
+        return any(n.startswith(run) for n in self.numbers)
+
+    def gate(self, text: str, generated: int) -> Callable[[bytes], bool] | None:
+        sentence = text[text.rfind(". ") + 2:] if ". " in text else text
+        sentence = sentence.rsplit("\n", 1)[-1]
+        repeat = bool(sentence) and not sentence.endswith(".") and norm_sentence(sentence) in self.seen
+        closing = (text.endswith(".") and not (len(text) > 1 and text[-2].isdigit())
+                   and generated + SENTENCE_TOKENS > self.budget)
+        tail = re.search(r"[\d,.]*$", text).group(0)
+        tail = tail[re.search(r"\d", tail).start():] if re.search(r"\d", tail) else ""
+
+        def avoid(piece: bytes) -> bool:
+            p = piece.decode("utf-8", "ignore")
+            if closing and not p.startswith("\n"):
+                return True
+            if repeat and p.startswith("."):
+                return True
+            if self.numbers is not None and (tail or any(c.isdigit() for c in p)):
+                combined = tail + p
+                for m in _NUMBER_RUN.finditer(combined):
+                    if m.end() < len(tail):
+                        continue              # closed before this token: accepted then
+                    run = m.group(0).rstrip(".,")
+                    # "38." may still become "38.5": a run is closed by anything but a point.
+                    closed = m.end() < len(combined) and combined[m.end()] != "."
+                    if not self._number_ok(run, closed):
+                        return True
+            return False
+
+        if not (closing or repeat or self.numbers is not None):
             return None
-        if generated + SENTENCE_TOKENS <= budget:
-            return None
-        return lambda piece: not piece.startswith(b"\n")
-    return gate
+        return avoid
+
+
+def sentence_gate(budget: int) -> Callable[[str, int], Callable[[bytes], bool] | None]:
+    """The budget rule alone (see ``SentenceRules``)."""
+    return SentenceRules(budget=budget, seen=set()).gate
 
 
 _SPLIT = re.compile(r"(?<=[a-z0-9)%'\"])\.\s+(?=[A-Z0-9])")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from localscribe.domain import Draft, Segment, Transcript
+from localscribe.draft.engine import DEFAULT_CTX
 from localscribe.engine_process import (EngineProcess, EngineProcessError, WorkerCrashed,
                                         child_failed, child_ready)
 
@@ -30,7 +31,7 @@ class WorkerConfig:
     model: Any                      # ModelFile, or an absolute GGUF path (development)
     template: str = "soap"
     data_dir: str | None = None     # for user templates
-    n_ctx: int = 4096
+    n_ctx: int = DEFAULT_CTX
     n_threads: int | None = None
     lookahead: int = 0
     max_tokens: int | None = None  # None: the template's note_tokens

@@ -15,6 +15,7 @@ from localscribe.ehr.protocol import (CheckResult, ConnectorConfig, ConnectorCon
                                       insecure_reasons)
 from localscribe.ehr.settings import TABLE as CONNECTORS_TABLE
 from localscribe.ehr.settings import ConnectorStore, validate_settings
+from localscribe.vault.integrity import IntegrityError
 
 
 def insecure_connectors(db) -> list[dict[str, Any]]:
@@ -130,8 +131,8 @@ class EhrService:
         for name, _ in self.store.names():
             try:
                 tidy = getattr(self.connector(name), "housekeeping", None)
-            except ConnectorError:
-                continue
+            except (ConnectorError, IntegrityError):
+                continue    # refused (and audited) where it was loaded; others go on
             if not callable(tidy):
                 continue
             ids = {j.note_id for j in self.outbox.list(states=(DELIVERED,), connector=name)}
