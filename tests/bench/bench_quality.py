@@ -120,6 +120,29 @@ def evaluate(row: dict, mode: str, engine: LlamaEngine, template, scorer, max_to
     }
 
 
+def reverify(path: Path, data: Path) -> dict[str, list[dict]]:
+    """Flags of saved drafts checked again with the verifier as it is now (no drafting):
+    a verifier change is measured on the same notes."""
+    from localscribe.domain import Draft
+
+    per: dict[str, list[dict]] = {}
+    dialogues = {}
+    for split in ("train", "valid"):
+        with open(data / f"{split}.csv", encoding="utf-8") as f:
+            dialogues.update({r["encounter_id"]: r["dialogue"] for r in csv.DictReader(f)})
+    for line in path.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        draft = Draft.from_dict(rec["draft"])
+        transcript = parse_transcript_text(dialogues[rec["encounter"]])
+        t = time.perf_counter()
+        verify_draft(draft, transcript)
+        rec["verify_ms"] = round(1000 * (time.perf_counter() - t), 1)
+        rec["blocking_flags"] = sum(len(st.blocking_flags) for st in draft.statements)
+        rec["blocking_statements"] = len(draft.blocking)
+        per.setdefault(rec["mode"], []).append(rec)
+    return per
+
+
 def summarize(mode: str, recs: list[dict]) -> str:
     m = lambda k: statistics.mean(r[k] for r in recs)  # noqa: E731
     sections: dict[str, list[float]] = {}
@@ -156,7 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-ctx", type=int, default=8192)
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--save", type=Path, help="write per-encounter notes and scores (JSON lines)")
+    ap.add_argument("--reverify", type=Path, help="re-check the flags of a --save file; no drafting")
     args = ap.parse_args(argv)
+    if args.reverify:
+        for mode, recs in reverify(args.reverify, args.data).items():
+            print(summarize(mode, recs))
+        return 0
 
     with open(args.data / f"{args.split}.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

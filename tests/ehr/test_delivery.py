@@ -13,6 +13,7 @@ from localscribe.ehr import delivery
 from localscribe.ehr.outbox import RetryPolicy
 from localscribe.ehr.service import EhrService
 from localscribe.vault import TEST_PARAMS, Vault
+from localscribe.vault.roles import PermissionDenied
 
 from conftest import Receiver, free_port
 
@@ -82,17 +83,21 @@ def test_an_amendment_not_yet_delivered_means_the_encounter_is_not_sent(world):
     assert doc.get_encounter(eid).status == "send_pending"
 
 
-def test_an_admin_drain_delivers_and_the_clinician_session_brings_the_status_in_step(world):
+def test_an_admin_cannot_drain_and_a_clinician_drain_brings_the_status_in_step(world):
+    """Admins hold no patient-data key (separation of duties): a queued note is not theirs to
+    send. A drain run as a clinician (the window's timer, or `outbox drain --user doc`) does."""
     vault, admin, doc, eid, receiver = world
     delivery.send_encounter(doc, service(doc), eid, "hl7")
     receiver.start()
-    admin_svc = service(admin)
-    wait_until_due(admin_svc)
-    report = delivery.drain(admin, admin_svc)         # e.g. a timer running `outbox drain`
+    with pytest.raises(PermissionDenied):
+        delivery.drain(admin, service(admin))
+    assert not receiver.documents
+    svc = service(doc)
+    wait_until_due(svc)
+    report = delivery.drain(doc, svc)
     assert len(report.delivered) == 1
-    assert doc.get_encounter(eid).status == "send_pending"      # admins cannot set it
-    assert delivery.sync_statuses(doc, service(doc)) == {eid: "sent"}
     assert doc.get_encounter(eid).status == "sent"
+    assert delivery.sync_statuses(doc, svc) == {}
 
 
 def test_a_cancelled_job_shows_as_send_failed(world):

@@ -40,7 +40,7 @@ class DraftMode(str, Enum):
     CHAINED = "chained"      # prose, one turn per section, one conversation
 
 
-DEFAULT_MODE = DraftMode.CHAINED
+DEFAULT_MODE = DraftMode.SECTIONS
 
 
 @dataclass

@@ -90,8 +90,12 @@ def section_rules(spec: SectionSpec, name: str) -> list[str]:
     hi = max(1, spec.max_statements)
     lo = max(1, spec.min_statements)
     none = "" if spec.min_statements else f'"{NONE_WORD}\\n" | '
-    return [f'{name} ::= {none}{name}s (" " {name}s){{{lo - 1},{hi - 1}}} "\\n"',
-            f'{name}s ::= [A-Z0-9] ch{{2,{MAX_SENTENCE_CHARS}}} "."']
+    n = MAX_SENTENCE_CHARS
+    return [f'{name} ::= {none}{name}f (" " {name}s){{{lo - 1},{hi - 1}}} "\\n"',
+            f'{name}s ::= [A-Z0-9] ch{{2,{n}}} "."',
+            # The first sentence may not be "None." itself: that answer ends the section.
+            f'{name}f ::= ([A-MO-Z0-9] ch{{2,{n}}} | "N" ([^o\\n.] ch{{1,{n - 1}}} | "o" ([^n\\n.] ch{{0,{n - 2}}}'
+            f' | "n" ([^e\\n.] ch{{0,{n - 3}}} | "e" ch{{1,{n - 4}}})))) "."']
 
 
 def build_grammar(spec: SectionSpec) -> str:
@@ -199,7 +203,7 @@ def split_sentences(text: str) -> list[str]:
     out = []
     for part in _SPLIT.split(text):
         part = part.strip()
-        if not part:
+        if not part or part.rstrip(".") == NONE_WORD.rstrip("."):
             continue
         out.append(part if part.endswith(".") else part + ".")
     return out

@@ -56,9 +56,8 @@ def status_for(jobs: list[Job]) -> str | None:
 def sync_statuses(session: Any, service: EhrService) -> dict[str, str]:
     """Set every encounter's status from its jobs where it differs; returns what changed.
 
-    Only a role that may send notes may change a send status. A drain run by an administrator
-    (e.g. from a timer) delivers but leaves the statuses to the next clinician session, whose
-    own drain brings them in step."""
+    Only a role that may send notes may change a send status (and only such a role may drain:
+    administrators hold no patient-data key)."""
     if not roles.allows(session.role, roles.NOTE_PUSH):
         return {}
     by_encounter: dict[str, list[Job]] = {}

@@ -73,20 +73,21 @@ class DraftTree(QListWidget):
             head.setData(ROLE_ID, section.key)
             self.addItem(head)
             if not section.statements:
-                empty = QListWidgetItem("    (nothing said about this)")
+                empty = QListWidgetItem(f"    {FLAG_MARK}{section.notice}" if section.notice
+                                        else "    (nothing said about this)")
                 empty.setData(ROLE_KIND, "section")
                 empty.setData(ROLE_ID, section.key)
                 self.addItem(empty)
             for st in section.statements:
                 self._statements[st.id] = st
-                item = QListWidgetItem(("    " + FLAG_MARK if st.flags else "    ") + st.text)
+                item = QListWidgetItem(("    " + FLAG_MARK if st.blocking_flags else "    ") + st.text)
                 item.setData(ROLE_KIND, "statement")
                 item.setData(ROLE_ID, st.id)
-                if st.flags:
+                if st.blocking_flags:
                     item.setIcon(self._warn_icon)
                 self.addItem(item)
                 for flag in st.flags:
-                    reason = QListWidgetItem(f"        Check: {flag.reason}"
+                    reason = QListWidgetItem(f"        {'Check' if flag.blocking else 'Note'}: {flag.reason}"
                                              + (f" (“{flag.span}”)" if flag.span else ""))
                     reason.setData(ROLE_KIND, "flag")
                     reason.setData(ROLE_ID, st.id)
