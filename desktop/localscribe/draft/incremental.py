@@ -15,6 +15,7 @@ deterministic code the verifier can trust.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -176,7 +177,11 @@ class IncrementalDrafter:
         context = list(chunk.tokens)
         seen: set[str] = set()
         numbers = SX.spoken_numbers(Transcript(segments=list(chunk.segments)))
+        transcript = Transcript(segments=list(chunk.segments))
         for i, (spec, share) in enumerate(zip(self.template.sections, self._shares())):
+            if not spec.min_statements and SX.discussed(spec, transcript):
+                # The visit spoke to this section (its cues): "None." is not an answer here.
+                spec = dataclasses.replace(spec, min_statements=1)
             chained = self.mode is DraftMode.CHAINED and i > 0
             request = self.engine.tokenize(SX.request_text(spec, first=not chained))
             tokens = (context if chained else chunk.tokens) + request
