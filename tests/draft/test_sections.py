@@ -30,11 +30,11 @@ def test_grammar_caps_sentences_per_section():
 
 
 def test_sentence_gate_closes_only_at_a_sentence_end():
-    gate = SX.sentence_gate(100)
-    assert gate("She has a cough.", 10) is None                 # budget left: anything goes
-    assert gate("She has a cough", 95) is None                  # mid-sentence: never cut
-    assert gate("Temperature 38.", 95) is None                  # "38." may be "38.5"
-    test = gate("She has a cough.", 95)
+    gate = lambda: SX.sentence_gate(100)  # noqa: E731 - a fresh section each time
+    assert gate()("She has a cough.", 10) is None                 # budget left: anything goes
+    assert gate()("She has a cough", 95) is None                  # mid-sentence: never cut
+    assert gate()("Temperature 38.", 95) is None                  # "38." may be "38.5"
+    test = gate()("She has a cough.", 95)
     assert test is not None and test(b" She") and not test(b"\n")
 
 
@@ -118,3 +118,13 @@ def test_a_sentence_may_not_end_as_a_copy_of_one_already_written():
     avoid = rules.gate("HPI text. She denies fever", 5)
     assert avoid(b".") is True and avoid(b" and") is False
     assert rules.gate("HPI text. She denies fever and chills", 5) is None
+
+
+def test_a_paraphrase_loop_ends_the_section():
+    rules = SX.SentenceRules(budget=1000, seen=set())
+    assert rules.gate("The patient denies any other symptoms.", 10) is None
+    text = "The patient denies any other symptoms. The patient denied any other symptoms."
+    avoid = rules.gate(text, 20)
+    assert avoid is not None and avoid(b" The") and not avoid(b"\n")
+    fresh = SX.SentenceRules(budget=1000, seen=set())
+    assert fresh.gate("She has a cough. She has no fever.", 10) is None     # new facts go on

@@ -175,9 +175,8 @@ class IncrementalDrafter:
     def _generate_sections(self, chunk: _Chunk, on_text) -> list[SX.SectionText]:
         written: list[SX.SectionText] = []
         context = list(chunk.tokens)
-        seen: set[str] = set()
-        numbers = SX.spoken_numbers(Transcript(segments=list(chunk.segments)))
         transcript = Transcript(segments=list(chunk.segments))
+        rules = SX.SentenceRules(budget=0, seen=set(), numbers=SX.spoken_numbers(transcript))
         for i, (spec, share) in enumerate(zip(self.template.sections, self._shares())):
             if not spec.min_statements and SX.discussed(spec, transcript):
                 # The visit spoke to this section (its cues): "None." is not an answer here.
@@ -187,27 +186,17 @@ class IncrementalDrafter:
             tokens = (context if chained else chunk.tokens) + request
             if on_text:
                 on_text(f"{spec.title}\n")
-            rules = SX.SentenceRules(budget=share, seen=seen, numbers=numbers)
+            rules.budget = share
+            rules.new_section()
             gen = self._record(self.engine.generate(
                 tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
-                on_text=on_text, gate=self._tracking(rules), controls=self.controls))
+                on_text=on_text, gate=rules.gate, controls=self.controls))
+            rules.gate(gen.text.rstrip("\n"), 0)      # take in the section's last sentence
             if on_text:
                 on_text("\n")
             written.append(SX.SectionText(spec.key, gen.text, gen.finished))
-            seen.update(SX.norm_sentence(x) for x in SX.split_sentences(gen.text))
             context = tokens + list(gen.tokens)
         return written
-
-    @staticmethod
-    def _tracking(rules: SX.SentenceRules):
-        """The rules' gate, with the sentences this section finishes added to ``seen`` as it
-        goes (a section may not repeat itself either)."""
-        def gate(text: str, generated: int):
-            done = text.rsplit("\n", 1)[-1]
-            if done.endswith(". ") or (done.endswith(".") and len(done) > 1 and not done[-2].isdigit()):
-                rules.seen.update(SX.norm_sentence(x) for x in SX.split_sentences(done))
-            return rules.gate(text, generated)
-        return gate
 
     def _prose_request(self) -> str:
         headings = "\n".join(f"{s.title}: {s.guidance} At most {s.max_statements} sentences."
@@ -221,13 +210,16 @@ class IncrementalDrafter:
         limits = self._section_budget.limits
         rules = SX.SentenceRules(budget=limits[0], seen=set(),
                                  numbers=SX.spoken_numbers(Transcript(segments=list(chunk.segments))))
-        track = self._tracking(rules)
+        section = [0]
 
         def gate(text: str, generated: int):
             k = max(0, min(len(specs) - 1, sum(1 for ln in text.split("\n") if ln.strip() in
                                                {s.title for s in specs}) - 1))
+            if k != section[0]:
+                section[0] = k
+                rules.new_section()
             rules.budget = limits[k]
-            return track(text, generated)
+            return rules.gate(text, generated)
 
         gen = self._record(self.engine.generate(
             chunk.tokens + self._tail, grammar, max_tokens=self._hard_cap, on_text=on_text,

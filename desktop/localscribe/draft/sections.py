@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from localscribe.domain import Section, Segment, Statement, Transcript
 from localscribe.draft.decoding import DecodeControls
@@ -131,6 +131,24 @@ def spoken_numbers(transcript: Transcript) -> frozenset[str]:
     return frozenset(found)
 
 
+_FILLER = frozenset("""a an the and or of to in on at for with by from as is are was were be been
+has have had he she they his her their him them it its this that these those patient patients
+reports reported states stated notes noted denies denied any other no not also""".split())
+
+
+def _content_words(sentence: str) -> set[str]:
+    return {w for w in norm_sentence(sentence).split() if w not in _FILLER}
+
+
+def near_duplicate(sentence: str, earlier: list[set[str]], share: float = 0.75) -> bool:
+    """Most of the sentence's content words are already in one earlier sentence: the model
+    is going round in circles ("The patient denies any other symptoms, except ...")."""
+    mine = _content_words(sentence)
+    if not mine:
+        return bool(earlier)          # nothing but filler, after something was said
+    return any(len(mine & e) >= share * len(mine) for e in earlier)
+
+
 @dataclass
 class SentenceRules:
     """What the token choice enforces while a section is written (``gate`` below):
@@ -139,13 +157,19 @@ class SentenceRules:
       section's end may follow (never a sentence it could not finish);
     - ``seen``: a sentence may not end where it would repeat, word for word, one the note
       already has (the model must say something else, or stop);
+    - a sentence that mostly restates an earlier one ends the section: the model has run out
+      of things to say and is looping on paraphrases;
     - ``numbers``: every number written must be one said in the visit, so a vital sign, age,
       dose or duration that nobody said cannot be typed at all.
+    The gate is asked before every token with the section's text so far.
     """
 
     budget: int
     seen: set[str]
     numbers: frozenset[str] | None = None
+    earlier: list[set[str]] = field(default_factory=list)   # content words of finished sentences
+    _done: int = 0                                          # sentences of this section checked
+    _looping: bool = False
 
     def _number_ok(self, run: str, closed: bool) -> bool:
         run = run.replace(",", "")
@@ -155,12 +179,30 @@ class SentenceRules:
             return run in self.numbers
         return any(n.startswith(run) for n in self.numbers)
 
+    def _track(self, text: str) -> None:
+        """Take in the sentences finished since the last call (exact and near repeats)."""
+        body = text.rsplit("\n", 1)[-1]
+        ended = body.endswith(". ") or (body.endswith(".") and len(body) > 1 and not body[-2].isdigit())
+        if not ended:
+            return
+        finished = split_sentences(body)
+        for sentence in finished[self._done:]:
+            if near_duplicate(sentence, self.earlier):
+                self._looping = True
+            self.seen.add(norm_sentence(sentence))
+            self.earlier.append(_content_words(sentence))
+        self._done = max(self._done, len(finished))
+
+    def new_section(self) -> None:
+        self._done, self._looping = 0, False
+
     def gate(self, text: str, generated: int) -> Callable[[bytes], bool] | None:
+        self._track(text)
         sentence = text[text.rfind(". ") + 2:] if ". " in text else text
         sentence = sentence.rsplit("\n", 1)[-1]
         repeat = bool(sentence) and not sentence.endswith(".") and norm_sentence(sentence) in self.seen
-        closing = (text.endswith(".") and not (len(text) > 1 and text[-2].isdigit())
-                   and generated + SENTENCE_TOKENS > self.budget)
+        at_end = text.endswith(".") and not (len(text) > 1 and text[-2].isdigit())
+        closing = at_end and (self._looping or generated + SENTENCE_TOKENS > self.budget)
         tail = re.search(r"[\d,.]*$", text).group(0)
         tail = tail[re.search(r"\d", tail).start():] if re.search(r"\d", tail) else ""
 
