@@ -95,7 +95,10 @@ class Verifier:
         line, or its neighbour, sharing some of its other words): "2 months" said of the
         smoking history does not support "follow up in 2 months"."""
         near = [k for k in region if holds(k)]
-        if not any(holds(k) for k in self._window(set(cited))):
+        # The cited lines themselves (and the question or answer paired with one) must hold the
+        # fact for the citation to stand; a neighbour is not enough.
+        exact = set(cited) | {self.aligner.pair[k] for k in cited if self.aligner.pair[k] is not None}
+        if not any(holds(k) for k in exact):
             c.local_ok = False
         if near:
             c.support.add(self._best(near, text))

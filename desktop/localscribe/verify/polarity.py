@@ -91,7 +91,10 @@ def _qualified(toks: list[str], m: Mention) -> str | None:
 
 def _site(toks: list[str], m: Mention) -> str | None:
     """The body site a generic finding names: "calf pain", "pain in the calf", "swelling of the knee"."""
-    before = toks[m.start - 1] if m.start > 0 else ""
+    b = m.start - 1
+    while b > 0 and toks[b] in _AUX:
+        b -= 1                      # "my knee has been hurting"
+    before = toks[b] if b >= 0 else ""
     if _is_site(before):
         return root(before)
     k = m.end
@@ -101,6 +104,10 @@ def _site(toks: list[str], m: Mention) -> str | None:
                 continue
             return root(t) if _is_site(t) else None
     return None
+
+
+_AUX = {"has", "have", "had", "been", "is", "was", "are", "were", "be", "keeps", "kept", "started", "starts",
+        "really", "still", "always", "just", "also", "kinda", "kind", "of"}
 
 
 def _is_site(word: str) -> bool:
