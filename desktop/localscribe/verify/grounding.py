@@ -170,7 +170,8 @@ class Verifier:
                              f"{_listing(_said(n, u) for n, u in (other or same))}.", said)
                 continue
             if not unit:
-                self._locate(c, lambda k: num in self.facts[k].numbers, region, cited, text)
+                if not self._locate(c, lambda k: num in self.facts[k].numbers, region, cited, text, topical=True):
+                    c.flag(kind, f"The note says '{said}', but the visit says {num} only about something else.", said)
                 continue
             if self._locate(c, lambda k: (num, unit) in self.facts[k].quantities, region, cited, text,
                             topical=unit not in DOSE_UNITS):
