@@ -143,3 +143,14 @@ def test_a_denial_is_relinked_to_the_question_and_its_answer(visit):
 def test_evidence_that_holds_the_facts_is_kept(visit):
     st = verify(visit, "Meloxicam 15 mg once a day.", ["seg5"])
     assert st.flags == [] and st.evidence == ["seg5"]
+
+
+def test_the_side_is_judged_where_the_visit_speaks_of_the_same_finding():
+    # The bundled sample visit (assets/sample_visit/script.txt): left knee swollen, right knee fine.
+    lines = ["Hi, doctor. I've had a cough for about two weeks, and now my left knee is swollen and sore.",
+             "And the left knee, did you injure it?",
+             "I twisted it playing football on Saturday. The right knee is fine."]
+    visit = Transcript([Segment(f"seg{i + 1}", i, i + 1, t) for i, t in enumerate(lines)])
+    assert blocking(visit, "Left knee swollen and sore.") == []
+    assert blocking(visit, "Right knee swollen and sore.") == ["laterality"]
+    assert blocking(visit, "The right knee is fine.") == []
