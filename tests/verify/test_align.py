@@ -79,9 +79,9 @@ def test_a_whole_note_against_a_long_visit_is_fast():
     sentences = [f"Meloxicam 15 mg once a day, item {i}, number {i * 7}, and a {i % 6}/6 murmur." for i in range(40)]
     align(sentences[0], visit)       # first call builds the index, as the verifier's first sentence does
     runs = []
-    for _ in range(3):      # best of three: the machine is shared, a slow run is someone else's
-        t = time.perf_counter()
+    for _ in range(3):      # CPU time, best of three: the machine is shared with other work
+        t = time.process_time()
         for s in sentences:
             align(s, visit)
-        runs.append(time.perf_counter() - t)
+        runs.append(time.process_time() - t)
     assert min(runs) < 0.1

@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from localscribe.verify.findings import load_findings
 from localscribe.verify.frequency import frequencies
 from localscribe.verify.lexicon import DrugLexicon
 from localscribe.verify.negation import STOPWORDS, negation_mask
@@ -105,6 +106,13 @@ class Facts:
 _CLAUSE_BREAK = {".", ";", "?", "!", ",", ":", "but", "however", "whereas", "while"}
 
 
+def clause_terms(toks: list[str]) -> set[str]:
+    """Content stems and finding names of a clause: "swollen" and "swelling" meet as edema."""
+    terms = {root(w) for w in toks if w[0].isalpha() and w not in STOPWORDS and len(w) > 2
+             and w.split("-")[0] not in _SIDES and w != "both"}
+    return terms | {"f:" + m.concept for m in load_findings().find(toks)}
+
+
 def _side_clauses(text: str) -> list[tuple[set[str], set[tuple[str, str | None]]]]:
     out = []
     cur: list[str] = []
@@ -112,7 +120,7 @@ def _side_clauses(text: str) -> list[tuple[set[str], set[tuple[str, str | None]]
         if t in _CLAUSE_BREAK:
             claims = side_claims(" ".join(cur), both=True) if cur else []
             if claims:
-                stems = {root(w) for w in cur if w[0].isalpha() and w not in STOPWORDS and len(w) > 2}
+                stems = clause_terms(cur)
                 out.append((stems, set(claims)))
             cur = []
         else:

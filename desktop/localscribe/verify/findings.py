@@ -50,7 +50,7 @@ class FindingLexicon:
 
     def find(self, tokens: list[str]) -> list[Mention]:
         """Findings named in lower-case word tokens (text.words), longest match first."""
-        kept = [(i, root(t)) for i, t in enumerate(tokens) if t not in FILLERS]
+        kept = [(i, root(t.removeprefix("non-"))) for i, t in enumerate(tokens) if t not in FILLERS]
         out: list[Mention] = []
         k = 0
         while k < len(kept):

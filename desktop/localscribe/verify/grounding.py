@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from localscribe.domain import Draft, Flag, FlagTier, Statement, Transcript
 from localscribe.verify.align import aligner
-from localscribe.verify.facts import Facts, affirmed_drugs, find_drug, negated_drugs, side_claims
+from localscribe.verify.facts import Facts, affirmed_drugs, clause_terms, find_drug, negated_drugs, side_claims
 from localscribe.verify.findings import FindingLexicon, load_findings
 from localscribe.verify.frequency import implied
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
@@ -95,7 +95,10 @@ class Verifier:
         line, or its neighbour, sharing some of its other words): "2 months" said of the
         smoking history does not support "follow up in 2 months"."""
         near = [k for k in region if holds(k)]
-        if not any(holds(k) for k in self._window(set(cited))):
+        # The cited lines themselves (and the question or answer paired with one) must hold the
+        # fact for the citation to stand; a neighbour is not enough.
+        exact = set(cited) | {self.aligner.pair[k] for k in cited if self.aligner.pair[k] is not None}
+        if not any(holds(k) for k in exact):
             c.local_ok = False
         if near:
             c.support.add(self._best(near, text))
@@ -167,7 +170,8 @@ class Verifier:
                              f"{_listing(_said(n, u) for n, u in (other or same))}.", said)
                 continue
             if not unit:
-                self._locate(c, lambda k: num in self.facts[k].numbers, region, cited, text)
+                if not self._locate(c, lambda k: num in self.facts[k].numbers, region, cited, text, topical=True):
+                    c.flag(kind, f"The note says '{said}', but the visit says {num} only about something else.", said)
                 continue
             if self._locate(c, lambda k: (num, unit) in self.facts[k].quantities, region, cited, text,
                             topical=unit not in DOSE_UNITS):
@@ -202,7 +206,7 @@ class Verifier:
                     c.flag("laterality", f"The note says bilateral {part}, but the visit speaks only of "
                                          f"the {_listing(only)} {part}.", side, tier=INFO)
                 continue
-            near = self._side_clause(text, part, topic)
+            near = self._side_clause(text, part, range(len(self.segments)))
             if near and side not in near and "bilateral" not in near:
                 what = f"the {_listing(near)} {part}" if part else _listing(near)
                 c.flag("laterality", f"The note says {side + ' ' + part if part else repr(side)}, but where "
@@ -222,10 +226,11 @@ class Verifier:
                                      "the visit.", side)
 
     def _side_clause(self, text: str, part: str | None, topic: list[int]) -> set[str]:
-        """Sides said in the clause of the topic lines that best matches the statement and names
-        the same body part (or any side, for a statement without one)."""
-        want = {root(w) for w in words(text) if w[0].isalpha() and w not in STOPWORDS and len(w) > 2}
-        best, best_score = set(), 0
+        """Sides said in the clause of the visit that best matches the statement and names the
+        same body part (or any side, for a statement without one): "swelling of the left knee"
+        answers "right knee swelling", "the right knee is fine" does not."""
+        want = clause_terms(words(text))
+        best, best_score = set(), 1 if part else 0     # the part alone says nothing of which side
         for k in topic:
             for stems, claims in self.facts[k].clauses:
                 sides = {s for s, p in claims if p == part} if part else {s for s, _ in claims}

@@ -34,7 +34,7 @@ _SCOPE_WORDS = 8
 _LIST_WORDS = {",", "or", "and", "nor", "any", "other", "the", "a", "an", "of", "signs", "symptoms",
                "history", "associated", "recent", "new"}
 _PSEUDO_NEXT = {"sure", "certain", "only", "necessarily", "doubt", "change", "changes", "further",
-                "know", "recall", "remember", "think", "too sure", "just", "clear", "worse", "better",
+                "know", "recall", "remember", "limited", "limited to", "think", "too sure", "just", "clear", "worse", "better",
                 "bad", "as", "longer than", "more than", "less than", "matter", "much", "until"}
 # "no issues with her heart failure" does not deny the heart failure.
 _PSEUDO_HEADS = {"issue", "issues", "problem", "problems", "trouble", "troubles", "concern",
@@ -123,9 +123,11 @@ def negation_mask(toks: list[str], free: set[int] | None = None) -> list[bool]:
         if t in _TRIGGERS and _pseudo(toks, i):
             i += 1
             continue
-        if t in _TRIGGERS or t.startswith("non-"):
-            if t.startswith("non-"):
-                neg_mask[i] = True
+        if t.startswith("non-"):
+            neg_mask[i] = True      # "non-smoker" negates itself; "non-healing ulcer" not the ulcer
+            i += 1
+            continue
+        if t in _TRIGGERS:
             j = i + 1
             budget = _SCOPE_WORDS
             while j < len(toks) and j - i <= 3 * _SCOPE_MAX and toks[j] not in _SCOPE_END:

@@ -37,7 +37,7 @@ _ASKING = {("do", "you"), ("did", "you"), ("have", "you"), ("are", "you"), ("wer
            ("can", "you"), ("would", "you"), ("do", "we"), ("any", "history")}
 _SPOKEN_ASKING = {("any", "other"), ("anything", "like")}
 _ASK_END = {"reports", "reported", "endorses", "endorsed", "complains", "but", "however", "has", "had"}
-_ASKING_ONE = {"if", "whether", "prevent", "avoid", "possible", "possibly", "suspect", "screen",
+_ASKING_ONE = {"if", "whether", "risk", "risks", "complications", "prevent", "avoid", "possible", "possibly", "suspect", "screen",
                "screening", "ruled", "unless", "hopefully", "question"}
 _ASK_SCOPE = 20
 _QUALIFIERS = {"with", "when", "during", "upon", "on", "while", "after", "to", "at", "if", "from"}
@@ -91,7 +91,10 @@ def _qualified(toks: list[str], m: Mention) -> str | None:
 
 def _site(toks: list[str], m: Mention) -> str | None:
     """The body site a generic finding names: "calf pain", "pain in the calf", "swelling of the knee"."""
-    before = toks[m.start - 1] if m.start > 0 else ""
+    b = m.start - 1
+    while b > 0 and toks[b] in _AUX:
+        b -= 1                      # "my knee has been hurting"
+    before = toks[b] if b >= 0 else ""
     if _is_site(before):
         return root(before)
     k = m.end
@@ -101,6 +104,10 @@ def _site(toks: list[str], m: Mention) -> str | None:
                 continue
             return root(t) if _is_site(t) else None
     return None
+
+
+_AUX = {"has", "have", "had", "been", "is", "was", "are", "were", "be", "keeps", "kept", "started", "starts",
+        "really", "still", "always", "just", "also", "kinda", "kind", "of"}
 
 
 def _is_site(word: str) -> bool:
@@ -150,7 +157,8 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
         # "Illicit drug use: never." / "Satellitosis: not identified.": a denial after the colon.
         nxt = clauses[n + 1][0] if n + 1 < len(clauses) else []
         denied_after = bool(nxt) and len(nxt) <= 3 and (nxt[0] in _POST_NEGATORS or nxt[0] in
-                                                          ("never", "no", "not", "none", "absent"))
+                                                          ("never", "no", "not", "none", "absent")
+                                                          or nxt[0].startswith("non-"))
         mentions = findings.find(toks)
         free = {i for m in mentions for i in range(m.start, m.end)}
         mask = negation_mask(toks, free)
@@ -161,6 +169,9 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
                 continue
             after = toks[m.end:m.end + 2]
             qualified = _qualified(toks, m) if m.concept in _GENERIC else None
+            if m.concept in _GENERIC and not qualified and (any(mask[m.start:m.end]) or denied_after):
+                site = _site(toks, m)     # "no pain in the calf" denies calf pain, not all pain
+                qualified = f"{m.concept}|{site}" if site else None
             if qualified:
                 pol.mentioned.add(qualified)
             if any(mask[m.start:m.end]) or any(a in _POST_NEGATORS for a in after) or denied_after:
@@ -181,6 +192,9 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
                     site = _site(toks, m)
                     if site:
                         pol.sites.add((m.concept, site))
+                        if m.concept in _GENERIC:
+                            pol.asserted.add(f"{m.concept}|{site}")
+                            pol.mentioned.add(f"{m.concept}|{site}")
     return pol
 
 

@@ -107,6 +107,10 @@ def normalize_numbers(tokens: list[str]) -> list[str]:
             if j > i and tokens[j - 1] == "and":
                 j -= 1
             value: float = total + current
+            if (j + 1 < len(tokens) and tokens[j] == "." and tokens[j + 1] in _ONES and _ONES[tokens[j + 1]] < 10
+                    and (j + 2 >= len(tokens) or tokens[j + 2] not in _NUMBER_WORDS)):
+                tokens = list(tokens)
+                tokens[j] = "point"          # ASR writes "ninety eight . two", "two . five of norvasc"
             if j + 1 < len(tokens) and tokens[j] == "point" and tokens[j + 1] in _ONES:
                 value = float(f"{int(value)}.{_ONES[tokens[j + 1]]}")
                 j += 2
