@@ -51,7 +51,7 @@ def test_configure_send_outbox_round_trip(data_dir, tmp_path):
     data, eid, eid2 = data_dir
     port = free_port()
     r = cli(["connectors", "configure", "hl7", "--kind", "hl7v2-mllp", "--set",
-             "host=127.0.0.1", "--set", f"port={port}", "--set", "timeout_seconds=1"], data,
+             "host=127.0.0.1", "--set", f"port={port}", "--set", "timeout_seconds=10"], data,
             "admin")
     assert r.returncode == 0, r.stderr
     assert "configured hl7 (hl7v2-mllp)" in r.stdout
@@ -127,20 +127,24 @@ def test_send_to_clipboard_clears_after_the_cli_has_exited(data_dir, xvfb):
     from localscribe.ehr.clipboard import CommandClipboardBackend
 
     data, eid, _ = data_dir
+    delay = 6
     r = cli(["connectors", "configure", "clip", "--kind", "clipboard", "--set",
-             "auto_clear_seconds=2"], data, "admin")
+             f"auto_clear_seconds={delay}"], data, "admin")
     assert r.returncode == 0, r.stderr
     started = time.monotonic()
     r = cli(["connectors", "send", eid, "--to", "clip"], data, "doc", DISPLAY=xvfb["DISPLAY"])
     assert r.returncode == 0, r.stderr + r.stdout
-    assert "clears itself in 2 s" in r.stdout and "outlives this command" in r.stdout
+    assert f"clears itself in {delay} s" in r.stdout and "outlives this command" in r.stdout
     clipboard = CommandClipboardBackend(env=xvfb)
-    assert clipboard.get_text() == "SUBJECTIVE\nCough | three days.\nPLAN\nFluids."
-    deadline = started + 12
+    note = "SUBJECTIVE\nCough | three days.\nPLAN\nFluids."
+    seen = clipboard.get_text()
+    if time.monotonic() - started < delay - 0.5:          # not yet due (a loaded machine may
+        assert seen == note                               # take longer than that to get here)
+    deadline = started + delay + 30     # generous: a loaded machine starts the clearer slowly
     while clipboard.get_text() and time.monotonic() < deadline:
         time.sleep(0.25)
     assert clipboard.get_text() == "", "the note was still on the clipboard after the delay"
-    assert time.monotonic() - started >= 2, "cleared before the delay ran out"
+    assert time.monotonic() - started >= delay, "cleared before the delay ran out"
 
 
 def test_fhir_tls_verify_false_needs_insecure_and_shows_in_the_report(data_dir, tmp_path):

@@ -30,7 +30,7 @@ def world(tmp_path):
     admin.add_user("doc", "clinician", "clinician pass 1")
     port = free_port()
     EhrService.from_session(admin).configure(
-        "hl7", {"host": "127.0.0.1", "port": port, "timeout_seconds": 1}, kind="hl7v2-mllp")
+        "hl7", {"host": "127.0.0.1", "port": port, "timeout_seconds": 10}, kind="hl7v2-mllp")
     doc = vault.unlock("doc", "clinician pass 1")
     eid = doc.create_encounter(Patient(name="Ana Silva", mrn="MRN-1"), "soap")
     doc.save_note_version(eid, "SUBJECTIVE\nCough for three days.\nPLAN\nFluids.")

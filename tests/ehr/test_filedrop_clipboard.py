@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -80,27 +81,52 @@ def test_no_clipboard_is_a_clear_error():
 
 
 def test_xclip_copy_and_auto_clear(xvfb, note_factory):
+    """The detached clearer (what the CLI uses) empties the clipboard after the delay."""
     backend = CommandClipboardBackend(env=xvfb)
-    c = ClipboardConnector(ConnectorConfig("clip", "clipboard", {"auto_clear_seconds": 1}),
+    c = ClipboardConnector(ConnectorConfig("clip", "clipboard", {"auto_clear_seconds": 3}),
                            ConnectorContext(clipboard=backend))
     note = note_factory(4)
+    started = time.monotonic()
     receipt = c.push(note)
-    assert receipt.delivered and "clears in 1 s" in receipt.detail
-    assert backend.get_text() == note.text
-    deadline = time.time() + 5
-    while backend.get_text() and time.time() < deadline:
+    assert receipt.delivered and "clears in 3 s" in receipt.detail
+    seen = backend.get_text()
+    if time.monotonic() - started < 2.5:       # a loaded machine may take longer to get here
+        assert seen == note.text
+    deadline = started + 30
+    while backend.get_text() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert backend.get_text() == ""
+    assert time.monotonic() - started >= 3
+
+
+class InProcessBackend(CommandClipboardBackend):
+    """xclip with the clearing on a timer thread the test can wait for (the fallback path a
+    backend without a detached clearer takes); the rule applied is the same clear_if_ours."""
+
+    schedule_clear = None
+
+    def __init__(self, env):
+        super().__init__(env=env)
+        self.timers = []
+
+    def schedule(self, seconds, fn):
+        timer = threading.Timer(seconds, fn)
+        timer.start()
+        self.timers.append(timer)
 
 
 def test_auto_clear_spares_what_the_user_copied_since(xvfb, note_factory):
-    backend = CommandClipboardBackend(env=xvfb)
+    backend = InProcessBackend(xvfb)
     c = ClipboardConnector(ConnectorConfig("clip", "clipboard", {"auto_clear_seconds": 1}),
                            ConnectorContext(clipboard=backend))
     c.push(note_factory(5))
     backend.set_text("something else")
-    time.sleep(1.8)
+    backend.timers[-1].join(timeout=60)
+    assert not backend.timers[-1].is_alive()
     assert backend.get_text() == "something else"
+    c.push(note_factory(6))                               # control: ours is cleared
+    backend.timers[-1].join(timeout=60)
+    assert backend.get_text() == ""
 
 
 def test_qt_backend_offscreen(note_factory):

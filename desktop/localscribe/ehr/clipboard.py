@@ -106,14 +106,16 @@ class CommandClipboardBackend:
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, **self.env}, start_new_session=True, close_fds=True)
         with child.stdin:
-            child.stdin.write(json.dumps({"seconds": seconds, "digest": text_digest,
+            # An absolute time: the child's start-up (slow on a loaded machine) does not
+            # postpone the clearing.
+            child.stdin.write(json.dumps({"at": time.time() + seconds, "digest": text_digest,
                                           "env": self.env}).encode("utf-8"))
 
 
 def _clearer_main() -> int:
     """The detached clearer: wait, then clear if the clipboard still holds our text."""
     job = json.loads(sys.stdin.buffer.read() or b"{}")
-    time.sleep(max(0.0, float(job["seconds"])))
+    time.sleep(max(0.0, float(job["at"]) - time.time()))
     try:
         backend = CommandClipboardBackend(env=job["env"])
     except ClipboardUnavailable:
