@@ -19,11 +19,11 @@ from localscribe.domain import Draft, Patient, SignedNote, Transcript
 from localscribe.security import egress
 from localscribe.vault import (audio_spool, audit_anchor, crypto, integrity, keys, retention,
                                roles, users)
+from localscribe.vault import settings as settings_mod
 from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult
 from localscribe.vault.capability import Capability
 from localscribe.vault.integrity import SecurityState
 from localscribe.vault.session_admin import AdminOps
-from localscribe.vault import settings as settings_mod
 from localscribe.vault.db import transaction
 from localscribe.vault.encounters import (SEND_STATUSES, SIGNED_STATUSES, Encounter,
                                           EncounterStore, NoteVersion)
@@ -117,12 +117,14 @@ class Session(AdminOps):
         with self._lock:
             if self._locked:
                 return
-            self.audit("lock", self.user, reason=reason)
-            egress.remove_block_listener(self._on_blocked)
-            self._locked = True
-            self._cap.drop()
-            self._keys = self._bootstrap_phi = None
-            self._cap = self._audit = self._store = None
+            try:
+                self.audit("lock", self.user, reason=reason)
+            finally:   # a damaged trail must never keep a session unlocked
+                egress.remove_block_listener(self._on_blocked)
+                self._locked = True
+                self._cap.drop()
+                self._keys = self._bootstrap_phi = None
+                self._cap = self._audit = self._store = None
 
     def _check(self, permission: str | None = None, object: str = "") -> None:
         if self._locked:
