@@ -12,7 +12,7 @@ import pytest
 from localscribe.domain import Patient
 from localscribe.vault import IntegrityError, PermissionDenied, Vault, crypto, keys
 
-from vault_helpers import PASSES, unlock
+from vault_helpers import PASSES, run_cli, unlock
 
 NEW = "second clinician pass 3"
 
@@ -132,3 +132,18 @@ def test_a_single_clinician_practice_recovers_with_the_code(vault):
     raw = sqlite3.connect(vault.paths.vault_db)
     assert raw.execute("SELECT outcome FROM audit_events WHERE action = 'phi.recover' "
                        "ORDER BY seq").fetchall() == [("denied",), ("ok",)]
+
+
+def test_recovery_code_from_the_command_line(vault):
+    data = vault.paths.data_dir
+    made = run_cli(["users", "recovery-code"], data, "doc", PASSES["doc"])
+    assert made.returncode == 0, made.stderr
+    code = made.stdout.strip().rsplit(" ", 1)[-1]
+    denied = run_cli(["users", "recovery-code"], data, "admin", PASSES["admin"])
+    assert denied.returncode == 3 and "not allowed" in denied.stderr
+    admin = unlock(vault, "admin")
+    admin.set_passphrase("doc", NEW)
+    admin.lock()
+    back = run_cli(["users", "recover"], data, "doc", NEW,
+                   env={"LOCALSCRIBE_RECOVERY_CODE": code})
+    assert back.returncode == 0 and "access restored" in back.stdout, back.stderr

@@ -118,12 +118,14 @@ class Session(AdminOps):
         with self._lock:
             if self._locked:
                 return
-            self.audit("lock", self.user, reason=reason)
-            egress.remove_block_listener(self._on_blocked)
-            self._locked = True
-            self._cap.drop()
-            self._keys = self._bootstrap_phi = None
-            self._cap = self._audit = self._store = None
+            try:
+                self.audit("lock", self.user, reason=reason)
+            finally:   # a damaged trail must never keep a session unlocked
+                egress.remove_block_listener(self._on_blocked)
+                self._locked = True
+                self._cap.drop()
+                self._keys = self._bootstrap_phi = None
+                self._cap = self._audit = self._store = None
 
     def _check(self, permission: str | None = None, object: str = "") -> None:
         if self._locked:
