@@ -128,3 +128,10 @@ def test_a_paraphrase_loop_ends_the_section():
     assert avoid is not None and avoid(b" The") and not avoid(b"\n")
     fresh = SX.SentenceRules(budget=1000, seen=set())
     assert fresh.gate("She has a cough. She has no fever.", 10) is None     # new facts go on
+
+
+def test_a_plan_may_restate_the_history():
+    rules = SX.SentenceRules(budget=1000, seen=set())
+    rules.gate("She takes metformin for her diabetes.", 10)
+    rules.new_section()
+    assert rules.gate("Continue metformin for her diabetes.", 10) is None

@@ -157,8 +157,8 @@ class SentenceRules:
       section's end may follow (never a sentence it could not finish);
     - ``seen``: a sentence may not end where it would repeat, word for word, one the note
       already has (the model must say something else, or stop);
-    - a sentence that mostly restates an earlier one ends the section: the model has run out
-      of things to say and is looping on paraphrases;
+    - a sentence that mostly restates an earlier one of the same section ends the section: the
+      model has run out of things to say and is looping on paraphrases;
     - ``numbers``: every number written must be one said in the visit, so a vital sign, age,
       dose or duration that nobody said cannot be typed at all.
     The gate is asked before every token with the section's text so far.
@@ -167,7 +167,7 @@ class SentenceRules:
     budget: int
     seen: set[str]
     numbers: frozenset[str] | None = None
-    earlier: list[set[str]] = field(default_factory=list)   # content words of finished sentences
+    earlier: list[set[str]] = field(default_factory=list)   # this section's finished sentences
     _done: int = 0                                          # sentences of this section checked
     _looping: bool = False
 
@@ -194,7 +194,9 @@ class SentenceRules:
         self._done = max(self._done, len(finished))
 
     def new_section(self) -> None:
-        self._done, self._looping = 0, False
+        # Paraphrase loops are looked for within a section: a plan restating the history's
+        # facts is what plans do.
+        self._done, self._looping, self.earlier = 0, False, []
 
     def gate(self, text: str, generated: int) -> Callable[[bytes], bool] | None:
         self._track(text)
