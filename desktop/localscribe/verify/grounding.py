@@ -3,12 +3,15 @@
 Two tiers of flags. BLOCKING: a fact the visit never states or contradicts: a number, unit, dose,
 frequency, drug, side of the body, a finding asserted that was never mentioned, or a finding
 whose presence the note flips. INFO: worth a glance, never blocks signing (nothing in the visit
-clearly supports the statement; a finding denied in the note that the visit never discussed).
+clearly supports the statement; a finding denied in the note that the visit never discussed; a
+finding asked about whose answer is unclear; "bilateral" where the visit named one side).
 
 A fact said elsewhere than the cited lines is not a problem: the statement's evidence is re-linked
 to the lines that say it (align() plus the lines holding each fact). Each fact is judged near the
-statement's evidence first (the cited and aligned lines, with a neighbour each side), then
-against the whole visit. Reasons are plain sentences for the clinician, one per distinct problem.
+statement's evidence first (the cited and aligned lines, with a neighbour each side), and a
+number, side or frequency that differs from the one the visit gives for the same thing (the same
+drug, body part, or topic) is a contradiction even if the note's value is said elsewhere. Reasons
+are plain sentences for the clinician, one per distinct problem.
 """
 
 from __future__ import annotations
@@ -22,8 +25,7 @@ from localscribe.verify.findings import FindingLexicon, load_findings
 from localscribe.verify.frequency import implied
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
 from localscribe.verify.polarity import FindingPolarity, finding_polarity, segment_polarities
-from localscribe.verify.negation import STOPWORDS
-from localscribe.verify.text import DOSE_UNITS, quantities, root, words
+from localscribe.verify.text import DOSE_UNITS, quantities, words
 
 # Flags that mean "this fact is not in the visit": what the unsupported rate counts.
 UNSUPPORTED_KINDS = frozenset({"number", "unit", "dose", "frequency", "drug", "laterality", "negation",
