@@ -69,15 +69,20 @@ def test_without_loop_control_the_same_model_repeats_itself(engine, transcript_o
     guarded, _ = draft_transcript(engine, looping, template, max_tokens=MAX, mode=DraftMode.CHAINED)
 
     def longest_repeat(draft) -> int:
-        words = " ".join(st.text for st in draft.statements).lower().split()
+        """The longest word run written twice within one section (across sections a plan
+        may restate the history; identical sentences are ruled out everywhere)."""
         best = 0
-        for n in range(4, 30):
-            grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
-            if len(grams) != len(set(grams)):
-                best = n
+        for sec in draft.sections:
+            words = " ".join(st.text for st in sec.statements).lower().split()
+            for n in range(4, 30):
+                grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+                if len(grams) != len(set(grams)):
+                    best = max(best, n)
         return best
     assert longest_repeat(guarded) < longest_repeat(free) or longest_repeat(free) == 0
     assert longest_repeat(guarded) < 12
+    texts = [_norm(st.text) for st in guarded.statements]
+    assert len(texts) == len(set(texts))
 
 
 def test_incremental_sections_leave_only_the_requests_for_stop(engine, visit):
@@ -87,7 +92,10 @@ def test_incremental_sections_leave_only_the_requests_for_stop(engine, visit):
     segs = visit.segments
     for part in (segs[:3], segs[3:7], segs[7:]):
         drafter.feed(part)
-    assert drafter.stats.prefill_tokens > 150
+    transcript_tokens = len(engine.tokenize("".join(SX.segment_line(s) for s in segs)))
+    # the instructions came from the prefix cache; the transcript was read while it came in
+    assert drafter.stats.prefix in ("computed", "loaded", "cached")
+    assert drafter.stats.prefill_tokens >= transcript_tokens - 5
     streamed: list[str] = []
     draft = drafter.finish(on_text=streamed.append)
     # After Stop only each section's short request was read before its text.
