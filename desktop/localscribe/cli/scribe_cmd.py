@@ -171,7 +171,7 @@ def run_scribe(args) -> int:
     eid = None
     try:
         eid = session.create_encounter(Patient(name=args.patient_name, mrn=args.mrn,
-                                               birth_date=args.dob), args.template)
+                                               birth_date=args.dob), prepared[0].key)
         template, result, elapsed = _scribe(args, VaultVisitStore(session, eid), args.audio,
                                             prepared)
         if result.error:
