@@ -32,7 +32,7 @@ def stored_encounter(v: VaultDir) -> str:
     template = load_template(str(v.template))
     s = v.session("doc")
     try:
-        eid = s.create_encounter(Patient(name="Maria de la Cruz", mrn="MRN-77",
+        eid = s.create_encounter(Patient(name="Dana Reyes", mrn="MRN-77",
                                          birth_date="1960-02-03"), template.key)
         s.save_draft(eid, flagged_draft(template.key))
         s.set_status(eid, "review")
@@ -103,9 +103,9 @@ def test_show_edit_sign_amend_with_acks_roles_and_audit(vdir, tmp_path):
     r = vdir.run("note", "sign", short, "--ack", "st2", "--ack", "section:plan", user="asst")
     assert r.returncode == 3 and "sign" in one_line_error(r)
     r = vdir.run("note", "show", short, user="aud")
-    assert r.returncode == 3 and "Maria" not in r.stdout + r.stderr and "Knee" not in r.stdout
+    assert r.returncode == 3 and "Dana" not in r.stdout + r.stderr and "Knee" not in r.stdout
     r = vdir.run("encounters", "list", "--json", user="aud")
-    assert r.returncode == 3 and "Maria" not in r.stdout
+    assert r.returncode == 3 and "Dana" not in r.stdout
 
     # Signed with each item acknowledged (the flag by its own id works as well as the statement).
     r = vdir.run("note", "sign", short, "--ack", "st2#0", "--ack", "section:plan", "--json")

@@ -41,8 +41,9 @@ def register(subparsers) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--template", default="soap", help="note template (soap, history_and_physical, "
-                                                       "progress_note, or your practice's)")
+    p.add_argument("--template", default="soap",
+                   help="note template: soap, history_and_physical, progress_note, one in your "
+                        "practice's templates folder, or a path to a .toml/.json file anywhere")
     p.add_argument("--realtime", action="store_true",
                    help="feed the audio at real-time pace, as a microphone would")
     add_json(p)
