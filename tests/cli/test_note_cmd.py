@@ -13,7 +13,7 @@ from localscribe.domain import Draft, Flag, Patient, Section, Statement
 from localscribe.draft.templates import load_template
 from localscribe.ehr.fhir_document import build_document_reference
 from localscribe.ehr.hl7v2 import build_mdm
-from tests.support.cli_vault import VaultDir, vdir  # noqa: F401 (the fixture)
+from tests.support.cli_vault import PASS, VaultDir, vdir  # noqa: F401 (the fixture)
 
 
 def flagged_draft(template_key: str) -> Draft:
@@ -217,3 +217,47 @@ def test_a_practice_templates_loinc_reaches_fhir_and_hl7(vdir):
     assert soap_note.loinc == "11506-3"
     assert build_document_reference(soap_note, {"identifier": {"system": "urn:mrn", "value": "B"}}
                                     )["type"]["coding"][0]["code"] == "11506-3"
+
+
+def _on_terminal(v: VaultDir, args: list[str], answers: list[str], timeout: float = 120):
+    """Run the command with a pseudo-terminal as stdin/stdout (a person at a terminal),
+    answering each `[y/N]` prompt in turn; returns (exit status, everything shown)."""
+    import pty
+    import select
+    import time
+    env = {k: val for k, val in os.environ.items() if not k.startswith("LOCALSCRIBE_")}
+    env.update({"LOCALSCRIBE_USER": "doc", "LOCALSCRIBE_PASSPHRASE": PASS,
+                "LOCALSCRIBE_DATA_DIR": str(v.paths.data_dir)})
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [sys.executable, "-m", "localscribe", *args], env)
+    shown, pending, deadline = b"", list(answers), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if shown.count(b"[y/N]") > len(answers) - len(pending) and pending:
+            os.write(fd, (pending.pop(0) + "\n").encode())
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_each_item_is_asked_and_a_no_refuses(vdir):
+    eid = stored_encounter(vdir)
+    code, shown = _on_terminal(vdir, ["note", "sign", eid], ["y", "n"])
+    assert code == 2, shown
+    assert "The visit spoke to the plan" in shown and "not said in the visit" in shown
+    assert "st2" in shown.splitlines()[-1]              # the refusal names what was declined
+    code, shown = _on_terminal(vdir, ["note", "sign", eid], ["y", "y"])
+    assert code == 0 and "signed: version 1 by doc" in shown, shown
+    sign = [e for e in audit(vdir) if e.action == "sign" and e.object == eid]
+    assert [e.outcome for e in sign] == ["refused", "ok"]
+    assert sign[1].details["acknowledged"] == ["section:plan", "st2#0"]
