@@ -215,6 +215,10 @@ class SignedNote:
     author: str
     signed_at: str           # ISO 8601 UTC
     replaces: str | None = None    # note_id of the note this amends
+    # The template's LOINC document type (e.g. 34117-2 for an H&P), filled by the vault session
+    # from the note's template so that connectors never guess it; "" for notes made elsewhere.
+    loinc: str = ""
+    loinc_display: str = ""
 
 
 @dataclass(frozen=True)

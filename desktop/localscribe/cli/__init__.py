@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "localscribe.cli.pipeline_cmd",
     "localscribe.cli.scribe_cmd",
     "localscribe.cli.encounters_cmd",
+    "localscribe.cli.note_cmd",
     "localscribe.cli.ehr_cmd",
 )
 

@@ -40,17 +40,21 @@ def _audio_seconds(session, enc) -> float:
 
 
 def _row(session, enc) -> dict:
-    from localscribe.vault.encounters import RESUMABLE_STATUSES
-    return {"id": enc.id, "status": str(enc.status), "template": enc.template,
+    from localscribe.vault.encounters import RESUMABLE_STATUSES, EncounterStatus
+    return {"id": enc.id, "status": EncounterStatus(enc.status).value, "template": enc.template,
             "created_at": enc.created_at, "updated_at": enc.updated_at,
             "patient": {"name": enc.patient.name, "mrn": enc.patient.mrn,
                         "birth_date": enc.patient.birth_date},
             "audio_seconds": round(_audio_seconds(session, enc), 1),
             "audio_purged": bool(enc.audio_purged_at),
-            "resumable": enc.status in RESUMABLE_STATUSES}
+            "resumable": enc.status in RESUMABLE_STATUSES,
+            "signed_at": enc.signed_at, "note_id": enc.note_id}
 
 
 def cmd_list(args) -> int:
+    from localscribe.vault.encounters import STATUSES
+    if args.status and args.status not in STATUSES:
+        raise UserError(f"unknown status {args.status!r}; one of {', '.join(STATUSES)}")
     session = unlock(args)
     try:
         rows = [_row(session, e) for e in session.list_encounters()

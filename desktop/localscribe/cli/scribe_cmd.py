@@ -41,8 +41,9 @@ def register(subparsers) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--template", default="soap", help="note template (soap, history_and_physical, "
-                                                       "progress_note, or your practice's)")
+    p.add_argument("--template", default="soap",
+                   help="note template: soap, history_and_physical, progress_note, one in your "
+                        "practice's templates folder, or a path to a .toml/.json file anywhere")
     p.add_argument("--realtime", action="store_true",
                    help="feed the audio at real-time pace, as a microphone would")
     add_json(p)
@@ -171,7 +172,7 @@ def run_scribe(args) -> int:
     eid = None
     try:
         eid = session.create_encounter(Patient(name=args.patient_name, mrn=args.mrn,
-                                               birth_date=args.dob), args.template)
+                                               birth_date=args.dob), prepared[0].key)
         template, result, elapsed = _scribe(args, VaultVisitStore(session, eid), args.audio,
                                             prepared)
         if result.error:

@@ -41,7 +41,7 @@ class SectionSpec:
 
 @dataclass(frozen=True)
 class Template:
-    key: str                  # file stem, what --template takes
+    key: str                  # file stem, what --template takes (a file's absolute path)
     name: str
     loinc: str                # LOINC document type code for FHIR DocumentReference.type
     loinc_display: str
@@ -152,7 +152,10 @@ def load_template(name: str = DEFAULT_TEMPLATE, data_dir: Path | None = None) ->
     """Load by key (``soap``), or from an explicit ``.toml``/``.json`` path."""
     p = Path(name)
     if p.suffix in (".toml", ".json") and p.is_file():
-        return parse_template(p.stem, _read(p), p)
+        # The key is the absolute path: it is stored with the encounter and its draft, and
+        # every later load (rendering, redrafting, the connectors' LOINC) must find the same file.
+        p = p.resolve()
+        return parse_template(str(p), _read(p), p)
     files = _files(data_dir)
     if name not in files:
         raise TemplateError(f"no template named {name!r}; available: {', '.join(sorted(files))}")

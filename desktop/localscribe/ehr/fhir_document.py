@@ -41,6 +41,13 @@ def loinc_for_template(template: str) -> tuple[str, str]:
     return code, LOINC_DISPLAY.get(code, "Clinical note")
 
 
+def note_loinc(note: SignedNote) -> tuple[str, str]:
+    """The note's own LOINC type (set from its template by the vault), else the lookup above."""
+    if note.loinc:
+        return note.loinc, note.loinc_display or LOINC_DISPLAY.get(note.loinc, "Clinical note")
+    return loinc_for_template(note.template)
+
+
 def _instant(iso: str) -> str:
     """FHIR instants need a zone; the vault writes UTC, sometimes without the 'Z'."""
     if iso.endswith("Z") or "+" in iso[10:] or "-" in iso[10:]:
@@ -65,7 +72,7 @@ def build_document_reference(note: SignedNote, subject: dict[str, Any],
     An amendment ``replaces`` the server's document ``replaces_remote_id``; where there is no
     server id (a file import) ``replaces_by_identifier`` points at the original note's
     identifier instead."""
-    code, display = loinc_for_template(note.template)
+    code, display = note_loinc(note)
     if options.loinc:
         code, display = options.loinc, LOINC_DISPLAY.get(options.loinc, "Clinical note")
     signed = _instant(note.signed_at)

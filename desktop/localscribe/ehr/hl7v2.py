@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from hl7apy.parser import parse_message
 
 from localscribe.domain import SignedNote
-from localscribe.ehr.fhir_document import loinc_for_template
+from localscribe.ehr.fhir_document import note_loinc
 from localscribe.ehr.hl7_er7 import Escaped, Repeat, escape_ft, msh_segment, segment, unescape
 from localscribe.ehr.patient import PatientDataInvalid, hl7_birth_date, name_parts, require_mrn
 
@@ -148,7 +148,7 @@ def _build(note: SignedNote, options: Hl7Options, replaces_document: str | None,
            sent_at: str | None) -> str:
     event = "T10" if replaces_document else "T02"
     codec = options.codec
-    loinc, display = loinc_for_template(note.template)
+    loinc, display = note_loinc(note)
     signed = _ts(note.signed_at)
     name = name_parts(note)
     segments = [

@@ -382,22 +382,35 @@ class Session(AdminOps):
         self.audit("sign", eid, note_id=note.note_id, version=note.version,
                    acknowledged=sorted(acknowledged))
         self._purge_audio_if_due(eid)
-        return note
+        return self._with_loinc(note)
 
     def amend(self, eid: str, text: str) -> SignedNote:
         self._check(roles.NOTE_SIGN, eid)
         note = self._store.sign(eid, self.user, amend_text=text)
         self.audit("amend", eid, note_id=note.note_id, replaces=note.replaces,
                    version=note.version)
-        return note
+        return self._with_loinc(note)
 
     def signed_note(self, eid: str) -> SignedNote | None:
         self._check(roles.PHI_READ, eid)
-        return self._store.signed_note(eid)
+        note = self._store.signed_note(eid)
+        return None if note is None else self._with_loinc(note)
 
     def signed_notes(self, eid: str) -> list[SignedNote]:
         self._check(roles.PHI_READ, eid)
-        return self._store.signed_notes(eid)
+        return [self._with_loinc(n) for n in self._store.signed_notes(eid)]
+
+    def _with_loinc(self, note: SignedNote) -> SignedNote:
+        """The note with its template's LOINC document type, wherever the template lives (the
+        built-ins, the practice's templates folder, or a file given by path), so a connector
+        files an H&P as an H&P. A template that is gone leaves it empty (connector default)."""
+        from dataclasses import replace
+        from localscribe.draft.templates import TemplateError, load_template
+        try:
+            template = load_template(note.template, self.vault.paths.data_dir)
+        except TemplateError:
+            return note
+        return replace(note, loinc=template.loinc, loinc_display=template.loinc_display)
 
     # ------------------------------------------------------------ audio
     def open_audio_spool(self, eid: str, max_buffer_s: float = 1.0) -> audio_spool.AudioSpool:
