@@ -213,7 +213,7 @@ def test_review_highlights_evidence_marks_flags_and_autosaves(qtbot, monkeypatch
     assert view.tree.section_count() == 1 and view.progress_row.isVisible()
     view.set_draft(draft, "SUBJECTIVE\nCough for two weeks.\n")
     assert not view.progress_row.isVisible()
-    assert "1 statement needs checking" in view.status.text()
+    assert "1 item needs checking" in view.status.text()
 
     assert view.tree.select_statement("st2")
     marked = [view.transcript.item(i).text() for i in range(view.transcript.count())
