@@ -111,6 +111,9 @@ def test_numbers_nobody_said_cannot_be_written():
     assert rules.gate("She takes 1", 5)(b",000 mg") is False
     assert rules.gate("She takes 1", 5)(b"00 mg") is True       # 100 was never said
     assert rules.gate("She is 5", 5)(b" years") is True         # 5 was never said
+    assert rules.gate("level of 1", 5)(b",,") is True            # no "8,,3,0" either
+    assert rules.gate("She takes 1,", 5)(b"0") is False
+    assert rules.gate("She takes 1,0", 5)(b", and") is True      # "1,0" is not 1,000
 
 
 def test_a_sentence_may_not_end_as_a_copy_of_one_already_written():

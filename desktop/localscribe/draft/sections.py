@@ -172,12 +172,17 @@ class SentenceRules:
     _looping: bool = False
 
     def _number_ok(self, run: str, closed: bool) -> bool:
-        run = run.replace(",", "")
         if self.numbers is None:
             return True
+        # Thousands separators only in threes ("1,000"): "8,,3,0" is no number at all.
+        head, *groups = run.split(".")[0].split(",")
+        if not head or any(len(g) > 3 or (closed or i < len(groups) - 1) and len(g) != 3
+                           for i, g in enumerate(groups)):
+            return False
+        digits = run.replace(",", "")
         if closed:
-            return run in self.numbers
-        return any(n.startswith(run) for n in self.numbers)
+            return digits in self.numbers
+        return any(n.startswith(digits) for n in self.numbers)
 
     def _track(self, text: str) -> None:
         """Take in the sentences finished since the last call (exact and near repeats)."""
@@ -219,9 +224,11 @@ class SentenceRules:
                 for m in _NUMBER_RUN.finditer(combined):
                     if m.end() < len(tail):
                         continue              # closed before this token: accepted then
-                    run = m.group(0).rstrip(".,")
+                    run = m.group(0)
                     # "38." may still become "38.5": a run is closed by anything but a point.
                     closed = m.end() < len(combined) and combined[m.end()] != "."
+                    if closed and run[-1] in ",.":
+                        run = run[:-1]        # the clause's comma or the sentence's stop
                     if not self._number_ok(run, closed):
                         return True
             return False
