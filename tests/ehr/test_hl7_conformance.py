@@ -18,7 +18,7 @@ from localscribe.ehr.patient import PatientDataInvalid
 from localscribe.ehr.protocol import ConnectorConfig, SettingsError
 from localscribe.ehr.service import EhrService
 
-from conftest import make_note, note_text, wire
+from conftest import Receiver, make_note, note_text, wire
 
 NPI = "1234567893"
 SETTINGS = {"sending_facility": "CLINIC-A", "receiving_application": "EHRAPP",
@@ -188,7 +188,6 @@ def test_entry_screens_can_ask_the_same_rules_before_the_visit():
 
 @pytest.mark.parametrize("persistent,connections", [(True, 1), (False, 3)])
 def test_persistent_connection_option(persistent, connections):
-    from conftest import Receiver
 
     r = Receiver(keep_alive=True).start()
     try:
@@ -213,7 +212,6 @@ def test_a_kept_connection_the_receiver_closed_is_reopened_without_duplicates(re
 
 
 def test_iso_8859_1_for_an_old_receiver_carries_the_exact_note():
-    from conftest import Receiver
     from localscribe.ehr.hl7v2 import Hl7Options
     from localscribe.ehr.mllp import frame
 

@@ -63,7 +63,7 @@ def test_rebuilt_visit_through_a_virtual_microphone_gives_a_grounded_draft(
     ids = {s.id for s in result.transcript.segments}
     assert result.draft is not None and result.draft.statements
     for st in result.draft.statements:
-        assert st.evidence or st.blocking_flags, f"unsupported statement without a flag: {st.text!r}"
+        assert st.evidence or st.flags, f"unsupported statement without a flag: {st.text!r}"
         assert set(st.evidence) <= ids, f"{st.id} cites unknown segments {set(st.evidence) - ids}"
     # Everything is in the vault, and the audio there is the whole visit.
     assert clinician_session.load_transcript(encounter).segments == result.transcript.segments

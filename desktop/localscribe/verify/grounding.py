@@ -131,7 +131,9 @@ class Verifier:
         self._sides(c, st.text, region, topic, cited)
         self._frequencies(c, mine, region, topic, cited, st.text)
         self._findings(c, st.text, region, cited)
-        if not aligned and not c.support and not any(f.blocking for f in c.flags) and mine.has_content:
+        # Nothing in the visit behind it, not even a fact to check ("The patient is Dr."):
+        # never silent, but not blocking either (no fact is contradicted or absent).
+        if not aligned and not c.support and not any(f.blocking for f in c.flags):
             c.flag("weak-evidence", "Nothing said in the visit clearly supports this statement.", tier=INFO)
         self._relink(st, c, cited, aligned)
         return c.flags
