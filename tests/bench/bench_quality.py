@@ -7,7 +7,10 @@ Every mode named in --modes drafts every encounter in the same run, so the compa
 paired (same machine state, same encounters). Modes (desktop/localscribe/draft/incremental.py):
 ``lines`` (statement lines with evidence ids, the design before issue 9), ``prose`` (prose
 under the headings in one turn), ``sections`` (one turn per section, each from the transcript
-alone), ``chained`` (one turn per section in one conversation).
+alone), ``chained`` (one turn per section in one conversation). Variants of the per-section
+modes: ``/norecheck`` without rewriting the sentences the verifier blocks (``draft/recheck.py``),
+``/nofit`` with the template's sentence caps whatever the visit's length
+(``sections.fit_to_visit``); e.g. ``sections/norecheck/nofit``.
 
 Reported per mode:
 - ROUGE-1/2/Lsum as ACI-Bench's own evaluation computes them (rouge-score, use_stemmer=False,
@@ -88,7 +91,9 @@ def evaluate(row: dict, mode: str, engine: LlamaEngine, template, scorer, max_to
     transcript = parse_transcript_text(row["dialogue"])
     engine.reset()
     t = time.perf_counter()
-    draft, stats = draft_transcript(engine, transcript, template, max_tokens=max_tokens, mode=mode)
+    base, *variants = mode.split("/")
+    draft, stats = draft_transcript(engine, transcript, template, max_tokens=max_tokens, mode=base,
+                                    recheck="norecheck" not in variants, fit="nofit" not in variants)
     wall = time.perf_counter() - t
     tv = time.perf_counter()
     verify_draft(draft, transcript)
@@ -114,6 +119,7 @@ def evaluate(row: dict, mode: str, engine: LlamaEngine, template, scorer, max_to
         "statements": len(draft.statements), "blocking_flags": blocking,
         "blocking_statements": len(draft.blocking),
         "repeats_removed": stats.repeats_removed, "finished": stats.finished,
+        "rewritten": stats.rewritten, "rewrite_tokens": stats.rewrite_tokens,
         "generated": stats.stop_generated, "seconds": round(wall, 1), "verify_ms": round(1000 * verify_s, 1),
         "gen_tok_s": round(stats.stop_generated / max(stats.stop_gen_s, 1e-9), 1),
         "note": note, "draft": draft.to_dict(),
@@ -155,7 +161,9 @@ def summarize(mode: str, recs: list[dict]) -> str:
             + f" | empty-but-filled notes {sum(bool(r['empty_but_filled']) for r in recs)}"
             f" ({sum(len(r['empty_but_filled']) for r in recs)} sections), short notes {sum(r['short'] for r in recs)},"
             f" notices {sum(len(r['notices']) for r in recs)}, repeats removed {sum(r['repeats_removed'] for r in recs)},"
-            f" unfinished {sum(not r['finished'] for r in recs)}"
+            f" unfinished {sum(not r['finished'] for r in recs)},"
+            f" sentences rewritten {sum(r.get('rewritten', 0) for r in recs)}"
+            f" ({sum(r.get('rewrite_tokens', 0) for r in recs)} tok)"
             f" | blocking flags/note {m('blocking_flags'):.2f}, statements with a blocking flag "
             f"{100 * sum(r['blocking_statements'] for r in recs) / max(n_st, 1):.1f}% of {n_st}"
             f" | words {m('words'):.0f} (ref {m('ref_words'):.0f}), generated {m('generated'):.0f} tok,"
@@ -166,7 +174,9 @@ def summarize(mode: str, recs: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="valid", choices=("valid", "train"))
-    ap.add_argument("--modes", default="chained", help="comma-separated: " + ",".join(m.value for m in DraftMode))
+    ap.add_argument("--modes", default="sections", help="comma-separated: " + ",".join(m.value for m in DraftMode)
+                    + "; a per-section mode with /norecheck: without rewriting blocked sentences,"
+                    " /nofit: sentence caps not fitted to the visit's length")
     ap.add_argument("--limit", type=int, default=0, help="first N encounters only")
     ap.add_argument("--offset", type=int, default=0)
     ap.add_argument("--every", type=int, default=1, help="every k-th encounter (a spread subset)")
@@ -191,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = rows[args.offset::args.every]
     if args.limit:
         rows = rows[: args.limit]
-    modes = [DraftMode(m.strip()).value for m in args.modes.split(",") if m.strip()]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for m in modes:
+        DraftMode(m.split("/")[0])
+        if not set(m.split("/")[1:]) <= {"norecheck", "nofit"}:
+            ap.error(f"unknown mode variant in {m!r}: /norecheck, /nofit")
     template = load_template(args.template)
     kw = {"n_ctx": args.n_ctx, "n_threads": args.threads, "lookahead": args.lookahead}
     engine = LlamaEngine(Path(args.model).resolve(), **kw) if args.model else LlamaEngine.for_profile(args.profile, **kw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import numpy as np
 from localscribe.domain import Segment, Transcript
 from localscribe.draft import sections as SX
@@ -138,3 +139,32 @@ def test_a_plan_may_restate_the_history():
     rules.gate("She takes metformin for her diabetes.", 10)
     rules.new_section()
     assert rules.gate("Continue metformin for her diabetes.", 10) is None
+
+
+def test_sentence_caps_follow_the_visit_length_but_never_below_the_minimum():
+    from localscribe.draft.templates import load_template
+
+    t = load_template("history_and_physical")
+    hpi = t.section("hpi")
+    assert SX.fit_to_visit(hpi, SX.TYPICAL_VISIT_WORDS) == hpi
+    assert SX.fit_to_visit(hpi, 5000) == hpi                   # never above the template's
+    short = SX.fit_to_visit(hpi, 300)
+    assert hpi.min_statements <= short.max_statements < hpi.max_statements
+    assert SX.fit_to_visit(hpi, 0).max_statements >= hpi.min_statements
+    tiny = SX.fit_to_visit(t.section("cc"), 0)
+    assert tiny.max_statements == 1
+
+
+def test_a_phrase_section_is_one_short_phrase():
+    import re
+
+    from localscribe.draft.templates import PHRASE_CHARS, TemplateError, load_template, parse_template
+
+    cc = load_template("history_and_physical").section("cc")
+    assert cc.phrase and cc.max_statements == 1
+    grammar = SX.build_grammar(cc)
+    assert f"ch{{2,{PHRASE_CHARS}}}" in grammar and "{0,0}" in grammar
+    assert "short phrase" in SX.request_text(cc, first=True)
+    with pytest.raises(TemplateError, match="phrase must be true or false"):
+        parse_template("x", {"sections": [{"key": "cc", "title": "CC", "phrase": "yes"}]})
+    assert re.search(r"sentences", SX.request_text(load_template("soap").sections[0], first=True))

@@ -27,7 +27,7 @@ import hashlib
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -307,7 +307,8 @@ class LlamaEngine:
                 return [int(t) for t in ids[start:start + room]]
         return []
 
-    def _piece(self, tok: int) -> bytes:
+    def piece(self, tok: int) -> bytes:
+        """The bytes of one token (cached: the gate asks for them before every choice)."""
         piece = self._pieces.get(tok)
         if piece is None:
             piece = self._pieces[tok] = self._llm.detokenize([tok])
@@ -318,7 +319,9 @@ class LlamaEngine:
                  should_stop: Callable[[], bool] | None = None,
                  line_gate: Callable[[str, int], bool] | None = None,
                  gate: Callable[[str, int], Callable[[bytes], bool] | None] | None = None,
-                 controls: DecodeControls | None = None) -> Generation:
+                 controls: DecodeControls | None = None,
+                 answer_prefix: Sequence[int] = (),
+                 first_avoid: Collection[int] = ()) -> Generation:
         """Greedy generation under ``grammar`` after ``tokens``, reusing the cached prefix.
 
         ``line_gate(text_so_far, generated)`` is asked at the start of each line; when it
@@ -326,8 +329,13 @@ class LlamaEngine:
         on to the next heading or ends the note (see ``schema.SectionBudget``).
         ``gate(text_so_far, generated)`` is the general form: it returns a test of a token's
         bytes that rules the token out at this point, or None.
-        ``controls`` steer the choice away from loops (``decoding.DecodeControls``)."""
+        ``controls`` steer the choice away from loops (``decoding.DecodeControls``).
+        ``answer_prefix``: tokens of the answer already written (a retry from a sentence
+        start): they count as generated and pass through the grammar, but are not re-emitted to
+        ``on_text``; ``first_avoid``: tokens ruled out as the first one chosen after them."""
         llm = self._llm
+        answer_prefix = list(answer_prefix)
+        tokens = list(tokens) + answer_prefix
         if len(tokens) + 8 >= self.n_ctx:
             raise EngineError(f"prompt of {len(tokens)} tokens leaves no room in the {self.n_ctx}-token context")
         max_tokens = min(max_tokens, self.n_ctx - len(tokens) - 2)
@@ -359,11 +367,17 @@ class LlamaEngine:
         adjust = loop_guard.adjust if loop_guard is not None else None
 
         def avoid():
+            test = _avoid()
+            if n != len(answer_prefix) or not first_avoid:
+                return test
+            return lambda tok: tok in first_avoid or (test is not None and test(tok))
+
+        def _avoid():
             """At the end of a line (after "]", or at a line start), the tokens that would
             open another statement when the line gate says the section has had its share."""
             if gate is not None:
                 test = gate("".join(pieces), n)
-                return None if test is None else (lambda tok: test(self._piece(tok)))
+                return None if test is None else (lambda tok: test(self.piece(tok)))
             if line_gate is None:
                 return None
             text = "".join(pieces)
@@ -374,10 +388,19 @@ class LlamaEngine:
             at_start = text.endswith("\n")
 
             def opens_statement(tok: int) -> bool:
-                piece = self._piece(tok)
+                piece = self.piece(tok)
                 return (at_start and piece.lstrip(b" ").startswith(b"-")) or b"\n-" in piece
             return opens_statement
 
+        for tok in answer_prefix:
+            sampler.accept(tok)
+            if loop_guard is not None:
+                loop_guard.push(tok)
+            out_tokens.append(tok)
+            piece = decoder.decode(llm.detokenize([tok]))
+            if piece:
+                pieces.append(piece)
+            n += 1
         try:
             tok = sampler.pick(llm._ctx.get_logits_ith(logits_idx), avoid(), adjust)
             while True:
@@ -424,6 +447,6 @@ class LlamaEngine:
             pieces.append(tail)
         t_end = time.perf_counter()
         return Generation(text="".join(pieces), finished=finished, prompt_tokens=len(tokens),
-                          prompt_evaluated=prompt_decoded, generated=n,
+                          prompt_evaluated=prompt_decoded, generated=n - len(answer_prefix),
                           decoded=self.counters.evaluated - before,
                           prompt_s=t_first - t0, gen_s=t_end - t_first, tokens=tuple(out_tokens))

@@ -24,6 +24,7 @@ from enum import Enum
 
 from localscribe.domain import Draft, Section, Segment, Transcript
 from localscribe.draft import prompt as P
+from localscribe.draft import recheck as RC
 from localscribe.draft import sections as SX
 from localscribe.draft.decoding import DecodeControls
 from localscribe.draft.engine import Generation, LlamaEngine
@@ -57,6 +58,8 @@ class DraftStats:
     stop_gen_s: float = 0.0
     finished: bool = True            # every section/chunk completed within its token budget
     repeats_removed: int = 0         # statements dropped by the merge as already said
+    rewritten: int = 0               # sentences the verifier blocked, written again
+    rewrite_tokens: int = 0          # tokens generated for those second tries
     prefix: str = ""                 # how the fixed prompt prefix reached the cache
     generations: list[Generation] = field(default_factory=list)
 
@@ -79,8 +82,11 @@ class IncrementalDrafter:
                  max_tokens: int | None = None, prefill: bool = True,
                  mode: DraftMode | str = DEFAULT_MODE, controls: DecodeControls | None = None,
                  align: Callable[[str, Transcript], list[str]] | None = None,
-                 prefix_cache: bool = True):
-        """``max_tokens``: generated tokens per note (default: the template's ``note_tokens``),
+                 prefix_cache: bool = True, recheck: bool = True, fit: bool = True,
+                 blocker: Callable[[Transcript, Callable[[str, Transcript], list[str]]],
+                                   Callable[[str], bool]] = RC.verifier_blocks):
+        """``recheck``: in the per-section modes, write again a sentence that ``blocker``
+        (by default the note verifier) blocks (``draft.recheck``). ``max_tokens``: generated tokens per note (default: the template's ``note_tokens``),
         shared among its sections by their statement caps."""
         self.engine = engine
         self.template = template
@@ -88,6 +94,9 @@ class IncrementalDrafter:
         self.controls = controls if controls is not None else (
             DecodeControls() if self.mode is DraftMode.LINES else SX.DEFAULT_CONTROLS)
         self.align = align or align_evidence
+        self.recheck = recheck and self.mode in (DraftMode.SECTIONS, DraftMode.CHAINED)
+        self.blocker = blocker
+        self.fit = fit            # sentence caps fitted to the visit's length (sections.fit_to_visit)
         max_tokens = max_tokens or template.note_tokens
         self.max_tokens = max_tokens
         # Room for the hard cap over the budget: the gate is checked per line, so the last line
@@ -177,7 +186,11 @@ class IncrementalDrafter:
         context = list(chunk.tokens)
         transcript = Transcript(segments=list(chunk.segments))
         rules = SX.SentenceRules(budget=0, seen=set(), numbers=SX.spoken_numbers(transcript))
+        blocks = self.blocker(transcript, self.align) if self.recheck else None
+        words = SX.visit_words(transcript)
         for i, (spec, share) in enumerate(zip(self.template.sections, self._shares())):
+            if self.fit and not self._done:       # a chunk of a long visit is not a short visit
+                spec = SX.fit_to_visit(spec, words)
             if not spec.min_statements and SX.discussed(spec, transcript):
                 # The visit spoke to this section (its cues): "None." is not an answer here.
                 spec = dataclasses.replace(spec, min_statements=1)
@@ -188,15 +201,50 @@ class IncrementalDrafter:
                 on_text(f"{spec.title}\n")
             rules.budget = share
             rules.new_section()
-            gen = self._record(self.engine.generate(
-                tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
-                on_text=on_text, gate=rules.gate, controls=self.controls))
+            base_seen = set(rules.seen)
+
+            def write(prefix=(), avoid=(), spec=spec, tokens=tokens):
+                return self._record(self.engine.generate(
+                    tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
+                    on_text=on_text, gate=rules.gate, controls=self.controls,
+                    answer_prefix=prefix, first_avoid=avoid))
+            gen = write()
+            if blocks is not None:
+                gen = self._rewrite_blocked(gen, write, blocks, rules, base_seen)
             rules.gate(gen.text.rstrip("\n"), 0)      # take in the section's last sentence
             if on_text:
                 on_text("\n")
             written.append(SX.SectionText(spec.key, gen.text, gen.finished))
             context = tokens + list(gen.tokens)
         return written
+
+    def _rewrite_blocked(self, gen: Generation, write, blocks, rules: SX.SentenceRules,
+                         base_seen: set[str]) -> Generation:
+        """Take the section back to each sentence the verifier blocks and write it again
+        (``draft.recheck``); returns the generation that stays."""
+        tries: dict[int, set[int]] = {}        # token position -> openings ruled out there
+        rejected: set[str] = set()
+        after, spent = -1, 0
+        while spent < RC.MAX_TRIES_PER_SECTION:
+            bad = RC.first_blocked(gen.text, blocks, after=after)
+            if bad is None:
+                break
+            pieces = [self.engine.piece(t) for t in gen.tokens]
+            k = RC.token_boundary(pieces, gen.text, bad.start)
+            ruled_out = tries.setdefault(k, set())
+            if len(ruled_out) >= RC.MAX_TRIES_PER_SENTENCE or k >= len(gen.tokens):
+                after = bad.index             # it stays, flagged; look further on
+                continue
+            ruled_out.add(gen.tokens[k])
+            rejected.add(SX.norm_sentence(bad.sentence))
+            kept = [s for _, s in RC.finished_sentences(gen.text)[:bad.index]]
+            rules.restart(base_seen, kept, rejected)
+            retry = write(prefix=gen.tokens[:k], avoid=frozenset(ruled_out))
+            spent += 1
+            self.stats.rewritten += 1
+            self.stats.rewrite_tokens += retry.generated
+            gen = retry
+        return gen
 
     def _prose_request(self) -> str:
         headings = "\n".join(f"{s.title}: {s.guidance} At most {s.max_statements} sentences."
@@ -301,10 +349,11 @@ def draft_transcript(engine: LlamaEngine, transcript: Transcript, template: Temp
                      max_tokens: int | None = None, mode: DraftMode | str = DEFAULT_MODE,
                      controls: DecodeControls | None = None,
                      align: Callable[[str, Transcript], list[str]] | None = None,
-                     on_text: Callable[[str], None] | None = None) -> tuple[Draft, DraftStats]:
+                     on_text: Callable[[str], None] | None = None,
+                     recheck: bool = True, fit: bool = True) -> tuple[Draft, DraftStats]:
     """One-shot drafting of a finished transcript (the CLI and the naive baseline)."""
     drafter = IncrementalDrafter(engine, template, max_tokens=max_tokens, prefill=False, mode=mode,
-                                 controls=controls, align=align)
+                                 controls=controls, align=align, recheck=recheck, fit=fit)
     drafter.feed(transcript.segments)
     draft = drafter.finish(on_text=on_text)
     return draft, drafter.stats

@@ -17,13 +17,14 @@ section starts again from the transcript alone (and can be regenerated on its ow
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from localscribe.domain import Section, Segment, Statement, Transcript
 from localscribe.draft.decoding import DecodeControls
-from localscribe.draft.templates import SectionSpec, Template
+from localscribe.draft.templates import PHRASE_CHARS, SectionSpec, Template
 
 MAX_SENTENCE_CHARS = 200
 NONE_WORD = "None."
@@ -72,14 +73,38 @@ def request_text(spec: SectionSpec, *, first: bool) -> str:
     """The turn that asks for one section (after the transcript, or after the last section)."""
     count = (f"{spec.min_statements} to {spec.max_statements} sentences" if spec.min_statements
              else f"at most {spec.max_statements} sentences, or {NONE_WORD}")
-    ask = (f"Write the {spec.title} section of the note: {spec.guidance} Write {count}, in the third "
-           "person, in a clinician's words: do not quote the transcript.")
+    if spec.phrase:
+        ask = (f"Write the {spec.title} section of the note: {spec.guidance} Write one short phrase "
+               "of a few words, not a sentence, ending with a full stop.")
+    else:
+        ask = (f"Write the {spec.title} section of the note: {spec.guidance} Write {count}, in the third "
+               "person, in a clinician's words: do not quote the transcript.")
     if first:
         return f"\n{ask}<|im_end|>\n<|im_start|>assistant\n"
     return f"<|im_end|>\n<|im_start|>user\n{ask}<|im_end|>\n<|im_start|>assistant\n"
 
 
 _CHAR_RULE = r'ch ::= [^\n.] | "." [0-9]'
+
+
+# Clinicians' notes grow with the visit, but slowly: on ACI-Bench train (67 visits) a note has
+# about 180 words plus 0.2 per word of dialogue (median dialogue 1,190 words, note 412). The
+# template's sentence caps are sized for such a typical visit; a shorter one gets caps cut in
+# that proportion, so a small model does not pad a five-minute visit to a full-length note.
+NOTE_WORDS_BASE, NOTE_WORDS_PER_VISIT_WORD, TYPICAL_VISIT_WORDS = 180, 0.2, 1200
+
+
+def fit_to_visit(spec: SectionSpec, visit_words: int) -> SectionSpec:
+    """The section's sentence cap for a visit of ``visit_words`` words (never above the
+    template's, never below its minimum)."""
+    share = min(1.0, (NOTE_WORDS_BASE + NOTE_WORDS_PER_VISIT_WORD * visit_words)
+                / (NOTE_WORDS_BASE + NOTE_WORDS_PER_VISIT_WORD * TYPICAL_VISIT_WORDS))
+    hi = max(spec.min_statements, 1, round(spec.max_statements * share))
+    return spec if hi == spec.max_statements else dataclasses.replace(spec, max_statements=hi)
+
+
+def visit_words(transcript: Transcript) -> int:
+    return sum(len(s.text.split()) for s in transcript.segments)
 
 
 def section_rules(spec: SectionSpec, name: str) -> list[str]:
@@ -90,7 +115,7 @@ def section_rules(spec: SectionSpec, name: str) -> list[str]:
     hi = max(1, spec.max_statements)
     lo = max(1, spec.min_statements)
     none = "" if spec.min_statements else f'"{NONE_WORD}\\n" | '
-    n = MAX_SENTENCE_CHARS
+    n = PHRASE_CHARS if spec.phrase else MAX_SENTENCE_CHARS
     return [f'{name} ::= {none}{name}f (" " {name}s){{{lo - 1},{hi - 1}}} "\\n"',
             f'{name}s ::= [A-Z0-9] ch{{2,{n}}} "."',
             # The first sentence may not be "None." itself: that answer ends the section.
@@ -202,6 +227,14 @@ class SentenceRules:
         # Paraphrase loops are looked for within a section: a plan restating the history's
         # facts is what plans do.
         self._done, self._looping, self.earlier = 0, False, []
+
+    def restart(self, base_seen: set[str], kept: list[str], rejected: set[str]) -> None:
+        """The state at the start of a sentence that is being written again: the note's
+        sentences before this section, this section's ``kept`` ones, and the ``rejected``
+        attempts (normalized) that may not come back word for word."""
+        self.seen = set(base_seen) | {norm_sentence(k) for k in kept} | rejected
+        self.earlier = [_content_words(k) for k in kept]
+        self._done, self._looping = len(kept), False
 
     def gate(self, text: str, generated: int) -> Callable[[bytes], bool] | None:
         self._track(text)

@@ -37,6 +37,13 @@ class SectionSpec:
     # Words whose presence in a transcript shows the visit spoke to this section (e.g. "x-ray"
     # for results). When drafting leaves such a section empty, the draft says so visibly.
     cues: tuple[str, ...] = ()
+    # A section written as one short phrase ("Right knee pain."), as clinicians write a chief
+    # complaint, rather than as sentences.
+    phrase: bool = False
+
+
+# The longest phrase a ``phrase`` section may be, in characters.
+PHRASE_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -102,9 +109,12 @@ def parse_template(key: str, raw: dict, source: Path | None = None) -> Template:
             hi, lo = 0, 0
         if not 0 <= lo <= hi or hi < 1:
             raise TemplateError(f"{where}: section {skey!r}: need 0 <= min_statements <= max_statements, max >= 1")
+        phrase = s.get("phrase", False)
+        if not isinstance(phrase, bool):
+            raise TemplateError(f"{where}: section {skey!r}: phrase must be true or false")
         sections.append(SectionSpec(key=skey, title=title, guidance=str(s.get("guidance", "")),
-                                    max_statements=hi, min_statements=lo,
-                                    cues=tuple(c.strip().lower() for c in cues)))
+                                    max_statements=1 if phrase else hi, min_statements=min(lo, 1) if phrase else lo,
+                                    cues=tuple(c.strip().lower() for c in cues), phrase=phrase))
     style = str(raw.get("style", "prose"))
     if style not in STYLES:
         raise TemplateError(f"{where}: style must be one of {', '.join(STYLES)}")

@@ -1,0 +1,82 @@
+"""Sentences the verifier blocks are written again (draft/recheck.py): the pieces on their own,
+then with the real tiny model, and the real verifier on a real slip."""
+
+from __future__ import annotations
+
+from localscribe.draft import recheck as RC
+from localscribe.draft import sections as SX
+from localscribe.draft.incremental import DraftMode, IncrementalDrafter
+from localscribe.draft.templates import load_template
+
+
+def test_finished_sentences_are_the_ones_the_grammar_closed():
+    text = "She has a cough. It started 3.5 days ago. She denies fev"
+    assert RC.finished_sentences(text) == [(0, "She has a cough."), (17, "It started 3.5 days ago.")]
+    assert RC.finished_sentences("None.\n") == []
+    assert RC.finished_sentences("She has a cough.\n") == [(0, "She has a cough.")]
+
+
+def test_first_blocked_skips_what_already_stayed():
+    text = "A is fine. B is wrong. C is wrong."
+    bad = lambda s: "wrong" in s      # noqa: E731
+    assert RC.first_blocked(text, bad) == RC.Blocked(1, 11, "B is wrong.")
+    assert RC.first_blocked(text, bad, after=1) == RC.Blocked(2, 23, "C is wrong.")
+    assert RC.first_blocked(text, bad, after=2) is None
+
+
+def test_token_boundary_is_the_opening_token_of_the_sentence():
+    pieces = [b"She", b" has", b" a", b" cough", b".", b" It", b" hurts", b"."]
+    text = b"".join(pieces).decode()
+    start = RC.finished_sentences(text)[1][0]
+    assert RC.token_boundary(pieces, text, start) == 5          # " It" is token 5
+    assert RC.token_boundary(pieces, text, 0) == 0
+
+
+def test_a_blocked_sentence_is_written_again_and_never_word_for_word(engine, visit):
+    """A blocker that rejects the first sentence it is shown: the section is taken back to
+    that sentence's first token and written again; the rejected sentence never reaches the
+    note as written, and the rest of the note is whole."""
+    rejected: list[str] = []
+
+    def blocker(transcript, align):
+        def blocks(sentence: str) -> bool:
+            if not rejected:
+                rejected.append(sentence)
+            return sentence == rejected[0]
+        return blocks
+
+    template = load_template("soap")
+    engine.reset()
+    drafter = IncrementalDrafter(engine, template, max_tokens=160, prefill=False,
+                                 mode=DraftMode.SECTIONS, blocker=blocker, prefix_cache=False)
+    drafter.feed(visit.segments)
+    draft = drafter.finish()
+    assert rejected, "the blocker was never asked"
+    assert drafter.stats.rewritten >= 1
+    texts = [st.text for st in draft.statements]
+    assert rejected[0] not in texts
+    assert all(t.endswith(".") and len(t) <= SX.MAX_SENTENCE_CHARS + 2 for t in texts)
+    # the retry paid only for the rewritten tail, not for the whole section again
+    assert drafter.stats.rewrite_tokens <= drafter.stats.rewritten * (160 + SX.SENTENCE_TOKENS + 10)
+
+
+def test_a_sentence_that_keeps_coming_back_stays_flagged_after_bounded_tries(engine, visit):
+    """A blocker that rejects everything: the tries are bounded per section, the note is still
+    written (the sentences stay, flagged later by the verifier), nothing is dropped."""
+    template = load_template("soap")
+    engine.reset()
+    drafter = IncrementalDrafter(engine, template, max_tokens=160, prefill=False,
+                                 mode=DraftMode.SECTIONS, prefix_cache=False,
+                                 blocker=lambda transcript, align: (lambda sentence: True))
+    drafter.feed(visit.segments)
+    draft = drafter.finish()
+    assert drafter.stats.rewritten <= RC.MAX_TRIES_PER_SECTION * len(template.sections)
+    assert draft.statements
+
+
+def test_the_verifier_blocks_an_unsaid_drug_and_passes_a_said_one(visit):
+    from localscribe.verify.align import align
+
+    blocks = RC.verifier_blocks(visit, align)
+    assert not blocks("The patient takes lisinopril 20 milligrams once a day.")
+    assert blocks("The patient takes metformin 500 milligrams twice a day.")
