@@ -119,7 +119,7 @@ def evaluate(row: dict, mode: str, engine: LlamaEngine, template, scorer, max_to
         "statements": len(draft.statements), "blocking_flags": blocking,
         "blocking_statements": len(draft.blocking),
         "repeats_removed": stats.repeats_removed, "finished": stats.finished,
-        "rewritten": stats.rewritten, "rewrite_tokens": stats.rewrite_tokens,
+        "rewritten": stats.rewritten, "rewrite_tokens": stats.rewrite_tokens, "rewrites_empty": stats.rewrites_empty,
         "generated": stats.stop_generated, "seconds": round(wall, 1), "verify_ms": round(1000 * verify_s, 1),
         "gen_tok_s": round(stats.stop_generated / max(stats.stop_gen_s, 1e-9), 1),
         "note": note, "draft": draft.to_dict(),
@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modes", default="sections", help="comma-separated: " + ",".join(m.value for m in DraftMode)
                     + "; a per-section mode with /norecheck: without rewriting blocked sentences,"
                     " /nofit: sentence caps not fitted to the visit's length")
+    ap.add_argument("--also", default="", help="more modes, drafted (in the same run) only on every "
+                    "--also-every-th encounter: a paired comparison on a subset when CPU time is short")
+    ap.add_argument("--also-every", type=int, default=10)
     ap.add_argument("--limit", type=int, default=0, help="first N encounters only")
     ap.add_argument("--offset", type=int, default=0)
     ap.add_argument("--every", type=int, default=1, help="every k-th encounter (a spread subset)")
@@ -202,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         rows = rows[: args.limit]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    for m in modes:
+    also = [m.strip() for m in args.also.split(",") if m.strip() and m.strip() not in modes]
+    for m in modes + also:
         DraftMode(m.split("/")[0])
         if not set(m.split("/")[1:]) <= {"norecheck", "nofit"}:
             ap.error(f"unknown mode variant in {m!r}: /norecheck, /nofit")
@@ -212,10 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=False)
     out = open(args.save, "w", encoding="utf-8") if args.save else None  # noqa: SIM115 - written per encounter
     print(f"ACI-Bench {args.split}: {len(rows)} encounters, model {engine.model_path.name}, template "
-          f"{template.key}, modes {','.join(modes)}, threads {args.threads or 'all'}, n_ctx {args.n_ctx}", flush=True)
-    per: dict[str, list[dict]] = {m: [] for m in modes}
-    for row in rows:
-        for mode in modes:
+          f"{template.key}, modes {','.join(modes)}"
+          f"{f', on every {args.also_every}th encounter also ' + ','.join(also) if also else ''}"
+          f", threads {args.threads or 'all'}, n_ctx {args.n_ctx}", flush=True)
+    per: dict[str, list[dict]] = {m: [] for m in modes + also}
+    for i, row in enumerate(rows):
+        for mode in modes + (also if i % args.also_every == 0 else []):
             rec = evaluate(row, mode, engine, template, scorer, args.max_tokens)
             per[mode].append(rec)
             brief = {k: v for k, v in rec.items() if k not in ("note", "draft")}
@@ -227,8 +233,13 @@ def main(argv: list[str] | None = None) -> int:
         print("no encounters", file=sys.stderr)
         return 1
     print()
-    for mode in modes:
+    for mode in modes + also:
         print(summarize(mode, per[mode]))
+    if also:
+        subset = {r["encounter"] for r in per[also[0]]}
+        print(f"paired on the --also subset ({len(subset)} encounters):")
+        for mode in modes + also:
+            print(summarize(mode, [r for r in per[mode] if r["encounter"] in subset]))
     return 0
 
 

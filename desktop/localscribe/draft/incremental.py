@@ -60,6 +60,7 @@ class DraftStats:
     repeats_removed: int = 0         # statements dropped by the merge as already said
     rewritten: int = 0               # sentences the verifier blocked, written again
     rewrite_tokens: int = 0          # tokens generated for those second tries
+    rewrites_empty: int = 0          # retries that wrote no sentence (the blocked one stayed)
     prefix: str = ""                 # how the fixed prompt prefix reached the cache
     generations: list[Generation] = field(default_factory=list)
 
@@ -153,9 +154,12 @@ class IncrementalDrafter:
             self.stats.prefill_s += time.perf_counter() - t
 
     # -- one chunk's note -------------------------------------------------------------------
-    def _record(self, gen: Generation) -> Generation:
+    def _record(self, gen: Generation, *, whole: bool = True) -> Generation:
+        """``whole``: a section's own turn (a one-sentence retry stops early by design and
+        says nothing about whether the section fitted its budget)."""
         self.stats.generations.append(gen)
-        self.stats.finished = self.stats.finished and gen.finished
+        if whole:
+            self.stats.finished = self.stats.finished and gen.finished
         return gen
 
     def _generate(self, chunk: _Chunk, on_text: Callable[[str], None] | None) -> list[Section]:
@@ -203,11 +207,12 @@ class IncrementalDrafter:
             rules.new_section()
             base_seen = set(rules.seen)
 
-            def write(prefix=(), avoid=(), spec=spec, tokens=tokens):
+            def write(prefix=(), avoid=(), spec=spec, tokens=tokens, on_text=on_text, should_stop=None):
                 return self._record(self.engine.generate(
                     tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
                     on_text=on_text, gate=rules.gate, controls=self.controls,
-                    answer_prefix=prefix, first_avoid=avoid))
+                    answer_prefix=prefix, first_avoid=avoid, should_stop=should_stop),
+                    whole=should_stop is None)
             gen = write()
             if blocks is not None:
                 gen = self._rewrite_blocked(gen, write, blocks, rules, base_seen)
@@ -220,8 +225,9 @@ class IncrementalDrafter:
 
     def _rewrite_blocked(self, gen: Generation, write, blocks, rules: SX.SentenceRules,
                          base_seen: set[str]) -> Generation:
-        """Take the section back to each sentence the verifier blocks and write it again
-        (``draft.recheck``); returns the generation that stays."""
+        """Write again each sentence of the section that the verifier blocks (``draft.recheck``):
+        the model restarts at the sentence's first token with that opening ruled out and writes
+        one sentence; the section's later sentences are kept as they were. Returns the section."""
         tries: dict[int, set[int]] = {}        # token position -> openings ruled out there
         rejected: set[str] = set()
         after, spent = -1, 0
@@ -239,12 +245,31 @@ class IncrementalDrafter:
             rejected.add(SX.norm_sentence(bad.sentence))
             kept = [s for _, s in RC.finished_sentences(gen.text)[:bad.index]]
             rules.restart(base_seen, kept, rejected)
-            retry = write(prefix=gen.tokens[:k], avoid=frozenset(ruled_out))
+            new_text: list[str] = []
+            # One sentence: stop once a full stop is followed by a space or the line's end.
+            retry = write(prefix=gen.tokens[:k], avoid=frozenset(ruled_out), on_text=new_text.append,
+                          should_stop=lambda: re.search(r"\.\s|\n", "".join(new_text)) is not None)
             spent += 1
             self.stats.rewritten += 1
             self.stats.rewrite_tokens += retry.generated
-            gen = retry
+            gen = self._splice(gen, retry, bad, k)
+        rules.restart(base_seen, [s for _, s in RC.finished_sentences(gen.text)], rejected)
         return gen
+
+    def _splice(self, gen: Generation, retry: Generation, bad: RC.Blocked, k: int) -> Generation:
+        """The section with its blocked sentence replaced by the retry's first sentence, its
+        later text unchanged. A retry that ends the section instead (or answers "None.") leaves
+        the blocked sentence where it was: dropping it could empty a section the visit filled."""
+        head = b"".join(map(self.engine.piece, gen.tokens[:k])).decode("utf-8", "replace")
+        written = retry.text[len(head):] if retry.text.startswith(head) else ""
+        m = re.search(r"\.(?=\s|$)", written)
+        sentence = written[:m.end()] if m and written[:m.end()].strip() else ""
+        if not sentence.strip() or sentence.strip() == SX.NONE_WORD:
+            self.stats.rewrites_empty += 1
+            return gen
+        tail = gen.text[bad.start + len(bad.sentence):]
+        tokens = list(gen.tokens[:k]) + self.engine.tokenize(sentence) + self.engine.tokenize(tail)
+        return dataclasses.replace(gen, text=head + sentence + tail, tokens=tuple(tokens))
 
     def _prose_request(self) -> str:
         headings = "\n".join(f"{s.title}: {s.guidance} At most {s.max_statements} sentences."

@@ -84,7 +84,9 @@ def request_text(spec: SectionSpec, *, first: bool) -> str:
     return f"<|im_end|>\n<|im_start|>user\n{ask}<|im_end|>\n<|im_start|>assistant\n"
 
 
-_CHAR_RULE = r'ch ::= [^\n.] | "." [0-9]'
+# No full stop inside a sentence except before a digit, and no CJK or other script a note in
+# English never holds (Qwen slips into Chinese mid-word: "heart疾病", seen on ACI-Bench train).
+_CHAR_RULE = r'ch ::= [^\n.\u2E80-\U0010FFFF] | "." [0-9]'
 
 
 # Clinicians' notes grow with the visit, but slowly: on ACI-Bench train (67 visits) a note has
