@@ -83,8 +83,8 @@ def test_merge_counts_the_repeats_it_drops():
 
 
 def test_loop_guard_bans_a_repeated_run_and_penalizes_repeats():
-    guard = DecodeControls(no_repeat_ngram=3, history=(5, 6, 7)).start()
-    for tok in (5, 6):
+    guard = DecodeControls(no_repeat_ngram=3).start()
+    for tok in (5, 6, 7, 1, 5, 6):
         guard.push(tok)
     logits = np.zeros(10, dtype=np.float32)
     logits[7] = 9.0

@@ -5,7 +5,7 @@ spending the token budget that later sections needed. Dropping repeats afterward
 late (the budget is gone), so the choice itself is steered:
 
 - ``no_repeat_ngram``: a token that would complete an n-token run already written in this
-  generation (with ``history``: in the tokens given as well) is ruled out, as in
+  generation (an answer prefix given to a retry counts as written) is ruled out, as in
   ``no_repeat_ngram_size`` of Hugging Face's generators. Runs copied from the transcript are
   not affected: only the generated text counts.
 - ``repeat_penalty``: the usual CTRL-style penalty on tokens already generated recently,
@@ -15,7 +15,7 @@ late (the budget is gone), so the choice itself is steered:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,7 +25,6 @@ class DecodeControls:
     no_repeat_ngram: int = 0          # 0: off; else the run length (in tokens) never repeated
     repeat_penalty: float = 1.0       # 1.0: off
     penalty_window: int = 256         # how many recent tokens the penalty looks back on
-    history: tuple[int, ...] = field(default=())   # earlier generated tokens that count too
 
     def start(self) -> LoopGuard | None:
         if self.no_repeat_ngram <= 1 and self.repeat_penalty == 1.0:
@@ -39,21 +38,16 @@ class LoopGuard:
     def __init__(self, controls: DecodeControls):
         self.c = controls
         self.n = controls.no_repeat_ngram
-        self.tokens: list[int] = list(controls.history)
+        self.tokens: list[int] = []
         self._next: dict[tuple[int, ...], set[int]] = defaultdict(set)
-        self._own = 0            # tokens pushed by this generation (bans start from these)
-        if self.n > 1:
-            for i in range(len(self.tokens) - self.n + 1):
-                self._next[tuple(self.tokens[i:i + self.n - 1])].add(self.tokens[i + self.n - 1])
 
     def push(self, tok: int) -> None:
         self.tokens.append(tok)
-        self._own += 1
         if self.n > 1 and len(self.tokens) >= self.n:
             self._next[tuple(self.tokens[-self.n:-1])].add(tok)
 
     def banned(self) -> set[int]:
-        if self.n <= 1 or self._own < self.n - 1:
+        if self.n <= 1 or len(self.tokens) < self.n - 1:
             return set()
         return self._next.get(tuple(self.tokens[-(self.n - 1):]), set())
 
