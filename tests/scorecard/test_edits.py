@@ -96,3 +96,14 @@ def test_a_failure_in_counting_never_blocks_signing(paths, monkeypatch):
     assert (ev.outcome, ev.details) == ("error", {"error": "RuntimeError"})
     aud.lock()
     vault.close()
+
+
+def test_a_section_key_that_could_carry_words_never_leaves_the_session():
+    """Keys come from templates; one that is not a plain key (a crafted draft, a practice
+    template named after a patient) is counted as ``_custom``, never written out."""
+    from localscribe.domain import Draft, Section, Statement
+    d = Draft("soap", [Section("Zelda Quixote MRN-4471", "ZELDA", [Statement("x", "quokka")]),
+                       Section("plan", "PLAN", [Statement("p", "rest")])])
+    details = edits.note_edits(d, _note("ZELDA\n\nquokka\n\nPLAN\n\nrest")).to_details()
+    assert set(details["sections"]) == {"_custom", "plan"}
+    assert "zelda" not in json.dumps(details).lower()

@@ -10,7 +10,7 @@ by the retention policy still counts in the weeks it happened.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,18 +28,14 @@ class Visit:
     created_at: datetime
     created_by: str
     recorded: bool = False
-    stops: list[datetime] = None            # recording.stop times
-    drafts: list[datetime] = None           # draft.save times
+    stops: list[datetime] = field(default_factory=list)    # recording.stop times
+    drafts: list[datetime] = field(default_factory=list)   # draft.save times
     signed_at: datetime | None = None       # the first signature
     signed_by: str = ""
     edits: NoteEdits | None = None          # of the first signature
     last_status: str = ""                   # the last status the trail recorded
     send_status: str = ""                   # the last send status (sent / failed / pending)
     consent_declined: bool = False
-
-    def __post_init__(self) -> None:
-        self.stops = self.stops or []
-        self.drafts = self.drafts or []
 
     @property
     def clinician(self) -> str:

@@ -26,6 +26,8 @@ from localscribe.domain import Draft, SignedNote
 
 MINOR_MAX_RATIO = 0.15     # at most 15 changed words per 100 drafted: a light touch-up
 OTHER_SECTION = "_other"
+CUSTOM_SECTION = "_custom"        # a section key that is not a plain template key
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 GRADES = ("unchanged", "minor", "major")
 _WORD = re.compile(r"\w+(?:[-'’.]\w+)*")
 
@@ -92,10 +94,13 @@ class NoteEdits:
         return grade(self.changed, self.draft_words)
 
     def to_details(self) -> dict[str, Any]:
+        merged: dict[str, list[int]] = {}
+        for s in self.sections:
+            acc = merged.setdefault(s.key, [0, 0, 0])
+            for i, v in enumerate((s.draft_words, s.signed_words, s.changed)):
+                acc[i] += v
         return {"note_id": self.note_id, "grade": self.grade, "draft_words": self.draft_words,
-                "changed": self.changed,
-                "sections": {s.key: [s.draft_words, s.signed_words, s.changed]
-                             for s in self.sections},
+                "changed": self.changed, "sections": merged,
                 "flags": {"raised": self.flags_raised, "unchanged": self.flags_unchanged,
                           "fixed": self.flags_fixed}}
 
@@ -137,6 +142,11 @@ def _contains(hay: list[str], needle: list[str]) -> bool:
     return any(hay[i:i + n] == needle for i in range(len(hay) - n + 1))
 
 
+def safe_key(key: str) -> str:
+    """Section keys leave the clinician's session: only template-style keys do, as they are."""
+    return key if _KEY.match(key) else CUSTOM_SECTION
+
+
 def note_edits(draft: Draft, note: SignedNote) -> NoteEdits:
     titles = {_heading(sec.title): sec.key for sec in draft.sections}
     titles.update({_heading(sec.key): sec.key for sec in draft.sections
@@ -148,7 +158,7 @@ def note_edits(draft: Draft, note: SignedNote) -> NoteEdits:
         drafted = words(" ".join(st.text for st in sec.statements))
         kept = signed.get(sec.key, [])
         if drafted or kept:
-            sections.append(SectionEdit(sec.key, len(drafted), len(kept),
+            sections.append(SectionEdit(safe_key(sec.key), len(drafted), len(kept),
                                         edit_distance(drafted, kept)))
         for st in sec.statements:
             n = len(st.blocking_flags)

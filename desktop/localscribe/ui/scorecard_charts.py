@@ -8,6 +8,7 @@ of lines and labels does not justify adding matplotlib. Everything drawn comes f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,11 +97,17 @@ def draw_chart(p: QPainter, rect: QRectF, chart: Chart, weeks: tuple[str, ...]) 
         p.drawText(QPointF(x + 14, legend_y + fm.ascent()), s.name)
         x += 24 + fm.horizontalAdvance(s.name)
     left = rect.left() + fm.horizontalAdvance("100% ") + 4
-    plot = QRectF(left, legend_y + fm.height() + 6, rect.right() - left - 8,
-                  rect.bottom() - legend_y - 2 * fm.height() - 12)
+    plot = QRectF(left, legend_y + fm.height() + 8, rect.right() - left - 22,
+                  rect.bottom() - legend_y - 2 * fm.height() - 16)
     values = [v for s in chart.series for v in s.values if v is not None]
     top = max(values, default=0.0)
-    top = 100.0 if chart.unit == "%" else (top * 1.15 if top > 0 else 1.0)
+    if chart.unit == "%":
+        top = 100.0
+    elif chart.unit == "h":                # whole hours, in four even steps past 4 h
+        top = max(1.0, math.ceil(top * 1.1))
+        top = 4.0 * math.ceil(top / 4) if top > 4 else top
+    else:                                  # counts: four whole-number steps
+        top = max(4.0, 4.0 * math.ceil(top * 1.1 / 4))
     p.setPen(QPen(QColor("#cccccc"), 1))
     for i in range(5):
         y = plot.bottom() - plot.height() * i / 4
@@ -123,7 +130,7 @@ def draw_chart(p: QPainter, rect: QRectF, chart: Chart, weeks: tuple[str, ...]) 
     for i, week in enumerate(weeks):
         if i % every == 0 or i == n - 1:
             text = week.split("-")[-1]
-            p.drawText(QRectF(xs[i] - 30, plot.bottom() + 2, 60, fm.height()),
+            p.drawText(QRectF(xs[i] - 30, plot.bottom() + 5, 60, fm.height()),
                        Qt.AlignmentFlag.AlignHCenter, text)
     p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     for s in chart.series:
@@ -159,7 +166,10 @@ def summary_lines(card: Scorecard) -> list[tuple[str, ...]]:
         return "-" if v is None else f"{v:.0%}"
 
     def dur(s):
-        return "-" if s is None else (f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h")
+        if s is None:
+            return "-"
+        return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else \
+            f"{s / 3600:.1f} h"
 
     lines = [("Clinician", "Visits", "Signed", "Minor edits", "Major edits", "Flags fixed",
               "Stop to draft", "Stop to signature", "After hours", "Sent/failed/waiting",
@@ -199,7 +209,10 @@ def draw_page(p: QPainter, rect: QRectF, card: Scorecard, clinician: str) -> Non
     p.drawText(QPointF(rect.left(), y + fm.ascent()), sub)
     y += fm.height() * 1.8
     lines = summary_lines(card)
-    widths = [max(fm.horizontalAdvance(line[i]) for line in lines) + 14
+    head = QFont(base)
+    head.setBold(True)
+    p.setFont(head)
+    widths = [max(p.fontMetrics().horizontalAdvance(line[i]) for line in lines) + 14
               for i in range(len(lines[0]))]
     scale = min(1.0, rect.width() / sum(widths))
     for k, line in enumerate(lines):
