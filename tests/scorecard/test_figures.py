@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 import pytest
@@ -125,3 +126,41 @@ def test_reads_are_audited(practice):
             == ("aud", "csv", "2026-11-16", "dr.brook")
     finally:
         s.lock()
+
+
+def test_a_forged_edit_count_is_not_taken_silently(paths):
+    """Someone with the vault file rewrites a visit's edit counts to flatter a clinician: the
+    figures would change, so the scorecard says the trail fails verification."""
+    from localscribe.vault import TEST_PARAMS, Vault
+    from localscribe.vault.audit import use_clock
+    from scorecard_helpers import Clock, draft, visit
+    from localscribe.domain import Patient
+
+    clock = Clock("2026-11-16T08:00:00")
+    with use_clock(clock):
+        vault = Vault.create(paths, "admin", PASS, kdf_params=TEST_PARAMS)
+        admin = vault.unlock("admin", PASS)
+        admin.add_user("doc", "clinician", PASS)
+        admin.add_user("aud", "auditor", PASS)
+        admin.lock()
+        doc = vault.unlock("doc", PASS)
+        visit(doc, clock, Patient("Zelda Quixote"), start="2026-11-16T09:00:00",
+              stop="2026-11-16T09:10:00", draft_at="2026-11-16T09:10:30", the_draft=draft(),
+              sign_at="2026-11-16T09:30:00", edit=lambda t: t.replace("No fever", "Afebrile"))
+        doc.lock()
+    aud = vault.unlock("aud", PASS)
+    honest = service.load(aud, now=NOW)
+    assert honest.trail_ok and honest.row().quality.minor == 1
+    row = vault.db.execute("SELECT seq, details FROM audit_events WHERE action = "
+                           "'scorecard.edits'").fetchone()
+    raw = sqlite3.connect(paths.vault_db)
+    raw.execute("DROP TRIGGER IF EXISTS audit_no_update")     # an attacker with the file
+    raw.execute("UPDATE audit_events SET details = ? WHERE seq = ?",
+                (row[1].replace('"grade": "minor"', '"grade": "unchanged"').replace(
+                    '"changed": 2', '"changed": 0'), row[0]))
+    raw.commit()
+    raw.close()
+    forged = service.load(aud, now=NOW)
+    assert not forged.trail_ok and f"#{row[0]}" in forged.trail_problem
+    aud.lock()
+    vault.close()

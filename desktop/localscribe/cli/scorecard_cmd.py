@@ -42,6 +42,9 @@ def format_text(card) -> str:
     rng = f"{card.since or 'start'} .. {card.until or 'today'}"
     lines = [f"LocalScribe scorecard  ({rng}; clinic hours {card.hours.start}-{card.hours.end}, "
              f"days {','.join(map(str, card.hours.days))})", ""]
+    if not card.trail_ok:
+        lines[1:1] = [f"WARNING: the audit trail fails verification; figures may be wrong: "
+                      f"{card.trail_problem}"]
     head = (f"{'period':<9} {'clinician':<14} {'visits':>6} {'signed':>6} {'minor':>6} "
             f"{'major':>6} {'flags':>9} {'draft':>7} {'close':>8} {'after-h':>7} "
             f"{'sent/fail/wait':>14} {'abandoned':>9}")

@@ -117,6 +117,9 @@ class Scorecard:
     weeks: tuple[str, ...]
     clinicians: tuple[str, ...]
     rows: tuple[Row, ...]
+    # The figures are only as good as the trail they come from: its verification verdict.
+    trail_ok: bool = True
+    trail_problem: str = ""
 
     def row(self, period: str = ALL_PERIODS, clinician: str = PRACTICE) -> Row | None:
         return next((r for r in self.rows if r.period == period and r.clinician == clinician),

@@ -7,6 +7,7 @@ session's own check, which records the refusal on the trail.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -31,12 +32,14 @@ def load(session: Any, *, since: date | None = None, until: date | None = None,
     if since and until and until < since:
         raise ValueError(f"--until {until} is before --since {since}")
     hours = clinic_hours(session)
+    chain = session.audit_chain_status()     # an edited or forged event must not pass silently
     card = compute.build(collect.visits(session.db), hours, since=since, until=until,
                          clinician=clinician, now=now)
+    card = replace(card, trail_ok=chain.ok, trail_problem="" if chain.ok else chain.message)
     session.audit("scorecard.read", AUDIT_OBJECT, purpose=purpose,
                   since=since.isoformat() if since else None,
                   until=until.isoformat() if until else None, clinician=clinician,
-                  weeks=len(card.weeks))
+                  weeks=len(card.weeks), trail_ok=card.trail_ok)
     return card
 
 

@@ -205,7 +205,9 @@ def draw_page(p: QPainter, rect: QRectF, card: Scorecard, clinician: str) -> Non
     sub = (f"Visits {rng} · weeks {card.weeks[0] if card.weeks else '-'}"
            f"{' to ' + card.weeks[-1] if len(card.weeks) > 1 else ''} · clinic hours "
            f"{card.hours.start}-{card.hours.end} · charts: {label(clinician)} · "
-           f"generated {card.generated_at[:16].replace('T', ' ')} UTC · no patient data")
+           f"generated {card.generated_at[:16].replace('T', ' ')} UTC · no patient data · "
+           + ("audit trail verified" if card.trail_ok
+              else "WARNING: the audit trail FAILS verification"))
     p.drawText(QPointF(rect.left(), y + fm.ascent()), sub)
     y += fm.height() * 1.8
     lines = summary_lines(card)

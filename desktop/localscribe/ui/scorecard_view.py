@@ -119,7 +119,9 @@ class ScorecardView(QWidget):
         lines = summary_lines(card)
         _fill(self.table, [list(line) for line in lines[1:]])
         weeks = f"{len(card.weeks)} week(s)" if card.weeks else "no visits in this range"
-        self.state.setText(f"{weeks}; clinic hours {card.hours.start}-{card.hours.end}. "
+        trail = "" if card.trail_ok else (f"⚠ The audit trail fails verification; these "
+                                          f"figures may be wrong: {card.trail_problem} ")
+        self.state.setText(f"{trail}{weeks}; clinic hours {card.hours.start}-{card.hours.end}. "
                            "Counts and times only; no patient data. Figures are defined in "
                            "the CSV/JSON export and the README.")
         self._redraw()
