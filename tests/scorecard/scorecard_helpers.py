@@ -131,7 +131,8 @@ def script_practice(paths) -> tuple[Vault, dict[str, str]]:
         brook = vault.unlock("dr.brook", PASS)
         # V3 (W47, Tue): draft after 30 s; objective and assessment deleted (4 of 18 words):
         # major; signed on Saturday (after hours), 4 days less 30 min after Stop; not sent.
-        e["V3"] = visit(brook, clock, zelda, start="2026-11-17T10:00:00", stop="2026-11-17T10:30:00",
+        e["V3"] = visit(brook, clock, zelda, start="2026-11-17T10:00:00",
+                        stop="2026-11-17T10:30:00",
                         draft_at="2026-11-17T10:30:30", the_draft=draft(),
                         sign_at="2026-11-21T10:00:00",
                         edit=lambda t: t.replace("OBJECTIVE\n\nLungs clear.\n\n", "").replace(
@@ -145,7 +146,8 @@ def script_practice(paths) -> tuple[Vault, dict[str, str]]:
         e["V8"] = visit(brook, clock, bart, start="2026-11-16T15:00:00",
                         stop="2026-11-16T15:05:00", status="failed")
         # V9 (W47, Tue): drafted after 10 s, never signed, 10 days old: left unsigned.
-        e["V9"] = visit(brook, clock, zelda, start="2026-11-17T12:00:00", stop="2026-11-17T12:05:00",
+        e["V9"] = visit(brook, clock, zelda, start="2026-11-17T12:00:00",
+                        stop="2026-11-17T12:05:00",
                         draft_at="2026-11-17T12:05:10", the_draft=draft())
         brook.lock()
     return vault, e

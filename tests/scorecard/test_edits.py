@@ -7,7 +7,6 @@ import itertools
 import json
 import random
 
-import pytest
 
 from localscribe.domain import Patient, SignedNote
 from localscribe.scorecard import edits

@@ -55,10 +55,13 @@ def test_auditor_sees_scorecard_and_exports(window, practice, tmp_path, qtbot):
     assert [row[:3] for row in cells] == [["practice", "9", "4"], ["dr.ames", "4", "3"],
                                           ["dr.brook", "5", "1"]]
     assert cells[0][4] == "50%" and cells[0][5] == "3 of 4"     # major edits; flags fixed
+    assert "subjective 1 of 4, 18% of its words" in view.sections.text()
+    assert "_other 1 of 1; assessment 1 of 4, 25% of its words" in view.sections.text()
     view.charts.resize(900, 420)
     assert _blue_pixels(view.charts.grab().toImage()) > 50       # trend lines were drawn
     view.clinician.setCurrentIndex(view.clinician.findData("dr.brook"))
     assert view.charts.clinician == "dr.brook"
+    assert "objective 1 of 1, 100% of its words" in view.sections.text()   # V3's deletion
 
     csv_path, pdf_path = view.export_csv(tmp_path / "card.csv"), view.export_pdf(tmp_path / "c.pdf")
     csv_text = csv_path.read_text("utf-8")

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
@@ -69,6 +69,9 @@ class ScorecardView(QWidget):
         self.table = _table(list(summary_lines(_EMPTY)[0]))
         self.table.setObjectName("ScorecardTable")
         self.table.setMaximumHeight(170)
+        self.sections = QLabel("")
+        self.sections.setWordWrap(True)
+        self.sections.setObjectName("Muted")
         self.charts = ChartsWidget()
         bar = QHBoxLayout()
         for w in (QLabel("Visits"), self.since, self.until, QLabel("Charts for"),
@@ -82,6 +85,7 @@ class ScorecardView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.state)
         layout.addWidget(self.table)
+        layout.addWidget(self.sections)
         layout.addWidget(self.charts, 1)
 
     # --- data ----------------------------------------------------------------------------------
@@ -127,7 +131,10 @@ class ScorecardView(QWidget):
         self._redraw()
 
     def _redraw(self) -> None:
-        self.charts.show_card(self.card, self.clinician.currentData() or PRACTICE)
+        who = self.clinician.currentData() or PRACTICE
+        self.charts.show_card(self.card, who)
+        row = self.card.row(clinician=who) if self.card is not None else None
+        self.sections.setText(section_summary(row.quality) if row is not None else "")
 
     # --- export --------------------------------------------------------------------------------
     def _target(self, path: str | Path | None, caption: str, pattern: str) -> Path | None:
@@ -166,6 +173,17 @@ class ScorecardView(QWidget):
         self.clinician.clear()
         self.charts.show_card(None, PRACTICE)
         self.state.setText("")
+        self.sections.setText("")
+
+
+def section_summary(quality) -> str:
+    """Where the edits go, per section: notes in which it was changed, share of its words."""
+    parts = []
+    for s in quality.sections:
+        words = "" if s.edit_ratio is None else f", {s.edit_ratio:.0%} of its words"
+        parts.append(f"{s.key} {s.edited} of {s.notes}{words}")
+    return ("Sections edited (notes changed of notes signed): " + "; ".join(parts)
+            if parts else "")
 
 
 def install(window: Any) -> ScorecardView:
