@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "localscribe.cli.encounters_cmd",
     "localscribe.cli.note_cmd",
     "localscribe.cli.ehr_cmd",
+    "localscribe.cli.scorecard_cmd",
 )
 
 

@@ -20,6 +20,7 @@ from localscribe.ui.day_view import DayView, NewEncounterDialog
 from localscribe.ui.encounter_view import EncounterView
 from localscribe.ui.idle_lock import IdleWatcher
 from localscribe.ui.prefs import UiPrefs
+from localscribe.ui.scorecard_view import install as install_scorecard
 from localscribe.ui.settings_view import SettingsView
 from localscribe.ui.style import shortcut
 from localscribe.ui.unlock_view import UnlockView
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.unlock_view.set_first_run(not core.vault_exists(paths))
         self.pages.setCurrentWidget(self.unlock_view)
         self.unlock_view.reset()
+        install_scorecard(self)    # the Scorecard screen, for admins and auditors
 
     # --- unlock and lock -----------------------------------------------------------------------
     @property

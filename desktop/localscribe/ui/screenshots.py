@@ -2,6 +2,7 @@
 
     python -m localscribe.ui.screenshots [--out docs/screenshots] [--profile tiny] [--scale 1.0]
     xvfb-run -a env QT_QPA_PLATFORM=xcb python -m localscribe.ui.screenshots
+    python -m localscribe.ui.screenshots --only scorecard     # no models needed
 
 The vault lives in a temporary folder and holds only the bundled, fictional sample visit
 (assets/sample_visit), run once through the real pipeline (whisper.cpp + llama.cpp with the
@@ -157,7 +158,44 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
         shot(w, "13-security-report")
         w.close()
         w.runner.wait(10000)
+    written.append(render_scorecard(out, log))
     return written
+
+
+def render_scorecard(out: Path, log=print) -> Path:
+    """The Scorecard screen over eight scripted weeks of a fictional practice (no models)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from localscribe.config import resolve_paths
+    from localscribe.scorecard import demo
+    from localscribe.ui import style
+    from localscribe.ui.main_window import MainWindow
+    from localscribe.ui.prefs import UiPrefs
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    style.apply(app)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="localscribe-scorecard-") as tmp:
+        paths = resolve_paths(Path(tmp) / "data", os.environ.get("LOCALSCRIBE_MODELS_DIR"))
+        log("scripting eight weeks of a fictional practice…")
+        demo.script(paths, PASSPHRASE).close()
+        w = MainWindow(paths, "tiny", UiPrefs())
+        w.resize(1280, 820)
+        w.show()
+        w.unlock("auditor", PASSPHRASE)
+        w.runner.wait(60000)           # the audit page's security report, built on unlock
+        w.show_scorecard()
+        loop = QEventLoop()
+        QTimer.singleShot(300, loop.quit)
+        loop.exec()
+        path = out / "scorecard.png"
+        if not w.grab().save(str(path)):
+            raise SystemExit(f"could not write {path}")
+        log(f"wrote {path}")
+        w.close()
+        w.runner.wait(10000)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,13 +204,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=os.environ.get("LOCALSCRIBE_PROFILE", "tiny"))
     parser.add_argument("--scale", type=float, default=1.0,
                         help="device pixel ratio to render at (1.5 checks 150%% scaling)")
+    parser.add_argument("--only", choices=("scorecard",),
+                        help="render only this screen (the scorecard needs no models)")
     args = parser.parse_args(argv)
     if args.scale != 1.0:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from localscribe.security.egress import install_guard
     install_guard()
-    render(args.out, args.profile)
+    if args.only == "scorecard":
+        render_scorecard(args.out)
+    else:
+        render(args.out, args.profile)
     return 0
 
 

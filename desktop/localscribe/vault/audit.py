@@ -24,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import sqlite_utils
 from cryptography.exceptions import InvalidSignature
@@ -43,8 +44,24 @@ _FIELDS = ("seq", "time", "actor", "role", "action", "object", "outcome", "detai
            "signer")
 
 
+# The vault's one wall clock. Tests and scripted demos set it (``use_clock``) so stored times
+# are known exactly without sleeping; nothing in the app sets it.
+_CLOCKS: list[Callable[[], datetime]] = []
+
+
 def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    now = _CLOCKS[-1]() if _CLOCKS else datetime.now(timezone.utc)
+    return now.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@contextmanager
+def use_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block every time the vault stores comes from ``clock`` (aware datetimes)."""
+    _CLOCKS.append(clock)
+    try:
+        yield
+    finally:
+        _CLOCKS.remove(clock)
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,15 @@ USERS_MANAGE = "users.manage"
 AUDIT_READ = "audit.read"
 AUDIT_EXPORT = "audit.export"
 SECURITY_REPORT = "security.report"
+SCORECARD_READ = "scorecard.read"  # the practice scorecard: counts and times, never PHI
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.CLINICIAN: frozenset({PHI_READ, PHI_WRITE, RECORD, NOTE_SIGN, NOTE_COPY, NOTE_PUSH,
                                SECRETS_USE}),
     Role.ASSISTANT: frozenset({PHI_READ, PHI_WRITE, RECORD}),
-    Role.AUDITOR: frozenset({AUDIT_READ, AUDIT_EXPORT, SECURITY_REPORT}),
+    Role.AUDITOR: frozenset({AUDIT_READ, AUDIT_EXPORT, SECURITY_REPORT, SCORECARD_READ}),
     Role.ADMIN: frozenset({USERS_MANAGE, SETTINGS_MANAGE, SECRETS_MANAGE, SECRETS_USE,
-                           SECURITY_REPORT}),
+                           SECURITY_REPORT, SCORECARD_READ}),
 }
 
 
@@ -60,6 +61,7 @@ _PHRASES = {
     SECRETS_MANAGE: "manage connector credentials", SETTINGS_MANAGE: "change settings",
     USERS_MANAGE: "manage users", AUDIT_READ: "read the audit trail",
     AUDIT_EXPORT: "export the audit trail", SECURITY_REPORT: "run the security report",
+    SCORECARD_READ: "read the practice scorecard",
 }
 
 

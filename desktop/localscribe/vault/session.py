@@ -16,6 +16,7 @@ import numpy as np
 import sqlite_utils
 
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
+from localscribe.scorecard import edits as scorecard_edits
 from localscribe.vault import egress_authority as egress  # the allowlist capability
 from localscribe.vault import (audio_spool, audit_anchor, crypto, integrity, keys, retention,
                                roles, users, visit_lease)
@@ -381,6 +382,7 @@ class Session(AdminOps):
         note = self._store.sign(eid, self.user)
         self.audit("sign", eid, note_id=note.note_id, version=note.version,
                    acknowledged=sorted(acknowledged))
+        scorecard_edits.record(self, eid, draft, note)   # PHI-free edit counts (scorecard)
         self._purge_audio_if_due(eid)
         return self._with_loinc(note)
 
