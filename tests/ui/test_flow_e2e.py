@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from localscribe.models import ModelError, resolve_model
 from tests.support.rebuild_visit import rebuild
-from ui_helpers import pump, wait_until, PASSPHRASE, require_core, unlock, when_modal
+from ui_helpers import pump, wait_until, require_core, unlock, when_modal
 
 pytestmark = pytest.mark.slow
 VISIT = "day1_consultation01"
@@ -86,7 +86,8 @@ def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone
     panel.stop_button.click()
     review = enc.review
     assert enc.pages.currentWidget() is review and review.progress_row.isVisible()
-    wait_until(lambda: review.draft is not None or enc.error.isVisible(), timeout=600_000)   # generous: CI machines may be busy
+    # generous: CI machines may be busy
+    wait_until(lambda: review.draft is not None or enc.error.isVisible(), timeout=600_000)
     assert not enc.error.isVisible(), enc.error.text()
     s = window.session
     recorded = s.read_audio(eid)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtWidgets import QApplication
 
 from localscribe.domain import Draft, Flag, Patient, Section, Segment, Statement, Transcript
 
-from ui_helpers import pump, wait_until, PASSPHRASE, require_core, unlock, visible_texts, when_modal
+from ui_helpers import wait_until, PASSPHRASE, require_core, unlock, visible_texts, when_modal
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 

@@ -19,9 +19,8 @@ def visible_texts(root=None) -> list[str]:
             continue
         if w.isWindow():
             out.append(w.windowTitle())
-        if isinstance(w, (QLabel, QAbstractButton)):
-            out.append(w.text())
-        elif isinstance(w, QLineEdit) and w.echoMode() == QLineEdit.EchoMode.Normal:
+        if isinstance(w, (QLabel, QAbstractButton)) or (
+                isinstance(w, QLineEdit) and w.echoMode() == QLineEdit.EchoMode.Normal):
             out.append(w.text())
         elif isinstance(w, (QPlainTextEdit, QTextEdit)):
             out.append(w.toPlainText())

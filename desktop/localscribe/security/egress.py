@@ -42,7 +42,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from localscribe.security.egress_types import (BlockedAttempt, Endpoint, ip_or_none,  # noqa: F401
                                                norm_host, read_block_log)

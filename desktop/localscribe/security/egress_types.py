@@ -38,7 +38,7 @@ class Endpoint:
         return f"{host}:{self.port}"
 
     @classmethod
-    def parse(cls, text: str) -> "Endpoint":
+    def parse(cls, text: str) -> Endpoint:
         """Read ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 literal."""
         text = text.strip()
         if not text:

@@ -17,7 +17,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class AudioSpool:
     """Append-only encrypted recording for one encounter; resumes after the last chunk on disk."""
 
     def __init__(self, audio_root: Path, cipher: FieldCipher, encounter_id: str,
-                 max_buffer_s: float = 1.0, on_close: Callable[["AudioSpool"], None] | None = None,
+                 max_buffer_s: float = 1.0, on_close: Callable[[AudioSpool], None] | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.encounter_id = encounter_id
         self.directory = encounter_dir(audio_root, encounter_id)
@@ -119,7 +119,7 @@ class AudioSpool:
             self._on_close(self)
         return self._offset
 
-    def __enter__(self) -> "AudioSpool":
+    def __enter__(self) -> AudioSpool:
         return self
 
     def __exit__(self, *exc) -> None:

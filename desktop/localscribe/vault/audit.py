@@ -25,9 +25,10 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 import sqlite_utils
 from cryptography.exceptions import InvalidSignature
@@ -44,7 +45,7 @@ _FIELDS = ("seq", "time", "actor", "role", "action", "object", "outcome", "detai
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class AuditEvent:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "AuditEvent":
+    def from_dict(cls, d: dict[str, Any]) -> AuditEvent:
         details = d["details"]
         if isinstance(details, str):
             details = json.loads(details)
@@ -347,11 +348,3 @@ def _original_seq(d: dict[str, Any], digest: str, n: int) -> int | None:
 
 def _bad(i: int, problem: str, seq: int, message: str) -> VerifyResult:
     return VerifyResult(False, i, problem, seq, message)
-
-
-def events_from_rows(rows: Iterable[dict[str, Any]]) -> list[AuditEvent]:
-    return [AuditEvent.from_dict(r) for r in rows]
-
-
-# Exported-file checks live in their own module; re-exported here for existing callers.
-from localscribe.vault.audit_export import verify_export  # noqa: E402,F401

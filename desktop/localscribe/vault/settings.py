@@ -96,7 +96,3 @@ def delete_secret(db: sqlite_utils.Database, name: str) -> bool:
     with transaction(db):
         cur = db.execute("DELETE FROM secrets WHERE name = ?", (name,))
     return cur.rowcount > 0
-
-
-def secret_names(db: sqlite_utils.Database) -> list[str]:
-    return [r[0] for r in db.execute("SELECT name FROM secrets ORDER BY name").fetchall()]
