@@ -11,11 +11,12 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import sqlite_utils
 
+from localscribe.config import Paths
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
 from localscribe.vault import egress_authority as egress  # the allowlist capability
 from localscribe.vault import (audio_spool, audit_anchor, crypto, integrity, keys,
@@ -177,7 +178,7 @@ class Session(AdminOps):
         return self._keyset.audit_public
 
     @property
-    def paths(self):
+    def paths(self) -> Paths:
         return self.vault.paths
 
     # ------------------------------------------------------------ audit
@@ -378,7 +379,7 @@ class Session(AdminOps):
         self._check(roles.PHI_READ, eid)
         return self._encounters.note_versions(eid)
 
-    def sign(self, eid: str, acknowledged_flag_ids=()) -> SignedNote:
+    def sign(self, eid: str, acknowledged_flag_ids: Iterable[str] = ()) -> SignedNote:
         """Sign the latest version. Every blocking flag of the latest draft must be
         acknowledged (its statement id, or each blocking flag as ``domain.flag_id``), and every
         empty-section notice (``domain.notice_id``); informational flags never block."""

@@ -11,7 +11,7 @@ with an ``IntegrityError`` and an ``integrity.failed`` event.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from localscribe.vault import egress_authority as egress  # the allowlist capability
 from localscribe.vault import crypto, integrity, keys, roles, settings, users
@@ -42,7 +42,7 @@ class AdminOps(SessionBase):
             self._state, self._state_raw = state, raw
         return self._state
 
-    def _refuse(self, message: str, object: str = ""):
+    def _refuse(self, message: str, object: str = "") -> NoReturn:
         try:
             self.audit("integrity.failed", object, "denied", problem=message[:300])
         finally:

@@ -6,7 +6,7 @@ locks, and the error every call raises after that.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import sqlite_utils
 
@@ -18,6 +18,8 @@ from localscribe.vault.encounters import EncounterStore
 from localscribe.vault.integrity import SecurityState
 from localscribe.vault.roles import Role
 from localscribe.vault.users import UserRecord
+
+T = TypeVar("T")
 
 
 class SessionLocked(PermissionError):
@@ -62,29 +64,23 @@ class SessionBase:
               ) -> AuditEvent:
         raise NotImplementedError
 
-    def _gone(self) -> SessionLocked:
-        return SessionLocked(f"session for {self.user} is locked; unlock again")
+    def _held(self, value: T | None) -> T:
+        if value is None:
+            raise SessionLocked(f"session for {self.user} is locked; unlock again")
+        return value
 
     @property
     def _keyset(self) -> keys.Keyset:
-        if self._keys is None:
-            raise self._gone()
-        return self._keys
+        return self._held(self._keys)
 
     @property
     def _capability(self) -> Capability:
-        if self._cap is None:
-            raise self._gone()
-        return self._cap
+        return self._held(self._cap)
 
     @property
     def _trail(self) -> AuditLog:
-        if self._audit is None:
-            raise self._gone()
-        return self._audit
+        return self._held(self._audit)
 
     @property
     def _encounters(self) -> EncounterStore:
-        if self._store is None:
-            raise self._gone()
-        return self._store
+        return self._held(self._store)

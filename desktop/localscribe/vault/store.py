@@ -17,6 +17,7 @@ import time
 import uuid
 from pathlib import Path
 from collections.abc import Callable
+from typing import Any
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -115,7 +116,7 @@ class Vault:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise VaultError(f"vault file {self.paths.vault_db} is incomplete (no {key})")
-        return row[0]
+        return str(row[0])
 
     @property
     def kdf_default(self) -> kdf.KdfParams:
@@ -129,13 +130,13 @@ class Vault:
     def users(self) -> list[UserRecord]:
         return users.list_all(self.db)
 
-    def setting(self, key: str, default=None):
+    def setting(self, key: str, default: Any = None) -> Any:
         """Unauthenticated mirror, for display before unlock; sessions read the signed state."""
         return settings.read(self.db, key, default) if default is not None \
             else settings.read(self.db, key)
 
     def record_pending(self, actor: str, role: str, action: str, object: str = "",
-                       outcome: str = "ok", **details) -> None:
+                       outcome: str = "ok", **details: Any) -> None:
         """An audit event that happens without a key; chained at the next unlock."""
         with transaction(self.db):
             self.db.execute("INSERT INTO audit_pending (time, actor, role, action, object, "
