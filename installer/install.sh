@@ -75,13 +75,9 @@ else
 fi
 
 # --- 2. Python environment -----------------------------------------------------------------
-py=""
-for cand in python3.11 python3; do
-  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-    py="$(command -v "$cand")"; break
-  fi
-done
-[ -n "$py" ] || { echo "install.sh: Python 3.11 is required (Debian 12 ships it as python3)" >&2; exit 1; }
+# shellcheck source=installer/find_python.sh
+. "$repo/installer/find_python.sh"
+py="$(find_python)" || exit 1
 if [ ! -x "$venv/bin/python" ]; then
   say "creating virtual environment $venv"
   "$py" -m venv "$venv"

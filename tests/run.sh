@@ -11,6 +11,10 @@ if [ -f tests/ehr/setup_fhir_server.sh ]; then
   bash tests/ehr/setup_fhir_server.sh
 fi
 
+# Lint and types first (configured in pyproject.toml): a failure here fails the run before
+# any test starts. `bash tests/lint.sh` runs the same two checks alone.
+bash tests/lint.sh
+
 export QT_QPA_PLATFORM=offscreen
 export LOCALSCRIBE_PROFILE=tiny
 export PYTHONDONTWRITEBYTECODE=1

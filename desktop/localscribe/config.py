@@ -41,8 +41,8 @@ class Paths:
         return self.models_dir / "installed.json"
 
 
-def resolve_paths(data_dir: str | os.PathLike | None = None,
-                  models_dir: str | os.PathLike | None = None) -> Paths:
+def resolve_paths(data_dir: str | os.PathLike[str] | None = None,
+                  models_dir: str | os.PathLike[str] | None = None) -> Paths:
     data = Path(data_dir or os.environ.get(ENV_DATA_DIR) or platformdirs.user_data_dir(APP_NAME))
     models = Path(models_dir or os.environ.get(ENV_MODELS_DIR)
                   or Path(platformdirs.user_data_dir(APP_NAME)) / "models")

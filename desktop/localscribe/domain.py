@@ -53,9 +53,6 @@ class Transcript:
     def duration(self) -> float:
         return self.segments[-1].t1 if self.segments else 0.0
 
-    def by_id(self) -> dict[str, Segment]:
-        return {s.id: s for s in self.segments}
-
     def to_dict(self) -> dict[str, Any]:
         return {"language": self.language, "segments": [s.to_dict() for s in self.segments]}
 

@@ -21,13 +21,17 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from multiprocessing.queues import Queue
+from typing import Any, cast
 
 _POLL_S = 0.1
 _WATCH_S = 0.5
 _PR_SET_PDEATHSIG = 1
 _READY, _FAILED = "__ready__", "__failed__"
 NO_MESSAGE = object()     # stop() without a close message (a worker's may well be None)
+# One message from the child: its kind first, then what that kind carries.
+Event = tuple[Any, ...]
 
 
 class EngineProcessError(RuntimeError):
@@ -52,7 +56,7 @@ def describe_exit(code: int | None) -> str:
 
 # ---------------------------------------------------------------- child side
 
-def _child_main(target: Callable[..., None], parent_pid: int, pdeathsig: bool, *args) -> None:
+def _child_main(target: Callable[..., None], parent_pid: int, pdeathsig: bool, *args: Any) -> None:
     """Runs first in the child: egress guard, parent-death watch, then the engine's loop."""
     from localscribe.security.egress import install_guard
 
@@ -89,12 +93,12 @@ def watch_parent(parent_pid: int, pdeathsig: bool = True) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def child_ready(events, payload: Any = None) -> None:
+def child_ready(events: Queue[Event], payload: Any = None) -> None:
     """Tell the parent the engine loaded (the handshake's good end)."""
     events.put((_READY, payload))
 
 
-def child_failed(events, message: str) -> None:
+def child_failed(events: Queue[Event], message: str) -> None:
     """Tell the parent the engine could not start, with a message for the user."""
     events.put((_FAILED, message))
 
@@ -105,7 +109,7 @@ class EngineProcess:
     """Parent-side handle on one engine child. ``what`` names it in messages ("the speech
     engine"); ``crash_hint`` says what is safe after a crash."""
 
-    def __init__(self, target: Callable[..., None], args: tuple, *, name: str, what: str,
+    def __init__(self, target: Callable[..., None], args: tuple[Any, ...], *, name: str, what: str,
                  crash_hint: str):
         self._ctx = mp.get_context("spawn")
         self.requests = self._ctx.Queue()
@@ -155,7 +159,7 @@ class EngineProcess:
         if not self._proc.is_alive():
             raise WorkerCrashed(self.crash_message(doing))
 
-    def next(self, timeout: float | None, doing: str) -> tuple:
+    def next(self, timeout: float | None, doing: str) -> Event:
         """The child's next event. TimeoutError when none came in ``timeout`` (None: wait),
         WorkerCrashed when the child died without one."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -163,13 +167,13 @@ class EngineProcess:
             wait = _POLL_S if deadline is None else min(_POLL_S, deadline - time.monotonic())
             try:
                 if wait <= 0:
-                    return self.events.get_nowait()
-                return self.events.get(timeout=wait)
+                    return cast(Event, self.events.get_nowait())
+                return cast(Event, self.events.get(timeout=wait))
             except queue.Empty:
                 pass
             if not self._proc.is_alive():
                 try:     # an answer may have landed just before the exit
-                    return self.events.get(timeout=0.5)
+                    return cast(Event, self.events.get(timeout=0.5))
                 except queue.Empty:
                     raise WorkerCrashed(self.crash_message(doing)) from None
             if deadline is not None and time.monotonic() >= deadline:

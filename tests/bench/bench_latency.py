@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     visits = [v for v in args.visits.split(",") if v] or list_visits()[: args.count]
     template = load_template(args.template)
     kw = {"n_ctx": args.n_ctx, "n_threads": args.threads}
-    engine = LlamaEngine(Path(args.model).resolve(), **kw) if args.model else LlamaEngine.for_profile(args.profile, **kw)
+    engine = (LlamaEngine(Path(args.model).resolve(), **kw) if args.model
+              else LlamaEngine.for_profile(args.profile, **kw))
     lookaheads = [int(x) for x in args.lookahead.split(",")]
     print(f"model {engine.model_path.name}, threads {args.threads or 'all'}, template {template.key}, "
           f"speed x{args.speed}, max {args.max_tokens} note tokens", flush=True)
@@ -122,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\nmedian time to draft: " + ", ".join(
         f"{k} {statistics.median(v):.1f} s" for k, v in results.items()))
     if "naive" in results and "streaming" in results:
-        print(f"naive / streaming = {statistics.median(results['naive']) / statistics.median(results['streaming']):.2f}x")
+        ratio = statistics.median(results['naive']) / statistics.median(results['streaming'])
+        print(f"naive / streaming = {ratio:.2f}x")
     print(f"peak RSS {peak_rss_mb():.0f} MB (this process: the LLM part only)")
     return 0
 

@@ -159,8 +159,10 @@ def summarize(mode: str, recs: list[dict]) -> str:
     return (f"{mode:>9}: n={len(recs)} ROUGE-1/2/Lsum {m('rouge1'):.2f} / {m('rouge2'):.2f} / {m('rougeLsum'):.2f}"
             f" | per section R1 " + " ".join(f"{k} {statistics.mean(v):.1f}" for k, v in sections.items())
             + f" | empty-but-filled notes {sum(bool(r['empty_but_filled']) for r in recs)}"
-            f" ({sum(len(r['empty_but_filled']) for r in recs)} sections), short notes {sum(r['short'] for r in recs)},"
-            f" notices {sum(len(r['notices']) for r in recs)}, repeats removed {sum(r['repeats_removed'] for r in recs)},"
+            f" ({sum(len(r['empty_but_filled']) for r in recs)} sections),"
+            f" short notes {sum(r['short'] for r in recs)},"
+            f" notices {sum(len(r['notices']) for r in recs)},"
+            f" repeats removed {sum(r['repeats_removed'] for r in recs)},"
             f" unfinished {sum(not r['finished'] for r in recs)},"
             f" sentences rewritten {sum(r.get('rewritten', 0) for r in recs)}"
             f" ({sum(r.get('rewrite_tokens', 0) for r in recs)} tok)"
@@ -212,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown mode variant in {m!r}: /norecheck, /nofit")
     template = load_template(args.template)
     kw = {"n_ctx": args.n_ctx, "n_threads": args.threads, "lookahead": args.lookahead}
-    engine = LlamaEngine(Path(args.model).resolve(), **kw) if args.model else LlamaEngine.for_profile(args.profile, **kw)
+    engine = (LlamaEngine(Path(args.model).resolve(), **kw) if args.model
+              else LlamaEngine.for_profile(args.profile, **kw))
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=False)
     out = open(args.save, "w", encoding="utf-8") if args.save else None  # noqa: SIM115 - written per encounter
     print(f"ACI-Bench {args.split}: {len(rows)} encounters, model {engine.model_path.name}, template "

@@ -34,19 +34,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     n = ap.parse_args().repeat
-    print("scrypt (median of %d):" % n)
+    print(f"scrypt (median of {n}):")
     base = None
     for label, p in (("n/2", KdfParams(n=DEFAULT_PARAMS.n // 2, r=DEFAULT_PARAMS.r)),
                      ("default", DEFAULT_PARAMS),
                      ("n*2", KdfParams(n=DEFAULT_PARAMS.n * 2, r=DEFAULT_PARAMS.r))):
-        s = median_s(lambda: derive_kek("a passphrase", new_salt(), p), n)
+        s = median_s(lambda p=p: derive_kek("a passphrase", new_salt(), p), n)
         base = s if label == "default" else base
         print(f"  {label:<8} n=2^{p.n.bit_length() - 1} r={p.r} p={p.p} "
               f"{p.memory_bytes // 2**20:>4} MiB  {s * 1000:7.1f} ms")
     with tempfile.TemporaryDirectory() as d:
         paths = Paths(Path(d) / "data", Path(d) / "models")
         v = Vault.create(paths, "admin", "admin passphrase")
-        print(f"unlock (default params): {median_s(lambda: v.unlock('admin', 'admin passphrase').lock(), n) * 1000:.0f} ms")
+        unlock_s = median_s(lambda: v.unlock('admin', 'admin passphrase').lock(), n)
+        print(f"unlock (default params): {unlock_s * 1000:.0f} ms")
         v.close()
         paths2 = Paths(Path(d) / "data2", Path(d) / "models")
         v2 = Vault.create(paths2, "admin", "admin passphrase", kdf_params=TEST_PARAMS)

@@ -68,9 +68,9 @@ def test_truncated_ct2_input_is_rejected(tiny_ct2, tmp_path, cut):
     keep = cut if isinstance(cut, int) else int(len(data) * cut)
     (bad / "model.bin").write_bytes(data[:keep])
     out = tmp_path / "out.bin"
-    with pytest.raises(ConversionError, match=r"model\.bin is truncated or corrupt: reading .* needs \d+ bytes"):
-        with open(out, "wb") as fh:
-            write_ggml(bad, fh)
+    with pytest.raises(ConversionError, match=r"model\.bin is truncated or corrupt: reading .* needs \d+ bytes"), \
+            open(out, "wb") as fh:
+        write_ggml(bad, fh)
 
 
 def test_corrupt_header_and_trailing_bytes_are_rejected(tiny_ct2, tmp_path):

@@ -67,7 +67,8 @@ def ctypes_connect(fn=None) -> None:
 def spawn_target(q) -> None:
     """Runs in a plain spawn child: it never calls install_guard itself."""
     from localscribe.security import egress
-    q.put({"installed_at_start": egress.is_installed(), "connect": _outcome(lambda: socket.create_connection(TARGET, 0.5)),
+    q.put({"installed_at_start": egress.is_installed(),
+           "connect": _outcome(lambda: socket.create_connection(TARGET, 0.5)),
            "allowlist": egress.allowed_strings()})
 
 

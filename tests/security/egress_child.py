@@ -21,10 +21,8 @@ TEST_NET = "192.0.2.1"        # RFC 5737 TEST-NET-1: never routed; and we never 
 def syn_sent_to(ip: str) -> bool:
     """Whether the kernel has any TCP socket toward ip (a connect() that reached the OS)."""
     want = "".join(f"{int(o):02X}" for o in reversed(ip.split(".")))
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        if line.split()[2].startswith(want + ":"):
-            return True
-    return False
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(line.split()[2].startswith(want + ":") for line in lines)
 
 
 def try_network(port: int) -> dict:

@@ -239,7 +239,7 @@ def test_auditor_and_admin_cannot_decrypt_patient_data_even_below_the_session(wo
     # and not with anything their own passphrase unwraps: no PHI key is in it
     v = Vault.open(paths)
     rec = users.get(v.db, who)
-    salt, wrapped = sql(paths, (f"SELECT salt, wrapped_key FROM users WHERE id = ?",
+    salt, wrapped = sql(paths, ("SELECT salt, wrapped_key FROM users WHERE id = ?",
                                 (who,)))[0][0]
     ks = keys.unwrap(PASS[who], salt, wrapped, rec.kdf, keys.wrap_context(v.vault_id, who, 0))
     assert ks.phi is None and users.grant(v.db, who) is None

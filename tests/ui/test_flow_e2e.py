@@ -5,7 +5,6 @@ models, then review, evidence, autosave, sign and copy. Slow (the audio plays in
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +12,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from ui_helpers import pump, wait_until, PASSPHRASE, require_core, unlock, when_modal
+from localscribe.models import ModelError, resolve_model
+from tests.support.rebuild_visit import rebuild
+from ui_helpers import pump, wait_until, require_core, unlock, when_modal
 
 pytestmark = pytest.mark.slow
 VISIT = "day1_consultation01"
@@ -21,22 +22,16 @@ VISIT_SECONDS = 45
 
 
 def _rebuilt_visit() -> Path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-    try:
-        from rebuild_visit import rebuild
-    except ImportError as exc:
-        pytest.skip(f"waits on tests/support/rebuild_visit.py ({exc})")
     return Path(rebuild(VISIT, max_seconds=VISIT_SECONDS).audio_path)
 
 
-def _tiny_models_or_skip(paths):
-    require_core("localscribe.models:resolve_model")
-    from localscribe.models import ModelError, resolve_model
+def _require_tiny_models(paths):
+    # tests/run.sh installs them: a missing model is a broken setup, never a reason to skip.
     try:
         resolve_model("asr", "tiny", paths)
         resolve_model("llm", "tiny", paths)
     except ModelError as exc:
-        pytest.skip(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
+        pytest.fail(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
 
 
 def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone, qtbot, vault,
@@ -46,7 +41,7 @@ def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone
     require_core("localscribe.pipeline:LiveVisit", "localscribe.pipeline.engines:transcriber_factory",
                  "localscribe.capture.sources:MicrophoneSource", "localscribe.draft.render:render_note",
                  "localscribe.ehr.clipboard_qt")
-    _tiny_models_or_skip(paths)
+    _require_tiny_models(paths)
     audio = _rebuilt_visit()
     from localscribe.ui import review_view
     monkeypatch.setattr(review_view, "AUTOSAVE_MS", 500)
@@ -91,7 +86,8 @@ def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone
     panel.stop_button.click()
     review = enc.review
     assert enc.pages.currentWidget() is review and review.progress_row.isVisible()
-    wait_until(lambda: review.draft is not None or enc.error.isVisible(), timeout=600_000)   # generous: CI machines may be busy
+    # generous: CI machines may be busy
+    wait_until(lambda: review.draft is not None or enc.error.isVisible(), timeout=600_000)
     assert not enc.error.isVisible(), enc.error.text()
     s = window.session
     recorded = s.read_audio(eid)

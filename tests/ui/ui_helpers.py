@@ -1,5 +1,5 @@
 """Helpers for the UI tests: what a person can read on screen, driving modal dialogs,
-unlocking, and skipping (with the reason) while a core piece is not built yet."""
+unlocking, and naming the core pieces a test drives (failing when one is gone)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ def visible_texts(root=None) -> list[str]:
             continue
         if w.isWindow():
             out.append(w.windowTitle())
-        if isinstance(w, (QLabel, QAbstractButton)):
-            out.append(w.text())
-        elif isinstance(w, QLineEdit) and w.echoMode() == QLineEdit.EchoMode.Normal:
+        if isinstance(w, (QLabel, QAbstractButton)) or (
+                isinstance(w, QLineEdit) and w.echoMode() == QLineEdit.EchoMode.Normal):
             out.append(w.text())
         elif isinstance(w, (QPlainTextEdit, QTextEdit)):
             out.append(w.toPlainText())
@@ -44,16 +43,18 @@ def visible_texts(root=None) -> list[str]:
 
 
 def require_core(*modules: str) -> None:
-    """Skip, naming what is missing, when a core piece this test drives is not built yet."""
+    """Fail, naming what is missing, when a core piece this test drives ("module" or
+    "module:attribute") is gone. Every piece is built: a missing one is a rename or a removal
+    that broke the UI, never a reason to skip."""
     import importlib
     for name in modules:
+        mod_name, _, attr = name.partition(":")
         try:
-            mod_name, _, attr = name.partition(":")
             mod = importlib.import_module(mod_name)
-            if attr and not hasattr(mod, attr):
-                raise ImportError(f"{mod_name} has no {attr}")
         except ImportError as exc:
-            pytest.skip(f"waits on the core: {name} ({exc})")
+            pytest.fail(f"the UI drives {name}, which no longer imports: {exc}", pytrace=False)
+        if attr and not hasattr(mod, attr):
+            pytest.fail(f"the UI drives {name}, but {mod_name} has no {attr}", pytrace=False)
 
 
 def when_modal(handler, qtbot=None):

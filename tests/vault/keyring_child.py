@@ -20,7 +20,7 @@ doc.enable_keyring_unlock()
 doc.lock()
 again = vault.unlock_with_keyring("doc")
 print("keyring-unlock", again.user, again.role.value)
-import keyring
+import keyring  # noqa: E402 - only this cleanup talks to the keyring directly
 keyring.delete_password("LocalScribe vault", f"{vault.vault_id}:doc")
 try:
     vault.unlock_with_keyring("doc")

@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from localscribe.domain import Patient
-from localscribe.vault.audit import key_fingerprint, verify_export
+from localscribe.vault.audit import key_fingerprint
+from localscribe.vault.audit_export import verify_export
 
 from vault_helpers import PASSES, run_cli, unlock
 

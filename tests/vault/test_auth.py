@@ -34,7 +34,7 @@ def test_failures_throttle_then_lock_persistently(vault):
     reopened = Vault.open(vault.paths)
     assert users.get(reopened.db, "asst").failed_attempts == users.THROTTLE_AFTER
     now = 10 ** 10
-    for i in range(users.LOCK_AFTER - users.THROTTLE_AFTER):
+    for _ in range(users.LOCK_AFTER - users.THROTTLE_AFTER):
         now += users.MAX_DELAY_S + 1
         with pytest.raises(WrongCredentials):
             users.verify(reopened.db, reopened.vault_id, "asst", "wrong passphrase", now=now)
@@ -83,7 +83,7 @@ def test_idle_timeout_locks_session(vault):
         s.list_encounters()
     assert s.locked
     with pytest.raises(SessionLocked):
-        s.db
+        _ = s.db
     locks = [e for e in unlock(vault, "aud").audit_events() if e.action == "lock"]
     assert locks[-1].details == {"reason": "idle"}
 

@@ -1,7 +1,7 @@
 """Migrations (core and registered), retention purges, settings and sealed secrets."""
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import numpy as np
 import pytest
@@ -80,7 +80,7 @@ def test_audio_kept_for_configured_days_then_purged(vault):
     eid = _recorded_signed(doc)
     assert doc.read_audio(eid).size == 20000
     assert doc.run_retention() == {"audio": [], "records": []}
-    old = (datetime.now(timezone.utc) - timedelta(days=8)).isoformat().replace("+00:00", "Z")
+    old = (datetime.now(UTC) - timedelta(days=8)).isoformat().replace("+00:00", "Z")
     raw = sqlite3.connect(vault.paths.vault_db)
     raw.execute("UPDATE encounters SET signed_at=? WHERE id=?", (old, eid))
     raw.commit()
@@ -93,7 +93,7 @@ def test_records_purged_when_policy_set(vault):
     eid = _recorded_signed(doc)
     admin = unlock(vault, "admin")
     admin.set_setting("retention.records_days", 30)
-    old = (datetime.now(timezone.utc) - timedelta(days=31)).isoformat().replace("+00:00", "Z")
+    old = (datetime.now(UTC) - timedelta(days=31)).isoformat().replace("+00:00", "Z")
     raw = sqlite3.connect(vault.paths.vault_db)
     raw.execute("UPDATE encounters SET signed_at=? WHERE id=?", (old, eid))
     raw.commit()

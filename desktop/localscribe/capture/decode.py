@@ -9,7 +9,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -63,7 +64,7 @@ def audio_info(path: str | Path) -> AudioInfo:
                      warning)
 
 
-def _wav_truncation(p: Path, info) -> str | None:
+def _wav_truncation(p: Path, info: Any) -> str | None:
     """libsndfile quietly reads what is there when a WAV's data chunk promises more bytes than
     the file holds (a copy or a recorder cut short); say how much is missing."""
     try:
@@ -97,13 +98,14 @@ def to_mono(block: np.ndarray) -> np.ndarray:
     """Average channels; (n,) stays (n,), (n, c) becomes (n,)."""
     if block.ndim == 1:
         return block.astype(np.float32, copy=False)
-    return block.mean(axis=1, dtype=np.float32)
+    return np.asarray(block.mean(axis=1, dtype=np.float32))
 
 
 def resample(block: np.ndarray, rate: int, target: int = TARGET_RATE) -> np.ndarray:
     if rate == target:
         return np.ascontiguousarray(block, dtype=np.float32)
-    return soxr.resample(block.astype(np.float32, copy=False), rate, target, quality="HQ")
+    return np.asarray(soxr.resample(block.astype(np.float32, copy=False), rate, target,
+                                    quality="HQ"))
 
 
 def iter_blocks(path: str | Path, block_seconds: float = 1.0, *,

@@ -14,7 +14,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import soxr
@@ -183,7 +184,7 @@ class MicrophoneSource:
         return self._paused.is_set()
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "MicrophoneSource":
+    def start(self) -> MicrophoneSource:
         sd = _sounddevice()
         try:
             self._stream = self._open(sd, TARGET_RATE)
@@ -210,7 +211,7 @@ class MicrophoneSource:
                               dtype="float32", blocksize=max(1, int(rate * self.block_seconds)),
                               callback=self._callback)
 
-    def __enter__(self) -> "MicrophoneSource":
+    def __enter__(self) -> MicrophoneSource:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -256,7 +257,7 @@ class MicrophoneSource:
                         raise DeviceLost(
                             f"the input device {self.device.name!r} stopped delivering audio "
                             f"(disconnected?); {self.captured_seconds:.1f} s captured and kept",
-                            self.captured_seconds)
+                            self.captured_seconds) from None
                     continue
                 if raw is _STOP:
                     self._flush_resampler()

@@ -130,9 +130,11 @@ class WindowCutter:
                 self._first = self._last = i
             elif self._flags[i]:
                 self._last = i
-            silence = i - self._last
-            if silence >= long_pause or (silence >= pause and self._last + 1 >= min_len):
-                end = min(i + 1, self._last + 1 + pad)
+            last = self._last
+            assert last is not None         # set together with _first, just above
+            silence = i - last
+            if silence >= long_pause or (silence >= pause and last + 1 >= min_len):
+                end = min(i + 1, last + 1 + pad)
             elif i + 1 >= max_len:
                 end = self._force_point(i + 1)
             else:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from localscribe.config import PROFILES, Paths, resolve_paths
@@ -46,15 +48,48 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
-def guarded(func):
-    """Turn UserError into a one-line message and exit status instead of a traceback."""
+# What a library refusal means to the user, in one table: (defining module, class names,
+# exit status, prefix). First match wins, so subclasses come before their bases (TamperError
+# is a ValueError). Looked up in sys.modules: an exception of a module that was never
+# imported cannot have been raised, so a command never imports a layer it did not use.
+# tests/cli/test_cli_errors.py fails when a named class moves or is renamed.
+REFUSALS: tuple[tuple[str, tuple[str, ...], int, str], ...] = (
+    ("localscribe.vault.encounters", ("NoteLocked", "EncounterNotFound"), 2, ""),
+    ("localscribe.vault.integrity", ("IntegrityError",), 4, "vault integrity check failed: "),
+    ("localscribe.vault.crypto", ("TamperError",), 4, "vault integrity check failed: "),
+    ("localscribe.vault.roles", ("PermissionDenied",), 3, ""),
+    ("localscribe.vault.session_base", ("SessionLocked",), 3, ""),
+    ("localscribe.models.errors", ("ModelError",), 1, ""),
+    ("localscribe.ehr.protocol", ("ConnectorError",), 2, ""),
+    ("localscribe.ehr.outbox", ("OutboxError",), 2, ""),
+    ("builtins", ("ValueError",), 2, ""),
+)
 
+
+def as_user_error(exc: BaseException) -> UserError | None:
+    """The one-line error a library refusal becomes, or None when it is not one (a bug)."""
+    if isinstance(exc, UserError):
+        return exc
+    for module, names, code, prefix in REFUSALS:
+        mod = sys.modules.get(module)
+        classes = tuple(getattr(mod, n) for n in names if hasattr(mod, n)) if mod else ()
+        if classes and isinstance(exc, classes):
+            return UserError(prefix + str(exc), exit_code=code)
+    return None
+
+
+def guarded(func: Callable[[argparse.Namespace], int | None]) -> Callable[[argparse.Namespace], int]:
+    """Every subcommand's wrapper: a UserError or a library refusal (REFUSALS) becomes one
+    line on stderr and its exit status instead of a traceback."""
+
+    @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return int(func(args) or 0)
-        except UserError as exc:
-            return fail(str(exc), exc.exit_code)
+        except Exception as exc:
+            err = as_user_error(exc)
+            if err is None:
+                raise
+            return fail(str(err), err.exit_code)
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
     return wrapper

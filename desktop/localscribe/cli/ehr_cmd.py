@@ -11,8 +11,8 @@ import argparse
 import os
 from pathlib import Path
 
-from localscribe.cli.common import UserError, add_json, print_json
-from localscribe.cli.unlock import ENV_USER, add_user_options as _common, core_errors as _run, unlock as _unlock
+from localscribe.cli.common import UserError, add_json, guarded as _run, print_json
+from localscribe.cli.unlock import ENV_USER, add_user_options as _common, unlock as _unlock
 
 
 def _service(session):
@@ -43,19 +43,6 @@ def _require(session, permission: str) -> None:
     if not roles.allows(session.role, permission):
         session.audit("denied", "ehr", "denied", permission=permission)
         raise PermissionDenied(f"{session.user} ({session.role.value}) may not {permission}")
-
-
-def _ehr_errors(fn):
-    from localscribe.ehr.outbox import OutboxError
-    from localscribe.ehr.protocol import ConnectorError
-
-    def wrapper(args):
-        try:
-            return fn(args)
-        except (ConnectorError, OutboxError) as exc:
-            raise UserError(str(exc)) from None
-    wrapper.__name__ = fn.__name__
-    return _run(wrapper)
 
 
 def _job_dict(job) -> dict:
@@ -243,7 +230,7 @@ def register(sub) -> None:
     p = csub.add_parser("list", help="installed connector kinds (and configured ones)")
     _common(p)
     add_json(p)
-    p.set_defaults(func=_ehr_errors(cmd_list))
+    p.set_defaults(func=_run(cmd_list))
 
     p = csub.add_parser("configure", help="create or update a connector (admin)")
     _common(p)
@@ -255,20 +242,20 @@ def register(sub) -> None:
     p.add_argument("--insecure", action="store_true",
                    help="accept settings that weaken transport security (tls_verify=false, "
                         "no TLS to a non-loopback host); shown in the security report")
-    p.set_defaults(func=_ehr_errors(cmd_configure))
+    p.set_defaults(func=_run(cmd_configure))
 
     p = csub.add_parser("check", help="can this connector deliver now?")
     _common(p)
     add_json(p)
     p.add_argument("name")
-    p.set_defaults(func=_ehr_errors(cmd_check))
+    p.set_defaults(func=_run(cmd_check))
 
     p = csub.add_parser("send", help="send an encounter's signed note through a connector")
     _common(p)
     add_json(p)
     p.add_argument("encounter")
     p.add_argument("--to", required=True, metavar="NAME", help="configured connector name")
-    p.set_defaults(func=_ehr_errors(cmd_send))
+    p.set_defaults(func=_run(cmd_send))
 
     out = sub.add_parser("outbox", help="delivery jobs: list, retry, cancel, drain")
     osub = out.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
@@ -277,18 +264,18 @@ def register(sub) -> None:
     add_json(p)
     p.add_argument("--state", action="append",
                    choices=("queued", "sending", "delivered", "failed", "cancelled"))
-    p.set_defaults(func=_ehr_errors(cmd_outbox_list))
+    p.set_defaults(func=_run(cmd_outbox_list))
     for name, fn, helptext in (("retry", cmd_outbox_retry, "try a job again now"),
                                ("cancel", cmd_outbox_cancel, "cancel a queued or failed job")):
         p = osub.add_parser(name, help=helptext)
         _common(p)
         add_json(p)
         p.add_argument("job", help="job id (a unique prefix is enough)")
-        p.set_defaults(func=_ehr_errors(fn))
+        p.set_defaults(func=_run(fn))
     p = osub.add_parser("drain", help="attempt every due job once")
     _common(p)
     add_json(p)
-    p.set_defaults(func=_ehr_errors(cmd_outbox_drain))
+    p.set_defaults(func=_run(cmd_outbox_drain))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from localscribe.cli.common import UserError, add_json, print_json
-from localscribe.cli.unlock import add_user_options, core_errors, unlock
+from localscribe.cli.common import UserError, add_json, guarded, print_json
+from localscribe.cli.unlock import add_user_options, unlock
 
 SAMPLE_RATE = 16_000
 
@@ -26,8 +26,8 @@ def register(subparsers) -> None:
     for q in (lp, sp):
         add_json(q)
         add_user_options(q)
-    lp.set_defaults(func=core_errors(cmd_list))
-    sp.set_defaults(func=core_errors(cmd_show))
+    lp.set_defaults(func=guarded(cmd_list))
+    sp.set_defaults(func=guarded(cmd_show))
 
 
 def _audio_seconds(session, enc) -> float:

@@ -51,20 +51,7 @@ def register(subparsers) -> None:
     use.set_defaults(func=_use)
 
 
-def _model_error(func):
-    def wrapper(args):
-        from localscribe.models.errors import ModelError
-
-        try:
-            return func(args)
-        except ModelError as exc:
-            raise UserError(str(exc), exit_code=1) from None
-
-    wrapper.__name__ = func.__name__
-    return guarded(wrapper)
-
-
-@_model_error
+@guarded
 def _install(args: argparse.Namespace) -> int:
     from localscribe.models.install import install, install_profile
     from localscribe.models.manifest import load_manifest
@@ -113,7 +100,7 @@ def _print_table(rows) -> None:
         print(f"{r['name']:38s} {r['role']:4s} {prof or '-':18s} {r['state']:14s} {r['path']}")
 
 
-@_model_error
+@guarded
 def _list(args: argparse.Namespace) -> int:
     rows = _rows(paths_from(args), rehash=False)
     if args.json:
@@ -123,7 +110,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-@_model_error
+@guarded
 def _verify(args: argparse.Namespace) -> int:
     paths = paths_from(args)
     rows = _rows(paths, rehash=True)
@@ -139,7 +126,7 @@ def _verify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-@_model_error
+@guarded
 def _add(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -157,7 +144,7 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
-@_model_error
+@guarded
 def _use(args: argparse.Namespace) -> int:
     from localscribe.models.manifest import load_manifest
     from localscribe.models.resolve import resolve_model

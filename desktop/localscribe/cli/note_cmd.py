@@ -16,9 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from localscribe.cli.common import UserError, add_json, paths_from, print_json
+from localscribe.cli.common import UserError, add_json, guarded, print_json
 from localscribe.cli.encounters_cmd import _find
-from localscribe.cli.unlock import add_user_options, core_errors, unlock
+from localscribe.cli.unlock import add_user_options, unlock
 
 EDITOR_HELP = ("without --file, $EDITOR (or $VISUAL) opens the current text; that copy lives "
                "in a private 0700 directory (RAM-backed /dev/shm where available) that is "
@@ -51,20 +51,7 @@ def register(subparsers) -> None:
         q.add_argument("encounter", metavar="ENCOUNTER", help="encounter id (a unique prefix)")
         add_json(q)
         add_user_options(q)
-        q.set_defaults(func=_note_errors(fn))
-
-
-def _note_errors(fn):
-    """The store's refusals (a locked note, an unknown id) as one-line errors too."""
-    from localscribe.vault.encounters import EncounterNotFound, NoteLocked
-
-    def wrapper(args):
-        try:
-            return fn(args)
-        except (NoteLocked, EncounterNotFound) as exc:
-            raise UserError(str(exc).strip("'\"")) from None
-    wrapper.__name__ = fn.__name__
-    return core_errors(wrapper)
+        q.set_defaults(func=guarded(fn))
 
 
 # ---------------------------------------------------------------- reading the note

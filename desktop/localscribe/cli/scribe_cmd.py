@@ -12,7 +12,7 @@ import time
 
 from localscribe.cli.common import UserError, add_json, add_profile, guarded, paths_from, print_json
 from localscribe.cli.transcribe_cmd import format_time
-from localscribe.cli.unlock import add_user_options, core_errors, unlock
+from localscribe.cli.unlock import add_user_options, unlock
 
 
 def register(subparsers) -> None:
@@ -28,7 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--dob", default="", help="patient's date of birth, YYYY-MM-DD")
     _common(p)
     add_user_options(p)
-    p.set_defaults(func=core_errors(run_scribe))
+    p.set_defaults(func=guarded(run_scribe))
 
     d = subparsers.add_parser("demo", help="run the whole pipeline on the bundled sample visit",
                               description="Transcribe and draft the bundled sample visit (a "

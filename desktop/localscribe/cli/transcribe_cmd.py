@@ -34,10 +34,8 @@ def register(subparsers) -> None:
 def _resolve_asr(args: argparse.Namespace):
     from localscribe.config import default_profile
 
-    try:
-        from localscribe.models import ModelError, resolve_model
-    except ImportError as exc:
-        raise UserError(f"the model layer is not available: {exc}") from None
+    from localscribe.models import ModelError, resolve_model
+
     try:
         profile = args.profile or default_profile()
     except ValueError as exc:

@@ -11,7 +11,7 @@ import getpass
 import os
 import sys
 
-from localscribe.cli.common import UserError, add_dirs, guarded, paths_from
+from localscribe.cli.common import UserError, add_dirs, paths_from
 from localscribe.config import ENV_PASSPHRASE
 
 ENV_USER = "LOCALSCRIBE_USER"
@@ -58,23 +58,6 @@ def unlock(args, repair: bool = False):
         raise UserError(str(exc), exit_code=3) from None
     except (TamperError, IntegrityError) as exc:
         raise UserError(f"vault integrity check failed: {exc}", exit_code=4) from None
-
-
-def core_errors(fn):
-    """Map core refusals to one-line errors."""
-    from localscribe.vault import IntegrityError, PermissionDenied, SessionLocked, TamperError
-
-    def wrapper(args):
-        try:
-            return fn(args)
-        except (IntegrityError, TamperError) as exc:
-            raise UserError(f"vault integrity check failed: {exc}", exit_code=4) from None
-        except (PermissionDenied, SessionLocked) as exc:
-            raise UserError(str(exc), exit_code=3) from None
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-    wrapper.__name__ = fn.__name__
-    return guarded(wrapper)
 
 
 def add_user_options(p: argparse.ArgumentParser) -> None:

@@ -14,11 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-from localscribe.cli.common import UserError, add_json, paths_from, print_json
+from localscribe.cli.common import UserError, add_json, guarded as _run, paths_from, print_json
 from localscribe.config import ENV_PASSPHRASE
 
 from localscribe.cli.unlock import (ENV_NEW_PASSPHRASE, ENV_USER, acting_user as _acting_user,  # noqa: F401
-                                   add_user_options as _common, ask as _ask, core_errors as _run,
+                                   add_user_options as _common, ask as _ask,
                                    open_vault as _open, unlock as _unlock)
 
 
@@ -141,7 +141,7 @@ def cmd_settings_set(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
-    from localscribe.vault.audit import verify_export
+    from localscribe.vault.audit_export import verify_export
     if args.file:
         result = verify_export(Path(args.file), expect_fingerprint=args.expect_key)
     else:

@@ -6,7 +6,7 @@ import hashlib
 import zipfile
 from collections import defaultdict
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import IntegrityError, ModelError
 from .hashing import CHUNK, HashingWriter, write_verified

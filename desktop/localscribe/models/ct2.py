@@ -1,8 +1,18 @@
 """Read a CTranslate2 ``model.bin`` into numpy arrays, refusing anything truncated or malformed.
 
-The layout (little-endian) is described in docs/models.md: a header, then named variables
-with rank, dims, dtype and raw bytes, then aliases. Arrays are views on a memory map, so
-reading a 150 MB file costs no copy until a tensor is converted.
+The layout (little-endian; CTranslate2 writes it in ``specs/model_spec.py``), which
+``read_ct2`` checks field by field:
+
+* u32 format version (5 or 6); string spec name (``WhisperSpec``); u32 spec revision;
+  u32 variable count. A string is a u16 length counting its NUL, the UTF-8 bytes, a NUL.
+* each variable: string name; u8 rank; rank x u32 dims; u8 dtype (0 f32, 1 i8, 2 i16,
+  3 i32, 4 f16, 5 bf16); u32 byte count; the raw data. Scalars (``encoder/num_heads``) are
+  variables too.
+* u32 alias count, then (alias, target) string pairs, e.g.
+  ``decoder/projection/weight -> decoder/embeddings/weight``.
+
+Arrays are views on a memory map, so reading a 150 MB file costs no copy until a tensor is
+converted.
 """
 
 from __future__ import annotations
@@ -70,13 +80,12 @@ class _Reader:
 def read_ct2(path: str | Path) -> CT2Model:
     path = Path(path)
     try:
-        fh = open(path, "rb")
+        with open(path, "rb") as fh:
+            if path.stat().st_size == 0:
+                raise ConversionError(f"{path} is empty")
+            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
         raise ConversionError(f"cannot open CTranslate2 model {path}: {exc.strerror}") from exc
-    with fh:
-        if path.stat().st_size == 0:
-            raise ConversionError(f"{path} is empty")
-        buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     r = _Reader(buf, path)
     (version,) = r.unpack("I", "format version")
     if version not in (5, 6):

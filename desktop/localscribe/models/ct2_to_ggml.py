@@ -1,7 +1,11 @@
 """Convert a CTranslate2 Whisper model directory into the ggml file whisper.cpp loads.
 
-Layout and name mapping follow docs/models.md. The output is a pure function of the input
-bytes (no timestamps, fixed tensor order), so its SHA-256 can be pinned in the manifest.
+The ggml layout is the one whisper.cpp's loader insists on: magic, 11 int32 hyperparameters
+(``WhisperHParams``), the 80-bin mel filterbank, the vocabulary up to ``<|endoftext|>`` as
+raw bytes (``gpt2_bytes``), then every tensor with its exact name, shape and type. The
+CT2 -> ggml name mapping is the generators below (``_block`` and its helpers), one per
+layer kind. The output is a pure function of the input bytes (no timestamps, fixed tensor
+order), so its SHA-256 can be pinned in the manifest.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
+from collections.abc import Callable, Iterator
 
 import numpy as np
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from localscribe.resources import manifest_path
 
@@ -94,7 +95,7 @@ class Manifest:
         return self.model(self.profiles[profile][role])
 
 
-def _model(raw: dict, path: Path) -> ModelSpec:
+def _model(raw: dict[str, Any], path: Path) -> ModelSpec:
     try:
         return ModelSpec(
             id=raw["id"], role=raw["role"], title=raw["title"], profiles=tuple(raw.get("profiles", ())),

@@ -17,7 +17,7 @@ class Progress:
         if not self.quiet:
             print(message, file=self.stream, flush=True)
 
-    def bytes(self, label: str, total: int) -> "ByteCounter":
+    def bytes(self, label: str, total: int) -> ByteCounter:
         return ByteCounter(self, label, total)
 
 

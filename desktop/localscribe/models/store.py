@@ -15,6 +15,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from localscribe.config import Paths
 
@@ -23,7 +24,7 @@ from .errors import ModelError
 CACHE_NAME = ".verify-cache.json"
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -34,7 +35,7 @@ def _read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {"__unreadable__": True}
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
@@ -92,7 +93,7 @@ class Registry:
     def __init__(self, paths: Paths):
         self.path = paths.model_registry
 
-    def _load(self) -> dict:
+    def _load(self) -> dict[str, Any]:
         data = _read_json(self.path)
         if data.get("__unreadable__"):
             raise ModelError(f"{self.path} is unreadable; fix or delete it (it only lists "

@@ -41,11 +41,16 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any, NoReturn
 
-from localscribe.security.egress_types import (BlockedAttempt, Endpoint, ip_or_none,  # noqa: F401
-                                               norm_host, read_block_log)
+# The guard's value types live in egress_types (no socket code there); re-exported here
+# ("X as X"), since callers know them as egress.BlockedAttempt and egress.Endpoint.
+from localscribe.security.egress_types import BlockedAttempt as BlockedAttempt
+from localscribe.security.egress_types import Endpoint as Endpoint
+from localscribe.security.egress_types import ip_or_none, norm_host
+from localscribe.security.egress_types import read_block_log as read_block_log
 
 ENV_LOG = "LOCALSCRIBE_EGRESS_LOG"
 # Never read any more (an environment variable must not widen a child's allowlist: spawn
@@ -73,7 +78,7 @@ class Capability:
 
     __slots__ = ()
 
-    def __reduce__(self):      # never travels to another process
+    def __reduce__(self) -> NoReturn:      # never travels to another process
         raise TypeError("the egress capability cannot be pickled")
 
     def __repr__(self) -> str:
@@ -102,7 +107,7 @@ _G = _Guard()
 
 # ---------------------------------------------------------------- public API
 
-def install_guard(block_log: str | os.PathLike | None = None) -> None:
+def install_guard(block_log: str | os.PathLike[str] | None = None) -> None:
     """Install the hook once per process; later calls are no-ops (the allowlist changes only
     through ``allow`` with the vault's capability). Reads ``LOCALSCRIBE_EGRESS_LOG``."""
     log = block_log or os.environ.get(ENV_LOG)
@@ -190,7 +195,7 @@ def remove_block_listener(fn: Callable[[BlockedAttempt], None]) -> None:
             _G.listeners.remove(fn)
 
 
-def set_block_log(path: str | os.PathLike | None) -> None:
+def set_block_log(path: str | os.PathLike[str] | None) -> None:
     """Append every blocked attempt (and those seen before this call) to a JSON-lines file."""
     with _G.lock:
         _G.log_path = Path(path) if path else None
@@ -221,7 +226,7 @@ _LOOKUP_EVENTS = {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostb
 _NATIVE_EVENTS = {"ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.call_function"}
 
 
-def _hook(event: str, args: tuple) -> None:
+def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event in _ADDRESS_EVENTS or event in _LOOKUP_EVENTS:
         dest = _destination(event, args)
         if dest is None or _allowed(*dest):
@@ -238,13 +243,13 @@ def _hook(event: str, args: tuple) -> None:
         _check_native(event, args)
 
 
-def _refuse(event: str, host: str, port: int | None, why: str):
+def _refuse(event: str, host: str, port: int | None, why: str) -> NoReturn:
     _record(event, host, port)
     shown = f"{host}:{port}" if port is not None else host
     raise EgressBlocked(f"LocalScribe egress guard refused {event.split('.', 1)[1]} to {shown}: {why}")
 
 
-def _check_bind(sock, address) -> None:
+def _check_bind(sock: socket.socket, address: Any) -> None:
     family = _C_FAMILY.__get__(sock)
     if family in _LOCAL_ONLY:
         return
@@ -258,7 +263,7 @@ def _check_bind(sock, address) -> None:
     _refuse("socket.bind", host or "0.0.0.0", port, "listening is allowed on loopback only")
 
 
-def _check_native(event: str, args: tuple) -> None:
+def _check_native(event: str, args: tuple[Any, ...]) -> None:
     if event == "ctypes.call_function":
         if args and args[0] in _G.native_addrs:
             _refuse(event, "libc network call", None, "native network calls are not allowed")
@@ -270,7 +275,7 @@ def _check_native(event: str, args: tuple) -> None:
         _refuse(event, f"libc {name}", None, "native network calls are not allowed")
 
 
-def _destination(event: str, args: tuple) -> tuple[str, int | None] | None:
+def _destination(event: str, args: tuple[Any, ...]) -> tuple[str, int | None] | None:
     """The (host, port) a call would reach, or None when it cannot leave the machine."""
     if event in _ADDRESS_EVENTS:
         sock, address = args[0], args[1]
@@ -334,7 +339,7 @@ def _resolve(name: str) -> frozenset[str]:
         return cached[1]
     try:
         infos = socket.getaddrinfo(name, None)
-        ips = frozenset(str(ipaddress.ip_address(info[4][0].split("%")[0])) for info in infos)
+        ips = frozenset(str(ipaddress.ip_address(str(info[4][0]).split("%")[0])) for info in infos)
     except (OSError, ValueError):
         ips = frozenset()
     with _G.lock:
@@ -361,9 +366,12 @@ def _record(event: str, host: str, port: int | None) -> None:
 
 
 def _append_log(attempt: BlockedAttempt) -> None:
+    path = _G.log_path
+    if path is None:
+        return
     try:
-        _G.log_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(_G.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, (json.dumps(attempt.to_dict(), sort_keys=True) + "\n").encode())
             os.fsync(fd)
@@ -399,7 +407,7 @@ def _add(ep: Endpoint) -> None:
         _G.resolved.pop(ep.host, None)
 
 
-def _port_or_none(port) -> int | None:
+def _port_or_none(port: Any) -> int | None:
     if port is None:
         return None
     try:
@@ -411,6 +419,6 @@ def _port_or_none(port) -> int | None:
             return None
 
 
-def _is_v4mapped_loopback(ip) -> bool:
+def _is_v4mapped_loopback(ip: object) -> bool:
     mapped = getattr(ip, "ipv4_mapped", None)
     return bool(mapped and mapped.is_loopback)

@@ -6,7 +6,7 @@ Kept apart from ``egress`` so the hook module stays small; both run at start-up,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 
 def guard_spawn_children(current: Callable[[], tuple[list[str], str | None]]) -> None:

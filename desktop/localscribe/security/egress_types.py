@@ -10,6 +10,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class BlockedAttempt:
     host: str
     port: int | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -38,7 +39,7 @@ class Endpoint:
         return f"{host}:{self.port}"
 
     @classmethod
-    def parse(cls, text: str) -> "Endpoint":
+    def parse(cls, text: str) -> Endpoint:
         """Read ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 literal."""
         text = text.strip()
         if not text:
@@ -53,7 +54,7 @@ class Endpoint:
         return cls(norm_host(text), None)
 
 
-def read_block_log(path: str | os.PathLike, offset: int = 0) -> tuple[list[BlockedAttempt], int]:
+def read_block_log(path: str | os.PathLike[str], offset: int = 0) -> tuple[list[BlockedAttempt], int]:
     """Records appended after byte ``offset`` and the offset to resume from.
 
     A torn last line (a process killed mid-write) is left for the next read.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import platform
 import sqlite3
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from importlib import metadata
 from typing import Any
 
@@ -93,7 +93,7 @@ def build_report(paths: Paths, session) -> dict[str, Any]:
     conf = session.signed_settings()     # the signed values, not the plain mirror
     integrity = session.integrity_status()
     report = {
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "generated_by": {"user": session.user, "role": session.role.value},
         "platform": {"python": sys.version.split()[0], "system": platform.platform()},
         "versions": _versions(),

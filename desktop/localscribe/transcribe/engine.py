@@ -40,7 +40,7 @@ class RawSegment:
                 "confidence": self.confidence, "n_tokens": self.n_tokens}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RawSegment":
+    def from_dict(cls, d: dict[str, Any]) -> RawSegment:
         return cls(float(d["t0"]), float(d["t1"]), str(d["text"]), float(d["confidence"]),
                    int(d["n_tokens"]))
 

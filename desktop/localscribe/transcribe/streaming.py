@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class StreamingTranscriber:
         self._cutter = WindowCutter(cut, vad)
         self._worker = EngineWorker(model_file, n_threads)
         self._filter = hallucinations or HallucinationFilter()
-        self._pending: "OrderedDict[int, Window]" = OrderedDict()
+        self._pending: OrderedDict[int, Window] = OrderedDict()
         self._max_pending = max(1, max_pending)
         self._next_id = 1
         self._prefix = id_prefix
@@ -82,13 +83,13 @@ class StreamingTranscriber:
         self._started = False
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "StreamingTranscriber":
+    def start(self) -> StreamingTranscriber:
         if not self._started:
             self._worker.start()
             self._started = True
         return self
 
-    def __enter__(self) -> "StreamingTranscriber":
+    def __enter__(self) -> StreamingTranscriber:
         return self.start()
 
     def __exit__(self, *exc) -> None:

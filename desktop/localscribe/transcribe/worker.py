@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
 from typing import Any
 
 import numpy as np
 
-from localscribe.engine_process import (EngineProcess, EngineProcessError, WorkerCrashed,
+from localscribe.engine_process import (EngineProcess, EngineProcessError, Event, WorkerCrashed,
                                         child_failed, child_ready)
 from localscribe.transcribe.engine import EngineError, RawSegment, model_path_of
 
@@ -25,7 +26,8 @@ class TranscriptionError(RuntimeError):
     """Transcription cannot go on; recorded audio is unaffected (it lives with the caller)."""
 
 
-def worker_main(model_ref: Any, n_threads: int | None, requests, results) -> None:
+def worker_main(model_ref: Any, n_threads: int | None, requests: Queue[Any],
+                results: Queue[Event]) -> None:
     """The engine's loop in the spawned process (``engine_process`` has set up the guard and
     the parent-death watch already)."""
     from pywhispercpp import utils as pw_utils
@@ -81,7 +83,7 @@ class EngineWorker:
     def is_alive(self) -> bool:
         return bool(self._proc and self._proc.is_alive())
 
-    def start(self) -> "EngineWorker":
+    def start(self) -> EngineWorker:
         self._proc = EngineProcess(worker_main, (self._model_ref, self._threads),
                                    name="localscribe-asr", what="the speech engine",
                                    crash_hint="Transcription stopped; the recorded audio is kept.")
@@ -104,6 +106,8 @@ class EngineWorker:
 
     def get(self, timeout: float | None = None) -> JobResult | None:
         """The next finished job, or None when none finished within timeout (None: wait)."""
+        if self._proc is None:
+            raise WorkerCrashed("the transcription engine is not running")
         try:
             kind, job_id, payload = self._proc.next(timeout, "transcribing")
         except TimeoutError:

@@ -17,12 +17,12 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from localscribe.fsutil import fsync_dir as _fsync_dir
-from localscribe.vault.crypto import FieldCipher, TamperError
+from localscribe.vault.crypto import Cipher, TamperError
 
 SAMPLE_RATE = 16_000
 _CHUNK_NAME = re.compile(r"^(\d{8})-(\d{12})\.lsa$")
@@ -54,8 +54,8 @@ def scan_chunks(directory: Path) -> list[tuple[int, int, Path]]:
 class AudioSpool:
     """Append-only encrypted recording for one encounter; resumes after the last chunk on disk."""
 
-    def __init__(self, audio_root: Path, cipher: FieldCipher, encounter_id: str,
-                 max_buffer_s: float = 1.0, on_close: Callable[["AudioSpool"], None] | None = None,
+    def __init__(self, audio_root: Path, cipher: Cipher, encounter_id: str,
+                 max_buffer_s: float = 1.0, on_close: Callable[[AudioSpool], None] | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.encounter_id = encounter_id
         self.directory = encounter_dir(audio_root, encounter_id)
@@ -119,7 +119,7 @@ class AudioSpool:
             self._on_close(self)
         return self._offset
 
-    def __enter__(self) -> "AudioSpool":
+    def __enter__(self) -> AudioSpool:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -160,7 +160,7 @@ class AudioSpool:
         self._offset += samples.size
 
 
-def read_audio(audio_root: Path, cipher: FieldCipher, encounter_id: str,
+def read_audio(audio_root: Path, cipher: Cipher, encounter_id: str,
                expected_samples: int | None = None) -> np.ndarray:
     """Reassemble an encounter's audio as float32; raises TamperError on a gap or a bad chunk."""
     chunks = scan_chunks(encounter_dir(audio_root, encounter_id))

@@ -26,9 +26,10 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import sqlite_utils
 from cryptography.exceptions import InvalidSignature
@@ -50,8 +51,8 @@ _CLOCKS: list[Callable[[], datetime]] = []
 
 
 def utcnow() -> str:
-    now = _CLOCKS[-1]() if _CLOCKS else datetime.now(timezone.utc)
-    return now.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    now = _CLOCKS[-1]() if _CLOCKS else datetime.now(UTC)
+    return now.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @contextmanager
@@ -87,7 +88,7 @@ class AuditEvent:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "AuditEvent":
+    def from_dict(cls, d: dict[str, Any]) -> AuditEvent:
         details = d["details"]
         if isinstance(details, str):
             details = json.loads(details)
@@ -364,11 +365,3 @@ def _original_seq(d: dict[str, Any], digest: str, n: int) -> int | None:
 
 def _bad(i: int, problem: str, seq: int, message: str) -> VerifyResult:
     return VerifyResult(False, i, problem, seq, message)
-
-
-def events_from_rows(rows: Iterable[dict[str, Any]]) -> list[AuditEvent]:
-    return [AuditEvent.from_dict(r) for r in rows]
-
-
-# Exported-file checks live in their own module; re-exported here for existing callers.
-from localscribe.vault.audit_export import verify_export  # noqa: E402,F401

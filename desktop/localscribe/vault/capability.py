@@ -10,7 +10,8 @@ here, so no call path decrypts a transcript for them.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from localscribe.vault.crypto import FieldCipher
 from localscribe.vault.roles import PermissionDenied, Role

@@ -9,6 +9,7 @@ audit HMAC, keyring wrap), so a flaw in one use cannot be replayed against anoth
 from __future__ import annotations
 
 import os
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -61,6 +62,16 @@ def _open(aead: AESGCM, blob: bytes, aad: bytes, where: str) -> bytes:
     except InvalidTag:
         raise TamperError(f"{where}: encrypted value failed authentication (altered, moved from "
                           "another record, or written with another key)") from None
+
+
+class Cipher(Protocol):
+    """What storage code asks of a cipher: a ``FieldCipher`` (one key) and a role's
+    ``Capability`` (the keys that role holds, behind its permission check) both fit."""
+
+    def seal(self, table: str, record_id: str, field: str, plaintext: bytes) -> bytes: ...
+    def open(self, table: str, record_id: str, field: str, blob: bytes) -> bytes: ...
+    def seal_text(self, table: str, record_id: str, field: str, text: str) -> bytes: ...
+    def open_text(self, table: str, record_id: str, field: str, blob: bytes) -> str: ...
 
 
 class FieldCipher:

@@ -9,9 +9,13 @@ imported first) makes this import fail loudly instead of sharing the capability.
 from __future__ import annotations
 
 from localscribe.security import egress as _egress
-from localscribe.security.egress import (BlockedAttempt, EgressBlocked, Endpoint,  # noqa: F401
+from localscribe.security.egress import (BlockedAttempt, EgressBlocked, Endpoint,
                                          read_block_log, remove_block_listener,
                                          set_block_listener)
+
+# What the session uses of the guard comes through here, beside the capability.
+__all__ = ["BlockedAttempt", "EgressBlocked", "Endpoint", "allow", "disallow", "read_block_log",
+           "remove_block_listener", "set_block_listener"]
 
 _CAPABILITY = _egress.claim_authority()
 

@@ -23,7 +23,8 @@ import sqlite_utils
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from localscribe.vault import kdf
+from localscribe.vault import kdf, keys
+from localscribe.vault.roles import Role
 
 META_KEY = "security_state"
 
@@ -40,12 +41,21 @@ def connector_digest(kind: str, settings: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({"kind": kind, "settings": settings})).hexdigest()
 
 
+def user_entry(role: Role, keyset: keys.Keyset, epoch: int = 0,
+               old_keys: list[str] | None = None) -> dict[str, Any]:
+    """A user's line in the signed state: role, epoch and public keys (the old signing keys
+    stay, so that the user's earlier audit events still verify)."""
+    return {"role": role.value, "disabled": False, "epoch": epoch,
+            "sign_keys": [*(old_keys or []), keyset.sign_public.hex()],
+            "box_public": keyset.box_public.hex()}
+
+
 @dataclass
 class SecurityState:
     body: dict[str, Any]
 
     @classmethod
-    def new(cls, vault_id: str, kdf_default: kdf.KdfParams, test_kdf: bool) -> "SecurityState":
+    def new(cls, vault_id: str, kdf_default: kdf.KdfParams, test_kdf: bool) -> SecurityState:
         return cls({"vault_id": vault_id, "version": 0, "kdf_default": json.loads(
             kdf_default.to_json()), "test_kdf": bool(test_kdf), "phi_check": None,
             "users": {}, "settings": {}, "connectors": {}})
@@ -84,7 +94,7 @@ class SecurityState:
         """Every user signing key ever issued (hex public key -> user), for audit checks."""
         return {k: u for u, rec in self.users.items() for k in rec["sign_keys"]}
 
-    def edited(self) -> "SecurityState":
+    def edited(self) -> SecurityState:
         """A copy to change and sign as the next version."""
         body = copy.deepcopy(self.body)
         body["version"] = self.version + 1
@@ -97,7 +107,7 @@ class SecurityState:
 
     @classmethod
     def load(cls, db: sqlite_utils.Database, config_public: bytes, vault_id: str
-             ) -> "SecurityState":
+             ) -> SecurityState:
         try:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (META_KEY,)).fetchone()
         except Exception as exc:   # a dropped table is tampering, said in one line
@@ -139,7 +149,7 @@ def mirror_problems(db: sqlite_utils.Database, state: SecurityState) -> list[str
             problems.append(f"user {name!r} (role, disabled flag or epoch) was edited")
     settings = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM settings")}
     for key in sorted(set(settings) | set(state.settings)):
-        if settings.get(key, None) != state.settings.get(key, None):
+        if settings.get(key) != state.settings.get(key, None):
             problems.append(f"setting {key} was edited")
     try:
         connectors = {r[0]: connector_digest(r[1], json.loads(r[2])) for r in db.execute(

@@ -41,7 +41,7 @@ class KdfParams:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "KdfParams":
+    def from_json(cls, text: str) -> KdfParams:
         d = json.loads(text)
         if d.get("algorithm") != "scrypt":
             raise ValueError(f"unsupported key derivation {d.get('algorithm')!r}")

@@ -73,7 +73,7 @@ class Keyset:
         return json.dumps(d, sort_keys=True).encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "Keyset":
+    def from_bytes(cls, raw: bytes) -> Keyset:
         d = json.loads(raw)
         if d.get("v") != KEYSET_FORMAT:
             raise crypto.TamperError("key wrap is not in the current format")

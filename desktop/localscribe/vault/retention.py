@@ -11,7 +11,7 @@ purged: the EHR is the legal record. Every purge is on the audit trail.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import sqlite_utils
 
@@ -25,14 +25,14 @@ class RetentionPolicy:
     records_days: int | None = None   # None: keep encounter records
 
     @classmethod
-    def from_settings(cls, get) -> "RetentionPolicy":
+    def from_settings(cls, get) -> RetentionPolicy:
         records = get(RECORDS_DAYS, None)
         return cls(audio_days=int(get(AUDIO_DAYS, 0)),
                    records_days=None if records is None else int(records))
 
 
 def _cutoff(days: int, now: datetime | None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return (now - timedelta(days=days)).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

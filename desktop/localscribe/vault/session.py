@@ -10,16 +10,18 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import sqlite_utils
 
+from localscribe.config import Paths
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
 from localscribe.scorecard import edits as scorecard_edits
 from localscribe.vault import egress_authority as egress  # the allowlist capability
-from localscribe.vault import (audio_spool, audit_anchor, crypto, integrity, keys, retention,
-                               roles, users, visit_lease)
+from localscribe.vault import (audio_spool, audit_anchor, crypto, integrity, keys,
+                               lock_request, retention, roles, users, visit_lease)
 from localscribe.vault import settings as settings_mod
 from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult
 from localscribe.vault.capability import Capability
@@ -29,13 +31,9 @@ from localscribe.vault.db import transaction
 from localscribe.vault.encounters import (SEND_STATUSES, SIGNED_STATUSES, Encounter,
                                           EncounterStore, NoteVersion)
 from localscribe.vault.roles import PermissionDenied, Role
+from localscribe.vault.session_base import SessionLocked, VaultFile
 
-if TYPE_CHECKING:
-    from localscribe.vault.store import Vault
-
-
-class SessionLocked(PermissionError):
-    """The session is locked (explicitly or after the idle timeout); unlock again."""
+__all__ = ["Session", "SessionLocked", "UnacknowledgedFlags"]
 
 
 class UnacknowledgedFlags(ValueError):
@@ -48,7 +46,10 @@ class UnacknowledgedFlags(ValueError):
 
 
 class Session(AdminOps):
-    def __init__(self, vault: "Vault", record: users.UserRecord, keyset: keys.Keyset,
+    """Made by ``Vault.unlock`` through ``Session.start``, never directly: a session that
+    has not run its start-up steps has not audited its unlock."""
+
+    def __init__(self, vault: VaultFile, record: users.UserRecord, keyset: keys.Keyset,
                  state: SecurityState, idle_timeout_s: float,
                  clock: Callable[[], float] = time.monotonic):
         self.vault = vault
@@ -57,10 +58,10 @@ class Session(AdminOps):
         self.idle_timeout_s = float(idle_timeout_s)
         self._clock = clock
         self._last_used = clock()
-        self._keys: keys.Keyset | None = keyset
+        self._keys = keyset
         self._state = state
         self._state_raw = ""
-        self._bootstrap_phi: bytes | None = None   # see AdminOps.add_user
+        self._bootstrap_phi = None   # see AdminOps.add_user
         ciphers = {}
         if keyset.phi is not None:
             ciphers["phi"] = crypto.FieldCipher(keyset.phi)
@@ -68,26 +69,38 @@ class Session(AdminOps):
             ciphers["secrets"] = crypto.FieldCipher(keyset.secrets)
         pending = frozenset({"phi"} if self.role in keys.PHI_ROLES and keyset.phi is None
                             else ())
-        self._cap: Capability | None = Capability(self.user, self.role, ciphers, self._check,
-                                                  integrity=self, pending=pending)
-        self._audit: AuditLog | None = AuditLog(vault.db, vault.vault_id, self.user,
-                                                keyset.user_sign, self._public_keys)
-        self._store: EncounterStore | None = EncounterStore(vault.db, self._cap)
+        self._cap = Capability(self.user, self.role, ciphers, self._check, integrity=self,
+                               pending=pending)
+        self._audit = AuditLog(vault.db, vault.vault_id, self.user, keyset.user_sign,
+                               self._public_keys)
+        self._store = EncounterStore(vault.db, self._cap)
         self._lock = threading.RLock()
         self._locked = False
         self._unlocked_at = time.time()
 
     # ------------------------------------------------------------ lifecycle
-    def _started(self, method: str, repair: list[str] | None = None) -> None:
-        self._audit.reanchor = bool(repair)    # an admin's reviewed repair (see Vault.unlock)
-        self._audit.ingest_pending()
+    @classmethod
+    def start(cls, vault: VaultFile, record: users.UserRecord, keyset: keys.Keyset,
+              state: SecurityState, idle_timeout_s: float, clock: Callable[[], float],
+              method: str, repair: list[str] | None = None) -> Session:
+        """A new session, after its start-up steps: the unlock is audited, pending and
+        blocked-network events are chained, an admin's reviewed repair is applied, the
+        persisted egress allowlist is restored, dead visits are marked interrupted and
+        retention runs. ``method``: how the user authenticated ("passphrase", "keyring")."""
+        session = cls(vault, record, keyset, state, idle_timeout_s, clock)
+        session._start_up(method, repair)
+        return session
+
+    def _start_up(self, method: str, repair: list[str] | None) -> None:
+        self._trail.reanchor = bool(repair)    # an admin's reviewed repair (see Vault.unlock)
+        self._trail.ingest_pending()
         self.ingest_blocked_egress()
         self.audit("unlock", self.user, method=method,
-                   phi_access=self._keys.phi is not None if self.role in keys.PHI_ROLES
+                   phi_access=self._keyset.phi is not None if self.role in keys.PHI_ROLES
                    else None)
         if repair:
             self._repair_mirrors(repair)
-        self._audit.reanchor = False
+        self._trail.reanchor = False
         self.grant_pending()
         for entry in self._setting(settings_mod.EGRESS_ALLOW) or []:
             ep = egress.Endpoint.parse(entry)
@@ -109,8 +122,7 @@ class Session(AdminOps):
                 or self._lock_requested())
 
     def _lock_requested(self) -> bool:
-        from localscribe.vault.store import lock_requested_at
-        return lock_requested_at(self.vault) > self._unlocked_at
+        return lock_request.requested_at(self.vault.db) > self._unlocked_at
 
     def touch(self) -> None:
         self._check()
@@ -124,7 +136,7 @@ class Session(AdminOps):
             finally:   # a damaged trail must never keep a session unlocked
                 egress.remove_block_listener(self._on_blocked)
                 self._locked = True
-                self._cap.drop()
+                self._capability.drop()
                 self._keys = self._bootstrap_phi = None
                 self._cap = self._audit = self._store = None
 
@@ -153,7 +165,7 @@ class Session(AdminOps):
     def cipher(self) -> Capability:
         """The role's capability (FieldCipher interface): only the keys this role holds."""
         self._check()
-        return self._cap
+        return self._capability
 
     @property
     def capability(self) -> Capability:
@@ -164,10 +176,10 @@ class Session(AdminOps):
         """The vault's audit key, as authenticated by this user's own wrap (the copy in the
         file's meta table is display-only: an attacker could swap it for their own)."""
         self._check()
-        return self._keys.audit_public
+        return self._keyset.audit_public
 
     @property
-    def paths(self):
+    def paths(self) -> Paths:
         return self.vault.paths
 
     # ------------------------------------------------------------ audit
@@ -177,7 +189,7 @@ class Session(AdminOps):
         if self._locked:
             raise SessionLocked(f"session for {self.user} is locked")
         with self._lock:
-            return self._audit.append(self.user, self.role.value, action, object, outcome, details)
+            return self._trail.append(self.user, self.role.value, action, object, outcome, details)
 
     def record_generation(self, eid: str, model_sha256: str, template: str, prompt_sha256: str,
                           **details: Any) -> None:
@@ -188,7 +200,7 @@ class Session(AdminOps):
     def record_copy(self, eid: str, **details: Any) -> SignedNote:
         """Audit a copy of the signed note to the clipboard; returns the note to copy."""
         self._check(roles.NOTE_COPY, eid)
-        note = self._store.signed_note(eid)
+        note = self._encounters.signed_note(eid)
         if note is None:
             raise ValueError(f"encounter {eid} has no signed note to copy")
         self.audit("copy", eid, note_id=note.note_id, **details)
@@ -215,7 +227,7 @@ class Session(AdminOps):
             attempts, new_offset = egress.read_block_log(path, offset)
             for a in attempts:
                 target = a.host if a.port is None else f"{a.host}:{a.port}"
-                self._audit.append("system", "system", "network.blocked", target, "denied",
+                self._trail.append("system", "system", "network.blocked", target, "denied",
                                    {"event": a.event, "pid": a.pid, "at": a.time})
             self.vault.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
                                   "('egress_log_offset', ?)", (str(new_offset),))
@@ -223,7 +235,7 @@ class Session(AdminOps):
 
     def audit_events(self, since_seq: int = 0) -> list[AuditEvent]:
         self._check(roles.AUDIT_READ)
-        return self._audit.events(since_seq)
+        return self._trail.events(since_seq)
 
     def _full_verify(self, anchor: Path | None = None) -> VerifyResult:
         """Chain and signatures, the trail against the signed state (a cut that hid a
@@ -232,11 +244,11 @@ class Session(AdminOps):
             self.ingest_blocked_egress()
         except Exception:
             pass   # a damaged trail is reported by verify below
-        result = self._audit.verify()
+        result = self._trail.verify()
         if not result.ok:
             return result
         try:
-            events = self._audit.events()
+            events = self._trail.events()
             state = self._current_state()
             recorded = integrity.recorded_version(events)
             if recorded < state.version:
@@ -246,7 +258,7 @@ class Session(AdminOps):
                                     f"trail records changes only up to version {recorded}")
             if anchor is not None:
                 return audit_anchor.check(events, Path(anchor), self.vault.vault_id,
-                                          self._keys.audit_public) or result
+                                          self._keyset.audit_public) or result
         except Exception as exc:
             return VerifyResult(False, result.checked, "altered", None,
                                 f"the trail cannot be checked ({type(exc).__name__}: "
@@ -270,11 +282,11 @@ class Session(AdminOps):
         """Sign the current head with the vault's audit key for the auditor to keep outside
         the vault (see audit_anchor)."""
         self._check(roles.AUDIT_EXPORT)
-        if self._keys.audit_sign is None:
+        if self._keyset.audit_sign is None:
             raise PermissionDenied(f"{self.user} holds no audit key")
         self.audit("audit.anchor", str(Path(out).name) if out else "printed")
-        anchor = audit_anchor.make(self._audit.events(), self.vault.vault_id,
-                                   self._keys.audit_sign, self.user)
+        anchor = audit_anchor.make(self._trail.events(), self.vault.vault_id,
+                                   self._keyset.audit_sign, self.user)
         if out is not None:
             audit_anchor.write(anchor, Path(out))
         return anchor
@@ -293,93 +305,93 @@ class Session(AdminOps):
         seqs = [r[0] for r in db.execute(
             "SELECT seq FROM audit_events WHERE action = 'network.blocked' ORDER BY seq DESC "
             "LIMIT ?", (limit,)).fetchall()]
-        events = [e for e in self._audit.events(min(seqs) - 1) if e.seq in set(seqs)] if seqs else []
+        events = [e for e in self._trail.events(min(seqs) - 1) if e.seq in set(seqs)] if seqs else []
         return total, events
 
     def export_audit(self, out: Path) -> int:
         self._check(roles.AUDIT_EXPORT)
         self.ingest_blocked_egress()
-        if self._keys.audit_sign is None:
+        if self._keyset.audit_sign is None:
             raise PermissionDenied(f"{self.user} holds no audit key")
         self.audit("export", str(Path(out).name), kind="audit")
-        return self._audit.export(Path(out), self.user, self._keys.audit_sign)
+        return self._trail.export(Path(out), self.user, self._keyset.audit_sign)
 
     # ------------------------------------------------------------ encounters
     def create_encounter(self, patient: Patient, template: str) -> str:
         self._check(roles.PHI_WRITE)
-        eid = self._store.create(patient, template, self.user)
+        eid = self._encounters.create(patient, template, self.user)
         self.audit("encounter.create", eid, template=template)
         return eid
 
     def list_encounters(self) -> list[Encounter]:
         self._check(roles.PHI_READ)
-        return self._store.list()
+        return self._encounters.list()
 
     def get_encounter(self, eid: str) -> Encounter:
         self._check(roles.PHI_READ, eid)
-        return self._store.get(eid)
+        return self._encounters.get(eid)
 
     def set_status(self, eid: str, status: str) -> None:
         if status in SEND_STATUSES:
             self._check(roles.NOTE_PUSH, eid)
-            current = self._store.status(eid)
+            current = self._encounters.status(eid)
             if current not in SIGNED_STATUSES:
                 raise ValueError(f"encounter {eid} is not signed; it cannot be {status}")
         elif status in SIGNED_STATUSES:
             raise ValueError(f"status {status!r} is set by sign()/amend(), not set_status()")
         else:
             self._check(roles.PHI_WRITE, eid)
-            if self._store.status(eid) in SIGNED_STATUSES:
+            if self._encounters.status(eid) in SIGNED_STATUSES:
                 raise ValueError(f"encounter {eid} is signed; it cannot go back to {status}")
-        self._store.set_status(eid, status)
+        self._encounters.set_status(eid, status)
         self.audit("encounter.status", eid, status=status)
 
     def save_transcript(self, eid: str, transcript: Transcript) -> None:
         self._check(roles.PHI_WRITE, eid)
-        self._store.save_transcript(eid, transcript)
+        self._encounters.save_transcript(eid, transcript)
         self.audit("transcript.save", eid, segments=len(transcript.segments))
 
     def load_transcript(self, eid: str) -> Transcript | None:
         self._check(roles.PHI_READ, eid)
-        return self._store.load_transcript(eid)
+        return self._encounters.load_transcript(eid)
 
     def save_draft(self, eid: str, draft: Draft) -> None:
         self._check(roles.PHI_WRITE, eid)
-        did = self._store.save_draft(eid, draft, self.user)
+        did = self._encounters.save_draft(eid, draft, self.user)
         self.audit("draft.save", eid, draft_id=did, template=draft.template,
                    model_sha256=draft.model_sha256, prompt_sha256=draft.prompt_sha256,
                    statements=len(draft.statements), flagged=len(draft.flagged))
 
     def load_draft(self, eid: str) -> Draft | None:
         self._check(roles.PHI_READ, eid)
-        return self._store.load_draft(eid)
+        return self._encounters.load_draft(eid)
 
     def save_note_version(self, eid: str, text: str) -> int:
         self._check(roles.PHI_WRITE, eid)
-        version = self._store.save_note_version(eid, text, self.user)
+        version = self._encounters.save_note_version(eid, text, self.user)
         self.audit("edit", eid, version=version, chars=len(text))
         return version
 
     def latest_version(self, eid: str) -> NoteVersion | None:
         self._check(roles.PHI_READ, eid)
-        return self._store.latest_version(eid)
+        return self._encounters.latest_version(eid)
 
     def note_versions(self, eid: str) -> list[NoteVersion]:
         self._check(roles.PHI_READ, eid)
-        return self._store.note_versions(eid)
+        return self._encounters.note_versions(eid)
 
-    def sign(self, eid: str, acknowledged_flag_ids=()) -> SignedNote:
+    def sign(self, eid: str, acknowledged_flag_ids: Iterable[str] = ()) -> SignedNote:
         """Sign the latest version. Every blocking flag of the latest draft must be
         acknowledged (its statement id, or each blocking flag as ``domain.flag_id``), and every
         empty-section notice (``domain.notice_id``); informational flags never block."""
         self._check(roles.NOTE_SIGN, eid)
-        draft = self._store.load_draft(eid)
+        draft = self._encounters.load_draft(eid)
         acknowledged = set(acknowledged_flag_ids)
         missing = draft.unacknowledged(acknowledged) if draft else []
         if missing:
             self.audit("sign", eid, "refused", unacknowledged=missing)
             raise UnacknowledgedFlags(missing)
-        note = self._store.sign(eid, self.user)
+        note = self._encounters.sign(eid, self.user)
         self.audit("sign", eid, note_id=note.note_id, version=note.version,
                    acknowledged=sorted(acknowledged))
         scorecard_edits.record(self, eid, draft, note)   # PHI-free edit counts (scorecard)
@@ -388,19 +400,19 @@ class Session(AdminOps):
 
     def amend(self, eid: str, text: str) -> SignedNote:
         self._check(roles.NOTE_SIGN, eid)
-        note = self._store.sign(eid, self.user, amend_text=text)
+        note = self._encounters.sign(eid, self.user, amend_text=text)
         self.audit("amend", eid, note_id=note.note_id, replaces=note.replaces,
                    version=note.version)
         return self._with_loinc(note)
 
     def signed_note(self, eid: str) -> SignedNote | None:
         self._check(roles.PHI_READ, eid)
-        note = self._store.signed_note(eid)
+        note = self._encounters.signed_note(eid)
         return None if note is None else self._with_loinc(note)
 
     def signed_notes(self, eid: str) -> list[SignedNote]:
         self._check(roles.PHI_READ, eid)
-        return [self._with_loinc(n) for n in self._store.signed_notes(eid)]
+        return [self._with_loinc(n) for n in self._encounters.signed_notes(eid)]
 
     def _with_loinc(self, note: SignedNote) -> SignedNote:
         """The note with its template's LOINC document type, wherever the template lives (the
@@ -417,28 +429,28 @@ class Session(AdminOps):
     # ------------------------------------------------------------ audio
     def open_audio_spool(self, eid: str, max_buffer_s: float = 1.0) -> audio_spool.AudioSpool:
         self._check(roles.RECORD, eid)
-        if self._store.status(eid) in SIGNED_STATUSES:
+        if self._encounters.status(eid) in SIGNED_STATUSES:
             raise ValueError(f"encounter {eid} is signed; it cannot record more audio")
 
         def closed(spool: audio_spool.AudioSpool) -> None:
             if self._locked:
                 return   # the chunks are on disk; totals are re-derived from them on read
-            self._store.set_audio_totals(eid, spool.samples_written, spool.chunks_written)
+            self._encounters.set_audio_totals(eid, spool.samples_written, spool.chunks_written)
             self.audit("recording.stop", eid, samples=spool.samples_written,
                        seconds=round(spool.samples_written / audio_spool.SAMPLE_RATE, 3))
 
-        spool = audio_spool.AudioSpool(self.vault.paths.audio_dir, self._cap, eid,
+        spool = audio_spool.AudioSpool(self.vault.paths.audio_dir, self._capability, eid,
                                        max_buffer_s=max_buffer_s, on_close=closed)
         self.audit("recording.start", eid, resume_at_sample=spool.started_at_sample)
         return spool
 
     def read_audio(self, eid: str) -> np.ndarray:
         self._check(roles.PHI_READ, eid)
-        enc = self._store.get(eid)
+        enc = self._encounters.get(eid)
         if enc.audio_purged_at:
             raise FileNotFoundError(f"audio for encounter {eid} was purged at "
                                     f"{enc.audio_purged_at} (retention policy)")
-        return audio_spool.read_audio(self.vault.paths.audio_dir, self._cap, eid,
+        return audio_spool.read_audio(self.vault.paths.audio_dir, self._capability, eid,
                                       expected_samples=enc.audio_samples or None)
 
     # ------------------------------------------------------------ retention
@@ -449,7 +461,7 @@ class Session(AdminOps):
 
     def _purge_audio(self, eid: str, policy: retention.RetentionPolicy) -> None:
         removed = audio_spool.purge_audio(self.vault.paths.audio_dir, eid)
-        self._store.mark_audio_purged(eid)
+        self._encounters.mark_audio_purged(eid)
         self.audit("purge", eid, what="audio", chunks=removed, audio_days=policy.audio_days)
 
     def run_retention(self) -> dict[str, list[str]]:
@@ -464,6 +476,6 @@ class Session(AdminOps):
         records = retention.records_due(self.vault.db, policy)
         for eid in records:
             audio_spool.purge_audio(self.vault.paths.audio_dir, eid)
-            self._store.purge_records(eid)
+            self._encounters.purge_records(eid)
             self.audit("purge", eid, what="records", records_days=policy.records_days)
         return {"audio": audio, "records": records}

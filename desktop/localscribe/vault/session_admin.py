@@ -11,7 +11,7 @@ with an ``IntegrityError`` and an ``integrity.failed`` event.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from localscribe.vault import egress_authority as egress  # the allowlist capability
 from localscribe.vault import crypto, integrity, keys, roles, settings, users
@@ -19,9 +19,11 @@ from localscribe.vault.audit import utcnow
 from localscribe.vault.db import transaction
 from localscribe.vault.integrity import IntegrityError, SecurityState
 from localscribe.vault.roles import PermissionDenied, Role
+from localscribe.vault.session_base import SessionBase
+from datetime import UTC
 
 
-class AdminOps:
+class AdminOps(SessionBase):
     # ------------------------------------------------------------ the signed state
     def _current_state(self) -> SecurityState:
         """The newest signed state (another process may have changed it), verified."""
@@ -30,7 +32,7 @@ class AdminOps:
         raw = row[0] if row else ""
         if raw != self._state_raw:
             try:
-                state = SecurityState.load(self.vault.db, self._keys.config_public,
+                state = SecurityState.load(self.vault.db, self._keyset.config_public,
                                            self.vault.vault_id)
             except IntegrityError as exc:
                 self._refuse(str(exc))
@@ -40,7 +42,7 @@ class AdminOps:
             self._state, self._state_raw = state, raw
         return self._state
 
-    def _refuse(self, message: str, object: str = ""):
+    def _refuse(self, message: str, object: str = "") -> NoReturn:
         try:
             self.audit("integrity.failed", object, "denied", problem=message[:300])
         finally:
@@ -51,9 +53,9 @@ class AdminOps:
 
     def _save_state(self, state: SecurityState, what: str, **details: Any) -> None:
         """Sign and store ``state`` (caller holds the transaction) and record its version."""
-        if self._keys.config_sign is None:
+        if self._keyset.config_sign is None:
             raise PermissionDenied(f"{self.user} holds no configuration key")
-        state.save(self.vault.db, self._keys.config_sign)
+        state.save(self.vault.db, self._keyset.config_sign)
         self.audit("security.state", what, version=state.version, **details)
         self._state = state
         self._state_raw = self.vault.db.execute(
@@ -67,8 +69,8 @@ class AdminOps:
             for name, rec in state.users.items():
                 db.execute("UPDATE users SET role = ?, disabled = ?, epoch = ? WHERE id = ?",
                            (rec["role"], int(rec["disabled"]), rec["epoch"], name))
-            db.execute("DELETE FROM users WHERE id NOT IN (%s)" % ",".join("?" * len(
-                state.users)), tuple(state.users))
+            marks = ",".join("?" * len(state.users))
+            db.execute(f"DELETE FROM users WHERE id NOT IN ({marks})", tuple(state.users))
             db.execute("DELETE FROM settings")
             for key, value in state.settings.items():
                 settings.write(db, key, value, self.user)
@@ -92,9 +94,9 @@ class AdminOps:
             row = None
         age = None
         if row:
-            from datetime import datetime, timezone
+            from datetime import datetime
             then = datetime.fromisoformat(row[0].replace("Z", "+00:00"))
-            age = round((datetime.now(timezone.utc) - then).total_seconds())
+            age = round((datetime.now(UTC) - then).total_seconds())
         return {"state_authenticated": ok, "state_version": state.version,
                 "last_anchor_at": row[0] if row else None, "anchor_age_s": age,
                 "problems": problems, "kdf_floor": json.loads(state.kdf_floor.to_json()),
@@ -150,12 +152,12 @@ class AdminOps:
 
     def put_secret(self, name: str, value: bytes) -> None:
         self._check(roles.SECRETS_MANAGE, name)
-        settings.put_secret(self.vault.db, self._cap, name, value, self.user)
+        settings.put_secret(self.vault.db, self._capability, name, value, self.user)
         self.audit("secret.put", name)
 
     def get_secret(self, name: str) -> bytes | None:
         self._check(roles.SECRETS_USE, name)
-        return settings.get_secret(self.vault.db, self._cap, name)
+        return settings.get_secret(self.vault.db, self._capability, name)
 
     def delete_secret(self, name: str) -> bool:
         self._check(roles.SECRETS_MANAGE, name)
@@ -200,10 +202,9 @@ class AdminOps:
         state = self._current_state()
         if user in state.users:
             raise ValueError(f"user {user!r} already exists")
-        ks = keys.for_role(role, self._keys)
+        ks = keys.for_role(role, self._keyset)
         new = state.edited()
-        from localscribe.vault.store import user_entry
-        new.users[user] = user_entry(role, ks)
+        new.users[user] = integrity.user_entry(role, ks)
         if role in keys.PHI_ROLES and new.body.get("phi_check") is None:
             self._bootstrap_phi = keys.new_phi()
             new.body["phi_check"] = keys.phi_check(self._bootstrap_phi)
@@ -228,13 +229,12 @@ class AdminOps:
         with transaction(self.vault.db):
             if user == self.user:
                 users.rewrap(self.vault.db, self.vault.vault_id, user, role, entry["epoch"],
-                             new_passphrase, self._keys, state.kdf_default, state.kdf_floor)
+                             new_passphrase, self._keyset, state.kdf_default, state.kdf_floor)
             else:
-                ks = keys.for_role(role, self._keys)
+                ks = keys.for_role(role, self._keyset)
                 new = state.edited()
-                from localscribe.vault.store import user_entry
-                new.users[user] = user_entry(role, ks, int(entry["epoch"]) + 1,
-                                             entry["sign_keys"])
+                new.users[user] = integrity.user_entry(role, ks, int(entry["epoch"]) + 1,
+                                                       entry["sign_keys"])
                 users.rewrap(self.vault.db, self.vault.vault_id, user, role,
                              int(entry["epoch"]) + 1, new_passphrase, ks, state.kdf_default,
                              state.kdf_floor)
@@ -271,7 +271,7 @@ class AdminOps:
     def grant_pending(self) -> list[str]:
         """Seal the PHI key to every enrolled clinician/assistant still waiting for it. Only a
         clinician (or the admin session that created the PHI key) can: nobody else has it."""
-        phi = self._bootstrap_phi or (self._keys.phi if self.role in keys.GRANTING_ROLES
+        phi = self._bootstrap_phi or (self._keyset.phi if self.role in keys.GRANTING_ROLES
                                       else None)
         if phi is None:
             return []
@@ -292,13 +292,13 @@ class AdminOps:
         from localscribe.vault import recovery
 
         self._check(roles.NOTE_SIGN)       # clinicians: the role that grants PHI access
-        if self._keys.phi is None:
+        if self._keyset.phi is None:
             raise PermissionDenied(f"{self.user} has no access to patient data yet")
         code = recovery.new_code()
         with transaction(self.vault.db):
             self.vault.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                                   (recovery.META_KEY, recovery.wrap(self.vault.vault_id,
-                                                                    self._keys.phi, code)))
+                                                                    self._keyset.phi, code)))
             self.audit("phi.recovery_code", self.user)
         return code
 
@@ -316,8 +316,8 @@ class AdminOps:
         except (ValueError, IntegrityError) as exc:
             self.audit("phi.recover", self.user, "denied", problem=str(exc)[:200])
             raise
-        self._keys.phi = phi
-        self._cap._ciphers["phi"] = crypto.FieldCipher(phi)
+        self._keyset.phi = phi
+        self._capability._ciphers["phi"] = crypto.FieldCipher(phi)
         self.audit("phi.recover", self.user)
         self.grant_pending()             # this clinician's own grant included
 
@@ -329,7 +329,7 @@ class AdminOps:
         if not self._setting(settings.KEYRING_ALLOWED):
             raise PermissionDenied("keyring unlock is off; an admin must set "
                                    f"{settings.KEYRING_ALLOWED} to true first")
-        keyring_unlock.enable(self.vault, self.user, self._keys)
+        keyring_unlock.enable(self.vault, self.user, self._keyset)
         self.audit("keyring.enable", self.user)
 
     def disable_keyring_unlock(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from localscribe.vault.audit import utcnow
-from localscribe.vault.crypto import FieldCipher
+from localscribe.vault.crypto import Cipher
 from localscribe.vault.db import transaction
 
 IDLE_TIMEOUT = "session.idle_timeout_s"
@@ -77,7 +77,7 @@ def write(db: sqlite_utils.Database, key: str, value: Any, user: str) -> Any:
     return value
 
 
-def put_secret(db: sqlite_utils.Database, cipher: FieldCipher, name: str, value: bytes,
+def put_secret(db: sqlite_utils.Database, cipher: Cipher, name: str, value: bytes,
                user: str) -> None:
     if not name:
         raise ValueError("secret name must not be empty")
@@ -87,7 +87,7 @@ def put_secret(db: sqlite_utils.Database, cipher: FieldCipher, name: str, value:
                    "VALUES (?,?,?,?)", (name, blob, utcnow(), user))
 
 
-def get_secret(db: sqlite_utils.Database, cipher: FieldCipher, name: str) -> bytes | None:
+def get_secret(db: sqlite_utils.Database, cipher: Cipher, name: str) -> bytes | None:
     row = db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
     return None if row is None else cipher.open("secrets", name, "value", row[0])
 
@@ -96,7 +96,3 @@ def delete_secret(db: sqlite_utils.Database, name: str) -> bool:
     with transaction(db):
         cur = db.execute("DELETE FROM secrets WHERE name = ?", (name,))
     return cur.rowcount > 0
-
-
-def secret_names(db: sqlite_utils.Database) -> list[str]:
-    return [r[0] for r in db.execute("SELECT name FROM secrets ORDER BY name").fetchall()]

@@ -16,7 +16,8 @@ import sqlite3
 import time
 import uuid
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -24,11 +25,12 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from localscribe.config import Paths
 from localscribe.security import egress
-from localscribe.vault import crypto, integrity, kdf, keys, schema, settings, users
+from localscribe.vault import crypto, integrity, kdf, keys, lock_request, schema, settings, users
 from localscribe.vault.audit import AuditLog, check_details, utcnow
 from localscribe.vault.db import connect, transaction
 from localscribe.vault.integrity import IntegrityError, SecurityState
 from localscribe.vault.roles import Role
+from localscribe.vault.users import UserRecord
 from localscribe.vault.session import Session
 
 KEY_FORMAT = "2"
@@ -55,7 +57,7 @@ class Vault:
 
     @classmethod
     def create(cls, paths: Paths, admin_user: str, passphrase: str,
-               kdf_params: kdf.KdfParams = kdf.DEFAULT_PARAMS) -> "Vault":
+               kdf_params: kdf.KdfParams = kdf.DEFAULT_PARAMS) -> Vault:
         """New vault with its first admin. ``kdf_params`` lower than the production floor:
         tests only; that choice is recorded in the signed state and shown by the report."""
         if paths.vault_db.exists():
@@ -77,7 +79,7 @@ class Vault:
         vault_id = uuid.uuid4().hex
         now = utcnow()
         state = SecurityState.new(vault_id, kdf_params, test_kdf=kdf_params.is_weak).edited()
-        state.users[admin_user] = user_entry(Role.ADMIN, keyset)
+        state.users[admin_user] = integrity.user_entry(Role.ADMIN, keyset)
         with transaction(db):
             for key, value in (("vault_id", vault_id), ("created_at", now),
                                ("key_format", KEY_FORMAT), ("kdf_default", kdf_params.to_json()),
@@ -94,7 +96,7 @@ class Vault:
         return cls(paths, db)
 
     @classmethod
-    def open(cls, paths: Paths) -> "Vault":
+    def open(cls, paths: Paths) -> Vault:
         if not paths.vault_db.exists():
             raise VaultError(f"no vault at {paths.vault_db}; create one with `localscribe init`")
         db = connect(paths.vault_db)
@@ -114,7 +116,7 @@ class Vault:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise VaultError(f"vault file {self.paths.vault_db} is incomplete (no {key})")
-        return row[0]
+        return str(row[0])
 
     @property
     def kdf_default(self) -> kdf.KdfParams:
@@ -125,16 +127,16 @@ class Vault:
     def egress_log_path(self) -> Path:
         return self.paths.data_dir / EGRESS_LOG_NAME
 
-    def users(self) -> list[users.UserRecord]:
+    def users(self) -> list[UserRecord]:
         return users.list_all(self.db)
 
-    def setting(self, key: str, default=None):
+    def setting(self, key: str, default: Any = None) -> Any:
         """Unauthenticated mirror, for display before unlock; sessions read the signed state."""
         return settings.read(self.db, key, default) if default is not None \
             else settings.read(self.db, key)
 
     def record_pending(self, actor: str, role: str, action: str, object: str = "",
-                       outcome: str = "ok", **details) -> None:
+                       outcome: str = "ok", **details: Any) -> None:
         """An audit event that happens without a key; chained at the next unlock."""
         with transaction(self.db):
             self.db.execute("INSERT INTO audit_pending (time, actor, role, action, object, "
@@ -164,7 +166,7 @@ class Vault:
         record, keyset = keyring_unlock.unwrap(self, user)
         return self._session(record, keyset, "keyring", clock, idle_timeout_s, False)
 
-    def _session(self, record: users.UserRecord, keyset: keys.Keyset, method: str,
+    def _session(self, record: UserRecord, keyset: keys.Keyset, method: str,
                  clock: Callable[[], float], idle_timeout_s: float | None,
                  repair: bool) -> Session:
         try:
@@ -184,15 +186,14 @@ class Vault:
             raise
         timeout = idle_timeout_s if idle_timeout_s is not None else float(
             state.settings.get(settings.IDLE_TIMEOUT, settings.DEFAULTS[settings.IDLE_TIMEOUT]))
-        session = Session(self, record, keyset, state, timeout, clock)
         try:
-            session._started(method, repair=problems)
+            return Session.start(self, record, keyset, state, timeout, clock, method,
+                                 repair=problems)
         except sqlite3.DatabaseError as exc:   # e.g. a dropped audit table: one clear line
             raise IntegrityError(f"the audit trail cannot be written ({exc}): the vault file "
                                  "was damaged or edited") from None
-        return session
 
-    def _verified_state(self, record: users.UserRecord, keyset: keys.Keyset
+    def _verified_state(self, record: UserRecord, keyset: keys.Keyset
                         ) -> tuple[SecurityState, list[str]]:
         state = SecurityState.load(self.db, keyset.config_public, self.vault_id)
         me = state.user(record.id)
@@ -208,7 +209,7 @@ class Vault:
                                  f"{state.version}; the audit trail records version {newer}")
         return state, integrity.mirror_problems(self.db, state)
 
-    def _open_grant(self, record: users.UserRecord, keyset: keys.Keyset,
+    def _open_grant(self, record: UserRecord, keyset: keys.Keyset,
                     state: SecurityState) -> bytes | None:
         """The PHI key from this user's grant; None while the grant is pending."""
         g = users.grant(self.db, record.id)
@@ -225,7 +226,7 @@ class Vault:
                                  "issued (planted grant); refused")
         return phi
 
-    def _integrity_event(self, record: users.UserRecord, keyset: keys.Keyset,
+    def _integrity_event(self, record: UserRecord, keyset: keys.Keyset,
                          message: str) -> None:
         """Signed by the (authenticated) user when the trail allows; else pending."""
         try:
@@ -238,14 +239,6 @@ class Vault:
                                     "denied", problem=message[:300])
             except Exception:
                 pass   # the refusal itself still stands
-
-
-def user_entry(role: Role, keyset: keys.Keyset, epoch: int = 0,
-               old_keys: list[str] | None = None) -> dict:
-    """A user's line in the signed state."""
-    return {"role": role.value, "disabled": False, "epoch": epoch,
-            "sign_keys": [*(old_keys or []), keyset.sign_public.hex()],
-            "box_public": keyset.box_public.hex()}
 
 
 def _check_format(db: sqlite_utils.Database, paths: Paths) -> None:
@@ -265,12 +258,5 @@ def _check_format(db: sqlite_utils.Database, paths: Paths) -> None:
 
 def request_lock(vault: Vault, requested_by: str = "-") -> None:
     """Ask every open session on this vault, in any process, to lock at its next use."""
-    with transaction(vault.db):
-        vault.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('lock_requested_at', ?)",
-                         (repr(time.time()),))
+    lock_request.write_request(vault.db)
     vault.record_pending(requested_by, "-", "lock.request", "", "ok")
-
-
-def lock_requested_at(vault: Vault) -> float:
-    row = vault.db.execute("SELECT value FROM meta WHERE key = 'lock_requested_at'").fetchone()
-    return float(row[0]) if row else 0.0

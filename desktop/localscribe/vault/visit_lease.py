@@ -41,7 +41,7 @@ class VisitLease:
         self.eid = eid
         self._fd: int | None = None
 
-    def acquire(self) -> "VisitLease":
+    def acquire(self) -> VisitLease:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         if fcntl is not None:
@@ -60,7 +60,7 @@ class VisitLease:
             self._fd = None
             self.path.unlink(missing_ok=True)
 
-    def __enter__(self) -> "VisitLease":
+    def __enter__(self) -> VisitLease:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
