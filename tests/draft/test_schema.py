@@ -69,7 +69,8 @@ def test_a_statement_cut_by_the_length_cap_keeps_whole_sentences_only():
     parsed = parse_note(f"## SUBJECTIVE\n- {text} [S1]\n## OBJECTIVE\n## ASSESSMENT\n## PLAN\n",
                         load_template("soap"), LABELS)
     (st,) = parsed.sections[0].statements
-    assert st.text == "Right wrist pain and swelling after a fall on the stairs. Tried ice and ibuprofen without relief."
+    assert st.text == ("Right wrist pain and swelling after a fall on the stairs. "
+                       "Tried ice and ibuprofen without relief.")
     words = "word " * 60
     parsed = parse_note(f"## SUBJECTIVE\n- Pain {words[:MAX_STATEMENT_CHARS - 5]} [S1]\n## OBJECTIVE\n"
                         "## ASSESSMENT\n## PLAN\n", load_template("soap"), LABELS)

@@ -87,8 +87,9 @@ class IncrementalDrafter:
                  blocker: Callable[[Transcript, Callable[[str, Transcript], list[str]]],
                                    Callable[[str], bool]] = RC.verifier_blocks):
         """``recheck``: in the per-section modes, write again a sentence that ``blocker``
-        (by default the note verifier) blocks (``draft.recheck``). ``max_tokens``: generated tokens per note (default: the template's ``note_tokens``),
-        shared among its sections by their statement caps."""
+        (by default the note verifier) blocks (``draft.recheck``). ``max_tokens``: generated
+        tokens per note (default: the template's ``note_tokens``), shared among its sections by
+        their statement caps."""
         self.engine = engine
         self.template = template
         self.mode = DraftMode(mode)
@@ -207,7 +208,8 @@ class IncrementalDrafter:
             rules.new_section()
             base_seen = set(rules.seen)
 
-            def write(prefix=(), avoid=(), spec=spec, tokens=tokens, on_text=on_text, should_stop=None):
+            def write(prefix=(), avoid=(), spec=spec, tokens=tokens, share=share, on_text=on_text,
+                      should_stop=None):
                 return self._record(self.engine.generate(
                     tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
                     on_text=on_text, gate=rules.gate, controls=self.controls,
@@ -246,9 +248,12 @@ class IncrementalDrafter:
             kept = [s for _, s in RC.finished_sentences(gen.text)[:bad.index]]
             rules.restart(base_seen, kept, rejected)
             new_text: list[str] = []
-            # One sentence: stop once a full stop is followed by a space or the line's end.
+
+            def one_sentence(new_text=new_text) -> bool:
+                # A full stop followed by a space or the line's end closes the sentence.
+                return re.search(r"\.\s|\n", "".join(new_text)) is not None
             retry = write(prefix=gen.tokens[:k], avoid=frozenset(ruled_out), on_text=new_text.append,
-                          should_stop=lambda: re.search(r"\.\s|\n", "".join(new_text)) is not None)
+                          should_stop=one_sentence)
             spent += 1
             self.stats.rewritten += 1
             self.stats.rewrite_tokens += retry.generated
