@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from localscribe.domain import Draft, Flag, FlagTier, Statement, Transcript
 from localscribe.verify.align import aligner
-from localscribe.verify.facts import Facts, affirmed_drugs, clause_terms, find_drug, negated_drugs, side_claims
+from localscribe.verify.facts import Facts, affirmed_drugs, clause_terms, find_drug, negated_drugs, side_positions
 from localscribe.verify.findings import FindingLexicon, load_findings
 from localscribe.verify.frequency import implied
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
@@ -201,7 +201,14 @@ class Verifier:
 
     # -- sides of the body ------------------------------------------------------------------
     def _sides(self, c: _Check, text: str, region: list[int], topic: list[int], cited: list[int]) -> None:
-        for side, part in side_claims(text):
+        same = _self_comparison(text)
+        if same:
+            c.flag("laterality", f"The note compares the {same} side with itself; one of the two sides is "
+                                 "wrong.", same)
+        toks = words(text)
+        for i, side, part in side_positions(toks):
+            if part is None and any(t in _COMPARATORS for t in toks[max(0, i - 4):i]):
+                continue        # "right worse than left": the left is the baseline, not a claim
             if side == "bilateral":
                 # Clinicians write "bilaterally" for exams never sided aloud ("lungs clear"): only
                 # a visit that speaks of one side alone of the same part is worth a glance.
@@ -236,7 +243,7 @@ class Verifier:
         want = clause_terms(words(text))
         best, best_score = set(), 1 if part else 0     # the part alone says nothing of which side
         for k in topic:
-            for stems, claims in self.facts[k].clauses:
+            for stems, claims in (self.facts[k].windows if part else self.facts[k].clauses):
                 sides = {s for s, p in claims if p == part} if part else {s for s, _ in claims}
                 if not sides:
                     continue
@@ -290,7 +297,10 @@ class Verifier:
             else:
                 self._locate(c, lambda k: f in self.polarity[k].asserted, region, cited, text)
         for f, site in sorted(pol.sites):
-            if not any(s.startswith(v) or v.startswith(s) for v in _site_variants(site) for s in self.whole.stems):
+            # A stem that begins the site word counts only if it is a word of its own ("abdom" for
+            # "abdominal"), never a fragment ("c" from "c-section" is not the calf).
+            if not any(s.startswith(v) or (len(s) >= 4 and v.startswith(s))
+                       for v in _site_variants(site) for s in self.whole.stems):
                 c.flag("finding", f"The note reports {f} of the {site}, but the {site} was never "
                                   "mentioned in the visit.", f"{site} {f}")
         for f in sorted(pol.negated - pol.asserted):
@@ -323,6 +333,24 @@ _SITE_WORDS = {
     "joint": ("knee", "hip", "shoulder", "elbow", "wrist", "ankle", "finger", "toe", "joint"),
     "muscle": ("muscle", "ache"), "chest": ("chest", "heart"), "scalp": ("head", "scalp"),
 }
+
+
+_COMPARATORS = {"than", "compared", "comparison", "versus", "vs", "vs."}
+_SIDE_WORDS = {"left": "left", "right": "right"}
+
+
+def _self_comparison(text: str) -> str | None:
+    """ "right worse than right", "less on the left in comparison to the left": a side compared
+    with itself, which no visit can support."""
+    toks = words(text)
+    for i, t in enumerate(toks):
+        if t not in _COMPARATORS:
+            continue
+        before = next((toks[j] for j in range(i - 1, max(-1, i - 7), -1) if toks[j] in _SIDE_WORDS), None)
+        after = next((toks[j] for j in range(i + 1, min(len(toks), i + 5)) if toks[j] in _SIDE_WORDS), None)
+        if before and before == after:
+            return before
+    return None
 
 
 def _name(finding: str) -> str:
