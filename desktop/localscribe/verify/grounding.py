@@ -24,6 +24,7 @@ from localscribe.verify.facts import Facts, affirmed_drugs, clause_terms, find_d
 from localscribe.verify.findings import FindingLexicon, load_findings
 from localscribe.verify.frequency import implied
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
+from localscribe.verify.phrases import PhraseIndex
 from localscribe.verify.polarity import FindingPolarity, finding_polarity, segment_polarities
 from localscribe.verify.text import DOSE_UNITS, quantities, words
 
@@ -74,6 +75,7 @@ class Verifier:
         self.polarity = segment_polarities(self.segments, self.findings)
         self.whole = Facts.union(self.facts)
         self.taken = [affirmed_drugs(s.text, self.lexicon, s.speaker) for s in self.segments]
+        self.phrases = PhraseIndex(self.segments, self.findings)
         self.whole_polarity = FindingPolarity()
         for p in self.polarity:
             self.whole_polarity.update(p)
@@ -131,6 +133,7 @@ class Verifier:
         self._sides(c, st.text, region, topic, cited)
         self._frequencies(c, mine, region, topic, cited, st.text)
         self._findings(c, st.text, region, cited)
+        self._phrases(c, st.text)
         # Nothing in the visit behind it, not even a fact to check ("The patient is Dr."):
         # never silent, but not blocking either (no fact is contradicted or absent).
         if not aligned and not c.support and not any(f.blocking for f in c.flags):
@@ -273,6 +276,18 @@ class Verifier:
                                     f"{_listing(given - {'1/day'} or given)} {where}.", f)
             elif not self._locate(c, lambda k: f in implied(self.facts[k].freqs), region, cited, text):
                 c.flag("frequency", f"The note says '{f}', but the visit never gives that frequency.", f)
+
+    # -- what the findings lexicon does not name: polarity of the clause's own words -------
+    def _phrases(self, c: _Check, text: str) -> None:
+        if any(f.kind == "negation" for f in c.flags):
+            return
+        for said, negated in self.phrases.contradicted(text):
+            if negated:
+                c.flag("negation", f"The note says no '{said}', but where the visit speaks of it, it is "
+                                   "present.", said)
+            else:
+                c.flag("negation", f"The note says '{said}', but where the visit speaks of it, it is "
+                                   "denied or absent.", said)
 
     # -- findings: never mentioned, or flipped ---------------------------------------------
     def _findings(self, c: _Check, text: str, region: list[int], cited: list[int]) -> None:

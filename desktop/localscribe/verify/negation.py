@@ -183,7 +183,7 @@ def question_tail(text: str) -> str:
     if t.startswith(_QUESTION_STARTS):
         return t
     toks = t.split()
-    tail = " ".join(toks[-15:])
+    tail = " ".join(toks[-25:])
     m = None
     for m in _ASKED.finditer(tail):
         break

@@ -238,13 +238,16 @@ def segment_polarities(segments: list[Segment], findings: FindingLexicon) -> lis
             if other and tail:
                 asked = finding_polarity(tail.replace("?", ","), findings, spoken=True).mentioned
                 asked = {a for a in asked if "|" not in a}
+                named = (pol.asserted | pol.negated) & asked
+                if ans and named and len(asked) >= 2:
+                    ans = None      # "no fever some chills": the "no" denies the fever, not the list
                 if ans:
                     pol.mentioned |= asked
                     if ans == "no":
                         pol.negated |= asked
                     elif len(asked) == 1:        # "yes" to "fever, chills or sweats?" says which? none
                         pol.asserted |= asked
-                elif len(asked) >= 2 and (pol.asserted | pol.negated) & asked and len(words(seg.text)) <= 15:
+                elif len(asked) >= 2 and named and len(words(seg.text)) <= 15:
                     pol.mentioned |= asked
                     pol.negated |= asked - pol.asserted - pol.negated
         out.append(pol)
