@@ -115,3 +115,13 @@ def test_a_thing_denied_in_the_visit_cannot_be_asserted_and_scope_stops_at_the_l
     assert blocking(tr, "Bowel sounds are present.") == []
     assert blocking(tr, "No extra heart sounds.") == []
     assert blocking(tr, "Extra heart sounds.") == ["negation"]
+
+
+# -- numbers ------------------------------------------------------------------------------------
+def test_a_bare_number_is_bound_to_the_word_before_it():
+    tr = visit(("clinician", "hey , dragon , order meloxicam 15 milligrams once a day . for your next problem , your "
+                             "type 2 diabetes , i would like to increase your metformin to 1,000 milligrams twice "
+                             "daily-"),                                                          # D2N004
+               ("patient", "it started about four days ago"))
+    assert blocking(tr, "Type 2 diabetes.") == []
+    assert blocking(tr, "Type 4 diabetes.") == ["number"]          # 4 is said, but of the days

@@ -26,7 +26,8 @@ from localscribe.verify.frequency import implied
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
 from localscribe.verify.phrases import PhraseIndex
 from localscribe.verify.polarity import FindingPolarity, finding_polarity, segment_polarities
-from localscribe.verify.text import DOSE_UNITS, quantities, words
+from localscribe.verify.negation import STOPWORDS
+from localscribe.verify.text import DOSE_UNITS, canon_number, is_number, normalize_numbers, quantities, words
 
 # Flags that mean "this fact is not in the visit": what the unsupported rate counts.
 UNSUPPORTED_KINDS = frozenset({"number", "unit", "dose", "frequency", "drug", "laterality", "negation",
@@ -36,6 +37,11 @@ MAX_EVIDENCE = 6
 _TOPICAL = 2.0          # aligner weight a line must share with a statement to speak of its topic
 INFO = FlagTier.INFO.value
 
+# Words before a number that do not name what it counts ("about 3", "at 10", "and 2").
+_NOT_HEADS = {"about", "around", "approximately", "than", "over", "under", "least", "most", "only", "maybe",
+              "like", "just", "nearly", "almost", "roughly", "another", "last", "past", "next", "every",
+              "those", "these", "all", "out", "between", "through", "within", "take", "takes", "taking",
+              "rated", "rates", "rate", "was", "were", "now", "then", "says", "said", "number", "one"}
 _PLURAL_UNITS = {"day", "week", "month", "year", "hour", "minute", "tablet", "puff", "unit", "degree"}
 
 
@@ -177,6 +183,12 @@ class Verifier:
                              f"{_listing(_said(n, u) for n, u in (other or same))}.", said)
                 continue
             if not unit:
+                heads = self._head_numbers(text, num)
+                if heads:
+                    head, said_there = heads
+                    c.flag(kind, f"The note says {head} {num}, but the visit says {head} "
+                                 f"{_listing(said_there)}.", said)
+                    continue
                 if not self._locate(c, lambda k: num in self.facts[k].numbers, region, cited, text, topical=True):
                     c.flag(kind, f"The note says '{said}', but the visit says {num} only about something else.", said)
                 continue
@@ -190,6 +202,26 @@ class Verifier:
             detail = f": the visit says {_listing(_said(num, u) for u in heard)}" if heard else ""
             c.flag("unit" if heard else kind, f"The note says '{said}', but the visit never says "
                                               f"{num} with that unit{detail}.", said)
+
+    def _head_numbers(self, text: str, num: str) -> tuple[str, set[str]] | None:
+        """A bare number bound to the word before it ("type 2", "stage 0", "grade 1"): if the visit
+        says that word with numbers and never with this one, the note's number is contradicted."""
+        toks = normalize_numbers(words(text))
+        for i, t in enumerate(toks[1:], 1):
+            if t != num or not is_number(t):
+                continue
+            head = toks[i - 1]
+            if not head.isalpha() or len(head) < 3 or head in STOPWORDS or head in _NOT_HEADS:
+                continue
+            said: set[str] = set()
+            for f in self.facts:
+                ft = f.tokens
+                for j, w in enumerate(ft[:-1]):
+                    if w == head and is_number(ft[j + 1]):
+                        said.add(canon_number(ft[j + 1]))
+            if said and num not in said:
+                return head, said
+        return None
 
     # -- drugs ------------------------------------------------------------------------------
     def _drugs(self, c: _Check, mine: Facts, region: list[int], cited: list[int], text: str) -> None:
