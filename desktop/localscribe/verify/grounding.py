@@ -20,14 +20,33 @@ from dataclasses import dataclass
 
 from localscribe.domain import Draft, Flag, FlagTier, Statement, Transcript
 from localscribe.verify.align import aligner
-from localscribe.verify.facts import Facts, affirmed_drugs, clause_terms, find_drug, negated_drugs, side_positions
+from localscribe.verify.body import COMPARATORS, self_comparison, site_variants
+from localscribe.verify.facts import (
+    Facts,
+    affirmed_drugs,
+    clause_terms,
+    find_drug,
+    negated_drugs,
+    side_positions,
+)
 from localscribe.verify.findings import FindingLexicon, load_findings
 from localscribe.verify.frequency import implied
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
-from localscribe.verify.phrases import PhraseIndex
-from localscribe.verify.polarity import FindingPolarity, finding_polarity, segment_polarities
 from localscribe.verify.negation import STOPWORDS
-from localscribe.verify.text import DOSE_UNITS, canon_number, is_number, normalize_numbers, quantities, words
+from localscribe.verify.phrases import PhraseIndex
+from localscribe.verify.polarity import (
+    FindingPolarity,
+    finding_polarity,
+    segment_polarities,
+)
+from localscribe.verify.text import (
+    DOSE_UNITS,
+    canon_number,
+    is_number,
+    normalize_numbers,
+    quantities,
+    words,
+)
 
 # Flags that mean "this fact is not in the visit": what the unsupported rate counts.
 UNSUPPORTED_KINDS = frozenset({"number", "unit", "dose", "frequency", "drug", "laterality", "negation",
@@ -236,13 +255,13 @@ class Verifier:
 
     # -- sides of the body ------------------------------------------------------------------
     def _sides(self, c: _Check, text: str, region: list[int], topic: list[int], cited: list[int]) -> None:
-        same = _self_comparison(text)
+        same = self_comparison(text)
         if same:
             c.flag("laterality", f"The note compares the {same} side with itself; one of the two sides is "
                                  "wrong.", same)
         toks = words(text)
         for i, side, part in side_positions(toks):
-            if part is None and any(t in _COMPARATORS for t in toks[max(0, i - 4):i]):
+            if part is None and any(t in COMPARATORS for t in toks[max(0, i - 4):i]):
                 continue        # "right worse than left": the left is the baseline, not a claim
             if side == "bilateral":
                 # Clinicians write "bilaterally" for exams never sided aloud ("lungs clear"): only
@@ -347,7 +366,7 @@ class Verifier:
             # A stem that begins the site word counts only if it is a word of its own ("abdom" for
             # "abdominal"), never a fragment ("c" from "c-section" is not the calf).
             if not any(s.startswith(v) or (len(s) >= 4 and v.startswith(s))
-                       for v in _site_variants(site) for s in self.whole.stems):
+                       for v in site_variants(site) for s in self.whole.stems):
                 c.flag("finding", f"The note reports {f} of the {site}, but the {site} was never "
                                   "mentioned in the visit.", f"{site} {f}")
         for f in sorted(pol.negated - pol.asserted):
@@ -369,48 +388,10 @@ class Verifier:
                              region, cited, text)
 
 
-# Clinical names of body sites and the everyday words a visit uses for them.
-_SITE_WORDS = {
-    "extremity": ("leg", "arm", "ankle", "foot", "feet", "hand", "knee", "thigh", "calf", "shin", "limb"),
-    "abdominal": ("stomach", "belly", "abdomen", "tummy", "gut"), "abdomen": ("stomach", "belly", "tummy"),
-    "epigastric": ("stomach", "belly", "upper", "abdom"), "lumbar": ("back",), "cervical": ("neck",),
-    "thoracic": ("back", "chest"), "pedal": ("foot", "feet", "ankle"), "ocular": ("eye",),
-    "periumbilical": ("belly", "stomach", "abdom", "navel"), "suprapubic": ("bladder", "lower", "pelvi"),
-    "flank": ("side", "back", "kidney"), "musculoskeletal": ("muscle", "joint", "bone"),
-    "joint": ("knee", "hip", "shoulder", "elbow", "wrist", "ankle", "finger", "toe", "joint"),
-    "muscle": ("muscle", "ache"), "chest": ("chest", "heart"), "scalp": ("head", "scalp"),
-}
-
-
-_COMPARATORS = {"than", "compared", "comparison", "versus", "vs", "vs."}
-_SIDE_WORDS = {"left": "left", "right": "right"}
-
-
-def _self_comparison(text: str) -> str | None:
-    """ "right worse than right", "less on the left in comparison to the left": a side compared
-    with itself, which no visit can support."""
-    toks = words(text)
-    for i, t in enumerate(toks):
-        if t not in _COMPARATORS:
-            continue
-        before = next((toks[j] for j in range(i - 1, max(-1, i - 7), -1) if toks[j] in _SIDE_WORDS), None)
-        after = next((toks[j] for j in range(i + 1, min(len(toks), i + 5)) if toks[j] in _SIDE_WORDS), None)
-        if before and before == after:
-            return before
-    return None
-
-
 def _name(finding: str) -> str:
     """ "pain|pronat" -> "pain with pronat..." as a clinician reads it."""
     concept, _, cond = finding.partition("|")
     return f"{concept} with {cond}" if cond else concept
-
-
-def _site_variants(site: str) -> tuple[str, ...]:
-    for k, v in _SITE_WORDS.items():
-        if site.startswith(k[:5]):
-            return (site, *v)
-    return (site,)
 
 
 def verify_draft(draft: Draft, transcript: Transcript, lexicon: DrugLexicon | None = None) -> Draft:

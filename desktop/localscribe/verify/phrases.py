@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 
 from localscribe.domain import Segment
 from localscribe.verify.findings import FindingLexicon
-from localscribe.verify.negation import _QUESTION_STARTS, STOPWORDS, _pseudo, negation_mask
+from localscribe.verify.negation import (
+    _QUESTION_STARTS,
+    STOPWORDS,
+    _pseudo,
+    negation_mask,
+)
 from localscribe.verify.polarity import _asking_mask
 from localscribe.verify.text import root, words
 

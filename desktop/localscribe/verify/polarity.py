@@ -198,8 +198,8 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
     return pol
 
 
-_LIST_FILLER = {",", "and", "or", "any", "or", "like", "no", "okay", "ok", "um", "uh", "so", "how", "about",
-                "what", "any", "other", "the", "a", "an", "of", "with", "."}
+_LIST_FILLER = {",", "and", "or", "any", "like", "no", "okay", "ok", "um", "uh", "so", "how", "about",
+                "what", "other", "the", "a", "an", "of", "with", "."}
 
 
 def _bare_list(text: str, findings: FindingLexicon) -> bool:
