@@ -12,6 +12,7 @@ from localscribe.verify.findings import load_findings
 from localscribe.verify.frequency import frequencies
 from localscribe.verify.lexicon import DrugLexicon
 from localscribe.verify.negation import STOPWORDS, negation_mask
+from localscribe.verify.polarity import finding_polarity
 from localscribe.verify.text import normalize_numbers, quantities, root, words
 
 _SIDES = {"left": "left", "right": "right", "bilateral": "bilateral", "bilaterally": "bilateral"}
@@ -44,6 +45,8 @@ class Facts:
     # Per clause: (content stems, (side, part) pairs, sides), to tell "swelling of the right knee"
     # from "the left knee looks fine" within one turn.
     clauses: list[tuple[set[str], set[tuple[str, str | None]]]] = field(default_factory=list)
+    # The same, a long clause cut into one window per side named: what a body part's side binds to.
+    windows: list[tuple[set[str], set[tuple[str, str | None]]]] = field(default_factory=list)
     # Doses and frequencies bound to the drug named before them ("lisinopril 20 mg once a day and
     # carvedilol 25 mg twice a day"): generic -> (quantities, frequencies).
     drug_slots: dict[str, tuple[set, set]] = field(default_factory=dict)
@@ -80,7 +83,7 @@ class Facts:
         return cls(raw=text.lower(), tokens=toks, numbers={n for n, _ in q}, quantities=q,
                    drug_names=drugs, sides=sides, pairs=pairs, freqs=frequencies(text),
                    has_content=len(content) >= 2, stems={root(t) for t in toks if t[0].isalpha()},
-                   clauses=_side_clauses(text), drug_slots=slots,
+                   clauses=_side_clauses(text), windows=_side_clauses(text, windows=True), drug_slots=slots,
                    pair_counts=Counter(p for p in claims if p[1]))
 
     @staticmethod
@@ -107,21 +110,43 @@ _CLAUSE_BREAK = {".", ";", "?", "!", ",", ":", "but", "however", "whereas", "whi
 
 
 def clause_terms(toks: list[str]) -> set[str]:
-    """Content stems and finding names of a clause: "swollen" and "swelling" meet as edema."""
-    terms = {root(w) for w in toks if w[0].isalpha() and w not in STOPWORDS and len(w) > 2
-             and w.split("-")[0] not in _SIDES and w != "both"}
-    return terms | {"f:" + m.concept for m in load_findings().find(toks)}
+    """Content stems and finding names of a clause: "swollen" and "swelling" meet as edema. A
+    finding counts with its polarity in the clause ("f:" asserted, "f-:" denied, "f?:" only asked),
+    so that "my right knee aches" answers "left knee pain" better than "when i move your left knee
+    do you get any pain"; the words of a finding count only through it."""
+    lex = load_findings()
+    inside = {i for m in lex.find(toks) for i in range(m.start, m.end)}
+    terms = {root(w) for i, w in enumerate(toks) if i not in inside and w[0].isalpha() and w not in STOPWORDS
+             and len(w) > 2 and w.split("-")[0] not in _SIDES and w != "both"}
+    if not inside:
+        return terms
+    pol = finding_polarity(" ".join(toks), lex, spoken=True)
+    asserted = {c.split("|")[0] for c in pol.asserted}
+    negated = {c.split("|")[0] for c in pol.negated} - asserted
+    asked = {c.split("|")[0] for c in pol.mentioned} - asserted - negated
+    return terms | {"f:" + c for c in asserted} | {"f-:" + c for c in negated} | {"f?:" + c for c in asked}
 
 
-def _side_clauses(text: str) -> list[tuple[set[str], set[tuple[str, str | None]]]]:
+_BIND_WINDOW = 8     # words either side of a side's mention that it binds to ("right knee ... aches")
+
+
+def _side_clauses(text: str, windows: bool = False) -> list[tuple[set[str], set[tuple[str, str | None]]]]:
+    """Per clause (windows=True: within a long clause, per side mentioned): the words near the
+    side (its nearest heads) and the claims it makes. An unpunctuated ASR turn that speaks of the left knee
+    and, twenty words on, of the right knee's pain binds the pain to the right knee only."""
     out = []
     cur: list[str] = []
     for t in words(text) + ["."]:
         if t in _CLAUSE_BREAK:
-            claims = side_claims(" ".join(cur), both=True) if cur else []
-            if claims:
-                stems = clause_terms(cur)
-                out.append((stems, set(claims)))
+            claims = side_positions(cur, both=True) if cur else []
+            if claims and (not windows or len(cur) <= 2 * _BIND_WINDOW):
+                out.append((clause_terms(cur), {(s, p) for _, s, p in claims}))
+            elif claims:
+                for i, side, part in claims:
+                    # The window ends where another side is named: "left knee is fine, the right aches".
+                    lo = max([j + 1 for j, _, _ in claims if j < i] + [i - _BIND_WINDOW, 0])
+                    hi = min([j for j, _, _ in claims if j > i + 1] + [i + _BIND_WINDOW, len(cur)])
+                    out.append((clause_terms(cur[lo:hi]), {(side, part)}))
             cur = []
         else:
             cur.append(t)
@@ -131,8 +156,11 @@ def _side_clauses(text: str) -> list[tuple[set[str], set[tuple[str, str | None]]
 def side_claims(text: str, *, both: bool = False) -> list[tuple[str, str | None]]:
     """(side, body part or None) for each side the text names: "right knee" -> ("right", "knee").
     both=True also reads "both knees" as bilateral (said in a visit, never claimed by a note)."""
-    toks = words(text)
-    out: list[tuple[str, str | None]] = []
+    return [(s, p) for _, s, p in side_positions(words(text), both=both)]
+
+
+def side_positions(toks: list[str], *, both: bool = False) -> list[tuple[int, str, str | None]]:
+    out: list[tuple[int, str, str | None]] = []
     for i, t in enumerate(toks):
         head = t.split("-")[0] if "-" in t and "dominant" not in t else t
         side = _SIDES.get(head) or (_PAIRED.get(t) if both else None)
@@ -150,7 +178,7 @@ def side_claims(text: str, *, both: bool = False) -> list[tuple[str, str | None]
             break
         if t == "both" and part is None:
             continue                      # "both" alone names no side
-        out.append((side, part))
+        out.append((i, side, part))
     return out
 
 

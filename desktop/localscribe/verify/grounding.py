@@ -20,12 +20,33 @@ from dataclasses import dataclass
 
 from localscribe.domain import Draft, Flag, FlagTier, Statement, Transcript
 from localscribe.verify.align import aligner
-from localscribe.verify.facts import Facts, affirmed_drugs, clause_terms, find_drug, negated_drugs, side_claims
+from localscribe.verify.body import COMPARATORS, self_comparison, site_variants
+from localscribe.verify.facts import (
+    Facts,
+    affirmed_drugs,
+    clause_terms,
+    find_drug,
+    negated_drugs,
+    side_positions,
+)
 from localscribe.verify.findings import FindingLexicon, load_findings
 from localscribe.verify.frequency import implied
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
-from localscribe.verify.polarity import FindingPolarity, finding_polarity, segment_polarities
-from localscribe.verify.text import DOSE_UNITS, quantities, words
+from localscribe.verify.negation import STOPWORDS
+from localscribe.verify.phrases import PhraseIndex
+from localscribe.verify.polarity import (
+    FindingPolarity,
+    finding_polarity,
+    segment_polarities,
+)
+from localscribe.verify.text import (
+    DOSE_UNITS,
+    canon_number,
+    is_number,
+    normalize_numbers,
+    quantities,
+    words,
+)
 
 # Flags that mean "this fact is not in the visit": what the unsupported rate counts.
 UNSUPPORTED_KINDS = frozenset({"number", "unit", "dose", "frequency", "drug", "laterality", "negation",
@@ -35,6 +56,11 @@ MAX_EVIDENCE = 6
 _TOPICAL = 2.0          # aligner weight a line must share with a statement to speak of its topic
 INFO = FlagTier.INFO.value
 
+# Words before a number that do not name what it counts ("about 3", "at 10", "and 2").
+_NOT_HEADS = {"about", "around", "approximately", "than", "over", "under", "least", "most", "only", "maybe",
+              "like", "just", "nearly", "almost", "roughly", "another", "last", "past", "next", "every",
+              "those", "these", "all", "out", "between", "through", "within", "take", "takes", "taking",
+              "rated", "rates", "rate", "was", "were", "now", "then", "says", "said", "number", "one"}
 _PLURAL_UNITS = {"day", "week", "month", "year", "hour", "minute", "tablet", "puff", "unit", "degree"}
 
 
@@ -74,6 +100,7 @@ class Verifier:
         self.polarity = segment_polarities(self.segments, self.findings)
         self.whole = Facts.union(self.facts)
         self.taken = [affirmed_drugs(s.text, self.lexicon, s.speaker) for s in self.segments]
+        self.phrases = PhraseIndex(self.segments, self.findings)
         self.whole_polarity = FindingPolarity()
         for p in self.polarity:
             self.whole_polarity.update(p)
@@ -131,6 +158,7 @@ class Verifier:
         self._sides(c, st.text, region, topic, cited)
         self._frequencies(c, mine, region, topic, cited, st.text)
         self._findings(c, st.text, region, cited)
+        self._phrases(c, st.text)
         # Nothing in the visit behind it, not even a fact to check ("The patient is Dr."):
         # never silent, but not blocking either (no fact is contradicted or absent).
         if not aligned and not c.support and not any(f.blocking for f in c.flags):
@@ -174,6 +202,12 @@ class Verifier:
                              f"{_listing(_said(n, u) for n, u in (other or same))}.", said)
                 continue
             if not unit:
+                heads = self._head_numbers(text, num)
+                if heads:
+                    head, said_there = heads
+                    c.flag(kind, f"The note says {head} {num}, but the visit says {head} "
+                                 f"{_listing(said_there)}.", said)
+                    continue
                 if not self._locate(c, lambda k: num in self.facts[k].numbers, region, cited, text, topical=True):
                     c.flag(kind, f"The note says '{said}', but the visit says {num} only about something else.", said)
                 continue
@@ -188,6 +222,26 @@ class Verifier:
             c.flag("unit" if heard else kind, f"The note says '{said}', but the visit never says "
                                               f"{num} with that unit{detail}.", said)
 
+    def _head_numbers(self, text: str, num: str) -> tuple[str, set[str]] | None:
+        """A bare number bound to the word before it ("type 2", "stage 0", "grade 1"): if the visit
+        says that word with numbers and never with this one, the note's number is contradicted."""
+        toks = normalize_numbers(words(text))
+        for i, t in enumerate(toks[1:], 1):
+            if t != num or not is_number(t):
+                continue
+            head = toks[i - 1]
+            if not head.isalpha() or len(head) < 3 or head in STOPWORDS or head in _NOT_HEADS:
+                continue
+            said: set[str] = set()
+            for f in self.facts:
+                ft = f.tokens
+                for j, w in enumerate(ft[:-1]):
+                    if w == head and is_number(ft[j + 1]):
+                        said.add(canon_number(ft[j + 1]))
+            if said and num not in said:
+                return head, said
+        return None
+
     # -- drugs ------------------------------------------------------------------------------
     def _drugs(self, c: _Check, mine: Facts, region: list[int], cited: list[int], text: str) -> None:
         denied = negated_drugs(text, self.lexicon)
@@ -201,7 +255,14 @@ class Verifier:
 
     # -- sides of the body ------------------------------------------------------------------
     def _sides(self, c: _Check, text: str, region: list[int], topic: list[int], cited: list[int]) -> None:
-        for side, part in side_claims(text):
+        same = self_comparison(text)
+        if same:
+            c.flag("laterality", f"The note compares the {same} side with itself; one of the two sides is "
+                                 "wrong.", same)
+        toks = words(text)
+        for i, side, part in side_positions(toks):
+            if part is None and any(t in COMPARATORS for t in toks[max(0, i - 4):i]):
+                continue        # "right worse than left": the left is the baseline, not a claim
             if side == "bilateral":
                 # Clinicians write "bilaterally" for exams never sided aloud ("lungs clear"): only
                 # a visit that speaks of one side alone of the same part is worth a glance.
@@ -236,7 +297,7 @@ class Verifier:
         want = clause_terms(words(text))
         best, best_score = set(), 1 if part else 0     # the part alone says nothing of which side
         for k in topic:
-            for stems, claims in self.facts[k].clauses:
+            for stems, claims in (self.facts[k].windows if part else self.facts[k].clauses):
                 sides = {s for s, p in claims if p == part} if part else {s for s, _ in claims}
                 if not sides:
                     continue
@@ -267,6 +328,18 @@ class Verifier:
             elif not self._locate(c, lambda k: f in implied(self.facts[k].freqs), region, cited, text):
                 c.flag("frequency", f"The note says '{f}', but the visit never gives that frequency.", f)
 
+    # -- what the findings lexicon does not name: polarity of the clause's own words -------
+    def _phrases(self, c: _Check, text: str) -> None:
+        if any(f.kind == "negation" for f in c.flags):
+            return
+        for said, negated in self.phrases.contradicted(text):
+            if negated:
+                c.flag("negation", f"The note says no '{said}', but where the visit speaks of it, it is "
+                                   "present.", said)
+            else:
+                c.flag("negation", f"The note says '{said}', but where the visit speaks of it, it is "
+                                   "denied or absent.", said)
+
     # -- findings: never mentioned, or flipped ---------------------------------------------
     def _findings(self, c: _Check, text: str, region: list[int], cited: list[int]) -> None:
         pol = finding_polarity(text, self.findings)
@@ -290,7 +363,10 @@ class Verifier:
             else:
                 self._locate(c, lambda k: f in self.polarity[k].asserted, region, cited, text)
         for f, site in sorted(pol.sites):
-            if not any(s.startswith(v) or v.startswith(s) for v in _site_variants(site) for s in self.whole.stems):
+            # A stem that begins the site word counts only if it is a word of its own ("abdom" for
+            # "abdominal"), never a fragment ("c" from "c-section" is not the calf).
+            if not any(s.startswith(v) or (len(s) >= 4 and v.startswith(s))
+                       for v in site_variants(site) for s in self.whole.stems):
                 c.flag("finding", f"The note reports {f} of the {site}, but the {site} was never "
                                   "mentioned in the visit.", f"{site} {f}")
         for f in sorted(pol.negated - pol.asserted):
@@ -312,30 +388,10 @@ class Verifier:
                              region, cited, text)
 
 
-# Clinical names of body sites and the everyday words a visit uses for them.
-_SITE_WORDS = {
-    "extremity": ("leg", "arm", "ankle", "foot", "feet", "hand", "knee", "thigh", "calf", "shin", "limb"),
-    "abdominal": ("stomach", "belly", "abdomen", "tummy", "gut"), "abdomen": ("stomach", "belly", "tummy"),
-    "epigastric": ("stomach", "belly", "upper", "abdom"), "lumbar": ("back",), "cervical": ("neck",),
-    "thoracic": ("back", "chest"), "pedal": ("foot", "feet", "ankle"), "ocular": ("eye",),
-    "periumbilical": ("belly", "stomach", "abdom", "navel"), "suprapubic": ("bladder", "lower", "pelvi"),
-    "flank": ("side", "back", "kidney"), "musculoskeletal": ("muscle", "joint", "bone"),
-    "joint": ("knee", "hip", "shoulder", "elbow", "wrist", "ankle", "finger", "toe", "joint"),
-    "muscle": ("muscle", "ache"), "chest": ("chest", "heart"), "scalp": ("head", "scalp"),
-}
-
-
 def _name(finding: str) -> str:
     """ "pain|pronat" -> "pain with pronat..." as a clinician reads it."""
     concept, _, cond = finding.partition("|")
     return f"{concept} with {cond}" if cond else concept
-
-
-def _site_variants(site: str) -> tuple[str, ...]:
-    for k, v in _SITE_WORDS.items():
-        if site.startswith(k[:5]):
-            return (site, *v)
-    return (site,)
 
 
 def verify_draft(draft: Draft, transcript: Transcript, lexicon: DrugLexicon | None = None) -> Draft:

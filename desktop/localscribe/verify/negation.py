@@ -40,10 +40,13 @@ _PSEUDO_NEXT = {"sure", "certain", "only", "necessarily", "doubt", "change", "ch
 _PSEUDO_HEADS = {"issue", "issues", "problem", "problems", "trouble", "troubles", "concern",
                  "concerns", "change", "changes", "complaint", "complaints", "difficulty", "worries"}
 _PSEUDO_LINKS = {"with", "in", "about", "from", "to", "regarding"}
+# Whole words at the start of a reply (after fillers): "now" is not "no", "i have not" is not "i have".
 _NO_ANSWERS = ("no", "nope", "nah", "not really", "none", "never", "negative", "i don't", "i do not",
-               "not that i know", "no i")
+               "i do n't", "i have not", "i haven't", "i have n't", "i've not", "i did not", "i didn't",
+               "i did n't", "not that i", "no i", "not at all", "nothing", "neither", "i am not", "i'm not")
 _YES_ANSWERS = ("yes", "yeah", "yep", "mm-hmm", "uh-huh", "i do", "i have", "a little", "sometimes",
                 "correct", "right")
+_REPLY_FILLERS = {"uh", "um", "oh", "ah", "hmm", "mm", "er", "well", "so", "umm", "uhm"}
 _QUESTION_STARTS = ("any ", "do you", "have you", "are you", "did you", "is there", "does it",
                     "is it", "has it", "how about", "what about", "and any", "anything")
 
@@ -180,7 +183,7 @@ def question_tail(text: str) -> str:
     if t.startswith(_QUESTION_STARTS):
         return t
     toks = t.split()
-    tail = " ".join(toks[-15:])
+    tail = " ".join(toks[-25:])
     m = None
     for m in _ASKED.finditer(tail):
         break
@@ -197,10 +200,13 @@ def _is_question(text: str) -> bool:
 
 
 def _answer(text: str) -> str | None:
-    t = " ".join(words(text)).replace(" ,", "").replace(" .", "")
-    if t.startswith(_NO_ANSWERS):
+    toks = [w for w in words(text) if w not in (",", ".")]
+    while toks and toks[0] in _REPLY_FILLERS:
+        toks = toks[1:]         # "uh , i have not ."
+    t = " ".join(toks) + " "
+    if any(t.startswith(a + " ") for a in _NO_ANSWERS):
         return "no"
-    if t.startswith(_YES_ANSWERS):
+    if any(t.startswith(a + " ") for a in _YES_ANSWERS):
         return "yes"
     return None
 

@@ -198,23 +198,57 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
     return pol
 
 
+_LIST_FILLER = {",", "and", "or", "any", "like", "no", "okay", "ok", "um", "uh", "so", "how", "about",
+                "what", "other", "the", "a", "an", "of", "with", "."}
+
+
+def _bare_list(text: str, findings: FindingLexicon) -> bool:
+    """A short turn that only names findings ("shortness of breath", "fever chills"): in a visit,
+    said by one speaker to another, it is a review-of-systems question, not a report."""
+    toks = [t for t in words(text) if t != "?"]
+    if not toks or len(toks) > 10:
+        return False
+    mentions = findings.find(toks)
+    covered = {i for m in mentions for i in range(m.start, m.end)}
+    return bool(mentions) and all(i in covered or t in _LIST_FILLER or t in FILLERS for i, t in enumerate(toks))
+
+
+def _asks(seg: Segment, nxt: Segment | None, findings: FindingLexicon) -> bool:
+    if "?" not in seg.text and seg.text.strip().lower().startswith(_QUESTION_STARTS):
+        return True             # ASR often drops the question mark: it still asserts nothing
+    return nxt is not None and (nxt.speaker != seg.speaker or nxt.speaker == "unknown") and \
+        words(seg.text)[:1] != ["no"] and _bare_list(seg.text, findings)
+
+
 def segment_polarities(segments: list[Segment], findings: FindingLexicon) -> list[FindingPolarity]:
     """Each segment's finding polarity; a short yes/no answer takes the findings of the question
-    before it (asked by someone else) with its own polarity."""
+    before it (asked by someone else) with its own polarity. An answer that names some of the
+    findings asked in a list ("any chest pain, shortness of breath or belly pain?" / "shortness of
+    breath. no belly pain though.") leaves the ones it passes over denied, as a clinician reads it."""
     out: list[FindingPolarity] = []
+    asking = [_asks(seg, segments[k + 1] if k + 1 < len(segments) else None, findings)
+              for k, seg in enumerate(segments)]
     for k, seg in enumerate(segments):
-        # ASR often drops the question mark: a line that starts like a question asserts nothing.
-        pol = finding_polarity(seg.text, findings, spoken=True,
-                               question="?" not in seg.text and seg.text.strip().lower().startswith(_QUESTION_STARTS))
+        pol = finding_polarity(seg.text, findings, spoken=True, question=asking[k])
         if k > 0:
             q = segments[k - 1]
+            other = q.speaker != seg.speaker or seg.speaker == "unknown"
             ans = _answer(seg.text) if is_answer(seg.text) else None
-            if ans and is_question(q.text) and (q.speaker != seg.speaker or seg.speaker == "unknown"):
-                asked = finding_polarity(question_tail(q.text).replace("?", ","), findings, spoken=True).mentioned
-                pol.mentioned |= asked
-                if ans == "no":
-                    pol.negated |= asked
-                elif len(asked) == 1:        # "yes" to "fever, chills or sweats?" says which? none
-                    pol.asserted |= asked
+            tail = question_tail(q.text) if is_question(q.text) else (q.text if asking[k - 1] else "")
+            if other and tail:
+                asked = finding_polarity(tail.replace("?", ","), findings, spoken=True).mentioned
+                asked = {a for a in asked if "|" not in a}
+                named = (pol.asserted | pol.negated) & asked
+                if ans and named and len(asked) >= 2:
+                    ans = None      # "no fever some chills": the "no" denies the fever, not the list
+                if ans:
+                    pol.mentioned |= asked
+                    if ans == "no":
+                        pol.negated |= asked
+                    elif len(asked) == 1:        # "yes" to "fever, chills or sweats?" says which? none
+                        pol.asserted |= asked
+                elif len(asked) >= 2 and named and len(words(seg.text)) <= 15:
+                    pol.mentioned |= asked
+                    pol.negated |= asked - pol.asserted - pol.negated
         out.append(pol)
     return out
