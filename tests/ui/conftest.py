@@ -45,7 +45,7 @@ def window(qtbot, paths):
     from localscribe.ui.prefs import UiPrefs
     from PySide6.QtWidgets import QApplication
     style.apply(QApplication.instance())
-    w = MainWindow(paths, "tiny", UiPrefs(idle_lock_s=300))
+    w = MainWindow(paths, "tiny", UiPrefs())
     qtbot.addWidget(w)
     w.show()
     yield w
