@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView,
 
 from localscribe.config import PROFILES, Paths
 from localscribe.ui import core
+from localscribe.ui.connectors_panel import ConnectorsPanel
 from localscribe.ui.prefs import UiPrefs
 from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
@@ -238,17 +239,10 @@ class SettingsView(QWidget):
         self.own_state.setText(f"⚠ Not changed: {message}")
 
     def _connectors_tab(self) -> QWidget:
-        w = QWidget()
-        self.connectors = _table(["Connector", "Kind", "State"])
-        self.connectors.setObjectName("ConnectorTable")
-        self.connectors_state = QLabel("")
-        self.connectors_state.setWordWrap(True)
-        v = QVBoxLayout(w)
-        v.addWidget(self.connectors, 1)
-        v.addWidget(self.connectors_state)
-        v.addWidget(_note("Connectors are configured with `localscribe connectors` (see the README); "
-                          "their endpoints join the network allowlist automatically."))
-        return w
+        self.connector_panel = ConnectorsPanel(self.runner)
+        self.connectors = self.connector_panel.table
+        self.connectors_state = self.connector_panel.state
+        return self.connector_panel
 
     # --- filling -------------------------------------------------------------------------------
     def show_for(self, session: Any, paths: Paths, profile: str) -> None:
@@ -378,17 +372,12 @@ class SettingsView(QWidget):
         self.users_state.setText(f"⚠ Not added: {message}")
 
     def _fill_connectors(self) -> None:
-        try:
-            rows = core.connectors(self.session)
-            _fill(self.connectors, [[n, k, "configured"] for n, k in rows])
-            self.connectors_state.setText("" if rows else "No connector is configured yet.")
-        except Exception as exc:
-            self.connectors.setRowCount(0)
-            self.connectors_state.setText(f"Connectors are not available: {describe_error(exc)}")
+        self.connector_panel.show_for(self.session)
 
     def clear(self) -> None:
         self.session = None
         self.own_pass.clear()
         self.own_repeat.clear()
         self.own_state.clear()
+        self.connector_panel.clear()
         self.users.setRowCount(0)
