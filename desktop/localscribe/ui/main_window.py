@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.encounter.changed.connect(self.refresh_day)
         self.settings = SettingsView(self.runner, self.prefs)
         self.settings.prefs_changed.connect(self._prefs_changed)
+        self.settings.own_passphrase_changed.connect(self._own_passphrase_chosen)
         self.audit = AuditView(self.runner)
 
         self.user_label = QLabel("")
@@ -212,9 +213,6 @@ class MainWindow(QMainWindow):
         self.encounter.set_session(session)
         role = core.role_of(session)
         self.user_label.setText(f"{session.user} · {role}")
-        phi = role in core.PHI_ROLES
-        self.nav_today.setVisible(phi)
-        self.nav_audit.setVisible(core.allows(session, "audit.read"))
         self.pages.setCurrentWidget(self.workspace)
         self.idle.set_timeout(core.idle_timeout_s(session) or self.idle.timeout_s)
         self.idle.arm()
@@ -222,6 +220,28 @@ class MainWindow(QMainWindow):
             self.outbox_timer.start()
             QTimer.singleShot(0, self.drain_outbox)     # what waited while the app was closed
         emit(self.unlocked, role)
+        try:
+            pending = core.first_passphrase_pending(session)
+        except Exception:
+            pending = False
+        if pending:            # an admin chose it: the user picks their own before anything else
+            for b in (self.nav_today, self.nav_audit, self.nav_settings):
+                b.hide()
+            self.show_settings()
+            self.settings.require_own_passphrase()
+            return
+        self._show_home(session)
+
+    def _own_passphrase_chosen(self) -> None:
+        if self.session is not None and not self.is_locked:
+            self.nav_settings.show()
+            self._show_home(self.session)
+
+    def _show_home(self, session: Any) -> None:
+        role = core.role_of(session)
+        phi = role in core.PHI_ROLES
+        self.nav_today.setVisible(phi)
+        self.nav_audit.setVisible(core.allows(session, "audit.read"))
         resume, self._resume_eid = self._resume_eid, ""
         if phi and self.encounter.row is not None and (resume or self.encounter.visit_in_progress):
             self.content.setCurrentWidget(self.encounter)

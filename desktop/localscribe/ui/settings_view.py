@@ -49,6 +49,7 @@ def _note(text: str) -> QLabel:
 
 class SettingsView(QWidget):
     prefs_changed = Signal()
+    own_passphrase_changed = Signal()
 
     def __init__(self, runner: TaskRunner, prefs: UiPrefs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,7 +66,8 @@ class SettingsView(QWidget):
         self.tabs.addTab(self._retention_tab(), "Retention and loc&king")
         self.tabs.addTab(self._users_tab(), "Users and &roles")
         self.tabs.addTab(self._connectors_tab(), "&Connectors")
-        self.tabs.addTab(self._account_tab(), "&Your passphrase")
+        self.account_tab = self._account_tab()
+        self.tabs.addTab(self.account_tab, "&Your passphrase")
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.tabs, 1)
@@ -228,7 +230,21 @@ class SettingsView(QWidget):
         self.runner.start("Changing the passphrase", core.change_own_passphrase, self.session, new,
                           on_done=self._own_changed, on_error=self._own_not_changed)
 
+    def require_own_passphrase(self) -> None:
+        """First sign-in with a passphrase an admin chose: only this tab until it is changed."""
+        for i in range(self.tabs.count()):
+            self.tabs.setTabEnabled(i, self.tabs.widget(i) is self.account_tab)
+        self.tabs.setCurrentWidget(self.account_tab)
+        self.own_state.setText("An administrator set your passphrase. Choose your own to continue; "
+                               "then only you know it.")
+        self.own_pass.setFocus()
+
     def _own_changed(self, _result: object) -> None:
+        for i in range(self.tabs.count()):
+            self.tabs.setTabEnabled(i, True)
+        if self.session is not None:
+            self.tabs.setTabEnabled(4, core.allows(self.session, "users.manage"))
+        emit(self.own_passphrase_changed)
         self.own_change.setEnabled(True)
         self.own_pass.clear()
         self.own_repeat.clear()
@@ -252,6 +268,8 @@ class SettingsView(QWidget):
         self.idle.setEnabled(core.allows(session, "settings.manage"))
         self.clip.setValue(self.prefs.clipboard_clear_s)
         admin = core.allows(session, "users.manage")
+        for i in range(self.tabs.count()):
+            self.tabs.setTabEnabled(i, True)
         self.tabs.setTabEnabled(4, admin)
         self.retention_save.setEnabled(core.allows(session, "settings.manage"))
         self.refresh_microphones()
