@@ -12,6 +12,7 @@ def test_admin_adds_a_file_drop_connector_sees_it_at_once_and_checks_it(qtbot, v
     panel = window.settings.connector_panel
     window.settings.tabs.setCurrentWidget(panel)
     assert panel.table.rowCount() == 0
+    wait_until(lambda: panel.kind.findData("filedrop") >= 0, timeout=30_000)   # found off the UI thread
     panel.name.setText("drop")
     panel.kind.setCurrentIndex(panel.kind.findData("filedrop"))
     assert {"folder", "format"} <= set(panel.fields)

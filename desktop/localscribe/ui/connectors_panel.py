@@ -71,18 +71,24 @@ class ConnectorsPanel(QWidget):
         admin = core.allows(session, "settings.manage")
         for w in (self.name, self.kind, self.save_button):
             w.setEnabled(admin)
-        try:
-            self._infos = _discover()
-        except Exception as exc:
-            self._infos = {}
-            self.state.setText(f"Connector kinds are not available: {describe_error(exc)}")
+        if self._infos:
+            self.refresh()
+            return
+        # Finding the installed kinds imports every connector (HL7, FHIR) and the EHR core:
+        # off the UI thread; the list follows.
+        self.runner.start("Looking for connector kinds", _discover, on_done=self._kinds_found,
+                          on_error=lambda m: self.state.setText(f"Connector kinds are not available: {m}"))
+
+    def _kinds_found(self, infos: dict[str, Any]) -> None:
+        self._infos = infos
         self.kind.blockSignals(True)
         self.kind.clear()
         for kind, info in sorted(self._infos.items()):
             self.kind.addItem(f"{info.title} ({kind})", kind)
         self.kind.blockSignals(False)
         self._kind_changed()
-        self.refresh()
+        if self.session is not None:
+            self.refresh()
 
     def refresh(self) -> None:
         try:

@@ -305,12 +305,13 @@ class SettingsView(QWidget):
         self.verify_models()
 
     def refresh_microphones(self) -> None:
+        """Asking the audio system (PortAudio starts up: a second or more) runs off the UI thread."""
+        self.mic_state.setText("Looking for microphones…")
+        self.runner.start("Looking for microphones", core.input_devices, on_done=self._show_microphones,
+                          on_error=lambda m: self.mic_state.setText(f"⚠ No microphone is usable: {m}"))
+
+    def _show_microphones(self, devices: list) -> None:
         self.mics.clear()
-        try:
-            devices = core.input_devices()
-        except Exception as exc:
-            self.mic_state.setText(f"⚠ No microphone is usable: {describe_error(exc)}")
-            return
         for d in devices:
             mark = " ✓ (preferred)" if d.name == self.prefs.microphone else ""
             self.mics.addItem(d.name + (" (system default)" if d.is_default else "") + mark)
