@@ -110,4 +110,4 @@ def test_no_freeze_on_stop_right_after_record(virtual_microphone, qtbot, vault, 
     pump(1500)                                   # the device closes on its own thread
     sampler.end()
     sampler.assert_smooth()
-    wait_until(lambda: not enc.visit_in_progress, timeout=300_000)
+    wait_until(lambda: not enc.visit_in_progress, timeout=600_000)

@@ -39,7 +39,7 @@ def test_idle_lock_while_drafting_keeps_the_draft_for_the_next_unlock(virtual_mi
     _no_phi_on_screen()
     assert "still being drafted" in window.unlock_view.error.text()
 
-    wait_until(lambda: not enc.visit_in_progress, timeout=300_000)
+    wait_until(lambda: not enc.visit_in_progress, timeout=600_000)
     pump(6000)                                    # the keep-alive tick locks the held session
     assert window._held_session is None
     _no_phi_on_screen()
@@ -83,7 +83,7 @@ def test_idle_lock_while_recording_keeps_recording_and_stop_needs_no_passphrase(
     assert enc.visit_state in ("finishing", "transcribing", "drafting", "review")
     _no_phi_on_screen()
 
-    wait_until(lambda: not enc.visit_in_progress, timeout=300_000)
+    wait_until(lambda: not enc.visit_in_progress, timeout=600_000)
     unlock(window, qtbot, "drjones")
     assert enc.review.draft is not None, enc.error.text()
     audio = window.session.read_audio(eid)

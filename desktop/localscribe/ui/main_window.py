@@ -243,6 +243,7 @@ class MainWindow(QMainWindow):
         self.nav_today.setVisible(phi)
         self.nav_audit.setVisible(core.allows(session, "audit.read"))
         resume, self._resume_eid = self._resume_eid, ""
+        resume = resume.startswith(f"{session.user}/")      # only for who left it
         if phi and self.encounter.row is not None and (resume or self.encounter.visit_in_progress):
             self.content.setCurrentWidget(self.encounter)
             try:
@@ -273,7 +274,8 @@ class MainWindow(QMainWindow):
                 w.reject()
                 w.close()
         on_encounter = self.content.currentWidget() is self.encounter and self.encounter.row is not None
-        self._resume_eid = self.encounter.row.id if on_encounter else ""
+        who = str(getattr(self.session, "user", ""))
+        self._resume_eid = f"{who}/{self.encounter.row.id}" if on_encounter else ""
         self.encounter.hide_phi()
         self.day.clear()
         self.settings.clear()
