@@ -149,6 +149,7 @@ def test_idle_lock_while_drafting_stores_the_draft_for_the_next_unlock(qtbot, va
     assert window.content.currentWidget() is enc and enc.pages.currentWidget() is enc.review
     assert enc.review.draft is not None and not enc.error.isVisible(), enc.error.text()
     assert "Words were said" in enc.review.note_text()
+    assert window.session.load_draft(eid) is not None          # stored, encrypted, in the vault
     locks = [d for a, o, d in audit_actions(vault) if a == "lock" and o == "drjones"]
     assert {"reason": "idle", "session_kept": "visit in progress"} in locks
     assert {"reason": "visit_stored"} in locks
