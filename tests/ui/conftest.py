@@ -32,6 +32,10 @@ def vault(paths):
     admin.add_user("sam", "assistant", PASSPHRASE)
     admin.add_user("audrey", "auditor", PASSPHRASE)
     admin.lock()
+    for name in ("drjones", "sam", "audrey"):     # each has chosen their own passphrase since
+        s = v.unlock(name, PASSPHRASE)
+        s.set_passphrase(name, PASSPHRASE)
+        s.lock()
     yield v
     close = getattr(v, "close", None)
     if close:
@@ -45,7 +49,7 @@ def window(qtbot, paths):
     from localscribe.ui.prefs import UiPrefs
     from PySide6.QtWidgets import QApplication
     style.apply(QApplication.instance())
-    w = MainWindow(paths, "tiny", UiPrefs(idle_lock_s=300))
+    w = MainWindow(paths, "tiny", UiPrefs())
     qtbot.addWidget(w)
     w.show()
     yield w

@@ -46,8 +46,8 @@ def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone
     from localscribe.ui import review_view
     monkeypatch.setattr(review_view, "AUTOSAVE_MS", 500)
 
-    window.prefs.idle_lock_s = 3600      # the clinician waits for the draft without touching
     unlock(window, qtbot, "drjones")
+    window.idle.set_timeout(3600)        # the clinician waits for the draft without touching
 
     def fill(dialog):
         dialog.name.setText("Pat Primock")

@@ -22,7 +22,7 @@ def test_first_run_creates_the_vault_and_the_admin_sees_no_patients(qtbot, windo
     view.passphrase.setText(PASSPHRASE)
     view.confirm.setText(PASSPHRASE)
     view.button.click()
-    wait_until(lambda: not window.is_locked, timeout=15000)
+    wait_until(lambda: not window.is_locked, timeout=120000)   # two production scrypt runs, off the UI thread
     assert paths.vault_db.exists()
     assert window.content.currentWidget() is window.settings
     assert not window.nav_today.isVisible()           # admins never see PHI
@@ -35,7 +35,8 @@ def test_wrong_passphrase_is_refused_then_the_clinician_sees_today(qtbot, vault,
     view.user.setText("drjones")
     view.passphrase.setText("not the passphrase")
     view.button.click()
-    assert window.is_locked and view.error.isVisible() and view.error.text()
+    wait_until(lambda: view.error.isVisible(), timeout=30000)    # checked off the UI thread
+    assert window.is_locked and view.error.text()
     # The focus goes back to the passphrase, selected, so that the clinician types it again.
     # focusWidget() and not hasFocus(): an offscreen window is never the active one.
     assert window.focusWidget() is view.passphrase

@@ -26,11 +26,20 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     from localscribe import __version__
+    from localscribe.config import PROFILES
 
     parser = argparse.ArgumentParser(
         prog="localscribe",
         description="Offline ambient scribe. With no command, opens the desktop app.")
     parser.add_argument("--version", action="version", version=f"localscribe {__version__}")
+    # Also accepted before any command (`localscribe --data-dir DIR` opens the app on DIR).
+    # Own dests: a subcommand's defaults would otherwise overwrite the value (argparse).
+    parser.add_argument("--data-dir", dest="app_data_dir", metavar="DATA_DIR",
+                        help="where the vault and audio live (env LOCALSCRIBE_DATA_DIR)")
+    parser.add_argument("--models-dir", dest="app_models_dir", metavar="MODELS_DIR",
+                        help="where model files live (env LOCALSCRIBE_MODELS_DIR)")
+    parser.add_argument("--profile", dest="app_profile", choices=PROFILES, metavar="PROFILE",
+                        help=f"model profile for the app ({', '.join(PROFILES)})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -44,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
+    for name in ("data_dir", "models_dir", "profile"):
+        given = getattr(args, "app_" + name)
+        if given is not None and getattr(args, name, None) is None:
+            setattr(args, name, given)
     if not getattr(args, "func", None):
         from localscribe.ui.app import run_app
 

@@ -99,13 +99,12 @@ def cmd_configure(args) -> int:
 
     session = _unlock(args)
     _require(session, roles.SETTINGS_MANAGE)
-    config = _service(session).configure(args.name, _parse_sets(args.set or []), kind=args.kind,
-                                         insecure=args.insecure)
     from localscribe.ehr import registry
     from localscribe.ehr.protocol import insecure_reasons
+    from localscribe.ehr.service import configure_connector
 
-    for host, port in registry.instantiate(config).endpoints():
-        session.allow_endpoint(host, port)    # persisted so every process lets it through
+    config = configure_connector(session, args.name, _parse_sets(args.set or []), kind=args.kind,
+                                 insecure=args.insecure)
     shown = {k: v for k, v in config.settings.items()}
     insecure = insecure_reasons(registry.get_info(config.kind).factory, config.settings)
     if args.json:

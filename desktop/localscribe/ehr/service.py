@@ -154,3 +154,13 @@ class EhrService:
             raise
         except ConnectorError as exc:
             raise DeliveryError(str(exc), retryable=False) from None
+
+
+def configure_connector(session, name: str, values: dict[str, Any], kind: str | None = None,
+                        insecure: bool = False) -> ConnectorConfig:
+    """Configure ``name`` (see EhrService.configure), then persist its endpoints in the vault's
+    egress allowlist so every process lets them through: the one path for the CLI and the window."""
+    config = EhrService.from_session(session).configure(name, values, kind=kind, insecure=insecure)
+    for host, port in registry.instantiate(config).endpoints():
+        session.allow_endpoint(host, port)
+    return config

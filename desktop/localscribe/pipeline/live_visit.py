@@ -41,15 +41,6 @@ class Drafter(Protocol):
     def close(self) -> None: ...
 
 
-def _iter_blocks(source: Any):
-    """A MicrophoneSource is started and read through blocks(); a FileSource is iterated."""
-    if hasattr(source, "blocks"):
-        if hasattr(source, "start"):
-            source.start()
-        return source.blocks()
-    return iter(source)
-
-
 class Store(Protocol):
     """Where the visit is kept: the vault session in the app, something lighter for the demo."""
 
@@ -110,6 +101,10 @@ class LiveVisit:
         self._stopping = threading.Event()
         self._cancelled = threading.Event()
         self._threads: list[threading.Thread] = []
+        # source.start() runs on the capture thread and source.stop() on a helper thread (closing
+        # an audio device can take a second, which must not freeze the window that pressed Stop);
+        # the lock orders the two, and a Stop before the start means the source never starts.
+        self._source_lock = threading.Lock()
         self.result = VisitResult()
         self._done = threading.Event()
 
@@ -145,7 +140,14 @@ class LiveVisit:
         self.result.timings.stop_at = time.perf_counter()
         self._stopping.set()
         if hasattr(self._source, "stop"):
-            self._source.stop()
+            threading.Thread(target=self._stop_source, name="visit-stop", daemon=True).start()
+
+    def _stop_source(self) -> None:
+        with self._source_lock:
+            try:
+                self._source.stop()
+            except Exception as exc:  # noqa: BLE001 - what was captured is kept either way
+                self._fail("capture", exc)
 
     def cancel(self) -> None:
         """Abandon transcription and drafting (the recording stays in the spool)."""
@@ -173,9 +175,21 @@ class LiveVisit:
             self.result.error = err
         self._emit(err)
 
+    def _blocks(self):
+        """A MicrophoneSource is started and read through blocks(); a FileSource is iterated."""
+        source = self._source
+        if not hasattr(source, "blocks"):
+            return iter(source)
+        with self._source_lock:
+            if self._stopping.is_set():
+                return iter(())              # stopped before the device was even opened
+            if hasattr(source, "start"):
+                source.start()
+        return source.blocks()
+
     def _capture_loop(self) -> None:
         try:
-            for block in _iter_blocks(self._source):
+            for block in self._blocks():
                 if self._paused.is_set():
                     continue       # paused audio is neither kept nor transcribed
                 self._store.write_audio(block.samples)

@@ -44,7 +44,7 @@ class AuditView(QWidget):
         ev.addWidget(self.events, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(events_tab, "Audit &trail")
-        self.tabs.addTab(self.report, "Security &report")
+        self.tabs.addTab(self.report, "Security re&port")
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.tabs, 1)

@@ -167,6 +167,23 @@ def idle_timeout_s(session: Any) -> float | None:
     return float(value) if value else None
 
 
+def first_passphrase_pending(session: Any) -> bool:
+    """An admin set this user's passphrase: they choose their own before anything else."""
+    from localscribe.vault.users import first_passphrase_pending as pending
+    return pending(session.db, str(session.user))
+
+
+def change_own_passphrase(session: Any, new_passphrase: str) -> None:
+    """Same keys under a new wrap (scrypt: run it off the UI thread)."""
+    session.set_passphrase(str(session.user), new_passphrase)
+
+
+def set_idle_timeout_s(session: Any, seconds: int) -> None:
+    """The idle lock is the vault's signed setting: one value for the window and the report."""
+    from localscribe.vault.settings import IDLE_TIMEOUT
+    session.set_setting(IDLE_TIMEOUT, int(seconds))
+
+
 def add_user(session: Any, name: str, role: str, passphrase: str) -> None:
     session.add_user(name, role, passphrase)
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, 
 
 from localscribe.domain import Patient
 from localscribe.ui.core import EncounterRow
+from localscribe.ui.dates import DateError, example as date_example, parse_date
 from localscribe.ui.style import shortcut
 from localscribe.ui.qtcompat import emit
 
@@ -25,7 +26,7 @@ class NewEncounterDialog(QDialog):
         self.name = QLineEdit()
         self.name.setAccessibleName("Patient name")
         self.birth_date = QLineEdit()
-        self.birth_date.setPlaceholderText("YYYY-MM-DD")
+        self.birth_date.setPlaceholderText(f"{date_example()} or 1968-04-23")
         self.birth_date.setAccessibleName("Date of birth")
         self.mrn = QLineEdit()
         self.mrn.setAccessibleName("Medical record number")
@@ -57,8 +58,12 @@ class NewEncounterDialog(QDialog):
         layout.addWidget(buttons)
 
     def patient(self) -> Patient:
-        return Patient(name=self.name.text().strip(), mrn=self.mrn.text().strip(),
-                       birth_date=self.birth_date.text().strip())
+        typed = self.birth_date.text().strip()
+        try:      # stored as ISO whatever the locale form typed; a bad date is refused in _accept
+            born = parse_date(typed).isoformat() if typed else ""
+        except DateError:
+            born = typed
+        return Patient(name=self.name.text().strip(), mrn=self.mrn.text().strip(), birth_date=born)
 
     def template_key(self) -> str:
         return str(self.template.currentData() or "")
@@ -72,11 +77,11 @@ class NewEncounterDialog(QDialog):
             problem = "Enter a date of birth or an MRN."
         elif p.birth_date:
             try:
-                born = dt.date.fromisoformat(p.birth_date)
+                born = parse_date(p.birth_date)
                 if born > dt.date.today():
                     problem = "The date of birth is in the future."
-            except ValueError:
-                problem = "Write the date of birth as YYYY-MM-DD, e.g. 1968-04-23."
+            except DateError as exc:
+                problem = f"Date of birth: {exc}."
         if not problem and not self.template_key():
             problem = "No visit types are installed; see Settings > Templates."
         if problem:

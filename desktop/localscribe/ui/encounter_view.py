@@ -47,6 +47,7 @@ class EncounterView(QWidget):
         self._audio = None
         self._amending = False
         self._segments: dict[str, Any] = {}
+        self._hidden = False          # locked: pipeline events update state, never the widgets
         self.bridge = VisitBridge(self)
         self.player = AudioPlayer(self)
 
@@ -62,7 +63,7 @@ class EncounterView(QWidget):
         self.error.setWordWrap(True)
         self.error.hide()
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.retry = QPushButton("Draft from the saved recording")
+        self.retry = QPushButton("D&raft from the saved recording")
         self.retry.hide()
         self.retry.clicked.connect(self._redraft_current)
         self.panel = RecordPanel()
@@ -94,8 +95,8 @@ class EncounterView(QWidget):
         b.level.connect(p.set_level)
         b.state.connect(self._on_state)
         b.segment.connect(self._on_segment)
-        b.token.connect(r.add_token)
-        b.section.connect(r.add_section)
+        b.token.connect(lambda t: None if self._hidden else r.add_token(t))
+        b.section.connect(lambda sec: None if self._hidden else r.add_section(sec))
         b.draft.connect(self._on_draft)
         b.progress.connect(self._on_progress)
         b.error.connect(self._on_error)
@@ -116,7 +117,14 @@ class EncounterView(QWidget):
     def recording_active(self) -> bool:
         return self.visit is not None and self.visit_state in LIVE_STATES
 
+    @property
+    def visit_in_progress(self) -> bool:
+        """Recording, transcribing or drafting: the visit's result is not stored yet."""
+        return (self.visit is not None and not getattr(self.visit, "done", False)) \
+            or self.runner.session_work()
+
     def open(self, session: Any, eid: str, paths: Paths, profile: str) -> None:
+        self._hidden = False
         self.session, self.paths, self.profile = session, paths, profile
         self.row = core.encounter(session, eid)
         self._audio = None
@@ -157,6 +165,7 @@ class EncounterView(QWidget):
         self.review.flush()
 
     def hide_phi(self) -> None:
+        self._hidden = True
         self.player.stop()          # a locked screen must not go on speaking the visit aloud
         self.review.flush()
         self.review.clear()
@@ -169,6 +178,35 @@ class EncounterView(QWidget):
 
     def set_session(self, session: Any) -> None:
         self.session = session
+
+    def reveal(self, session: Any) -> None:
+        """Back from a lock: show the encounter again, read from the vault (the view forgot
+        it at the lock); a visit still recording or drafting goes on being shown live."""
+        self._hidden = False
+        self.session = session
+        if self.row is None:
+            return
+        if not self.visit_in_progress:
+            self.open(session, self.row.id, self.paths, self.profile)
+            return
+        self.header.setText(self.row.patient.name)
+        self._show_subheader()
+        transcript = session.load_transcript(self.row.id) or Transcript()
+        self._segments = {seg.id: seg for seg in transcript.segments}
+        if self.recording_active:
+            self.panel.transcript.clear()
+            for seg in transcript.segments:
+                self.panel.add_segment(seg)
+            self.pages.setCurrentWidget(self.panel)
+            return
+        self.review.set_transcript(transcript)
+        self.review.begin_draft("Drafting the note (it went on while the window was locked)…")
+        self.pages.setCurrentWidget(self.review)
+
+    def stop_recording(self) -> None:
+        """Stop from the locked screen: capture ends, drafting goes on in the background."""
+        if self.recording_active:
+            self._stop()
 
     # --- recording -----------------------------------------------------------------------------
     def refresh_devices(self) -> None:
@@ -238,12 +276,19 @@ class EncounterView(QWidget):
         if self._call_visit("stop"):
             self.panel.set_state("finishing")
             self.visit_state = "finishing"
+            if self._hidden:
+                return
             self.review.set_transcript(Transcript(segments=self._live_segments()))
             self.review.begin_draft("Finishing the transcript, then drafting the note…")
             self.pages.setCurrentWidget(self.review)
             self.review.tree.setFocus()
 
     def _cancel(self) -> None:
+        if self.row is not None and self.visit_in_progress:
+            try:
+                self.session.audit("draft.abandoned", self.row.id, reason="cancelled")
+            except Exception:
+                pass     # the cancel itself must still happen
         if self.visit is not None:
             self._call_visit("cancel")
         self.review.end_progress()
@@ -278,6 +323,8 @@ class EncounterView(QWidget):
         emit(self.changed)
 
     def _on_segment(self, seg) -> None:
+        if self._hidden:
+            return
         self._segments[seg.id] = seg
         self.panel.add_segment(seg)
         if self.pages.currentWidget() is self.review:
@@ -292,6 +339,9 @@ class EncounterView(QWidget):
         self.visit = None if self.visit_state not in LIVE_STATES else self.visit
         self.visit_state = "review"
         self.panel.set_state("done")
+        if self._hidden:              # stored in the vault; shown at the next unlock
+            emit(self.changed)
+            return
         self.retry.hide()
         self.error.hide()
         try:
@@ -477,7 +527,7 @@ class EncounterView(QWidget):
         self.review.progress_row.show()
         self.runner.start(f"Regenerating {key}", core.regenerate_section, self.session, self.row.id,
                           key, profile=self.profile, paths=self.paths, on_event=self.bridge.post,
-                          on_error=self._task_failed)
+                          on_error=self._task_failed, keeps_session=True)
 
     def _switch_template(self, key: str) -> None:
         if not key or key == self.row.template:
@@ -501,7 +551,7 @@ class EncounterView(QWidget):
         self.review.begin_draft("Drafting the note again…")
         self.runner.start("Drafting", core.redraft, self.session, self.row.id, template,
                           profile=self.profile, paths=self.paths, on_event=self.bridge.post,
-                          on_error=self._task_failed)
+                          on_error=self._task_failed, keeps_session=True)
 
     def _task_failed(self, message: str) -> None:
         self.review.end_progress()

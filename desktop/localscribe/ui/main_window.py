@@ -26,11 +26,26 @@ from localscribe.ui.style import shortcut
 from localscribe.ui.unlock_view import UnlockView
 from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
+from localscribe.vault import settings as vault_settings
 
 APP_TITLE = "LocalScribe"
 # How often the window looks for queued notes that are due again (the outbox's own backoff
 # decides whether one is; this is only how soon after that the window notices).
 OUTBOX_POLL_MS = 30_000
+# While a visit records or drafts, its session is touched this often so that the vault's own
+# idle clock never locks it under the pipeline (a lock then would lose the draft).
+VISIT_KEEPALIVE_MS = 5_000
+
+
+def _unlock(paths: Paths, vault: Any, user: str, passphrase: str) -> tuple[Any, Any]:
+    """Key derivation (scrypt) takes about a second: run off the UI thread."""
+    vault = vault or core.open_vault(paths)
+    return vault, vault.unlock(user, passphrase)
+
+
+def _create(paths: Paths, user: str, passphrase: str) -> tuple[Any, Any]:
+    vault = core.create_vault(paths, user, passphrase)
+    return vault, vault.unlock(user, passphrase)
 
 
 class MainWindow(QMainWindow):
@@ -55,6 +70,7 @@ class MainWindow(QMainWindow):
         self.unlock_view = UnlockView()
         self.unlock_view.unlock_requested.connect(self.unlock)
         self.unlock_view.create_requested.connect(self.create_vault)
+        self.unlock_view.stop_requested.connect(self._stop_while_locked)
         self.day = DayView()
         self.day.new_requested.connect(self.new_encounter)
         self.day.open_requested.connect(self.open_encounter)
@@ -63,18 +79,28 @@ class MainWindow(QMainWindow):
         self.encounter.changed.connect(self.refresh_day)
         self.settings = SettingsView(self.runner, self.prefs)
         self.settings.prefs_changed.connect(self._prefs_changed)
+        self.settings.own_passphrase_changed.connect(self._own_passphrase_chosen)
         self.audit = AuditView(self.runner)
 
         self.user_label = QLabel("")
         self.nav_today = QPushButton("T&oday")
         self.nav_today.clicked.connect(self.show_day)
-        self.nav_settings = QPushButton("Se&ttings")
+        self.nav_settings = QPushButton("S&ettings")
         self.nav_settings.clicked.connect(self.show_settings)
         self.nav_audit = QPushButton("A&udit")
         self.nav_audit.clicked.connect(self.show_audit)
         self.lock_button = QPushButton("&Lock (Ctrl+L)")
         self.lock_button.setObjectName("LockButton")
         self.lock_button.clicked.connect(lambda: self.lock("Locked."))
+        # A visit's session, kept open behind the lock until its recording/draft is stored.
+        self._held_session: Any = None
+        self._held_reason = ""
+        self._resume_eid = ""       # the encounter on screen at the lock, shown again at unlock
+        self._unlocking = False
+        self.keepalive = QTimer(self)
+        self.keepalive.setInterval(VISIT_KEEPALIVE_MS)
+        self.keepalive.timeout.connect(self._visit_keepalive)
+        self.keepalive.start()
         nav = QHBoxLayout()
         for b in (self.nav_today, self.nav_settings, self.nav_audit):
             nav.addWidget(b)
@@ -110,9 +136,12 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(workspace)
         self.setCentralWidget(self.pages)
 
-        self.idle = IdleWatcher(self.prefs.idle_lock_s, self)
+        # The idle time is the vault's signed setting (session.idle_timeout_s), read at unlock:
+        # one home, which the security report prints.
+        self.idle = IdleWatcher(vault_settings.DEFAULTS[vault_settings.IDLE_TIMEOUT], self)
         self.idle.idle.connect(lambda: self.lock(
-            f"Locked after {self.prefs.idle_lock_s // 60 or 1} minute(s) without activity."))
+            f"Locked after {round(self.idle.timeout_s / 60) or 1} minute(s) without activity.",
+            reason="idle"))
         self.idle.activity.connect(self._keep_session_alive)
         app = QApplication.instance()
         if app is not None:
@@ -138,63 +167,105 @@ class MainWindow(QMainWindow):
         return self.pages.currentWidget() is self.unlock_view
 
     def create_vault(self, user: str, passphrase: str) -> None:
-        try:
-            self.vault = core.create_vault(self.paths, user, passphrase)
-        except Exception as exc:
-            self.unlock_view.show_error(f"The vault could not be created: {describe_error(exc)}")
+        if self._unlocking:
             return
+        self._unlocking = True
+        self.unlock_view.set_busy(True, "Creating the vault…")
+        self.runner.start("Creating the vault", _create, self.paths, user, passphrase,
+                          on_done=self._created, on_error=self._create_failed)
+
+    def _created(self, result: tuple[Any, Any]) -> None:
         self.unlock_view.set_first_run(False)
-        self.unlock(user, passphrase)
+        self._unlocked(result)
+
+    def _create_failed(self, message: str) -> None:
+        self._unlocking = False
+        self.unlock_view.set_busy(False)
+        self.unlock_view.show_error(f"The vault could not be created: {message}")
 
     def unlock(self, user: str, passphrase: str) -> None:
-        live = self.encounter.recording_active
-        if live and self.session is not None and user != str(self.session.user):
-            self.unlock_view.show_error(f"A visit is being recorded by {self.session.user}; only they can "
-                                        "unlock until it is stopped.")
+        held = self._held_session
+        if held is not None and user != str(held.user):
+            what = "recorded" if self.encounter.recording_active else "drafted"
+            self.unlock_view.show_error(f"A visit is being {what} by {held.user}; only they can "
+                                        "unlock until it is stored.")
             return
+        if self._unlocking:
+            return
+        self._unlocking = True
         self.unlock_view.set_busy(True)
-        # repaint() draws "Unlocking…" now; QApplication.processEvents() is avoided on purpose:
-        # in PySide6 6.12 each call drops a reference to None (crashes long sessions).
-        self.unlock_view.repaint()
-        try:
-            if self.vault is None:
-                self.vault = core.open_vault(self.paths)
-            session = self.vault.unlock(user, passphrase)
-        except Exception as exc:
-            self.unlock_view.set_busy(False)
-            self.unlock_view.show_error(describe_error(exc))
-            return
+        self.runner.start("Unlocking", _unlock, self.paths, self.vault, user, passphrase,
+                          on_done=self._unlocked, on_error=self._unlock_failed)
+
+    def _unlock_failed(self, message: str) -> None:
+        self._unlocking = False
         self.unlock_view.set_busy(False)
+        self.unlock_view.show_error(message)
+
+    def _unlocked(self, result: tuple[Any, Any]) -> None:
+        self._unlocking = False
+        self.vault, session = result
+        self.unlock_view.set_busy(False)
+        if not self.is_locked:          # e.g. two unlock clicks raced: keep the first session
+            session.lock(reason="duplicate")
+            return
         self.unlock_view.reset()
-        if not live:
-            self.session = session
-        self.encounter.set_session(self.session if live else session)
-        role = core.role_of(self.session)
-        self.user_label.setText(f"{self.session.user} · {role}")
-        phi = role in core.PHI_ROLES
-        self.nav_today.setVisible(phi)
-        self.nav_audit.setVisible(core.allows(self.session, "audit.read"))
+        self.unlock_view.set_recording(False)
+        self.session = session
+        self.encounter.set_session(session)
+        role = core.role_of(session)
+        self.user_label.setText(f"{session.user} · {role}")
         self.pages.setCurrentWidget(self.workspace)
-        core_timeout = core.idle_timeout_s(self.session)
-        # Lock the window no later than the vault would lock the session itself.
-        self.idle.set_timeout(min(self.prefs.idle_lock_s, core_timeout or self.prefs.idle_lock_s))
+        self.idle.set_timeout(core.idle_timeout_s(session) or self.idle.timeout_s)
         self.idle.arm()
-        if core.allows(self.session, "note.push"):
+        if core.allows(session, "note.push"):
             self.outbox_timer.start()
             QTimer.singleShot(0, self.drain_outbox)     # what waited while the app was closed
         emit(self.unlocked, role)
-        if live:
-            self.open_encounter(self.encounter.row.id, keep_live=True)
+        try:
+            pending = core.first_passphrase_pending(session)
+        except Exception:
+            pending = False
+        if pending:            # an admin chose it: the user picks their own before anything else
+            for b in (self.nav_today, self.nav_audit, self.nav_settings):
+                b.hide()
+            self.show_settings()
+            self.settings.require_own_passphrase()
+            return
+        self._show_home(session)
+
+    def _own_passphrase_chosen(self) -> None:
+        if self.session is not None and not self.is_locked:
+            self.nav_settings.show()
+            self._show_home(self.session)
+
+    def _show_home(self, session: Any) -> None:
+        role = core.role_of(session)
+        phi = role in core.PHI_ROLES
+        self.nav_today.setVisible(phi)
+        self.nav_audit.setVisible(core.allows(session, "audit.read"))
+        resume, self._resume_eid = self._resume_eid, ""
+        resume = resume.startswith(f"{session.user}/")      # only for who left it
+        if phi and self.encounter.row is not None and (resume or self.encounter.visit_in_progress):
+            self.content.setCurrentWidget(self.encounter)
+            try:
+                self.encounter.reveal(session)
+            except Exception as exc:
+                QMessageBox.warning(self, "Cannot open", f"The encounter cannot be opened: {describe_error(exc)}")
+                self.show_day()
+            self._warm_up()
         elif phi:
             self.show_day()
             self._warm_up()
-        elif core.allows(self.session, "audit.read"):
+        elif core.allows(session, "audit.read"):
             self.show_audit()
         else:
             self.show_settings()
 
-    def lock(self, reason: str = "Locked.") -> None:
-        """Hide every PHI view at once; the vault session ends unless a recording still needs it."""
+    def lock(self, message: str = "Locked.", reason: str = "user") -> None:
+        """Hide every PHI view at once. The vault session ends, unless a visit is still being
+        recorded or drafted: then it stays open (keys in memory, nothing shown) until the
+        visit's audio and draft are stored, and is locked then."""
         if self.is_locked:
             return
         self.idle.disarm()
@@ -204,24 +275,76 @@ class MainWindow(QMainWindow):
             if isinstance(w, QDialog) and w.isVisible():
                 w.reject()
                 w.close()
+        on_encounter = self.content.currentWidget() is self.encounter and self.encounter.row is not None
+        who = str(getattr(self.session, "user", ""))
+        self._resume_eid = f"{who}/{self.encounter.row.id}" if on_encounter else ""
         self.encounter.hide_phi()
         self.day.clear()
         self.settings.clear()
         self.audit.clear()
         self.user_label.clear()
         self.setWindowTitle(APP_TITLE)
-        user = str(getattr(self.session, "user", "")) if self.session is not None else ""
-        if self.encounter.recording_active:
-            reason += " The recording continues; unlock to stop it."
-        elif self.session is not None:
-            try:
-                self.session.lock()
-            except Exception:
-                pass   # locking must never fail visibly; the session is dropped either way
-            self.session = None
+        session, self.session = self.session, None
+        user = str(getattr(session, "user", "")) if session is not None else ""
+        recording = self.encounter.recording_active
+        if session is not None and self.encounter.visit_in_progress:
+            if self._held_session is not None and self._held_session is not session:
+                self._lock_session(session, reason)     # the visit already holds its own
+            else:
+                self._held_session, self._held_reason = session, reason
+                try:
+                    session.audit("lock", session.user, reason=reason, session_kept="visit in progress")
+                except Exception:
+                    pass
+            message += (" The recording continues: Stop ends it without a passphrase; unlock to see it."
+                        if recording else " The note is still being drafted; it is stored, "
+                        "encrypted, and shown at the next unlock.")
+        elif session is not None:
+            self._lock_session(session, reason)
         self.pages.setCurrentWidget(self.unlock_view)
-        self.unlock_view.reset(user, reason)
+        self.unlock_view.reset(user, message)
+        self.unlock_view.set_recording(recording)
         emit(self.locked)
+
+    @staticmethod
+    def _lock_session(session: Any, reason: str) -> None:
+        try:
+            session.lock(reason=reason)
+        except Exception:
+            pass   # locking must never fail visibly; the session is dropped either way
+
+    def _visit_keepalive(self) -> None:
+        """Keep the visit's session open while it works; lock a held one once it is done."""
+        busy = self.encounter.visit_in_progress
+        if self.is_locked:
+            self.unlock_view.set_recording(self.encounter.recording_active)
+        for session in {id(s): s for s in (self._held_session, self.session) if s is not None}.values():
+            if busy:
+                try:
+                    session.touch()
+                except Exception:
+                    pass     # the vault locked it (e.g. `localscribe lock`); the pipeline says so
+        if busy:
+            return
+        held, self._held_session = self._held_session, None
+        if held is not None and held is not self.session:
+            self._lock_session(held, "visit_stored")
+            if self.is_locked:
+                self.unlock_view.show_error("Locked. The visit's note is stored; unlock to review it.")
+
+    def _stop_while_locked(self) -> None:
+        if not self.is_locked or not self.encounter.recording_active:
+            return
+        session = self._held_session
+        if session is not None and self.encounter.row is not None:
+            try:
+                session.audit("recording.stop_request", self.encounter.row.id, from_locked_screen=True)
+            except Exception:
+                pass
+        self.encounter.stop_recording()
+        self.unlock_view.set_recording(False)
+        self.unlock_view.show_error("Recording stopped. The note is being drafted and is stored, "
+                                    "encrypted, for the next unlock.")
 
     # --- navigation ----------------------------------------------------------------------------
     def show_day(self) -> None:
@@ -350,33 +473,45 @@ class MainWindow(QMainWindow):
         self.busy_cancel.setEnabled(any(t.cancellable for t in self.runner.running()))
 
     def _prefs_changed(self) -> None:
-        self.idle.set_timeout(self.prefs.idle_lock_s)
+        if self.session is not None:
+            self.idle.set_timeout(core.idle_timeout_s(self.session) or self.idle.timeout_s)
         if self.prefs.profile:
             self.profile = self.prefs.profile
         if self.prefs_path is not None:
             self.prefs.save(self.prefs_path)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
-        if self.encounter.recording_active:
-            answer = QMessageBox.question(self, "Recording in progress",
-                                          "A visit is being recorded. Stop it and quit? The audio so far "
-                                          "is kept and can be drafted later.")
+        enc = self.encounter
+        if enc.visit_in_progress:
+            recording = enc.recording_active
+            question = ("A visit is being recorded. Stop it and quit? The audio so far is kept and "
+                        "can be drafted later." if recording else
+                        "The note is still being drafted. Quit and abandon this draft? The recording "
+                        "and transcript are kept; use Draft from the saved recording later.")
+            answer = QMessageBox.question(self, "Visit in progress", question)
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-            self.encounter._call_visit("cancel")
-        self.encounter.close_encounter()
+            session = self._held_session or self.session
+            if session is not None and enc.row is not None:
+                try:      # the trail says why this visit stopped short
+                    session.audit("recording.end" if recording else "draft.abandoned", enc.row.id,
+                                  reason="window_closed")
+                except Exception:
+                    pass
+            enc._call_visit("cancel")
+            if enc.visit is not None:
+                enc.visit.wait(10)       # the spool closes (and audits) before the session locks
+        enc.close_encounter()
         self.outbox_timer.stop()
+        self.keepalive.stop()
         self.runner.cancel_all()
         self.runner.wait(5000)
         self.idle.disarm()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self.idle)
-        if self.session is not None:
-            try:
-                self.session.lock()
-            except Exception:
-                pass
-            self.session = None
+        for session in {id(s): s for s in (self._held_session, self.session) if s is not None}.values():
+            self._lock_session(session, "window_closed")
+        self._held_session = self.session = None
         event.accept()

@@ -1,5 +1,6 @@
-"""Window preferences that are not PHI and not vault policy (idle timeout, clipboard clear,
-preferred microphone), kept as a small JSON file beside the vault."""
+"""Window preferences that are not PHI and not vault policy (clipboard clear, preferred
+microphone, model profile), kept as a small JSON file beside the vault. The idle lock is vault
+policy (the signed setting session.idle_timeout_s), so it is not here."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pathlib import Path
 
 @dataclass
 class UiPrefs:
-    idle_lock_s: int = 300
     clipboard_clear_s: int = 60       # 0: never clear
     microphone: str = ""              # device name; empty: the system default
     profile: str = ""                 # empty: LOCALSCRIBE_PROFILE or the default

@@ -223,7 +223,7 @@ class ReviewView(QWidget):
         self.progress.setAccessibleName("Drafting progress")
         self.progress_label = QLabel("")
         self.progress_label.setWordWrap(True)
-        self.cancel = QPushButton("Cancel drafting")
+        self.cancel = QPushButton("Cancel dra&fting")
         self.cancel.clicked.connect(self.cancel_requested)
         self.progress_row = QWidget()
         prow = QHBoxLayout(self.progress_row)

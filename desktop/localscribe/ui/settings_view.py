@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView,
 
 from localscribe.config import PROFILES, Paths
 from localscribe.ui import core
+from localscribe.ui.connectors_panel import ConnectorsPanel
 from localscribe.ui.prefs import UiPrefs
 from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
@@ -48,6 +49,7 @@ def _note(text: str) -> QLabel:
 
 class SettingsView(QWidget):
     prefs_changed = Signal()
+    own_passphrase_changed = Signal()
 
     def __init__(self, runner: TaskRunner, prefs: UiPrefs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,10 +62,12 @@ class SettingsView(QWidget):
         self.tabs.setObjectName("SettingsTabs")
         self.tabs.addTab(self._models_tab(), "&Models")
         self.tabs.addTab(self._microphone_tab(), "Micro&phone")
-        self.tabs.addTab(self._templates_tab(), "Te&mplates")
-        self.tabs.addTab(self._retention_tab(), "&Retention and locking")
-        self.tabs.addTab(self._users_tab(), "&Users and roles")
+        self.tabs.addTab(self._templates_tab(), "&Templates")
+        self.tabs.addTab(self._retention_tab(), "Retention and loc&king")
+        self.tabs.addTab(self._users_tab(), "Users and &roles")
         self.tabs.addTab(self._connectors_tab(), "&Connectors")
+        self.account_tab = self._account_tab()
+        self.tabs.addTab(self.account_tab, "&Your passphrase")
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.tabs, 1)
@@ -88,8 +92,8 @@ class SettingsView(QWidget):
         row.addStretch(1)
         v = QVBoxLayout(w)
         v.addLayout(row)
-        v.addWidget(_note("tiny: fastest, for trying things out. standard: better notes, needs about "
-                          "3 GB of memory. Files are checked against their SHA-256 before use; "
+        v.addWidget(_note("standard: the profile for patient care; needs about 3 GB of memory. "
+                          "tiny: for testing the software only; its notes are not usable. Files are checked against their SHA-256 before use; "
                           "nothing is ever downloaded while the app runs."))
         v.addWidget(self.models, 1)
         v.addWidget(self.models_state)
@@ -101,7 +105,7 @@ class SettingsView(QWidget):
         self.mics.setAccessibleName("Microphones")
         self.mic_state = QLabel("")
         self.mic_state.setWordWrap(True)
-        refresh = QPushButton("&Look for microphones")
+        refresh = QPushButton("&Find microphones")
         refresh.clicked.connect(self.refresh_microphones)
         use = QPushButton("Use the &selected one by default")
         use.clicked.connect(self._use_mic)
@@ -131,12 +135,12 @@ class SettingsView(QWidget):
         self.retention.setRange(0, 3650)
         self.retention.setSuffix(" days")
         self.retention.setAccessibleName("Keep audio after signing, days")
-        self.retention_save = QPushButton("Save &retention")
-        self.retention_save.clicked.connect(self._save_retention)
         self.idle = QSpinBox()
-        self.idle.setRange(1, 120)
+        self.idle.setRange(1, 120)          # the vault accepts 30 s .. 24 h
         self.idle.setSuffix(" minutes")
         self.idle.setAccessibleName("Lock after inactivity, minutes")
+        self.retention_save = QPushButton("Sa&ve retention and locking")
+        self.retention_save.clicked.connect(self._save_retention)
         self.clip = QSpinBox()
         self.clip.setRange(0, 3600)
         self.clip.setSuffix(" seconds")
@@ -147,8 +151,8 @@ class SettingsView(QWidget):
         self.retention_state.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Keep audio after signing (0 = delete when signed):", self.retention)
-        form.addRow("", self.retention_save)
         form.addRow("Lock the window after no activity for:", self.idle)
+        form.addRow("", self.retention_save)
         form.addRow("Clear a copied note from the clipboard after (0 = never):", self.clip)
         form.addRow("", save_prefs)
         v = QVBoxLayout(w)
@@ -169,8 +173,9 @@ class SettingsView(QWidget):
         self.new_pass = QLineEdit()
         self.new_pass.setEchoMode(QLineEdit.EchoMode.Password)
         self.new_pass.setAccessibleName("New user passphrase")
-        add = QPushButton("&Add user")
+        self.add_button = add = QPushButton("&Add user")
         add.clicked.connect(self._add_user)
+        self.new_pass.returnPressed.connect(self._add_user)
         self.users_state = QLabel("")
         self.users_state.setWordWrap(True)
         form = QFormLayout()
@@ -187,26 +192,84 @@ class SettingsView(QWidget):
         v.addWidget(self.users_state)
         return w
 
-    def _connectors_tab(self) -> QWidget:
+    def _account_tab(self) -> QWidget:
+        """Every user changes their own passphrase here (same keys, a new wrap; audited)."""
         w = QWidget()
-        self.connectors = _table(["Connector", "Kind", "State"])
-        self.connectors.setObjectName("ConnectorTable")
-        self.connectors_state = QLabel("")
-        self.connectors_state.setWordWrap(True)
+        self.own_pass = QLineEdit()
+        self.own_pass.setEchoMode(QLineEdit.EchoMode.Password)
+        self.own_pass.setAccessibleName("New passphrase")
+        self.own_repeat = QLineEdit()
+        self.own_repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.own_repeat.setAccessibleName("Repeat the new passphrase")
+        self.own_change = QPushButton("C&hange my passphrase")
+        self.own_change.clicked.connect(self._change_own_passphrase)
+        self.own_repeat.returnPressed.connect(self._change_own_passphrase)
+        self.own_state = QLabel("")
+        self.own_state.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("New passphrase:", self.own_pass)
+        form.addRow("Repeat it:", self.own_repeat)
+        form.addRow("", self.own_change)
         v = QVBoxLayout(w)
-        v.addWidget(self.connectors, 1)
-        v.addWidget(self.connectors_state)
-        v.addWidget(_note("Connectors are configured with `localscribe connectors` (see the README); "
-                          "their endpoints join the network allowlist automatically."))
+        v.addLayout(form)
+        v.addWidget(_note("At least 12 characters that are hard to guess: several unrelated words "
+                          "work well. Nobody can recover it if it is lost."))
+        v.addWidget(self.own_state)
+        v.addStretch(1)
         return w
+
+    def _change_own_passphrase(self) -> None:
+        if self.session is None or not self.own_change.isEnabled():
+            return
+        new = self.own_pass.text()
+        if new != self.own_repeat.text():
+            self.own_state.setText("⚠ The two passphrases differ. Type them again.")
+            return
+        self.own_change.setEnabled(False)
+        self.own_state.setText("Changing your passphrase…")
+        self.runner.start("Changing the passphrase", core.change_own_passphrase, self.session, new,
+                          on_done=self._own_changed, on_error=self._own_not_changed)
+
+    def require_own_passphrase(self) -> None:
+        """First sign-in with a passphrase an admin chose: only this tab until it is changed."""
+        for i in range(self.tabs.count()):
+            self.tabs.setTabEnabled(i, self.tabs.widget(i) is self.account_tab)
+        self.tabs.setCurrentWidget(self.account_tab)
+        self.own_state.setText("An administrator set your passphrase. Choose your own to continue; "
+                               "then only you know it.")
+        self.own_pass.setFocus()
+
+    def _own_changed(self, _result: object) -> None:
+        for i in range(self.tabs.count()):
+            self.tabs.setTabEnabled(i, True)
+        if self.session is not None:
+            self.tabs.setTabEnabled(4, core.allows(self.session, "users.manage"))
+        emit(self.own_passphrase_changed)
+        self.own_change.setEnabled(True)
+        self.own_pass.clear()
+        self.own_repeat.clear()
+        self.own_state.setText("✓ Passphrase changed (audited). Use the new one from now on.")
+
+    def _own_not_changed(self, message: str) -> None:
+        self.own_change.setEnabled(True)
+        self.own_state.setText(f"⚠ Not changed: {message}")
+
+    def _connectors_tab(self) -> QWidget:
+        self.connector_panel = ConnectorsPanel(self.runner)
+        self.connectors = self.connector_panel.table
+        self.connectors_state = self.connector_panel.state
+        return self.connector_panel
 
     # --- filling -------------------------------------------------------------------------------
     def show_for(self, session: Any, paths: Paths, profile: str) -> None:
         self.session, self.paths = session, paths
         self.profile.setCurrentText(profile)
-        self.idle.setValue(max(1, self.prefs.idle_lock_s // 60))
+        self.idle.setValue(max(1, round((core.idle_timeout_s(session) or 300) / 60)))
+        self.idle.setEnabled(core.allows(session, "settings.manage"))
         self.clip.setValue(self.prefs.clipboard_clear_s)
         admin = core.allows(session, "users.manage")
+        for i in range(self.tabs.count()):
+            self.tabs.setTabEnabled(i, True)
         self.tabs.setTabEnabled(4, admin)
         self.retention_save.setEnabled(core.allows(session, "settings.manage"))
         self.refresh_microphones()
@@ -242,12 +305,13 @@ class SettingsView(QWidget):
         self.verify_models()
 
     def refresh_microphones(self) -> None:
+        """Asking the audio system (PortAudio starts up: a second or more) runs off the UI thread."""
+        self.mic_state.setText("Looking for microphones…")
+        self.runner.start("Looking for microphones", core.input_devices, on_done=self._show_microphones,
+                          on_error=lambda m: self.mic_state.setText(f"⚠ No microphone is usable: {m}"))
+
+    def _show_microphones(self, devices: list) -> None:
         self.mics.clear()
-        try:
-            devices = core.input_devices()
-        except Exception as exc:
-            self.mic_state.setText(f"⚠ No microphone is usable: {describe_error(exc)}")
-            return
         for d in devices:
             mark = " ✓ (preferred)" if d.name == self.prefs.microphone else ""
             self.mics.addItem(d.name + (" (system default)" if d.is_default else "") + mark)
@@ -282,12 +346,14 @@ class SettingsView(QWidget):
     def _save_retention(self) -> None:
         try:
             core.set_retention_days(self.session, self.retention.value())
-            self.retention_state.setText("✓ Retention saved (audited).")
+            core.set_idle_timeout_s(self.session, self.idle.value() * 60)
+            emit(self.prefs_changed)          # the window re-reads its idle lock
+            self.retention_state.setText("✓ Retention and idle lock saved (audited); the idle lock "
+                                         "applies to every user of this vault.")
         except Exception as exc:
             self.retention_state.setText(f"⚠ Not saved: {describe_error(exc)}")
 
     def _save_prefs(self) -> None:
-        self.prefs.idle_lock_s = self.idle.value() * 60
         self.prefs.clipboard_clear_s = self.clip.value()
         emit(self.prefs_changed)
         self.retention_state.setText("✓ Window settings saved.")
@@ -301,26 +367,36 @@ class SettingsView(QWidget):
             self.users_state.setText(f"Users cannot be listed here: {describe_error(exc)}")
 
     def _add_user(self) -> None:
-        try:
-            core.add_user(self.session, self.new_user.text().strip(), self.new_role.currentText(),
-                          self.new_pass.text())
-        except Exception as exc:
-            self.users_state.setText(f"⚠ Not added: {describe_error(exc)}")
+        """Deriving the new user's keys (scrypt) takes about a second: off the UI thread."""
+        if not self.add_button.isEnabled() or self.session is None:
             return
-        self.users_state.setText(f"✓ Added {self.new_user.text().strip()}.")
+        name = self.new_user.text().strip()
+        self.add_button.setEnabled(False)
+        self.users_state.setText(f"Adding {name}…")
+        self.runner.start("Adding a user", core.add_user, self.session, name,
+                          self.new_role.currentText(), self.new_pass.text(),
+                          on_done=lambda _r: self._user_added(name), on_error=self._user_not_added)
+
+    def _user_added(self, name: str) -> None:
+        self.add_button.setEnabled(True)
+        if self.session is None:          # locked meanwhile
+            return
+        self.users_state.setText(f"✓ Added {name}.")
         self.new_user.clear()
         self.new_pass.clear()
         self._fill_users()
 
+    def _user_not_added(self, message: str) -> None:
+        self.add_button.setEnabled(True)
+        self.users_state.setText(f"⚠ Not added: {message}")
+
     def _fill_connectors(self) -> None:
-        try:
-            rows = core.connectors(self.session)
-            _fill(self.connectors, [[n, k, "configured"] for n, k in rows])
-            self.connectors_state.setText("" if rows else "No connector is configured yet.")
-        except Exception as exc:
-            self.connectors.setRowCount(0)
-            self.connectors_state.setText(f"Connectors are not available: {describe_error(exc)}")
+        self.connector_panel.show_for(self.session)
 
     def clear(self) -> None:
         self.session = None
+        self.own_pass.clear()
+        self.own_repeat.clear()
+        self.own_state.clear()
+        self.connector_panel.clear()
         self.users.setRowCount(0)

@@ -15,6 +15,7 @@ from localscribe.ui.qtcompat import emit
 class UnlockView(QWidget):
     unlock_requested = Signal(str, str)              # user, passphrase
     create_requested = Signal(str, str)              # first admin user, passphrase
+    stop_requested = Signal()                        # Stop the recording, no passphrase needed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,13 +44,20 @@ class UnlockView(QWidget):
         self.button.setObjectName("UnlockButton")
         self.button.setDefault(True)
         self.button.clicked.connect(self._submit)
+        # Stopping a recording needs no passphrase: it reveals nothing and only ends capture
+        # early (SECURITY.md, "Locked screen"); it is shown only while a recording runs.
+        self.stop_button = QPushButton("■ &Stop the recording")
+        self.stop_button.setObjectName("StopButton")
+        self.stop_button.setAccessibleName("Stop the recording (no passphrase needed)")
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.stop_button.hide()
         self.passphrase.returnPressed.connect(self._submit)
         self.confirm.returnPressed.connect(self._submit)
         self.user.returnPressed.connect(self.passphrase.setFocus)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("&User:", self.user)
+        form.addRow("User &name:", self.user)
         form.addRow("&Passphrase:", self.passphrase)
         self._confirm_label = QLabel("&Repeat passphrase:")
         self._confirm_label.setBuddy(self.confirm)
@@ -64,6 +72,7 @@ class UnlockView(QWidget):
         inner.addLayout(form)
         inner.addWidget(self.error)
         row = QHBoxLayout()
+        row.addWidget(self.stop_button)
         row.addStretch(1)
         row.addWidget(self.button)
         inner.addLayout(row)
@@ -111,9 +120,15 @@ class UnlockView(QWidget):
         self.passphrase.selectAll()
         self.passphrase.setFocus()
 
-    def set_busy(self, busy: bool) -> None:
+    def set_recording(self, recording: bool) -> None:
+        """A visit is being recorded behind the lock: offer Stop."""
+        self.stop_button.setVisible(recording)
+
+    def set_busy(self, busy: bool, text: str = "Unlocking…") -> None:
         self.button.setEnabled(not busy)
-        self.button.setText("Unlocking…" if busy else ("&Create vault" if self._first_run else "&Unlock"))
+        for w in (self.user, self.passphrase, self.confirm):
+            w.setReadOnly(busy)
+        self.button.setText(text if busy else ("&Create vault" if self._first_run else "&Unlock"))
 
     def _submit(self) -> None:
         user, phrase = self.user.text().strip(), self.passphrase.text()

@@ -43,6 +43,9 @@ class Task(QRunnable):
         self._inbox = inbox
         self.setAutoDelete(False)   # the runner drops its reference when done
         self.label = label
+        # Work that writes to the vault through the user's session (drafting): a lock keeps
+        # that session open until the task ends, so the result is stored, not lost.
+        self.keeps_session = False
         self.signals = TaskSignals()
         self.token = CancelToken()
         self._fn, self._args, self._kwargs = fn, args, kwargs
@@ -84,8 +87,10 @@ class TaskRunner(QObject):
 
     def start(self, label: str, fn: Callable[..., Any], *args: Any,
               on_done: Callable[[Any], None] | None = None,
-              on_error: Callable[[str], None] | None = None, **kwargs: Any) -> Task:
+              on_error: Callable[[str], None] | None = None, keeps_session: bool = False,
+              **kwargs: Any) -> Task:
         task = Task(label, fn, *args, inbox=self.inbox, **kwargs)
+        task.keeps_session = keeps_session
         if on_done:
             task.signals.finished.connect(on_done)
         if on_error:
@@ -98,6 +103,10 @@ class TaskRunner(QObject):
 
     def running(self) -> list[Task]:
         return list(self._running)
+
+    def session_work(self) -> bool:
+        """Whether a running task still writes through the user's session (see Task)."""
+        return any(t.keeps_session for t in self._running)
 
     def cancel_all(self) -> None:
         for task in self._running:

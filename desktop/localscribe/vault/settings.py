@@ -25,7 +25,7 @@ KEYRING_ALLOWED = "security.keyring_unlock_allowed"
 DEFAULTS: dict[str, Any] = {
     "retention.audio_days": 0,
     "retention.records_days": None,
-    IDLE_TIMEOUT: 900,
+    IDLE_TIMEOUT: 300,
     EGRESS_ALLOW: [],
     KEYRING_ALLOWED: False,
 }

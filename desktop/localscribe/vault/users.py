@@ -260,3 +260,15 @@ def keyring_wrap(db: sqlite_utils.Database, user: str) -> bytes | None:
 def active_admins(db: sqlite_utils.Database) -> list[str]:
     rows = db.execute("SELECT id FROM users WHERE role = 'admin' AND disabled = 0").fetchall()
     return [r[0] for r in rows]
+
+
+def first_passphrase_pending(db: sqlite_utils.Database, user: str) -> bool:
+    """Whether ``user``'s current passphrase was set by someone else (an admin adding or
+    resetting the account): they must choose their own at sign-in, so that no admin knows it.
+
+    Read from the signed, chained audit trail (the last ``user.add`` / ``user.passwd`` of the
+    account), not from a column an editor of the file could flip unnoticed."""
+    row = db.execute("SELECT actor FROM audit_events WHERE object = ? AND outcome = 'ok' AND "
+                     "action IN ('user.add', 'user.passwd') ORDER BY seq DESC LIMIT 1",
+                     (user,)).fetchone()
+    return row is not None and row[0] != user
