@@ -214,14 +214,17 @@ def cmd_edit(args) -> int:
         if text == current and session.latest_version(enc.id) is not None:
             out = {"encounter": enc.id, "version": None, "saved": False}
         else:
-            out = {"encounter": enc.id, "version": session.save_note_version(enc.id, text),
-                   "saved": True}
+            # The same core call as the window: statements re-split from the text, re-verified.
+            from localscribe.pipeline.note_edit import save_note_edit
+            edit = save_note_edit(session, enc.id, text, data_dir=session.paths.data_dir)
+            out = {"encounter": enc.id, "version": edit.version, "saved": True,
+                   "checks": _checks(edit.draft)}
     finally:
         session.lock()
     if args.json:
         print_json(out)
     else:
-        print(f"saved version {out['version']}" if out["saved"]
+        print(f"saved version {out['version']}; checks: {out['checks']['summary']}" if out["saved"]
               else "unchanged: no new version saved")
     return 0
 

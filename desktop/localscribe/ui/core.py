@@ -123,6 +123,13 @@ def encounter(session: Any, eid: str) -> EncounterRow:
     return _row(session.get_encounter(eid))
 
 
+def save_note_edit(session: Any, eid: str, text: str, data_dir: Any = None) -> Any:
+    """Save the edited note; the draft's statements and flags follow the text (pipeline.note_edit)."""
+    from localscribe.pipeline.note_edit import save_note_edit as save
+
+    return save(session, eid, text, data_dir=data_dir)
+
+
 def latest_note_text(session: Any, eid: str) -> str | None:
     """The newest saved note version (an edit or amendment), or None if never edited."""
     version = session.latest_version(eid)

@@ -347,7 +347,12 @@ class EncounterView(QWidget):
             self.review.set_saver(self._save_version)
 
     def _save_version(self, text: str) -> int:
-        return int(self.session.save_note_version(self.row.id, text))
+        """Save the text; the statements, their evidence and flags follow it (re-verified)."""
+        edit = core.save_note_edit(self.session, self.row.id, text,
+                                   self.paths.data_dir if self.paths else None)
+        if edit.draft is not None and edit.changed:
+            self.review.update_draft(edit.draft)
+        return edit.version
 
     def _can(self, permission: str) -> bool:
         return core.allows(self.session, permission)
@@ -393,14 +398,20 @@ class EncounterView(QWidget):
 
     def _sign(self) -> None:
         self.review.flush()
+        try:
+            text = self.review.note_text()
+            if core.latest_note_text(self.session, self.row.id) != text:
+                # What is signed is exactly what is on screen, and the dialog asks about the
+                # flags of that text (saving re-verifies it), never of an earlier one.
+                self._save_version(text)
+        except Exception as exc:
+            self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)
+            return
         signer = str(getattr(self.session, "user", ""))
         dialog = SignDialog(self.review.draft, signer, self)
         if dialog.exec() != SignDialog.DialogCode.Accepted:
             return
         try:
-            text = self.review.note_text()
-            if core.latest_note_text(self.session, self.row.id) != text:
-                self._save_version(text)     # what is signed is exactly what is on screen
             note = self.session.sign(self.row.id, acknowledged_flag_ids=dialog.acknowledged())
         except Exception as exc:
             self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)

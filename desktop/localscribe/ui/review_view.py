@@ -344,6 +344,20 @@ class ReviewView(QWidget):
         self.set_note_text(note_text)
         self._dirty = False
         self.save_state.setText("Edited version loaded." if edited else "Draft as generated.")
+        self._show_checks(draft)
+
+    def update_draft(self, draft: Draft) -> None:
+        """The statements as the edited text now reads (the editor is left as typed)."""
+        current = self.tree.selected_statement()
+        self.draft = draft
+        self.tree.clear_draft()
+        for section in draft.sections:
+            self.tree.put_section(section)
+        if current is not None:
+            self.tree.select_statement(current.id)
+        self._show_checks(draft)
+
+    def _show_checks(self, draft: Draft) -> None:
         n = len(draft.blocking) + len(draft.notices)
         self.show_status(f"{FLAG_MARK}{n} item{'s' if n != 1 else ''} need{'s' if n == 1 else ''} "
                          "checking before signing." if n else "")
