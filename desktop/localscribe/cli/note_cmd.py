@@ -116,7 +116,8 @@ def cmd_show(args) -> int:
         draft = session.load_draft(enc.id)
         text, source, version = current_text(session, enc.id, draft)
         signed = session.signed_note(enc.id)
-        out = {"encounter": enc.id, "status": _status(enc), "template": enc.template,
+        out = {"encounter": enc.id, "status": _status(enc), "status_label": enc.status_label,
+               "template": enc.template,
                "source": source, "version": version, "text": text, "checks": _checks(draft),
                "signed": None if signed is None else {
                    "note_id": signed.note_id, "version": signed.version,
@@ -129,7 +130,7 @@ def cmd_show(args) -> int:
         return 0
     where = {"draft": "draft, not yet edited", "none": "no draft yet"}.get(
         source, f"version {version} ({source})")
-    print(f"encounter {out['encounter']}: {out['status']}; {where}")
+    print(f"encounter {out['encounter']}: {out['status_label']}; {where}")
     if out["signed"]:
         s = out["signed"]
         print(f"signed: version {s['version']} by {s['author']} at {s['signed_at']}")

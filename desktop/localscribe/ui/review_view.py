@@ -373,7 +373,9 @@ class ReviewView(QWidget):
         self._loading = False
 
     def set_permissions(self, can_sign: bool, can_copy: bool, can_send: bool) -> None:
-        self.sign_button.setEnabled(can_sign and not self.signed)
+        # Signing needs something to sign: a draft, or text the clinician wrote.
+        has_note = self.draft is not None or bool(self.note_text().strip())
+        self.sign_button.setEnabled(can_sign and not self.signed and has_note)
         self.sign_button.setToolTip("" if can_sign else "Only a clinician can sign notes.")
         self._can_copy = can_copy
         self.copy_button.setEnabled(can_copy and self.signed)
@@ -426,11 +428,14 @@ class ReviewView(QWidget):
         return version
 
     def clear(self) -> None:
-        """Forget everything shown (used when the window locks)."""
+        """Forget everything shown (when the window locks, or another encounter opens: no
+        button of the previous patient's note may stay, e.g. Copy, Amend or Send)."""
         self._autosave.stop()
         self._save = None
         self.draft = None
-        self.signed = False
+        self._amending_reset()
+        self.set_signed(False)
+        self.set_permissions(False, False, False)
         self.tree.clear_draft()
         self.transcript.clear()
         self.set_note_text("")
@@ -439,6 +444,10 @@ class ReviewView(QWidget):
         self.evidence_label.setText("Select a statement to see what was said.")
 
     # --- internals -----------------------------------------------------------------------------
+    def _amending_reset(self) -> None:
+        self.amend_button.setText("&Amend…")
+        self.editor.setReadOnly(False)
+
     def _edited(self) -> None:
         if self._loading or self.editor.isReadOnly():
             return
