@@ -42,7 +42,7 @@ def _dialog_items(review) -> list[str]:
     seen: list[str] = []
 
     def read(dialog):
-        seen.extend(cb.text() for cb, _fid in dialog.checks)
+        seen.extend(dialog.texts)
         seen.append(f"enabled={dialog.sign_button.isEnabled()}")
         dialog.reject()
     when_modal(read)

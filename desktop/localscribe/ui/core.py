@@ -201,6 +201,14 @@ def templates(data_dir: Any = None) -> list[tuple[str, str]]:
     return out
 
 
+def section_count(template: str, data_dir: Any = None) -> int:
+    """How many sections the template drafts (0 when it cannot be loaded: said elsewhere)."""
+    try:
+        return len(note_templates.load_template(template, data_dir).sections)
+    except TEMPLATE_ERRORS:
+        return 0
+
+
 def render_note(draft: Draft, data_dir: Any = None) -> str:
     return note_render.render_note(draft, note_templates.load_template(draft.template, data_dir))
 

@@ -242,7 +242,8 @@ class EncounterView(QWidget):
             self.panel.set_state("finishing")
             self.visit_state = "finishing"
             self.review.set_transcript(Transcript(segments=self._live_segments()))
-            self.review.begin_draft("Finishing the transcript, then drafting the note…")
+            self.review.begin_draft("Finishing the transcript, then drafting the note…",
+                                   self._section_count(self.row.template))
             self.pages.setCurrentWidget(self.review)
             self.review.tree.setFocus()
 
@@ -385,6 +386,9 @@ class EncounterView(QWidget):
                 self.row = core.encounter(self.session, self.row.id)
             except Exception:  # noqa: BLE001 - locked meanwhile: the next open reads it again
                 pass
+
+    def _section_count(self, template: str) -> int:
+        return core.section_count(template, self.paths.data_dir if self.paths else None)
 
     def _template_title(self, key: str) -> str:
         return dict(self._templates()).get(key, key)
@@ -535,7 +539,8 @@ class EncounterView(QWidget):
         self.pages.setCurrentWidget(self.review)
         self.review.set_transcript(Transcript())
         self._segments = {}
-        self.review.begin_draft("Transcribing the whole recording, then drafting the note…")
+        self.review.begin_draft("Transcribing the whole recording, then drafting the note…",
+                                   self._section_count(self.row.template))
 
         def started(visit) -> None:
             self.visit = visit          # so that Cancel drafting reaches it
@@ -557,7 +562,7 @@ class EncounterView(QWidget):
         self.retry.hide()
         self.error.hide()
         self.pages.setCurrentWidget(self.review)
-        self.review.begin_draft("Drafting the note again…")
+        self.review.begin_draft("Drafting the note again…", self._section_count(template))
         self.runner.start("Drafting", core.redraft, self.session, self.row.id, template,
                           profile=self.profile, paths=self.paths, on_event=self.bridge.post,
                           on_error=self._task_failed)
