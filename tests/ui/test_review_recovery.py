@@ -45,6 +45,7 @@ def _visit_cut_short(vault) -> tuple[str, int]:
 
 
 @pytest.mark.slow      # the tiny models on the whole recording (minutes on a loaded CPU)
+@pytest.mark.timeout(1800)
 def test_draft_from_the_saved_recording_transcribes_the_spool_to_its_last_second(
         qtbot, vault, window, paths):
     _tiny_models(paths)
