@@ -133,6 +133,15 @@ class Section:
                    statements=[Statement.from_dict(s) for s in d.get("statements", [])])
 
 
+def distinct_flags(flags: list[Flag]) -> list[tuple[Flag, list[int]]]:
+    """Identical flags of one statement as one entry, with the indices of all its copies
+    (a drafting path that checks a statement twice must not make the clinician tick twice)."""
+    groups: dict[Flag, list[int]] = {}
+    for i, f in enumerate(flags):
+        groups.setdefault(f, []).append(i)
+    return list(groups.items())
+
+
 def flag_id(statement_id: str, index: int) -> str:
     """How a flag is named when acknowledging it at signing (statement id + flag index)."""
     return f"{statement_id}#{index}"
@@ -168,6 +177,12 @@ class Draft:
     def notices(self) -> list[Section]:
         """Sections drafting left empty although the visit spoke to them."""
         return [sec for sec in self.sections if sec.notice]
+
+    def items_to_check(self) -> int:
+        """What the clinician must acknowledge, counted as shown: each distinct blocking flag
+        of each statement, and each empty-section notice."""
+        return len(self.notices) + sum(sum(1 for f, _ in distinct_flags(st.flags) if f.blocking)
+                                       for st in self.statements)
 
     def unacknowledged(self, acknowledged: set[str]) -> list[str]:
         """What still blocks signing: statements with a blocking flag that is neither

@@ -88,19 +88,28 @@ def test_show_edit_sign_amend_with_acks_roles_and_audit(vdir, tmp_path):
     f.write_text("CHIEF COMPLAINT\n\nKnee pain for two weeks; no ibuprofen.\n", encoding="utf-8")
     r = vdir.run("note", "edit", short, "--file", str(f), "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout) == {"encounter": eid, "version": 1, "saved": True}
+    out = json.loads(r.stdout)
+    assert {k: out[k] for k in ("encounter", "version", "saved")} == {
+        "encounter": eid, "version": 1, "saved": True}
+    # The text is the model now: the deleted ibuprofen statement (st2) and its flags are gone,
+    # the rewritten sentence is a new statement, checked again (no transcript says "2 weeks").
+    assert out["checks"]["to_acknowledge"] == ["ed1", "section:plan"]
+    assert [f["kind"] for f in out["checks"]["flags"]] == ["number", "drug"]
     r = vdir.run("note", "edit", short, "--file", str(f))
     assert r.returncode == 0 and "unchanged" in r.stdout
     edited = f.read_text() + "\nPLAN\n\nKnee brace.\n"
     r = vdir.run("note", "edit", short, "--file", "-", stdin=edited)
     assert r.returncode == 0 and "saved version 2" in r.stdout
+    assert "2 to acknowledge before signing, 1 informational" in r.stdout   # plan written: no notice
     r = vdir.run("note", "edit", short, "--file", "-", stdin="  \n")
     assert r.returncode == 2 and "empty" in one_line_error(r)
     shown = json.loads(vdir.run("note", "show", short, "--json").stdout)
     assert (shown["source"], shown["version"], shown["text"]) == ("edit", 2, edited)
 
     # Roles, checked in the core: an assistant edits but never signs; an auditor reads nothing.
-    r = vdir.run("note", "sign", short, "--ack", "st2", "--ack", "section:plan", user="asst")
+    r = vdir.run("note", "sign", short, "--ack", "st2", user="asst")
+    assert r.returncode == 2 and "st2" in one_line_error(r)     # no longer in the note
+    r = vdir.run("note", "sign", short, "--ack", "ed1", user="asst")
     assert r.returncode == 3 and "sign" in one_line_error(r)
     r = vdir.run("note", "show", short, user="aud")
     assert r.returncode == 3 and "Dana" not in r.stdout + r.stderr and "Knee" not in r.stdout
@@ -108,7 +117,7 @@ def test_show_edit_sign_amend_with_acks_roles_and_audit(vdir, tmp_path):
     assert r.returncode == 3 and "Dana" not in r.stdout
 
     # Signed with each item acknowledged (the flag by its own id works as well as the statement).
-    r = vdir.run("note", "sign", short, "--ack", "st2#0", "--ack", "section:plan", "--json")
+    r = vdir.run("note", "sign", short, "--ack", "ed1#0", "--ack", "ed1#1", "--json")
     assert r.returncode == 0, r.stderr
     signed = json.loads(r.stdout)
     assert signed["version"] == 2 and signed["author"] == "doc" and signed["replaces"] is None
@@ -122,7 +131,7 @@ def test_show_edit_sign_amend_with_acks_roles_and_audit(vdir, tmp_path):
     # A signed note is locked: edit refused, sign again refused, amend creates an amendment.
     r = vdir.run("note", "edit", short, "--file", str(f))
     assert r.returncode == 2 and "signed" in one_line_error(r)
-    r = vdir.run("note", "sign", short, "--ack", "st2", "--ack", "section:plan")
+    r = vdir.run("note", "sign", short, "--ack", "ed1")
     assert r.returncode == 2 and "already signed" in one_line_error(r)
     r = vdir.run("note", "amend", short, "--file", "-", stdin=edited, user="doc")
     assert r.returncode == 2 and "same as the signed text" in one_line_error(r)
@@ -147,7 +156,7 @@ def test_show_edit_sign_amend_with_acks_roles_and_audit(vdir, tmp_path):
     assert any(e[0] == "aud" and e[1] == "denied" for e in events)
     assert ("doc", "sign", "ok", eid) in events and ("doc", "amend", "ok", eid) in events
     sign_event = next(e for e in audit(vdir) if e.action == "sign" and e.outcome == "ok")
-    assert sign_event.details["acknowledged"] == ["section:plan", "st2#0"]
+    assert sign_event.details["acknowledged"] == ["ed1#0", "ed1#1"]
 
 
 def test_signing_an_unedited_draft_signs_the_text_show_printed(vdir):

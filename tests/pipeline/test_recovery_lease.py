@@ -27,6 +27,7 @@ def test_only_orphaned_recorded_visits_become_interrupted(clinician_session):
     orphan = s.create_encounter(Patient(name="Orphan"), "soap")
     drafting = s.create_encounter(Patient(name="Drafting"), "soap")
     for eid in (held, orphan):
+        s.set_status(eid, EncounterStatus.RECORDING.value)     # as LiveVisit.start does
         spool = s.open_audio_spool(eid)
         spool.write(np.zeros(16000, dtype=np.float32))
         spool.flush()                  # on disk, never closed: as after a kill -9
@@ -45,14 +46,14 @@ VisitLease(Path({str(data_dir)!r}), {drafting!r}).acquire(); print("held", flush
         assert other.stdout.readline().strip() == "held"
         again = _unlock_again(s)
         status = {e.id: e.status for e in again.list_encounters()}
-        assert status == {never: "recording", held: "recording", orphan: "interrupted",
+        assert status == {never: "new", held: "recording", orphan: "interrupted",
                           drafting: "drafting"}
         other.kill()
         other.wait(10)
         live.finished()
         third = _unlock_again(s)
         status = {e.id: e.status for e in third.list_encounters()}
-        assert status[drafting] == status[held] == "interrupted" and status[never] == "recording"
+        assert status[drafting] == status[held] == "interrupted" and status[never] == "new"
         assert visit_lease.spooled_samples(s.vault.paths.audio_dir, orphan) == 16000
         marked = {e.object for e in s.auditor().audit_events()
                   if e.action == "encounter.interrupted"}

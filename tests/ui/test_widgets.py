@@ -127,7 +127,8 @@ def test_bridge_delivers_worker_thread_events_on_the_ui_thread(qtbot):
 
 
 def _row(eid, name, mrn, created, status="review", samples=16000):
-    return EncounterRow(eid, Patient(name=name, mrn=mrn), "soap", status, created, samples)
+    return EncounterRow(eid, Patient(name=name, mrn=mrn), "soap", status, created, samples,
+                        has_draft=status != "new")
 
 
 def test_day_view_filters_by_day_and_search(qtbot):
@@ -142,7 +143,7 @@ def test_day_view_filters_by_day_and_search(qtbot):
     view.set_encounters([_row("1", "Ada Lovelace", "M1", now.isoformat(), "review"),
                          _row("2", "Alan Turing", "M2", now.isoformat(), "signed"),
                          _row("3", "Grace Hopper", "M3", earlier.isoformat(), "sent"),
-                         _row("4", "Edsger Dijkstra", "M4", now.isoformat(), "recording", 0)])
+                         _row("4", "Edsger Dijkstra", "M4", now.isoformat(), "new", 0)])
     assert [r.id for r in view.visible_rows()] == ["1", "2", "4"]
     statuses = [view.table.item(i, 4).text() for i in range(view.table.rowCount())]
     assert statuses == ["Needs review", "Signed", "Not recorded yet"]

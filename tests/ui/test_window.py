@@ -165,7 +165,7 @@ def test_clinician_follows_evidence_edits_signs_each_flag_and_copies(qtbot, vaul
         dialog.sign_button.click()
     when_modal(sign)
     review.sign_button.click()
-    assert ticks == [False]                        # one flag: blocked until it was ticked
+    assert ticks == [False, False]   # the drafted flag, and the typed "one week" (two were said)
     assert review.signed and review.editor.isReadOnly()
     assert "Signed and locked" in review.status.text()
     note = s.signed_note(eid)

@@ -27,7 +27,7 @@ def test_assistant_prepares_but_cannot_sign(vault, encounter):
                    lambda: a.record_copy(encounter)):
         with pytest.raises(PermissionDenied, match="assistant"):
             action()
-    assert unlock(vault, "doc").get_encounter(encounter).status == "recording"
+    assert unlock(vault, "doc").get_encounter(encounter).status == "new"
     denied = [e for e in unlock(vault, "aud").audit_events() if e.outcome == "denied"]
     assert {e.details["permission"] for e in denied} >= {"note.sign", "note.push", "note.copy"}
 

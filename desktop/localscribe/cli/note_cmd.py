@@ -103,7 +103,8 @@ def cmd_show(args) -> int:
         draft = session.load_draft(enc.id)
         text, source, version = current_text(session, enc.id, draft)
         signed = session.signed_note(enc.id)
-        out = {"encounter": enc.id, "status": _status(enc), "template": enc.template,
+        out = {"encounter": enc.id, "status": _status(enc), "status_label": enc.status_label,
+               "template": enc.template,
                "source": source, "version": version, "text": text, "checks": _checks(draft),
                "signed": None if signed is None else {
                    "note_id": signed.note_id, "version": signed.version,
@@ -116,7 +117,7 @@ def cmd_show(args) -> int:
         return 0
     where = {"draft": "draft, not yet edited", "none": "no draft yet"}.get(
         source, f"version {version} ({source})")
-    print(f"encounter {out['encounter']}: {out['status']}; {where}")
+    print(f"encounter {out['encounter']}: {out['status_label']}; {where}")
     if out["signed"]:
         s = out["signed"]
         print(f"signed: version {s['version']} by {s['author']} at {s['signed_at']}")
@@ -201,14 +202,17 @@ def cmd_edit(args) -> int:
         if text == current and session.latest_version(enc.id) is not None:
             out = {"encounter": enc.id, "version": None, "saved": False}
         else:
-            out = {"encounter": enc.id, "version": session.save_note_version(enc.id, text),
-                   "saved": True}
+            # The same core call as the window: statements re-split from the text, re-verified.
+            from localscribe.pipeline.note_edit import save_note_edit
+            edit = save_note_edit(session, enc.id, text, data_dir=session.paths.data_dir)
+            out = {"encounter": enc.id, "version": edit.version, "saved": True,
+                   "checks": _checks(edit.draft)}
     finally:
         session.lock()
     if args.json:
         print_json(out)
     else:
-        print(f"saved version {out['version']}" if out["saved"]
+        print(f"saved version {out['version']}; checks: {out['checks']['summary']}" if out["saved"]
               else "unchanged: no new version saved")
     return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from localscribe.capture import sources
 from localscribe.config import Paths
@@ -18,18 +18,15 @@ from localscribe.draft import render as note_render
 from localscribe.draft import templates as note_templates
 from localscribe.models import ModelError, resolve_model
 from localscribe.vault import Vault, roles
+from localscribe.vault.encounters import (SIGNED_STATUSES, Encounter, EncounterStatus,
+                                          status_label)
+
+if TYPE_CHECKING:
+    from localscribe.vault.session import Session
 
 CLINICIAN, ASSISTANT, AUDITOR, ADMIN = "clinician", "assistant", "auditor", "admin"
 PHI_ROLES = (CLINICIAN, ASSISTANT)
 
-# The vault's encounter statuses (vault.encounters.STATUSES) as the day list words them.
-STATUS_LABELS = {
-    "recording": "Recording", "transcribing": "Transcribing", "drafting": "Drafting",
-    "review": "Needs review", "signed": "Signed", "sent": "Sent", "send_pending": "Send pending",
-    "send_failed": "Send failed", "amended": "Amended",
-    "interrupted": "Interrupted (audio kept)", "failed": "Failed (audio kept)",
-}
-UNRECORDED = ("",)
 
 
 # What the window catches around template work: a practice's template file may be missing,
@@ -51,12 +48,12 @@ def open_vault(paths: Paths) -> Vault:
     return Vault.open(paths)
 
 
-def role_of(session: Any) -> str:
+def role_of(session: Session) -> str:
     role = getattr(session, "role", "")
     return str(getattr(role, "value", role))
 
 
-def allows(session: Any, permission: str) -> bool:
+def allows(session: Session | None, permission: str) -> bool:
     """What the core's role table says this session may do (the core enforces it again)."""
     if session is None:
         return False
@@ -71,20 +68,24 @@ class EncounterRow:
     id: str
     patient: Patient
     template: str
-    status: str
+    status: str         # an EncounterStatus value, as the vault stores it
     created_at: str     # ISO 8601
     audio_samples: int = 0
+    has_draft: bool = False
 
     @property
     def recorded(self) -> bool:
-        """Whether any audio was captured yet (a new encounter starts in status 'recording')."""
-        return self.audio_samples > 0 or self.status not in UNRECORDED + ("recording",)
+        """Whether Record was ever pressed (a new encounter is 'new' until then)."""
+        return self.status != EncounterStatus.NEW.value
+
+    @property
+    def signed(self) -> bool:
+        return self.status in SIGNED_STATUSES
 
     @property
     def status_label(self) -> str:
-        if not self.recorded:
-            return "Not recorded yet"
-        return STATUS_LABELS.get(self.status, self.status.replace("_", " ").capitalize())
+        """The core's wording (vault.encounters.status_label), the same as the CLI's."""
+        return status_label(self.status, self.has_draft)
 
     @property
     def local_created(self) -> str:
@@ -108,92 +109,99 @@ class EncounterRow:
         return f"DOB {self.patient.birth_date}" if self.patient.birth_date else ""
 
 
-def _row(e: Any) -> EncounterRow:
-    status = getattr(e.status, "value", e.status)
-    return EncounterRow(id=e.id, patient=e.patient, template=e.template, status=str(status or ""),
-                        created_at=str(e.created_at or ""), audio_samples=int(e.audio_samples or 0))
+def _row(e: Encounter) -> EncounterRow:
+    return EncounterRow(id=e.id, patient=e.patient, template=e.template, status=str(e.status),
+                        created_at=str(e.created_at or ""), audio_samples=int(e.audio_samples or 0),
+                        has_draft=bool(e.has_draft))
 
 
-def encounters(session: Any) -> list[EncounterRow]:
+def encounters(session: Session) -> list[EncounterRow]:
     rows = [_row(e) for e in session.list_encounters()]
     return sorted(rows, key=lambda r: r.created_at, reverse=True)
 
 
-def encounter(session: Any, eid: str) -> EncounterRow:
+def encounter(session: Session, eid: str) -> EncounterRow:
     return _row(session.get_encounter(eid))
 
 
-def latest_note_text(session: Any, eid: str) -> str | None:
+def save_note_edit(session: Session, eid: str, text: str, data_dir: Any = None) -> Any:
+    """Save the edited note; the draft's statements and flags follow the text (pipeline.note_edit)."""
+    from localscribe.pipeline.note_edit import save_note_edit as save
+
+    return save(session, eid, text, data_dir=data_dir)
+
+
+def latest_note_text(session: Session, eid: str) -> str | None:
     """The newest saved note version (an edit or amendment), or None if never edited."""
     version = session.latest_version(eid)
     return None if version is None else version.text
 
 
-def consent_recorded(session: Any, eid: str, given: bool) -> None:
+def consent_recorded(session: Session, eid: str, given: bool) -> None:
     session.audit("consent", eid, outcome="ok" if given else "declined")
 
 
-def copy_signed_note(session: Any, eid: str, auto_clear_s: int) -> str:
+def copy_signed_note(session: Session, eid: str, auto_clear_s: int) -> str:
     """Audit the copy and return the signed text (only a signed note may leave the app)."""
     return session.record_copy(eid, auto_clear_s=auto_clear_s).text
 
 
-def audit_events(session: Any, limit: int = 500) -> list[dict]:
+def audit_events(session: Session, limit: int = 500) -> list[dict]:
     return [{"seq": e.seq, "actor": e.actor, "role": e.role, "action": e.action, "object": e.object,
              "outcome": e.outcome, "details": e.details, "at": e.time}
             for e in session.audit_events()[-limit:]]
 
 
-def verify_audit(session: Any) -> str:
+def verify_audit(session: Session) -> str:
     result = session.verify_audit()
     if result.ok:
         return f"✓ Audit chain intact ({result.checked} events checked)."
     return f"✗ Audit chain broken at event {result.seq}: {result.problem}"
 
 
-def security_report_text(paths: Paths, session: Any) -> str:
+def security_report_text(paths: Paths, session: Session) -> str:
     from localscribe.security.report import report_text
 
     return report_text(paths, session)
 
 
-def users(session: Any) -> list[dict]:
+def users(session: Session) -> list[dict]:
     return [{"name": u.id, "role": str(getattr(u.role, "value", u.role)), "disabled": u.disabled,
              "locked": u.locked} for u in session.list_users()]
 
 
-def idle_timeout_s(session: Any) -> float | None:
+def idle_timeout_s(session: Session) -> float | None:
     value = getattr(session, "idle_timeout_s", None)
     return float(value) if value else None
 
 
-def first_passphrase_pending(session: Any) -> bool:
+def first_passphrase_pending(session: Session) -> bool:
     """An admin set this user's passphrase: they choose their own before anything else."""
     from localscribe.vault.users import first_passphrase_pending as pending
     return pending(session.db, str(session.user))
 
 
-def change_own_passphrase(session: Any, new_passphrase: str) -> None:
+def change_own_passphrase(session: Session, new_passphrase: str) -> None:
     """Same keys under a new wrap (scrypt: run it off the UI thread)."""
     session.set_passphrase(str(session.user), new_passphrase)
 
 
-def set_idle_timeout_s(session: Any, seconds: int) -> None:
+def set_idle_timeout_s(session: Session, seconds: int) -> None:
     """The idle lock is the vault's signed setting: one value for the window and the report."""
     from localscribe.vault.settings import IDLE_TIMEOUT
     session.set_setting(IDLE_TIMEOUT, int(seconds))
 
 
-def add_user(session: Any, name: str, role: str, passphrase: str) -> None:
+def add_user(session: Session, name: str, role: str, passphrase: str) -> None:
     session.add_user(name, role, passphrase)
 
 
-def retention_days(session: Any) -> int | None:
+def retention_days(session: Session) -> int | None:
     value = session.get_setting("retention.audio_days")
     return None if value in (None, "") else int(value)
 
 
-def set_retention_days(session: Any, days: int) -> None:
+def set_retention_days(session: Session, days: int) -> None:
     session.set_setting("retention.audio_days", int(days))
 
 
@@ -208,6 +216,14 @@ def templates(data_dir: Any = None) -> list[tuple[str, str]]:
         except note_templates.TemplateError:   # a broken file is explained when it is used
             out.append((key, key.replace("_", " ").title()))
     return out
+
+
+def section_count(template: str, data_dir: Any = None) -> int:
+    """How many sections the template drafts (0 when it cannot be loaded: said elsewhere)."""
+    try:
+        return len(note_templates.load_template(template, data_dir).sections)
+    except TEMPLATE_ERRORS:
+        return 0
 
 
 def render_note(draft: Draft, data_dir: Any = None) -> str:
@@ -248,7 +264,7 @@ def microphone_source(device: Any, on_level: Callable[[Any], None] | None = None
 
 # --- pipeline ----------------------------------------------------------------------------------
 
-def live_visit(session: Any, eid: str, *, profile: str, template: str, source: Any,
+def live_visit(session: Session, eid: str, *, profile: str, template: str, source: Any,
                on_event: Callable[[object], None], paths: Paths) -> Any:
     """A live visit over the vault, wired the way the pipeline's own `scribe_file` wires one."""
     from localscribe.pipeline import LiveVisit, VaultVisitStore, engines
@@ -261,14 +277,44 @@ def live_visit(session: Any, eid: str, *, profile: str, template: str, source: A
         on_event=on_event)
 
 
-def regenerate_section(session: Any, eid: str, key: str, *, profile: str, paths: Paths,
+def regenerate_section(session: Session, eid: str, key: str, *, profile: str, paths: Paths,
                        on_event: Callable[[object], None]) -> Any:
     from localscribe.pipeline import regenerate_section as regenerate
 
     return regenerate(session, eid, key, profile=profile, paths=paths, on_event=on_event)
 
 
-def redraft(session: Any, eid: str, template: str, *, profile: str, paths: Paths,
+def resumable(session: Session, eid: str) -> bool:
+    """Whether a run stopped short of a draft and the spool can be transcribed again."""
+    from localscribe.pipeline.resume import resumable as can_resume
+
+    return can_resume(session, eid)
+
+
+def transcript_coverage(session: Session, eid: str) -> Any:
+    from localscribe.pipeline.resume import coverage
+
+    return coverage(session, eid)
+
+
+def record_stopped_short(session: Session, eid: str, reason: str, detail: str = "") -> Any:
+    """Audit a run that ended before its recording was drafted; returns the Coverage."""
+    from localscribe.pipeline.resume import record_stopped_short as record
+
+    return record(session, eid, reason, detail)
+
+
+def recover_visit(session: Session, eid: str, *, profile: str, paths: Paths,
+                  on_event: Callable[[object], None], on_start: Callable[[Any], None]) -> Any:
+    """Transcribe the whole recording from the spool, to its last second, then draft (the
+    core call ``scribe --resume`` makes)."""
+    from localscribe.pipeline.resume import recover_visit as recover
+
+    return recover(session, eid, profile=profile, paths=paths, on_event=on_event,
+                   on_start=on_start)
+
+
+def redraft(session: Session, eid: str, template: str, *, profile: str, paths: Paths,
             on_event: Callable[[object], None]) -> Any:
     """Draft the whole note again from the stored transcript (template switch, retry after a crash)."""
     from localscribe.pipeline import redraft as redraft_note
@@ -287,28 +333,28 @@ def warm_up(profile: str, paths: Paths) -> str:
 
 # --- connectors --------------------------------------------------------------------------------
 
-def _ehr(session: Any, clipboard: Any = None):
+def _ehr(session: Session, clipboard: Any = None):
     from localscribe.ehr.protocol import ConnectorContext
     from localscribe.ehr.service import EhrService
 
     return EhrService.from_session(session, ConnectorContext(clipboard=clipboard))
 
 
-def connectors(session: Any) -> list[tuple[str, str]]:
+def connectors(session: Session) -> list[tuple[str, str]]:
     """(name, kind) of every configured connector."""
     return list(_ehr(session).store.names())
 
 
-def connector_names(session: Any) -> list[str]:
+def connector_names(session: Session) -> list[str]:
     return [name for name, _kind in connectors(session)]
 
 
-def check_connector(session: Any, name: str) -> tuple[bool, str]:
+def check_connector(session: Session, name: str) -> tuple[bool, str]:
     result = _ehr(session).check(name)
     return result.ok, result.summary
 
 
-def send_note(session: Any, eid: str, connector: str, clipboard: Any = None) -> dict:
+def send_note(session: Session, eid: str, connector: str, clipboard: Any = None) -> dict:
     """Queue the signed note for `connector` and try once now; the outbox retries later."""
     from localscribe.ehr import delivery
 
@@ -319,14 +365,14 @@ def send_note(session: Any, eid: str, connector: str, clipboard: Any = None) -> 
             "detail": job.error_detail or job.last_error, "remote_id": job.remote_id}
 
 
-def outbox_due(session: Any) -> bool:
+def outbox_due(session: Session) -> bool:
     """Whether a queued note is due for another attempt (cheap: one query, no network)."""
     if not allows(session, roles.NOTE_PUSH):
         return False
     return bool(_ehr(session).outbox.due())
 
 
-def drain_outbox(session: Any) -> dict[str, str]:
+def drain_outbox(session: Session) -> dict[str, str]:
     """Attempt the due notes once (off the UI thread); returns the encounters whose status changed."""
     from localscribe.ehr import delivery
 

@@ -46,6 +46,7 @@ class EncounterView(QWidget):
         self.visit_state = "idle"
         self._audio = None
         self._amending = False
+        self._recovering = False        # a recovery run audits its own failures (core)
         self._segments: dict[str, Any] = {}
         self._hidden = False          # locked: pipeline events update state, never the widgets
         self.bridge = VisitBridge(self)
@@ -145,6 +146,8 @@ class EncounterView(QWidget):
             self._load_review()
 
     def _show_subheader(self) -> None:
+        if self.row is None:
+            return
         p = self.row.patient
         self.subheader.setText(" · ".join(x for x in (
             f"DOB {p.birth_date}" if p.birth_date else "", f"MRN {p.mrn}" if p.mrn else "",
@@ -279,7 +282,8 @@ class EncounterView(QWidget):
             if self._hidden:
                 return
             self.review.set_transcript(Transcript(segments=self._live_segments()))
-            self.review.begin_draft("Finishing the transcript, then drafting the note…")
+            self.review.begin_draft("Finishing the transcript, then drafting the note…",
+                                   self._section_count(self.row.template))
             self.pages.setCurrentWidget(self.review)
             self.review.tree.setFocus()
 
@@ -292,8 +296,14 @@ class EncounterView(QWidget):
         if self.visit is not None:
             self._call_visit("cancel")
         self.review.end_progress()
-        self.review.show_status("Drafting cancelled. The recording and transcript are kept; "
-                                "use Draft from the saved recording to try again.")
+        try:      # the audit trail says the visit stopped short, and how far it got
+            cov = core.record_stopped_short(self.session, self.row.id, "cancelled")
+            how_far = f" ({cov.words()})"
+        except Exception:  # noqa: BLE001 - telling the clinician matters more than the detail
+            how_far = ""
+        self.review.show_status(f"Drafting cancelled{how_far}. The recording and transcript are "
+                                "kept; Draft from the saved recording transcribes all of it "
+                                "again and drafts the note.")
         self.retry.show()
 
     def _call_visit(self, name: str) -> bool:
@@ -318,8 +328,8 @@ class EncounterView(QWidget):
             self.panel.set_state("finishing")
             self.review.progress_label.setText("Transcribing the last words…" if state == "transcribing"
                                                else "Drafting the note…")
-        elif state == "failed":
-            self.panel.set_state("done")
+        self._refresh_row()          # the header says what the vault now holds
+        self._show_subheader()
         emit(self.changed)
 
     def _on_segment(self, seg) -> None:
@@ -350,7 +360,9 @@ class EncounterView(QWidget):
             text = ""
             self._show_error(f"The note text cannot be rendered: {exc}")
         self.review.set_draft(draft, text)
+        self.pages.setCurrentWidget(self.review)
         self._refresh_row()
+        self._show_subheader()
         self._apply_permissions()
         self.review.set_saver(self._save_version)
         emit(self.changed)
@@ -362,6 +374,11 @@ class EncounterView(QWidget):
         self._show_error(f"{stage.capitalize()} problem: {message}{kept}")
         self.review.end_progress()
         self.retry.setVisible(stage in ("transcribe", "draft"))
+        if stage in ("transcribe", "draft") and not self._recovering and self.row is not None:
+            try:
+                core.record_stopped_short(self.session, self.row.id, "failed", f"{stage}: {message}")
+            except Exception:  # noqa: BLE001 - the clinician has been told already
+                pass
         emit(self.changed)
 
     def _show_error(self, text: str) -> None:
@@ -376,9 +393,11 @@ class EncounterView(QWidget):
         self.review.set_transcript(transcript)
         draft = self.session.load_draft(self.row.id)
         if draft is None:
-            if self.row.status in ("recording", "paused", "transcribing", "drafting", "failed"):
-                self._show_error("This visit's recording was interrupted before a draft was made. "
-                                 "The audio recorded so far is kept.")
+            if core.resumable(self.session, self.row.id):
+                cov = core.transcript_coverage(self.session, self.row.id)
+                self._show_error(f"This visit stopped before a draft was made: {cov.words()}. "
+                                 "The whole recording is kept; Draft from the saved recording "
+                                 "transcribes all of it, to the last second, then drafts.")
                 self.retry.show()
             return
         edited = core.latest_note_text(self.session, self.row.id)
@@ -397,7 +416,12 @@ class EncounterView(QWidget):
             self.review.set_saver(self._save_version)
 
     def _save_version(self, text: str) -> int:
-        return int(self.session.save_note_version(self.row.id, text))
+        """Save the text; the statements, their evidence and flags follow it (re-verified)."""
+        edit = core.save_note_edit(self.session, self.row.id, text,
+                                   self.paths.data_dir if self.paths else None)
+        if edit.draft is not None and edit.changed:
+            self.review.update_draft(edit.draft)
+        return edit.version
 
     def _can(self, permission: str) -> bool:
         return core.allows(self.session, permission)
@@ -407,8 +431,14 @@ class EncounterView(QWidget):
                                     self._can("note.push"))
 
     def _refresh_row(self) -> None:
-        if self.row is not None:
-            self.row = core.encounter(self.session, self.row.id)
+        if self.row is not None and self.session is not None:
+            try:
+                self.row = core.encounter(self.session, self.row.id)
+            except Exception:  # noqa: BLE001 - locked meanwhile: the next open reads it again
+                pass
+
+    def _section_count(self, template: str) -> int:
+        return core.section_count(template, self.paths.data_dir if self.paths else None)
 
     def _template_title(self, key: str) -> str:
         return dict(self._templates()).get(key, key)
@@ -443,19 +473,26 @@ class EncounterView(QWidget):
 
     def _sign(self) -> None:
         self.review.flush()
+        try:
+            text = self.review.note_text()
+            if core.latest_note_text(self.session, self.row.id) != text:
+                # What is signed is exactly what is on screen, and the dialog asks about the
+                # flags of that text (saving re-verifies it), never of an earlier one.
+                self._save_version(text)
+        except Exception as exc:
+            self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)
+            return
         signer = str(getattr(self.session, "user", ""))
         dialog = SignDialog(self.review.draft, signer, self)
         if dialog.exec() != SignDialog.DialogCode.Accepted:
             return
         try:
-            text = self.review.note_text()
-            if core.latest_note_text(self.session, self.row.id) != text:
-                self._save_version(text)     # what is signed is exactly what is on screen
             note = self.session.sign(self.row.id, acknowledged_flag_ids=dialog.acknowledged())
         except Exception as exc:
             self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)
             return
         self._refresh_row()
+        self._show_subheader()
         self.review.set_saver(None)
         self.review.set_signed(True, f"Version {getattr(note, 'version', '?')} signed by {signer}.",
                                self._can("note.push"))
@@ -477,6 +514,7 @@ class EncounterView(QWidget):
         self._amending = False
         self.review.amend_button.setText("&Amend…")
         self._refresh_row()
+        self._show_subheader()
         self.review.set_signed(True, f"Amendment saved as version {getattr(note, 'version', '?')}.",
                                self._can("note.push"))
         emit(self.changed)
@@ -542,18 +580,45 @@ class EncounterView(QWidget):
         self._redraft(key)
 
     def _redraft_current(self) -> None:
-        self._redraft(self.row.template)
+        if not core.resumable(self.session, self.row.id):
+            self._redraft(self.row.template)
+            return
+        # Never only what the live transcriber got to: the spool, to its last second.
+        self.retry.hide()
+        self.error.hide()
+        self.pages.setCurrentWidget(self.review)
+        self.review.set_transcript(Transcript())
+        self._segments = {}
+        self.review.begin_draft("Transcribing the whole recording, then drafting the note…",
+                                   self._section_count(self.row.template))
+
+        def started(visit) -> None:
+            self.visit = visit          # so that Cancel drafting reaches it
+        self._recovering = True
+        self.runner.start("Drafting from the saved recording", core.recover_visit, self.session,
+                          self.row.id, profile=self.profile, paths=self.paths,
+                          on_event=self.bridge.post, on_start=started,
+                          on_done=lambda _r: self._recovered(), on_error=self._task_failed)
+
+    def _recovered(self) -> None:
+        self._recovering = False
+        if self.visit is not None and self.visit_state not in LIVE_STATES:
+            self.visit = None
+        self._refresh_row()
+        self._show_subheader()
+        emit(self.changed)
 
     def _redraft(self, template: str) -> None:
         self.retry.hide()
         self.error.hide()
         self.pages.setCurrentWidget(self.review)
-        self.review.begin_draft("Drafting the note again…")
+        self.review.begin_draft("Drafting the note again…", self._section_count(template))
         self.runner.start("Drafting", core.redraft, self.session, self.row.id, template,
                           profile=self.profile, paths=self.paths, on_event=self.bridge.post,
                           on_error=self._task_failed, keeps_session=True)
 
     def _task_failed(self, message: str) -> None:
+        self._recovering = False
         self.review.end_progress()
         self._show_error(message)
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
                                QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton,
                                QSplitter, QStyle, QVBoxLayout, QWidget)
 
-from localscribe.domain import Draft, Section, Segment, Statement, Transcript
+from localscribe.domain import Draft, Section, Segment, Statement, Transcript, distinct_flags
 from localscribe.ui.record_panel import segment_line
 from localscribe.ui.style import mmss, shortcut
 from localscribe.ui.qtcompat import emit
@@ -86,9 +86,10 @@ class DraftTree(QListWidget):
                 if st.blocking_flags:
                     item.setIcon(self._warn_icon)
                 self.addItem(item)
-                for flag in st.flags:
+                for flag, copies in distinct_flags(st.flags):
+                    times = f" (×{len(copies)})" if len(copies) > 1 else ""
                     reason = QListWidgetItem(f"        {'Check' if flag.blocking else 'Note'}: {flag.reason}"
-                                             + (f" (“{flag.span}”)" if flag.span else ""))
+                                             + (f" (“{flag.span}”)" if flag.span else "") + times)
                     reason.setData(ROLE_KIND, "flag")
                     reason.setData(ROLE_ID, st.id)
                     reason.setForeground(QBrush(QColor("#8a4b00")))
@@ -191,6 +192,8 @@ class ReviewView(QWidget):
         self.draft: Draft | None = None
         self.signed = False
         self._can_copy = False
+        self._sections_total = 0
+        self._sections_done = 0
 
         self.template = QComboBox()
         self.template.setObjectName("TemplatePicker")
@@ -319,7 +322,8 @@ class ReviewView(QWidget):
     def set_transcript(self, transcript: Transcript) -> None:
         self.transcript.set_transcript(transcript)
 
-    def begin_draft(self, message: str = "Drafting the note…") -> None:
+    def begin_draft(self, message: str = "Drafting the note…", sections: int = 0) -> None:
+        self.set_section_total(sections)
         self.tree.clear_draft()
         self.draft = None
         self.progress_label.setText(message)
@@ -327,9 +331,20 @@ class ReviewView(QWidget):
         self.regenerate.setEnabled(False)
         self.template.setEnabled(False)
 
+    def set_section_total(self, total: int) -> None:
+        """How many sections the template asks for (for "Drafting: section 3 of 6")."""
+        self._sections_total = total
+        self._sections_done = 0
+
     def add_token(self, text: str) -> None:
-        tail = (self.progress_label.text().split("…", 1)[-1] + text)[-80:].replace("\n", " ")
-        self.progress_label.setText("Drafting…" + tail)
+        # Progress, never the model's raw text: each section's turn ends with a newline.
+        self._sections_done += text.count("\n")
+        total = getattr(self, "_sections_total", 0)
+        if total:
+            self.progress_label.setText(
+                f"Drafting: section {min(self._sections_done + 1, total)} of {total}…")
+        else:
+            self.progress_label.setText("Drafting the note…")
 
     def add_section(self, section: Section) -> None:
         self.tree.put_section(section)
@@ -344,7 +359,21 @@ class ReviewView(QWidget):
         self.set_note_text(note_text)
         self._dirty = False
         self.save_state.setText("Edited version loaded." if edited else "Draft as generated.")
-        n = len(draft.blocking) + len(draft.notices)
+        self._show_checks(draft)
+
+    def update_draft(self, draft: Draft) -> None:
+        """The statements as the edited text now reads (the editor is left as typed)."""
+        current = self.tree.selected_statement()
+        self.draft = draft
+        self.tree.clear_draft()
+        for section in draft.sections:
+            self.tree.put_section(section)
+        if current is not None:
+            self.tree.select_statement(current.id)
+        self._show_checks(draft)
+
+    def _show_checks(self, draft: Draft) -> None:
+        n = draft.items_to_check()          # the same count the sign dialog shows
         self.show_status(f"{FLAG_MARK}{n} item{'s' if n != 1 else ''} need{'s' if n == 1 else ''} "
                          "checking before signing." if n else "")
 
@@ -359,7 +388,9 @@ class ReviewView(QWidget):
         self._loading = False
 
     def set_permissions(self, can_sign: bool, can_copy: bool, can_send: bool) -> None:
-        self.sign_button.setEnabled(can_sign and not self.signed)
+        # Signing needs something to sign: a draft, or text the clinician wrote.
+        has_note = self.draft is not None or bool(self.note_text().strip())
+        self.sign_button.setEnabled(can_sign and not self.signed and has_note)
         self.sign_button.setToolTip("" if can_sign else "Only a clinician can sign notes.")
         self._can_copy = can_copy
         self.copy_button.setEnabled(can_copy and self.signed)
@@ -412,11 +443,14 @@ class ReviewView(QWidget):
         return version
 
     def clear(self) -> None:
-        """Forget everything shown (used when the window locks)."""
+        """Forget everything shown (when the window locks, or another encounter opens: no
+        button of the previous patient's note may stay, e.g. Copy, Amend or Send)."""
         self._autosave.stop()
         self._save = None
         self.draft = None
-        self.signed = False
+        self._amending_reset()
+        self.set_signed(False)
+        self.set_permissions(False, False, False)
         self.tree.clear_draft()
         self.transcript.clear()
         self.set_note_text("")
@@ -425,6 +459,10 @@ class ReviewView(QWidget):
         self.evidence_label.setText("Select a statement to see what was said.")
 
     # --- internals -----------------------------------------------------------------------------
+    def _amending_reset(self) -> None:
+        self.amend_button.setText("&Amend…")
+        self.editor.setReadOnly(False)
+
     def _edited(self) -> None:
         if self._loading or self.editor.isReadOnly():
             return

@@ -21,8 +21,10 @@ from localscribe.vault.db import transaction
 
 class EncounterStatus(str, Enum):
     """The one list of encounter statuses; the vault stores ``.value``. A ``str`` enum, so
-    comparisons with the stored words keep working everywhere."""
+    comparisons with the stored words keep working everywhere. ``label`` is how the window
+    and the CLI word each one (``status_label`` for the one case that needs the draft)."""
 
+    NEW = "new"                   # created, nothing recorded yet (the window's Record waits)
     RECORDING = "recording"
     TRANSCRIBING = "transcribing"
     DRAFTING = "drafting"
@@ -38,12 +40,36 @@ class EncounterStatus(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
 
 S = EncounterStatus
+_LABELS = {
+    S.NEW: "Not recorded yet", S.RECORDING: "Recording", S.TRANSCRIBING: "Transcribing",
+    S.DRAFTING: "Drafting", S.REVIEW: "Needs review", S.INTERRUPTED: "Interrupted (audio kept)",
+    S.FAILED: "Not drafted (audio kept)", S.SIGNED: "Signed", S.SENT: "Sent",
+    S.SEND_PENDING: "Send pending", S.SEND_FAILED: "Send failed", S.AMENDED: "Amended",
+}
+# A run that ended without a draft leaves "review" with only a transcript (cancelled, no
+# speech, the note engine failed): nothing to review, and the audio can be drafted again.
+NO_DRAFT_LABEL = "No draft (audio kept)"
+
+
+def status_label(status: str, has_draft: bool = True) -> str:
+    """The words for a stored status, the same in the window's header, day list and the CLI."""
+    try:
+        st = EncounterStatus(status)
+    except ValueError:
+        return str(status).replace("_", " ").capitalize()
+    if st is S.REVIEW and not has_draft:
+        return NO_DRAFT_LABEL
+    return st.label
 STATUSES = tuple(s.value for s in EncounterStatus)
 # Statuses that only make sense while a process works on the encounter (see vault.recovery).
 ACTIVE_STATUSES = (S.RECORDING.value, S.TRANSCRIBING.value, S.DRAFTING.value)
-OPEN_STATUSES = (*ACTIVE_STATUSES, S.REVIEW.value, S.INTERRUPTED.value, S.FAILED.value)
+OPEN_STATUSES = (S.NEW.value, *ACTIVE_STATUSES, S.REVIEW.value, S.INTERRUPTED.value, S.FAILED.value)
 SIGNED_STATUSES = (S.SIGNED.value, S.SENT.value, S.SEND_PENDING.value, S.SEND_FAILED.value,
                    S.AMENDED.value)
 SEND_STATUSES = (S.SENT.value, S.SEND_PENDING.value, S.SEND_FAILED.value)
@@ -74,6 +100,11 @@ class Encounter:
     audio_purged_at: str | None
     signed_at: str | None
     note_id: str | None
+    has_draft: bool = False      # a draft is stored (read without opening it)
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status, self.has_draft)
 
 
 @dataclass(frozen=True)
@@ -90,7 +121,8 @@ _PATIENT_FIELDS = (("patient_name", "name"), ("patient_mrn", "mrn"),
                    ("patient_birth_date", "birth_date"))
 _ENC_COLS = ("id, status, template, created_at, created_by, updated_at, audio_samples, "
              "audio_chunks, audio_purged_at, signed_at, note_id, patient_name, patient_mrn, "
-             "patient_birth_date")
+             "patient_birth_date, "
+             "EXISTS (SELECT 1 FROM drafts WHERE drafts.encounter_id = encounters.id)")
 
 
 class EncounterStore:
@@ -108,7 +140,7 @@ class EncounterStore:
             self.db.execute(
                 "INSERT INTO encounters (id, created_at, created_by, updated_at, template, status, "
                 "patient_name, patient_mrn, patient_birth_date) VALUES (?,?,?,?,?,?,?,?,?)",
-                (eid, now, user, now, template, "recording", *sealed))
+                (eid, now, user, now, template, EncounterStatus.NEW.value, *sealed))
         return eid
 
     def _row_to_encounter(self, row) -> Encounter:
@@ -118,7 +150,7 @@ class EncounterStore:
         return Encounter(id=eid, status=row[1], template=row[2], patient=Patient(**values),
                          created_at=row[3], created_by=row[4], updated_at=row[5],
                          audio_samples=row[6], audio_chunks=row[7], audio_purged_at=row[8],
-                         signed_at=row[9], note_id=row[10])
+                         signed_at=row[9], note_id=row[10], has_draft=bool(row[14]))
 
     def get(self, eid: str) -> Encounter:
         row = self.db.execute(f"SELECT {_ENC_COLS} FROM encounters WHERE id = ?", (eid,)).fetchone()
