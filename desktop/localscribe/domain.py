@@ -34,7 +34,7 @@ class Segment:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Segment":
+    def from_dict(cls, d: dict[str, Any]) -> Segment:
         return cls(id=str(d["id"]), t0=float(d["t0"]), t1=float(d["t1"]), text=str(d["text"]),
                    speaker=str(d.get("speaker", Speaker.UNKNOWN.value)),
                    confidence=float(d.get("confidence", 1.0)))
@@ -57,7 +57,7 @@ class Transcript:
         return {"language": self.language, "segments": [s.to_dict() for s in self.segments]}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Transcript":
+    def from_dict(cls, d: dict[str, Any]) -> Transcript:
         return cls(segments=[Segment.from_dict(s) for s in d.get("segments", [])],
                    language=d.get("language", "en"))
 
@@ -87,7 +87,7 @@ class Flag:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Flag":
+    def from_dict(cls, d: dict[str, Any]) -> Flag:
         # Drafts stored before tiers existed: every flag blocked signing then, and still does.
         return cls(kind=d["kind"], reason=d["reason"], span=d.get("span", ""),
                    tier=d.get("tier", FlagTier.BLOCKING.value))
@@ -109,7 +109,7 @@ class Statement:
                 "flags": [f.to_dict() for f in self.flags]}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Statement":
+    def from_dict(cls, d: dict[str, Any]) -> Statement:
         return cls(id=d["id"], text=d["text"], evidence=list(d.get("evidence", [])),
                    flags=[Flag.from_dict(f) for f in d.get("flags", [])])
 
@@ -128,7 +128,7 @@ class Section:
                 "statements": [s.to_dict() for s in self.statements]}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Section":
+    def from_dict(cls, d: dict[str, Any]) -> Section:
         return cls(key=d["key"], title=d["title"], notice=d.get("notice", ""),
                    statements=[Statement.from_dict(s) for s in d.get("statements", [])])
 
@@ -201,7 +201,7 @@ class Draft:
                 "sections": [s.to_dict() for s in self.sections]}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Draft":
+    def from_dict(cls, d: dict[str, Any]) -> Draft:
         return cls(template=d["template"], model_sha256=d.get("model_sha256", ""),
                    prompt_sha256=d.get("prompt_sha256", ""),
                    sections=[Section.from_dict(s) for s in d.get("sections", [])])

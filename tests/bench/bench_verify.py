@@ -87,7 +87,8 @@ _OTHER_UNIT = {"mg": "mcg", "mcg": "mg", "milligrams": "micrograms", "g": "mg", 
                "hour": "day", "minutes": "hours", "lb": "kg", "lbs": "kg", "pounds": "kilograms",
                "kg": "lb", "cm": "mm", "mm": "cm", "inches": "cm", "%": "mg", "percent": "mg",
                "units": "mg", "tablets": "capsules of 500 mg"}
-_UNIT_RE = re.compile(r"\b(\d+(?:\.\d+)?)(\s*)(" + "|".join(re.escape(u) for u in sorted(_OTHER_UNIT, key=len, reverse=True))
+_UNIT_RE = re.compile(r"\b(\d+(?:\.\d+)?)(\s*)("
+                      + "|".join(re.escape(u) for u in sorted(_OTHER_UNIT, key=len, reverse=True))
                       + r")(?![a-z])", re.I)
 _FREQ = [  # (pattern, replacement): one frequency for another
     (r"\btwice (a|per) day\b", "once a day"), (r"\btwice daily\b", "once daily"),
@@ -199,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="valid", choices=("valid", "train"))
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--exclusions", type=Path, default=asset("verify", "external_facts.tsv"))
-    ap.add_argument("--show", choices=("flags", "misses", "injections"), help="print flagged sentences, missed injections, or all injections")
+    ap.add_argument("--show", choices=("flags", "misses", "injections"),
+                    help="print flagged sentences, missed injections, or all injections")
     ap.add_argument("--seed", type=int, default=9)
     args = ap.parse_args(argv)
     with open(args.data / f"{args.split}.csv", encoding="utf-8") as f:

@@ -104,7 +104,7 @@ def test_killing_the_speech_worker_mid_visit_keeps_the_recording_and_says_so(
     killer = _kill_when(lambda: len(seen.of(ev.SegmentAdded)) >= 1,
                         lambda: made[0].worker_pid if made else None)
     live.start()
-    result = live.wait(timeout=300)
+    live.wait(timeout=300)
     killer.join(1)
     assert live.done
     errors = seen.of(ev.PipelineError)

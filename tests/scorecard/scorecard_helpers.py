@@ -7,7 +7,7 @@ that a grep of an export finds them only if PHI leaked.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from localscribe.vault.audit import use_clock
 PASS = "scorecard test passphrase"
 PHI_WORDS = ("Zelda", "Quixote", "Bartholomew", "Quince", "MRN-4471", "MRN-9902", "1961-07-14",
              "1948-02-29", "quokka", "amoxicillin", "bronchitis", "wheelbarrow")
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)   # "today" for the scorecard
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)   # "today" for the scorecard
 
 
 class Clock:
@@ -35,7 +35,7 @@ class Clock:
 
 
 def at(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC)
 
 
 def draft(flags_on: dict[str, int] | None = None) -> Draft:

@@ -10,7 +10,7 @@ import pytest
 from localscribe.domain import Draft, Flag, Patient, Section, Statement
 
 from review_fixtures import TRANSCRIPT
-from ui_helpers import PASSPHRASE, pump, unlock, wait_until, when_modal
+from ui_helpers import PASSPHRASE, pump, unlock, when_modal
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 LONG = ("The patient reports a dry cough for two weeks that is worse at night, keeps her awake, "

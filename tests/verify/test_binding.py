@@ -31,7 +31,8 @@ def test_a_reply_is_read_after_its_fillers_and_as_whole_words():
 
 
 def test_a_denial_after_fillers_is_a_denial():
-    tr = visit(("clinician", "all right . um , and have you been feeling sick recently ? have you had any fever or chills ?"),
+    tr = visit(("clinician",
+                "all right . um , and have you been feeling sick recently ? have you had any fever or chills ?"),
                ("patient", "uh , i have not ."))                                              # D2N010
     assert blocking(tr, "He denies any fever or chills.") == []
     assert set(blocking(tr, "He reports fever and chills.")) == {"negation"}

@@ -78,7 +78,8 @@ INJECTED = [
     ("dose", "Meloxicam 15 mg once a day.", "Meloxicam 30 mg once a day.", ["seg5"]),
     ("frequency", "Increase metformin to 1000 mg twice daily.", "Increase metformin to 1000 mg once daily.", ["seg6"]),
     ("frequency", "Meloxicam 15 mg once a day.", "Meloxicam 15 mg every 6 hours.", ["seg5"]),
-    ("negation: denies->reports", "Denies chest pain or shortness of breath.", "Reports chest pain or shortness of breath.",
+    ("negation: denies->reports", "Denies chest pain or shortness of breath.",
+     "Reports chest pain or shortness of breath.",
      ["seg1", "seg2"]),
     ("negation: reports->denies", "Reports sore throat and a fever last night.", "Denies sore throat.", ["seg7"]),
     ("drug", "Increase metformin to 1000 mg twice daily.", "Increase glipizide to 1000 mg twice daily.", ["seg6"]),
@@ -87,7 +88,8 @@ INJECTED = [
 ]
 
 
-@pytest.mark.parametrize("kind, faithful, wrong, evidence", INJECTED, ids=[f"{k}-{i}" for i, (k, *_) in enumerate(INJECTED)])
+@pytest.mark.parametrize("kind, faithful, wrong, evidence", INJECTED,
+                         ids=[f"{k}-{i}" for i, (k, *_) in enumerate(INJECTED)])
 def test_each_injected_error_is_blocking_and_the_faithful_statement_is_not(visit, kind, faithful, wrong, evidence):
     assert blocking(visit, faithful, evidence) == [], faithful
     assert blocking(visit, wrong, evidence), f"{kind} not caught: {wrong}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from localscribe.domain import Draft, Segment
 from localscribe.draft.worker import DraftWorker, WorkerConfig

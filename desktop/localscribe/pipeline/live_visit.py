@@ -18,7 +18,8 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 import numpy as np
 
@@ -109,7 +110,7 @@ class LiveVisit:
         self._done = threading.Event()
 
     # -- control --------------------------------------------------------------------------
-    def start(self) -> "LiveVisit":
+    def start(self) -> LiveVisit:
         if hasattr(self._store, "begin"):
             self._store.begin()          # e.g. the vault store's visit lease
         self._store.set_status(self._start_status)

@@ -6,7 +6,8 @@ note engine crashed. The draft worker runs in its own process as during a visit.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from localscribe.config import Paths
 from localscribe.domain import Draft

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from localscribe.capture.sources import FileSource
 from localscribe.pipeline.engines import drafter_factory, transcriber_factory

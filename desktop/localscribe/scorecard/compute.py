@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
+from datetime import date, datetime, timedelta, UTC
+from collections.abc import Iterable
 
 from localscribe.scorecard.collect import Visit
 from localscribe.scorecard.edits import GRADES
@@ -101,7 +101,7 @@ def build(all_visits: list[Visit], hours: ClinicHours, *, since: date | None = N
           until: date | None = None, clinician: str | None = None,
           now: datetime | None = None) -> Scorecard:
     """Rows for the visits whose local day is within [since, until] (both inclusive)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     zone = zone_info(hours.timezone)
     chosen: list[tuple[str, Visit]] = []
     for v in all_visits:
@@ -122,5 +122,5 @@ def build(all_visits: list[Visit], hours: ClinicHours, *, since: date | None = N
         for week in weeks:
             rows.append(_row(week, who, [v for w, v in mine if w == week], hours, now))
     return Scorecard(since=since, until=until, clinician=clinician,
-                     generated_at=now.astimezone(timezone.utc).isoformat(timespec="seconds"),
+                     generated_at=now.astimezone(UTC).isoformat(timespec="seconds"),
                      hours=hours, weeks=weeks, clinicians=clinicians, rows=tuple(rows))

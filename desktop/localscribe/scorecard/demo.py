@@ -9,7 +9,7 @@ the draft, save the edited note, sign, send status); only the wall clock is set 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from localscribe.vault import TEST_PARAMS, Vault
 from localscribe.vault.audit import use_clock
 
 CLINICIANS = ("dr.patel", "dr.okafor", "dr.lind")
-FIRST_MONDAY = datetime(2026, 9, 28, 7, 0, tzinfo=timezone.utc)
+FIRST_MONDAY = datetime(2026, 9, 28, 7, 0, tzinfo=UTC)
 
 
 def _draft(rng: random.Random) -> Draft:

@@ -105,7 +105,7 @@ class NoteEdits:
                           "fixed": self.flags_fixed}}
 
     @classmethod
-    def from_details(cls, d: dict[str, Any]) -> "NoteEdits":
+    def from_details(cls, d: dict[str, Any]) -> NoteEdits:
         flags = d.get("flags") or {}
         return cls(note_id=str(d.get("note_id", "")),
                    sections=tuple(SectionEdit(str(k), int(v[0]), int(v[1]), int(v[2]))

@@ -9,7 +9,8 @@ the UI thread has no such problem and costs at most one timer tick of latency.
 from __future__ import annotations
 
 import queue
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 

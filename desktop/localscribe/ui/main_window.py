@@ -416,7 +416,8 @@ class MainWindow(QMainWindow):
                 QMessageBox.warning(self, "Cannot open", f"The encounter cannot be opened: {describe_error(exc)}")
                 return
         self.content.setCurrentWidget(self.encounter)
-        if self.encounter.panel.record_button.isEnabled() and self.encounter.pages.currentWidget() is self.encounter.panel:
+        panel = self.encounter.panel
+        if panel.record_button.isEnabled() and self.encounter.pages.currentWidget() is panel:
             emit(self.ready_to_record)
 
     def _keep_session_alive(self) -> None:

@@ -16,7 +16,7 @@ class UiPrefs:
     profile: str = ""                 # empty: LOCALSCRIBE_PROFILE or the default
 
     @classmethod
-    def load(cls, path: Path) -> "UiPrefs":
+    def load(cls, path: Path) -> UiPrefs:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -93,7 +93,8 @@ class SettingsView(QWidget):
         v = QVBoxLayout(w)
         v.addLayout(row)
         v.addWidget(_note("standard: the profile for patient care; needs about 3 GB of memory. "
-                          "tiny: for testing the software only; its notes are not usable. Files are checked against their SHA-256 before use; "
+                          "tiny: for testing the software only; its notes are not usable. "
+                          "Files are checked against their SHA-256 before use; "
                           "nothing is ever downloaded while the app runs."))
         v.addWidget(self.models, 1)
         v.addWidget(self.models_state)

@@ -23,7 +23,7 @@ BLOBs sealed with ``session.cipher`` under (table, record id, column).
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import sqlite_utils
 

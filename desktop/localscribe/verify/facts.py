@@ -227,5 +227,6 @@ def affirmed_drugs(text: str, lexicon: DrugLexicon, speaker: str = "") -> set[st
     if speaker == "patient" or not pos:
         return pos
     low = text.lower()
-    return {g for g in pos if any(re.search(r"\b(?:taking|take|takes|on|using|continue)\s+(?:\w+\s+){0,2}" + re.escape(a), low)
+    taking = r"\b(?:taking|take|takes|on|using|continue)\s+(?:\w+\s+){0,2}"
+    return {g for g in pos if any(re.search(taking + re.escape(a), low)
                                   for a in lexicon.aliases(g))}

@@ -29,7 +29,8 @@ _PATTERNS: list[tuple[re.Pattern, object]] = [
     (re.compile(r"\b(?:every|each|q) (\d+) (?:to \d+ )?(?:hour|hr|h)s?\b"), "hours"),
     (re.compile(r"\b(once|twice|thrice|(\d+) times?) (?:a|per|each|every|in a|/) ?(day|week|month|night)\b"), "times"),
     (re.compile(r"\b(once|twice|thrice|(\d+) times?) (daily|weekly|monthly)\b"), "times"),
-    (re.compile(r"\b(?:at|before|around) (?:bed ?time|night|bed)\b|\bevery (?:night|evening)\b|\bin the evening\b"), "at night"),
+    (re.compile(r"\b(?:at|before|around) (?:bed ?time|night|bed)\b|\bevery (?:night|evening)\b"
+                r"|\bin the evening\b"), "at night"),
     (re.compile(r"\b(?:in the|every|each) morning\b"), "in the morning"),
     (re.compile(r"(?<!for )(?<!in )(?<!within )\b(?:every|each|per|a) day\b(?! or)"), "1/day"),
     (re.compile(r"\b(?:every|each|once a|per) week\b"), "1/week"),

@@ -34,7 +34,8 @@ _SCOPE_WORDS = 8
 _LIST_WORDS = {",", "or", "and", "nor", "any", "other", "the", "a", "an", "of", "signs", "symptoms",
                "history", "associated", "recent", "new"}
 _PSEUDO_NEXT = {"sure", "certain", "only", "necessarily", "doubt", "change", "changes", "further",
-                "know", "recall", "remember", "limited", "limited to", "think", "too sure", "just", "clear", "worse", "better",
+                "know", "recall", "remember", "limited", "limited to", "think", "too sure", "just", "clear",
+                "worse", "better",
                 "bad", "as", "longer than", "more than", "less than", "matter", "much", "until"}
 # "no issues with her heart failure" does not deny the heart failure.
 _PSEUDO_HEADS = {"issue", "issues", "problem", "problems", "trouble", "troubles", "concern",
@@ -51,7 +52,16 @@ _QUESTION_STARTS = ("any ", "do you", "have you", "are you", "did you", "is ther
                     "is it", "has it", "how about", "what about", "and any", "anything")
 
 # Words that say nothing about a finding; a note can use them freely.
-STOPWORDS = frozenset(["a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "by", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "it's", "this", "that", "these", "those", "he", "she", "they", "them", "his", "her", "their", "him", "i", "you", "we", "me", "my", "your", "our", "us", "patient", "patients", "pt", "reports", "reported", "report", "states", "stated", "says", "said", "notes", "noted", "has", "have", "had", "having", "do", "does", "did", "done", "also", "very", "some", "any", "other", "more", "less", "much", "many", "about", "over", "under", "up", "down", "out", "if", "then", "than", "there", "here", "when", "while", "what", "which", "who", "whom", "whose", "how", "why", "will", "would", "can", "could", "should", "may", "might", "must", "shall", "just", "only", "still", "again", "ago", "since", "per", "daily", "day", "days", "week", "weeks", "month", "months", "year", "years", "time", "times", "today", "currently", "current", "recent", "recently", "history", "past", "symptoms", "symptom", "problem", "problems", "issue", "issues", "changes", "change", "well", "good", "bad", "okay", "ok", "feel", "feels", "feeling", "felt", "like", "get", "gets", "got", "go", "going", "went", "take", "takes", "taking", "took", "new", "old", "year-old", "male", "female", "man", "woman", "mr", "mrs", "ms", "dr", "doctor's", "follow", "followup", "follow-up", "visit", "visits", "due"])
+STOPWORDS = frozenset("""a an the and or of to in on at for with by from as is are was were be been being it its it's
+this that these those he she they them his her their him i you we me my your our us patient
+patients pt reports reported report states stated says said notes noted has have had having
+do does did done also very some any other more less much many about over under up down out
+if then than there here when while what which who whom whose how why will would can could
+should may might must shall just only still again ago since per daily day days week weeks
+month months year years time times today currently current recent recently history past
+symptoms symptom problem problems issue issues changes change well good bad okay ok feel
+feels feeling felt like get gets got go going went take takes taking took new old year-old
+male female man woman mr mrs ms dr doctor's follow followup follow-up visit visits due""".split())
 
 
 def stem(w: str) -> str:
@@ -184,9 +194,7 @@ def question_tail(text: str) -> str:
         return t
     toks = t.split()
     tail = " ".join(toks[-25:])
-    m = None
-    for m in _ASKED.finditer(tail):
-        break
+    m = _ASKED.search(tail)            # the first question in the tail
     return tail[m.start():] if m else ""
 
 

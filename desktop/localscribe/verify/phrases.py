@@ -97,7 +97,7 @@ class PhraseIndex:
         self.findings = findings
         self.clauses: list[Clause] = []
         self.postings: dict[str, list[int]] = defaultdict(list)
-        for k, seg in enumerate(segments):
+        for seg in segments:
             cls = clauses(seg.text, findings, spoken=True)
             for c in cls:
                 if c.asks:

@@ -37,7 +37,8 @@ _ASKING = {("do", "you"), ("did", "you"), ("have", "you"), ("are", "you"), ("wer
            ("can", "you"), ("would", "you"), ("do", "we"), ("any", "history")}
 _SPOKEN_ASKING = {("any", "other"), ("anything", "like")}
 _ASK_END = {"reports", "reported", "endorses", "endorsed", "complains", "but", "however", "has", "had"}
-_ASKING_ONE = {"if", "whether", "risk", "risks", "complications", "prevent", "avoid", "possible", "possibly", "suspect", "screen",
+_ASKING_ONE = {"if", "whether", "risk", "risks", "complications", "prevent", "avoid", "possible", "possibly",
+               "suspect", "screen",
                "screening", "ruled", "unless", "hopefully", "question"}
 _ASK_SCOPE = 20
 _QUALIFIERS = {"with", "when", "during", "upon", "on", "while", "after", "to", "at", "if", "from"}

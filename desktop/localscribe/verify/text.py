@@ -143,7 +143,8 @@ def normalize_numbers(tokens: list[str]) -> list[str]:
             out.append("1")
             i += 1
             continue
-        if tokens[i:i + 3] in (["half", "an", "hour"], ["a", "half", "hour"]) or tokens[i:i + 4] == ["a", "half", "an", "hour"]:
+        if (tokens[i:i + 3] in (["half", "an", "hour"], ["a", "half", "hour"])
+                or tokens[i:i + 4] == ["a", "half", "an", "hour"]):
             i += 4 if tokens[i:i + 4] == ["a", "half", "an", "hour"] else 3
             out.extend(["30", "minutes"])
             continue
@@ -205,9 +206,7 @@ def root(word: str) -> str:
     w = word
     if not w.isalpha() or len(w) <= 3:
         return w
-    if w.endswith("ies") and len(w) > 4:
-        w = w[:-3] + "y"
-    elif w.endswith("ied") and len(w) > 4:
+    if w.endswith("ies") and len(w) > 4 or w.endswith("ied") and len(w) > 4:
         w = w[:-3] + "y"
     elif len(w) > 4 and w.endswith("es") and w[-3] in "sxz":
         w = w[:-2]
