@@ -82,10 +82,10 @@ class ScheduledVisit:
     def match_key(self) -> tuple[str, str, str]:
         """What makes two records the same visit: an update (A08, a re-pull) replaces the
         stored one instead of adding a second row."""
+        if self.fhir_appointment or self.fhir_encounter:     # the server's own resource ids
+            return (self.source, "fhir", self.fhir_appointment or self.fhir_encounter)
         if self.visit_number:
             return (self.source, "visit", f"{self.visit_authority}|{self.visit_number}")
-        if self.fhir_appointment:
-            return (self.source, "appointment", self.fhir_appointment)
         return (self.source, "patient-time", f"{self.patient_authority}|{self.patient_id}|"
                                              f"{self.visit_time}")
 

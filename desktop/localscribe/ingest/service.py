@@ -72,3 +72,24 @@ def with_visit(session: Any, note: SignedNote) -> SignedNote:
     """``note`` carrying its visit context, for a connector to build identifiers from."""
     ctx = visit_context(session, note.encounter_id)
     return note if ctx is None else replace(note, visit=ctx)
+
+
+def pull_fhir(session: Any, connector: str, day: str | None = None) -> tuple[list[ScheduledVisit],
+                                                                          list[str]]:
+    """Pull ``day``'s schedule from the FHIR connector named ``connector`` (its base URL and
+    credentials) and store it; returns (visits stored, problems with skipped records)."""
+    from localscribe.ehr.fhir import FhirConnector
+    from localscribe.ehr.service import EhrService
+    from localscribe.ingest.fhir_schedule import SchedulePull
+
+    capability.require(session.cipher, roles.PHI_WRITE, "schedule")
+    day = day or date.today().isoformat()
+    conn = EhrService.from_session(session).connector(connector)
+    if not isinstance(conn, FhirConnector):
+        raise ValueError(f"connector '{connector}' is not a FHIR connector: the schedule is "
+                         "pulled over FHIR; HL7 schedules arrive at `localscribe schedule listen`")
+    result = SchedulePull(conn.search, conn.read, conn.config.get("mrn_system", "")).pull(day)
+    stored = [receive(session, visit, raw, "fhir") for visit, raw in result.visits]
+    session.audit("schedule.pull", connector, day=day, visits=len(stored),
+                  skipped=len(result.problems))
+    return stored, result.problems
