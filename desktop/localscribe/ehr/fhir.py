@@ -64,9 +64,10 @@ def _transport_error(method: str, exc) -> DeliveryError:
     if _never_sent(exc):
         return DeliveryError(f"FHIR server unreachable ({name}): nothing was sent",
                              retryable=True)
+    safe = "a retry is safe (conditional create)" if method == "POST" else "it is retried"
     return DeliveryError(f"the FHIR server's answer to the {method} was lost ({name}): the "
-                         "request may have been processed; the outcome is unknown, and a "
-                         "retry is safe (conditional create)", retryable=True)
+                         f"request may have been processed; the outcome is unknown, and {safe}",
+                         retryable=True)
 
 
 class FhirConnector(BaseConnector):
