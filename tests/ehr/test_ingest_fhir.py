@@ -37,6 +37,13 @@ def connector(base, token="test-token", **extra):
 
 @pytest.fixture(scope="module")
 def seeded(fhir_server):
+    return seed(fhir_server)
+
+
+def seed(fhir_server, day: str = DAY, npi: str = NPI) -> dict:
+    """A day on the EHR: one Encounter with its Appointment, Patient and Practitioner; an
+    Appointment with no Encounter; a cancelled one; one whose Patient has no name; one on
+    the next day."""
     tag = uuid.uuid4().hex[:6]
     mrn = f"MRN-{tag}"
     patient = fhir_server.post("Patient", {
@@ -53,11 +60,11 @@ def seeded(fhir_server):
     nameless = fhir_server.post("Patient", {"resourceType": "Patient", "identifier": [
         {"system": MRN_SYSTEM, "value": f"MRN3-{tag}"}]})
     practitioner = fhir_server.post("Practitioner", {
-        "resourceType": "Practitioner", "identifier": [{"system": NPI_SYSTEM, "value": NPI}],
+        "resourceType": "Practitioner", "identifier": [{"system": NPI_SYSTEM, "value": npi}],
         "name": [{"family": "Roe", "given": ["Jane"]}]})
     appt = fhir_server.post("Appointment", {
         "resourceType": "Appointment", "status": "booked",
-        "start": f"{DAY}T10:30:00Z", "end": f"{DAY}T10:50:00Z",
+        "start": f"{day}T10:30:00Z", "end": f"{day}T10:50:00Z",
         "participant": [{"actor": {"reference": f"Patient/{patient['id']}"}, "status": "accepted"},
                         {"actor": {"reference": f"Practitioner/{practitioner['id']}"},
                          "status": "accepted"}]})
@@ -70,11 +77,11 @@ def seeded(fhir_server):
         "participant": [{"individual": {"reference": f"Practitioner/{practitioner['id']}"}}],
         "appointment": [{"reference": f"Appointment/{appt['id']}"}],
         "location": [{"location": {"display": "Clinic room 2"}}],
-        "period": {"start": f"{DAY}T10:30:00Z", "end": f"{DAY}T10:50:00Z"}})
+        "period": {"start": f"{day}T10:30:00Z", "end": f"{day}T10:50:00Z"}})
     for status, who in (("booked", other), ("cancelled", other), ("booked", nameless)):
         fhir_server.post("Appointment", {
-            "resourceType": "Appointment", "status": status, "start": f"{DAY}T14:00:00Z",
-            "end": f"{DAY}T14:20:00Z", "participant": [
+            "resourceType": "Appointment", "status": status, "start": f"{day}T14:00:00Z",
+            "end": f"{day}T14:20:00Z", "participant": [
                 {"actor": {"reference": f"Patient/{who['id']}"}, "status": "accepted"}]})
     fhir_server.post("Appointment", {     # another day: not pulled
         "resourceType": "Appointment", "status": "booked", "start": "2026-12-04T09:00:00Z",
