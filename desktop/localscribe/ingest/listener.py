@@ -48,7 +48,7 @@ def check_bind(host: str, allowed: Iterable[str] = ()) -> None:
         return
     if str(ip) not in allowed_hosts:
         raise BindRefused(f"{ip} is not loopback and not on the admin's network allowlist "
-                          "(localscribe vault allow-endpoint)")
+                          "(the egress.allow setting: localscribe vault settings set, admin)")
 
 
 @dataclass
