@@ -174,3 +174,67 @@ def test_listener_binds_to_loopback_or_an_allowlisted_address_only():
     check_bind("192.0.2.7", allowed=["192.0.2.7:2575"])      # the admin allowlisted it
     with pytest.raises(BindRefused):
         Hl7Listener(lambda *a: None, host="0.0.0.0")
+
+
+def test_an_endless_frame_is_cut_off_and_nothing_stored(listening):
+    lst, store = listening
+    with socket.create_connection(("127.0.0.1", lst.port), timeout=10) as s:
+        s.sendall(b"\x0b" + siu().encode())
+        closed = False
+        try:
+            for _ in range(40):                     # 40 x 64 KiB > 1 MiB, never an end byte
+                s.sendall(b"A" * 65536)
+        except OSError:
+            closed = True
+        if not closed:
+            s.settimeout(10)
+            try:
+                closed = s.recv(10) == b""
+            except ConnectionResetError:
+                closed = True
+    assert closed and store.all() == []
+
+
+def test_visit_ids_are_looked_up_as_hex_only(db, cipher):
+    from localscribe.ingest.hl7_inbound import read_visit
+    from localscribe.ingest.store import VisitNotFound
+
+    store = ScheduleStore(db, cipher)
+    visit, _, kind = read_visit(siu().encode())
+    stored, new = store.put(visit, b"raw", kind)
+    assert new and store.find(stored.id[:6]).id == stored.id
+    for wild in ("%", "_", "", "%%"):
+        with pytest.raises(VisitNotFound):
+            store.find(wild)
+
+
+def test_only_roles_that_hold_patient_data_read_or_receive_the_schedule(tmp_path):
+    from localscribe.config import Paths
+    from localscribe.ingest import service
+    from localscribe.ingest.hl7_inbound import read_visit
+    from localscribe.vault import TEST_PARAMS, PermissionDenied, Vault
+
+    paths = Paths(data_dir=tmp_path / "data", models_dir=tmp_path / "m")
+    vault = Vault.create(paths, "admin", "admin pass 1", kdf_params=TEST_PARAMS)
+    admin = vault.unlock("admin", "admin pass 1")
+    admin.add_user("doc", "clinician", "doc pass 12345")
+    admin.add_user("asst", "assistant", "asst pass 12345")
+    admin.add_user("aud", "auditor", "aud pass 12345")
+    visit, _, kind = read_visit(siu().encode())
+    with pytest.raises(PermissionDenied):
+        service.receive(admin, visit, b"raw", kind)
+    admin.lock()
+    doc = vault.unlock("doc", "doc pass 12345")
+    stored = service.receive(doc, visit, siu().encode(), kind)
+    eid = service.start_visit(doc, stored.id[:8], "soap")
+    assert doc.get_encounter(eid).patient.name == "de la Cruz, Maria Luisa"
+    assert service.visit_context(doc, eid).visit_number == "V-1001"
+    doc.lock()
+    asst = vault.unlock("asst", "asst pass 12345")
+    [entry] = service.day_schedule(asst, "2026-11-29")
+    assert entry.visit.id == stored.id and entry.encounters == (eid,)
+    asst.lock()
+    aud = vault.unlock("aud", "aud pass 12345")
+    with pytest.raises(PermissionDenied):
+        service.day_schedule(aud, "2026-11-29")
+    aud.lock()

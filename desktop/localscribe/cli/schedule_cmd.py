@@ -122,7 +122,14 @@ def cmd_listen(args) -> int:
     from localscribe.ingest.service import receive
     from localscribe.vault import settings as vault_settings
 
+    from localscribe.vault import roles
+
     session = unlock(args)
+    if not roles.allows(session.role, roles.PHI_WRITE):    # it could store nothing: refuse now
+        session.audit("denied", "schedule", "denied", permission=roles.PHI_WRITE)
+        session.lock()
+        raise UserError(f"{session.user} ({session.role.value}) may not receive patient data; "
+                        "run the listener as a clinician or assistant", exit_code=3)
     allowed = vault_settings.read(session.db, vault_settings.EGRESS_ALLOW, []) or []
     try:
         listener = Hl7Listener(lambda v, raw, kind: receive(session, v, raw, kind),

@@ -93,6 +93,9 @@ class ScheduleStore:
 
     def find(self, prefix: str) -> ScheduledVisit:
         """A visit by a unique prefix of its id (as the CLI prints it)."""
+        prefix = prefix.strip().lower()
+        if not prefix or any(ch not in "0123456789abcdef" for ch in prefix):
+            raise VisitNotFound(prefix)      # ids are hex: '%' or '_' must not act as LIKE
         rows = self.db.execute(f"SELECT id FROM {VISITS} WHERE id LIKE ?",
                                (prefix.lower() + "%",)).fetchall()
         if len(rows) != 1:
