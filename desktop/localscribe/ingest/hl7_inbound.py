@@ -110,10 +110,9 @@ def _ts(value: str, what: str) -> str:
             digits, zone = value[:at], value[at:]
     digits = digits.split(".")[0]
     try:
-        if len(digits) < 12 or not digits.isdigit():
+        if len(digits) not in (12, 14) or not digits.isdigit():
             raise ValueError
-        fmt = "%Y%m%d%H%M%S"[:len(digits) - 2 if len(digits) > 12 else 10]
-        when = datetime.strptime(digits[:14], fmt if len(digits) >= 14 else "%Y%m%d%H%M")
+        when = datetime.strptime(digits, "%Y%m%d%H%M%S" if len(digits) == 14 else "%Y%m%d%H%M")
         if zone:
             if len(zone) != 5 or not zone[1:].isdigit():
                 raise ValueError
