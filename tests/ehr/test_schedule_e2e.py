@@ -65,7 +65,8 @@ def test_fhir_schedule_scribe_edit_sign_send(vdir: VaultDir, fhir_server, tmp_pa
     assert visit["id"] in [v["id"] for v in listed["visits"]]
 
     r = _ok(vdir.run("scribe", str(asset("sample_visit", "visit.ogg")), "--json", "--profile",
-                     "tiny", "--models-dir", models, "--from-schedule", visit["id"][:10],
+                     "tiny", "--models-dir", models, "--template", str(vdir.template),
+                     "--from-schedule", visit["id"][:10],
                      timeout=SLOW))
     eid = json.loads(r.stdout)["encounter"]
     enc = json.loads(_ok(vdir.run("encounters", "show", eid, "--json")).stdout)
@@ -81,6 +82,7 @@ def test_fhir_schedule_scribe_edit_sign_send(vdir: VaultDir, fhir_server, tmp_pa
     assert doc["subject"]["reference"] == f"Patient/{seeded['patient']['id']}"
     assert doc["author"][0]["reference"] == f"Practitioner/{seeded['practitioner']['id']}"
     assert doc["context"]["period"]["start"] == f"{DAY}T10:30:00Z"
+    assert doc["type"]["coding"][0]["code"] == "34117-2"        # the practice H&P's LOINC
 
 
 def test_hl7_listen_new_edit_sign_send(vdir: VaultDir, receiver, tmp_path):
