@@ -113,6 +113,10 @@ def cmd_show(args) -> int:
     print(f"encounter {row['id']} ({row['template']}): {row['status']}")
     print(f"  patient: {row['patient']['name'] or '(no name)'}  MRN {row['patient']['mrn'] or '-'}"
           f"  born {row['patient']['birth_date'] or '-'}")
+    if row["visit"]:
+        v = row["visit"]
+        print(f"  visit (from the EHR's schedule, {v['source']}): {v['visit_number'] or '-'} at "
+              f"{v['visit_time'] or '-'}  clinician {v['clinician_npi'] or v['clinician_id'] or '-'}")
     print(f"  audio: {row['audio_seconds']} s{' (purged)' if row['audio_purged'] else ''}; "
           f"transcript: {row['transcript_segments']} segments to {row['transcript_until_s']} s; "
           f"draft: {'yes' if row['draft'] else 'none'}")
