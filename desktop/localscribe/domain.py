@@ -215,6 +215,32 @@ class Patient:
 
 
 @dataclass(frozen=True)
+class VisitContext:
+    """The EHR's own identifiers for the visit a note belongs to, carried from the ingested
+    schedule (``localscribe.ingest``) into the outbound message, so the EHR can match the note
+    to its visit. Every field is optional: a visit typed in by hand has none of them."""
+
+    source: str = ""                 # "fhir" or "hl7"
+    visit_number: str = ""           # PV1-19 / Encounter.identifier
+    visit_authority: str = ""        # assigning authority of the visit number
+    visit_time: str = ""             # ISO 8601 start of the visit
+    visit_end: str = ""              # ISO 8601 end, when known
+    location: str = ""               # point of care
+    patient_id: str = ""             # the EHR's patient identifier (PID-3.1)
+    patient_authority: str = ""      # its assigning authority (PID-3.4)
+    patient_authority_oid: str = ""
+    family: str = ""                 # structured name parts, as the EHR holds them
+    given: str = ""
+    middle: str = ""
+    sex: str = ""                    # HL7 table 0001 (F, M, O, U, A, N)
+    clinician_id: str = ""           # the EHR's id for the clinician
+    clinician_npi: str = ""
+    fhir_patient: str = ""           # literal references ("Patient/123") when pulled from FHIR
+    fhir_encounter: str = ""
+    fhir_practitioner: str = ""
+
+
+@dataclass(frozen=True)
 class SignedNote:
     """What a connector delivers. note_id is stable across retries: it is the idempotency key."""
 
@@ -231,6 +257,9 @@ class SignedNote:
     # from the note's template so that connectors never guess it; "" for notes made elsewhere.
     loinc: str = ""
     loinc_display: str = ""
+    # The EHR's identifiers for this visit when it was started from the ingested schedule
+    # (filled at send time by ehr.delivery); None for a visit entered by hand.
+    visit: VisitContext | None = None
 
 
 @dataclass(frozen=True)

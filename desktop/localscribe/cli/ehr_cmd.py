@@ -276,6 +276,10 @@ def register(sub) -> None:
     add_json(p)
     p.set_defaults(func=_run(cmd_outbox_drain))
 
+    from localscribe.cli import schedule_cmd     # the inbound side: schedule pull|list|listen
+
+    schedule_cmd.register(sub)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Only these commands (``python -m localscribe.cli.ehr_cmd``), guard installed as in the

@@ -23,11 +23,20 @@ def register(subparsers) -> None:
     lp.add_argument("--status", help="only this status (e.g. interrupted)")
     sp = sub.add_parser("show", help="one encounter: status, patient, audio, transcript, draft")
     sp.add_argument("encounter", metavar="ENCOUNTER", help="encounter id (a unique prefix is enough)")
-    for q in (lp, sp):
+    np = sub.add_parser("new", help="start an encounter: from a scheduled visit (the EHR's "
+                        "patient id, visit number and clinician carried into the note) or typed in")
+    np.add_argument("--from-schedule", metavar="VISIT",
+                    help="a visit from `localscribe schedule list` (a unique id prefix)")
+    np.add_argument("--patient-name", default="", help="typed in: 'Family, Given'")
+    np.add_argument("--mrn", default="")
+    np.add_argument("--dob", default="", help="YYYY-MM-DD")
+    np.add_argument("--template", default="soap")
+    for q in (lp, sp, np):
         add_json(q)
         add_user_options(q)
     lp.set_defaults(func=guarded(cmd_list))
     sp.set_defaults(func=guarded(cmd_show))
+    np.set_defaults(func=guarded(cmd_new))
 
 
 def _audio_seconds(session, enc) -> float:
@@ -40,8 +49,11 @@ def _audio_seconds(session, enc) -> float:
 
 
 def _row(session, enc) -> dict:
+    from localscribe.ingest.service import visit_context
     from localscribe.vault.encounters import RESUMABLE_STATUSES, EncounterStatus
-    return {"id": enc.id, "status": EncounterStatus(enc.status).value, "template": enc.template,
+    visit = visit_context(session, enc.id)
+    return {"visit": vars(visit) if visit else None,
+            "id": enc.id, "status": EncounterStatus(enc.status).value, "template": enc.template,
             "created_at": enc.created_at, "updated_at": enc.updated_at,
             "patient": {"name": enc.patient.name, "mrn": enc.patient.mrn,
                         "birth_date": enc.patient.birth_date},
@@ -101,9 +113,55 @@ def cmd_show(args) -> int:
     print(f"encounter {row['id']} ({row['template']}): {row['status']}")
     print(f"  patient: {row['patient']['name'] or '(no name)'}  MRN {row['patient']['mrn'] or '-'}"
           f"  born {row['patient']['birth_date'] or '-'}")
+    if row["visit"]:
+        v = row["visit"]
+        print(f"  visit (from the EHR's schedule, {v['source']}): {v['visit_number'] or '-'} at "
+              f"{v['visit_time'] or '-'}  clinician {v['clinician_npi'] or v['clinician_id'] or '-'}")
     print(f"  audio: {row['audio_seconds']} s{' (purged)' if row['audio_purged'] else ''}; "
           f"transcript: {row['transcript_segments']} segments to {row['transcript_until_s']} s; "
           f"draft: {'yes' if row['draft'] else 'none'}")
     if row["resumable"]:
         print(f"  finish it with: localscribe scribe --resume {row['id']}", file=sys.stdout)
     return 0
+
+
+def cmd_new(args) -> int:
+    from localscribe.domain import Patient
+    from localscribe.draft.templates import TemplateError, load_template
+    from localscribe.cli.common import paths_from
+
+    try:
+        template = load_template(args.template, paths_from(args).data_dir).key
+    except TemplateError as exc:
+        raise UserError(str(exc)) from None
+    session = unlock(args)
+    try:
+        if args.from_schedule:
+            eid = start_from_schedule(session, args, template)
+        else:
+            eid = session.create_encounter(Patient(args.patient_name, args.mrn, args.dob),
+                                           template)
+        row = _row(session, session.get_encounter(eid))
+    finally:
+        session.lock()
+    if args.json:
+        print_json(row)
+    else:
+        print(f"encounter {eid} for {row['patient']['name'] or '(no name)'}"
+              + (f", visit {row['visit']['visit_number']}" if row["visit"] else ""))
+    return 0
+
+
+def start_from_schedule(session, args, template: str) -> str:
+    """The encounter for ``args.from_schedule`` (used by `encounters new` and `scribe`)."""
+    from localscribe.ingest.service import start_visit
+    from localscribe.ingest.store import VisitNotFound
+
+    if args.patient_name or args.mrn or args.dob:
+        raise UserError("give either --from-schedule VISIT or typed patient details, not both")
+    try:
+        return start_visit(session, args.from_schedule, template)
+    except VisitNotFound as exc:
+        raise UserError(f"{exc} (see localscribe schedule list)") from None
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from None

@@ -10,7 +10,8 @@ import sys
 from datetime import date
 
 from localscribe.cli.common import UserError
-from localscribe.cli.unlock import add_user_options, core_errors, unlock
+from localscribe.cli.common import guarded
+from localscribe.cli.unlock import add_user_options, unlock
 
 
 def _day(value: str | None, flag: str) -> date | None:
@@ -94,5 +95,5 @@ def register(sub) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="every figure with its definition")
     out.add_argument("--csv", action="store_true", help="one row per week and clinician")
-    p.set_defaults(func=core_errors(cmd_scorecard))
+    p.set_defaults(func=guarded(cmd_scorecard))
 

@@ -26,6 +26,9 @@ def register(subparsers) -> None:
     p.add_argument("--patient-name", default="", help="patient's name (stored encrypted)")
     p.add_argument("--mrn", default="", help="patient's medical record number")
     p.add_argument("--dob", default="", help="patient's date of birth, YYYY-MM-DD")
+    p.add_argument("--from-schedule", metavar="VISIT",
+                   help="a visit from `localscribe schedule list`: the EHR's patient and visit "
+                        "identifiers instead of typed ones")
     _common(p)
     add_user_options(p)
     p.set_defaults(func=guarded(run_scribe))
@@ -171,8 +174,12 @@ def run_scribe(args) -> int:
     session = unlock(args)
     eid = None
     try:
-        eid = session.create_encounter(Patient(name=args.patient_name, mrn=args.mrn,
-                                               birth_date=args.dob), prepared[0].key)
+        if args.from_schedule:
+            from localscribe.cli.encounters_cmd import start_from_schedule
+            eid = start_from_schedule(session, args, prepared[0].key)
+        else:
+            eid = session.create_encounter(Patient(name=args.patient_name, mrn=args.mrn,
+                                                   birth_date=args.dob), prepared[0].key)
         template, result, elapsed = _scribe(args, VaultVisitStore(session, eid), args.audio,
                                             prepared)
         if result.error:

@@ -27,9 +27,12 @@ def send_encounter(session: Any, service: EhrService, eid: str, to: str) -> list
     notes = session.signed_notes(eid)
     if not notes:
         raise ValueError(f"encounter {eid} has no signed note: sign it first")
+    from localscribe.ingest.service import with_visit
+
     jobs = []
     for note in notes:
-        job = service.send(note, to)
+        # A visit started from the EHR's schedule goes back with the EHR's identifiers.
+        job = service.send(with_visit(session, note), to)
         session.record_push(eid, to, "ok" if job.state == DELIVERED else job.state,
                             note.note_id, job=job.id)
         jobs.append(job)

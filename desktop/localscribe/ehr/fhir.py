@@ -21,6 +21,7 @@ from localscribe.ehr.protocol import (BaseConnector, CheckResult, DeliveryError,
 from localscribe.ehr.settings import is_loopback
 
 FHIR_JSON = "application/fhir+json"
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 
 
 def _diagnostics(resp) -> str:
@@ -34,6 +35,39 @@ def _diagnostics(resp) -> str:
                  for i in body.get("issue", [])]
         return "; ".join(p for p in parts if p)[:2000]
     return resp.text[:2000]
+
+
+def _never_sent(exc) -> bool:
+    """Whether the request certainly never reached the server (no connection was made)."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
+    cause, seen = exc, 0
+    while cause is not None and seen < 8:
+        if type(cause).__name__ in ("NewConnectionError", "NameResolutionError",
+                                    "ConnectionRefusedError"):
+            return True
+        cause = (getattr(cause, "reason", None) or cause.__context__ or
+                 (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException)
+                  else None))
+        seen += 1
+    return False
+
+
+def _transport_error(method: str, exc) -> DeliveryError:
+    """Say what happened: no connection (nothing sent), or the request went out and its
+    answer was lost (the outcome is unknown; a retried create is safe, being conditional)."""
+    name = type(exc).__name__
+    if _never_sent(exc):
+        return DeliveryError(f"FHIR server unreachable ({name}): nothing was sent",
+                             retryable=True)
+    safe = "a retry is safe (conditional create)" if method == "POST" else "it is retried"
+    return DeliveryError(f"the FHIR server's answer to the {method} was lost ({name}): the "
+                         f"request may have been processed; the outcome is unknown, and {safe}",
+                         retryable=True)
 
 
 class FhirConnector(BaseConnector):
@@ -59,6 +93,9 @@ class FhirConnector(BaseConnector):
                 help="allow plain http to a non-loopback server (never for real PHI)"),
         Setting("patient_lookup", "choice", default="identifier", choices=("identifier", "search"),
                 help="reference the patient by MRN, or search the server for it first"),
+        Setting("clinician_npi", default="",
+                help="login=NPI pairs, comma-separated: the author is the Practitioner with "
+                     "that NPI (searched on the server; a logical NPI reference if not found)"),
         Setting("note_identifier_system", default=NOTE_SYSTEM),
         Setting("encounter_identifier_system", default=ENCOUNTER_SYSTEM),
         Setting("timeout_seconds", "float", default=30.0),
@@ -162,8 +199,7 @@ class FhirConnector(BaseConnector):
                 raise DeliveryError(f"TLS verification of {self.base} failed", retryable=False,
                                     detail=str(exc)) from None
             except requests.exceptions.RequestException as exc:
-                raise DeliveryError(f"FHIR server unreachable ({type(exc).__name__})",
-                                    retryable=True) from None
+                raise _transport_error(method, exc) from None
             if resp.status_code == 401 and attempt == 0 and isinstance(self._auth,
                                                                       SmartBackendAuth):
                 self._auth.invalidate()    # token expired early: fetch a new one once
@@ -189,9 +225,21 @@ class FhirConnector(BaseConnector):
         self._raise_for(resp, f"{resource_type} search")
         return resp.json()
 
+    def read(self, reference: str) -> dict[str, Any]:
+        """One resource by its literal reference ("Patient/123")."""
+        kind, _, rid = reference.partition("/")
+        if not kind.isalpha() or not rid or "/" in rid or "?" in rid:
+            raise DeliveryError(f"not a literal FHIR reference: {kind}/…", retryable=False)
+        resp = self._request("GET", f"{kind}/{quote(rid, safe='')}")
+        self._raise_for(resp, f"{kind} read")
+        return resp.json()
+
     # ---------------------------------------------------------------- protocol
 
     def check(self) -> CheckResult:
+        """The server speaks R4 (``/metadata``, which servers answer without credentials)
+        AND our credentials are accepted: an authorized search of DocumentReference, the
+        resource we write (a 401/403 there fails the check)."""
         try:
             resp = self._request("GET", "metadata")
             self._raise_for(resp, "capability statement")
@@ -201,9 +249,18 @@ class FhirConnector(BaseConnector):
         except ValueError:
             return CheckResult(False, f"{self.base}/metadata did not answer JSON")
         version = body.get("fhirVersion", "?")
-        ok = str(version).startswith("4.")
-        return CheckResult(ok, f"{self.base} answers; FHIR {version}"
-                           + ("" if ok else " (this connector speaks R4)"))
+        if not str(version).startswith("4."):
+            return CheckResult(False, f"{self.base} answers FHIR {version}; this connector "
+                               "speaks R4")
+        try:
+            self.search("DocumentReference", {"_count": "1",
+                                              "identifier": f"{NOTE_SYSTEM}|check"})
+        except DeliveryError as exc:
+            return CheckResult(False, f"{self.base} answers FHIR {version}, but an authorized "
+                               f"search failed: {exc.message}",
+                               (exc.detail,) if exc.detail else ())
+        return CheckResult(True, f"{self.base} answers FHIR {version}; credentials accepted "
+                           "(authorized DocumentReference search)")
 
     def push(self, note: SignedNote) -> PushReceipt:
         return self._create(note, None)
@@ -212,6 +269,10 @@ class FhirConnector(BaseConnector):
         return self._create(note, replaces_remote_id)
 
     def subject(self, note: SignedNote) -> dict[str, Any]:
+        if note.visit is not None and note.visit.fhir_patient:
+            # The schedule came from this server: its own Patient, already resolved.
+            ref = {"reference": note.visit.fhir_patient}
+            return {**ref, "display": note.patient.name} if note.patient.name else ref
         system = self.config.get("mrn_system")
         if self.config.get("patient_lookup", "identifier") == "search":
             return searched_subject(note, system, self.search)
@@ -220,7 +281,30 @@ class FhirConnector(BaseConnector):
     def document(self, note: SignedNote, replaces_remote_id: str | None) -> dict[str, Any]:
         options = DocumentOptions(note_system=self.config.get("note_identifier_system"),
                                   encounter_system=self.config.get("encounter_identifier_system"))
-        return build_document_reference(note, self.subject(note), options, replaces_remote_id)
+        return build_document_reference(note, self.subject(note), options, replaces_remote_id,
+                                        author=self.author(note))
+
+    def author(self, note: SignedNote) -> dict[str, Any] | None:
+        """The signer as a Practitioner: found on the server by the NPI configured for the
+        login (a literal reference), else a logical one by NPI; None (display only) when no
+        NPI is configured. Several Practitioners with one NPI stop the send."""
+        from localscribe.ehr.hl7_mllp import _npi_pairs
+
+        try:
+            npi = dict(_npi_pairs(self.config.get("clinician_npi", ""))).get(note.author)
+        except ValueError as exc:
+            raise SettingsError(self.config.name, [str(exc)]) from None
+        if not npi:
+            return None
+        bundle = self.search("Practitioner", {"identifier": f"{NPI_SYSTEM}|{npi}"})
+        found = [e["resource"] for e in bundle.get("entry", [])
+                 if e.get("resource", {}).get("resourceType") == "Practitioner"]
+        if len(found) > 1:
+            raise DeliveryError(f"{len(found)} Practitioners carry the signer's NPI on the FHIR "
+                                "server: resolve the duplicate there", retryable=False)
+        if found:
+            return {"reference": f"Practitioner/{found[0]['id']}", "display": note.author}
+        return {"identifier": {"system": NPI_SYSTEM, "value": npi}, "display": note.author}
 
     def _create(self, note: SignedNote, replaces: str | None) -> PushReceipt:
         resource = self.document(note, replaces)

@@ -1,5 +1,8 @@
 """A signed note as a FHIR R4 DocumentReference (US Core clinical note), validated with
-``fhir.resources`` (R4B package, same DocumentReference shape as R4) before anything is sent.
+``fhir.resources`` before anything is sent. fhir.resources 8.x ships R5 (default), R4B and STU3
+but no R4 package; R4B left DocumentReference as R4 defined it (R4B changed other resources),
+so R4B's model is the closest validator installed, and the loopback Medplum server, which
+loads the R4 definitions, checks the same resource against R4 again when it is created.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ LOINC_DISPLAY = {
     "28570-0": "Procedure note",
 }
 NOTE_SYSTEM = "urn:localscribe:note-id"
+US_CORE_PROFILE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-documentreference"
+# US Core binds content.format to IHE format codes; plain text is "mimeType sufficient".
+FORMAT_CODE = {"system": "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode",
+               "code": "urn:ihe:iti:xds:2017:mimeTypeSufficient",
+               "display": "mimeType Sufficient"}
 ENCOUNTER_SYSTEM = "urn:localscribe:encounter-id"
 
 
@@ -48,6 +56,36 @@ def note_loinc(note: SignedNote) -> tuple[str, str]:
     return loinc_for_template(note.template)
 
 
+def _zoned(iso: str) -> str:
+    """A FHIR dateTime with a time needs a zone: an EHR time given without one (HL7 local
+    time) is read as this machine's local time, which is the practice's."""
+    from datetime import datetime
+
+    if len(iso) <= 10 or iso.endswith("Z") or "+" in iso[10:] or "-" in iso[10:]:
+        return iso
+    return datetime.fromisoformat(iso).astimezone().isoformat()
+
+
+def encounter_context(note: SignedNote, options: "DocumentOptions") -> dict[str, Any]:
+    """context: the EHR's Encounter (a literal reference when the schedule came over FHIR, its
+    visit number otherwise) and the visit's period; typed-in visits name LocalScribe's id."""
+    visit = note.visit
+    if visit is not None and visit.fhir_encounter:
+        encounter = {"reference": visit.fhir_encounter}
+    elif visit is not None and visit.visit_number:
+        encounter = {"identifier": {"system": visit.visit_authority
+                                    if ":" in visit.visit_authority else options.encounter_system,
+                                    "value": visit.visit_number}}
+    else:
+        encounter = {"identifier": {"system": options.encounter_system,
+                                    "value": note.encounter_id}}
+    context: dict[str, Any] = {"encounter": [encounter]}
+    if visit is not None and visit.visit_time:
+        context["period"] = {"start": _zoned(visit.visit_time),
+                             **({"end": _zoned(visit.visit_end)} if visit.visit_end else {})}
+    return context
+
+
 def _instant(iso: str) -> str:
     """FHIR instants need a zone; the vault writes UTC, sometimes without the 'Z'."""
     if iso.endswith("Z") or "+" in iso[10:] or "-" in iso[10:]:
@@ -65,13 +103,15 @@ class DocumentOptions:
 def build_document_reference(note: SignedNote, subject: dict[str, Any],
                              options: DocumentOptions = DocumentOptions(),
                              replaces_remote_id: str | None = None,
-                             replaces_by_identifier: bool = False) -> dict[str, Any]:
+                             replaces_by_identifier: bool = False,
+                             author: dict[str, Any] | None = None) -> dict[str, Any]:
     """The DocumentReference for ``note``. ``subject`` is the Patient reference (literal
     ``{"reference": "Patient/…"}`` or logical ``{"identifier": {...}}``).
 
     An amendment ``replaces`` the server's document ``replaces_remote_id``; where there is no
     server id (a file import) ``replaces_by_identifier`` points at the original note's
-    identifier instead."""
+    identifier instead. ``author`` is the Practitioner reference of the signer (default: a
+    display-only reference naming the login)."""
     code, display = note_loinc(note)
     if options.loinc:
         code, display = options.loinc, LOINC_DISPLAY.get(options.loinc, "Clinical note")
@@ -79,6 +119,7 @@ def build_document_reference(note: SignedNote, subject: dict[str, Any],
     ident = {"system": options.note_system, "value": note.note_id}
     resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
+        "meta": {"profile": [US_CORE_PROFILE]},
         "masterIdentifier": ident,
         "identifier": [ident],
         "status": "current",
@@ -88,15 +129,14 @@ def build_document_reference(note: SignedNote, subject: dict[str, Any],
                                   "display": "Clinical Note"}]}],
         "subject": subject,
         "date": signed,
-        "author": [{"display": note.author}] if note.author else [],
+        "author": [author] if author else [{"display": note.author}] if note.author else [],
         "content": [{"attachment": {
             "contentType": "text/plain; charset=utf-8",
             "data": base64.b64encode(note.text.encode("utf-8")).decode("ascii"),
             "title": display,
             "creation": signed,
-        }}],
-        "context": {"encounter": [{"identifier": {"system": options.encounter_system,
-                                                  "value": note.encounter_id}}]},
+        }, "format": FORMAT_CODE}],
+        "context": encounter_context(note, options),
     }
     if not resource["author"]:
         del resource["author"]

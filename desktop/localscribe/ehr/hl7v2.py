@@ -77,6 +77,19 @@ def _ts(iso: str) -> str:
     return (digits + "000000")[:14] + "+0000"
 
 
+def _dtm(iso: str) -> str:
+    """ISO 8601 with or without a zone -> HL7 DTM, keeping the zone the EHR gave (a time
+    without one stays without: the EHR's local time)."""
+    iso = iso.strip()
+    zone = ""
+    if iso.endswith("Z"):
+        iso, zone = iso[:-1], "+0000"
+    elif len(iso) > 19 and iso[-6] in "+-" and iso[-3] == ":":
+        iso, zone = iso[:-6], iso[-6:-3] + iso[-2:]
+    digits = "".join(ch for ch in iso.split(".")[0] if ch.isdigit())
+    return digits[:14] + zone
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
 
@@ -99,6 +112,51 @@ def clinician(login: str, options: Hl7Options, when: str | None = None) -> list:
     if when:
         xcn += ["", when]
     return xcn
+
+
+def scheduled_clinician(note: SignedNote) -> list | str:
+    """TXA-5 (primary activity provider): the clinician the EHR scheduled for the visit, by
+    NPI where the EHR gave one, else by the EHR's own id; '' when the visit has none."""
+    visit = note.visit
+    if visit is None or not (visit.clinician_npi or visit.clinician_id):
+        return ""
+    if visit.clinician_npi:
+        return [visit.clinician_npi, "", "", "", "", "", "", "", NPI_AUTHORITY, "", "", "", "NPI"]
+    return [visit.clinician_id, "", "", "", "", "", "", "", visit.patient_authority or "", "",
+            "", "", "PRN"]
+
+
+def _patient_fields(note: SignedNote, options: Hl7Options) -> dict[int, object]:
+    """PID-3/5/7/8: the EHR's identity for the patient when the visit came from its schedule
+    (assigning authority, structured name, sex as it sent them), else what was typed in."""
+    visit = note.visit
+    mrn = require_mrn(note)
+    authority = _hd(options.mrn_authority, options.mrn_authority_oid)
+    if visit is not None and visit.source == "hl7" and visit.patient_authority \
+            and visit.patient_id == mrn:
+        authority = _hd(visit.patient_authority, visit.patient_authority_oid)
+    if visit is not None and visit.family:
+        name = [visit.family, visit.given, visit.middle, "", "", "", "L"]
+    else:
+        parts = name_parts(note)
+        name = [parts.family, parts.given, "", "", "", "", "L"]
+    return {3: [mrn, "", "", authority, "MR"], 5: name, 7: hl7_birth_date(note),
+            8: (visit.sex if visit is not None and visit.sex else "U")}
+
+
+def _visit_fields(note: SignedNote, options: Hl7Options) -> dict[int, object]:
+    """PV1-2/3/19: the EHR's visit number (CX with its authority) and location for a scheduled
+    visit; for one typed in, LocalScribe's encounter id in LocalScribe's namespace."""
+    visit = note.visit
+    location = (visit.location if visit is not None and visit.location else
+                options.point_of_care)
+    number = [note.encounter_id, "", "", options.document_namespace, "VN"]
+    if visit is not None and visit.visit_number:
+        number = [visit.visit_number, "", "", visit.visit_authority if visit.source == "hl7"
+                  else "", "VN"]
+    return {2: options.patient_class,
+            3: [location, "", "", options.sending_facility] if location else "",
+            19: number}
 
 
 def _note_obx(text: str, fmt: str, code: list[str], codec: str) -> list[str]:
@@ -134,7 +192,8 @@ def build_mdm(note: SignedNote, options: Hl7Options = Hl7Options(),
         message.encode(options.codec)
     except UnicodeEncodeError:
         everything = "".join([note.text, note.patient.name, note.patient.mrn, note.author,
-                              note.note_id, *(str(v) for v in vars(options).values())])
+                              note.note_id, *(str(v) for v in vars(options).values()),
+                              *(str(v) for v in (vars(note.visit) if note.visit else {}).values())])
         bad = sorted({ch for ch in everything if not _encodable(ch, options.codec)})
         raise CharsetUnsupported(
             f"encounter {note.encounter_id}: the note or patient details contain characters "
@@ -150,7 +209,6 @@ def _build(note: SignedNote, options: Hl7Options, replaces_document: str | None,
     codec = options.codec
     loinc, display = note_loinc(note)
     signed = _ts(note.signed_at)
-    name = name_parts(note)
     segments = [
         msh_segment({3: options.sending_application, 4: options.sending_facility,
                      5: options.receiving_application, 6: options.receiving_facility,
@@ -158,20 +216,16 @@ def _build(note: SignedNote, options: Hl7Options, replaces_document: str | None,
                      10: control_id(note, event), 11: options.processing_id, 12: VERSION,
                      18: CHARSETS[options.charset][1]}, codec),
         segment("EVN", {1: event, 2: signed}, codec),
-        segment("PID", {3: [require_mrn(note), "", "",
-                            _hd(options.mrn_authority, options.mrn_authority_oid), "MR"],
-                        5: [name.family, name.given, "", "", "", "", "L"],
-                        7: hl7_birth_date(note),
-                        8: "U"}, codec),     # administrative sex: not recorded by LocalScribe
-        segment("PV1", {2: options.patient_class,
-                        3: [options.point_of_care, "", "", options.sending_facility]
-                        if options.point_of_care else "",
-                        19: note.encounter_id}, codec),
+        segment("PID", _patient_fields(note, options), codec),
+        segment("PV1", _visit_fields(note, options), codec),
     ]
     author = clinician(note.author, options) if note.author else ""
     namespace = options.document_namespace
+    # TXA-4 is when the visit took place (the EHR's time); typed-in visits have only signing.
+    activity = _dtm(note.visit.visit_time) if note.visit and note.visit.visit_time else signed
     segments.append(segment("TXA", {
-        1: "1", 2: DOC_TYPE.get(loinc, "PR"), 3: options.note_format, 4: signed, 5: author,
+        1: "1", 2: DOC_TYPE.get(loinc, "PR"), 3: options.note_format, 4: activity,
+        5: scheduled_clinician(note) or author,
         6: signed, 9: author, 10: author,
         12: [note.note_id, namespace],
         13: [replaces_document, namespace] if replaces_document else "",

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from localscribe.domain import Patient, SignedNote
+from localscribe.domain import Patient, SignedNote, VisitContext
 from localscribe.ehr.protocol import DeliveryError
 from localscribe.ehr.schema import ensure_schema
 from localscribe.vault import capability, roles
@@ -88,6 +88,8 @@ def note_to_json(note: SignedNote) -> bytes:
 def note_from_json(data: bytes) -> SignedNote:
     d = json.loads(data)
     d["patient"] = Patient(**d["patient"])
+    if d.get("visit"):
+        d["visit"] = VisitContext(**d["visit"])
     return SignedNote(**d)
 
 

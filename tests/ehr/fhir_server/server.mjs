@@ -85,7 +85,7 @@ async function loadState() {
 async function saveState() {
   if (!statePath) return;
   const all = [];
-  for (const type of ['Patient', 'Encounter', 'Practitioner', 'DocumentReference']) {
+  for (const type of ['Patient', 'Encounter', 'Practitioner', 'Appointment', 'DocumentReference']) {
     const bundle = await repo.search({ resourceType: type, count: 10000 });
     for (const entry of bundle.entry || []) all.push(entry.resource);
   }
@@ -107,6 +107,17 @@ async function handle(req, res) {
     issueToken(req, new URLSearchParams(Buffer.concat(chunks).toString('utf8')), res);
     return;
   }
+  // The capability statement is public, as FHIR servers commonly serve it: a client's
+  // credentials are proven by a search, not by /metadata.
+  if (url0.pathname === BASE + '/metadata') {
+    // Medplum's router leaves the capability statement to its server; a minimal one here.
+    send(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance',
+      date: new Date().toISOString(), fhirVersion: '4.0.1', format: ['json'],
+      rest: [{ mode: 'server', resource: [{ type: 'DocumentReference',
+        interaction: [{ code: 'create' }, { code: 'read' }, { code: 'search-type' }],
+        conditionalCreate: true }, { type: 'Patient', interaction: [{ code: 'search-type' }] }] }] });
+    return;
+  }
   const bearer = (req.headers.authorization || '').replace(/^Bearer /, '');
   const authorized = (token && bearer === token) || issued.has(bearer);
   if ((token || smartKey) && !authorized) {
@@ -118,15 +129,6 @@ async function handle(req, res) {
   if (!url.pathname.startsWith(BASE + '/') && url.pathname !== BASE) {
     send(res, 404, { resourceType: 'OperationOutcome',
       issue: [{ severity: 'error', code: 'not-found', diagnostics: `no route ${url.pathname}` }] });
-    return;
-  }
-  if (url.pathname === BASE + '/metadata') {
-    // Medplum's router leaves the capability statement to its server; a minimal one here.
-    send(res, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance',
-      date: new Date().toISOString(), fhirVersion: '4.0.1', format: ['json'],
-      rest: [{ mode: 'server', resource: [{ type: 'DocumentReference',
-        interaction: [{ code: 'create' }, { code: 'read' }, { code: 'search-type' }],
-        conditionalCreate: true }, { type: 'Patient', interaction: [{ code: 'search-type' }] }] }] });
     return;
   }
   let body;

@@ -1,0 +1,171 @@
+"""`localscribe schedule pull|list|listen`: the day's schedule from the EHR, headless.
+
+pull: FHIR R4 (Encounter/Appointment + Patient + Practitioner) through a configured FHIR
+connector, on its credentials. listen: an HL7 v2 MLLP listener (SIU^S12, ADT^A04/A08) on
+loopback or an interface the admin allowlisted, storing each visit sealed before answering AA.
+list: what is stored for a day. Start an encounter from a visit with
+`localscribe encounters new --from-schedule VISIT` or `localscribe scribe AUDIO --from-schedule VISIT`.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from datetime import date
+
+from localscribe.cli.common import UserError, add_json, print_json
+from localscribe.cli.common import guarded
+from localscribe.cli.unlock import add_user_options, unlock
+
+
+def _day(value: str | None) -> str:
+    if not value:
+        return date.today().isoformat()
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise UserError(f"--date {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def register(sub) -> None:
+    p = sub.add_parser("schedule", help="the day's schedule from the EHR: pull, list, listen")
+    ssub = p.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
+    pull = ssub.add_parser("pull", help="pull a day's visits from a FHIR connector")
+    pull.add_argument("--from", dest="connector", metavar="NAME",
+                      help="configured FHIR connector (default: the only one configured)")
+    lst = ssub.add_parser("list", help="the stored visits of a day")
+    for q in (pull, lst):
+        q.add_argument("--date", help="YYYY-MM-DD (default: today)")
+        add_json(q)
+        add_user_options(q)
+    listen = ssub.add_parser("listen", help="receive SIU^S12 / ADT^A04 / ADT^A08 over MLLP")
+    listen.add_argument("--host", default="127.0.0.1",
+                        help="listen address: loopback, or one the admin allowlisted")
+    listen.add_argument("--port", type=int, default=2575)
+    listen.add_argument("--processing-id", choices=("P", "T", "D"), default="",
+                        help="accept only messages with this MSH-11")
+    add_user_options(listen)
+    pull.set_defaults(func=guarded(cmd_pull))
+    lst.set_defaults(func=guarded(cmd_list))
+    listen.set_defaults(func=guarded(cmd_listen))
+
+
+def _row(visit, encounters=()) -> dict:
+    return {**visit.to_dict(), "name": visit.display_name, "encounters": list(encounters)}
+
+
+def _print(visit, encounters=()) -> None:
+    started = f"  encounter {encounters[-1][:12]}" if encounters else ""
+    print(f"{visit.id[:12]}  {visit.visit_time[11:16] or '--:--'}  {visit.display_name}  "
+          f"MRN {visit.patient_id}  visit {visit.visit_number or '-'}  "
+          f"{visit.location or ''}{started}")
+
+
+def _fhir_connector(session, name: str | None) -> str:
+    from localscribe.ehr.service import EhrService
+
+    if name:
+        return name
+    fhir = [n for n, kind in EhrService.from_session(session).store.names() if kind == "fhir-r4"]
+    if len(fhir) != 1:
+        raise UserError("give the FHIR connector with --from NAME" + (
+            f" (configured: {', '.join(fhir)})" if fhir else " (none is configured: "
+            "localscribe connectors configure NAME --kind fhir-r4 ...)"))
+    return fhir[0]
+
+
+def cmd_pull(args) -> int:
+    from localscribe.ehr.protocol import ConnectorError
+    from localscribe.ingest.service import pull_fhir
+
+    day = _day(args.date)
+    session = unlock(args)
+    try:
+        try:
+            visits, problems = pull_fhir(session, _fhir_connector(session, args.connector), day)
+        except ConnectorError as exc:
+            raise UserError(f"schedule pull failed: {exc}") from None
+    finally:
+        session.lock()
+    if args.json:
+        print_json({"date": day, "visits": [_row(v) for v in visits], "skipped": problems})
+    else:
+        print(f"{len(visits)} visit(s) on {day}")
+        for v in visits:
+            _print(v)
+        for problem in problems:
+            print(f"  skipped {problem}", file=sys.stderr)
+    return 0
+
+
+def cmd_list(args) -> int:
+    from localscribe.ingest.service import day_schedule
+
+    day = _day(args.date)
+    session = unlock(args)
+    try:
+        entries = day_schedule(session, day)
+    finally:
+        session.lock()
+    if args.json:
+        print_json({"date": day, "visits": [_row(e.visit, e.encounters) for e in entries]})
+        return 0
+    if not entries:
+        print(f"no visits on {day}")
+    for e in entries:
+        _print(e.visit, e.encounters)
+    return 0
+
+
+def cmd_listen(args) -> int:
+    from localscribe.ingest.listener import BindRefused, Hl7Listener
+    from localscribe.ingest.service import receive
+    from localscribe.vault import settings as vault_settings
+
+    from localscribe.vault import roles
+
+    session = unlock(args)
+    if not roles.allows(session.role, roles.PHI_WRITE):    # it could store nothing: refuse now
+        session.audit("denied", "schedule", "denied", permission=roles.PHI_WRITE)
+        session.lock()
+        raise UserError(f"{session.user} ({session.role.value}) may not receive patient data; "
+                        "run the listener as a clinician or assistant", exit_code=3)
+    allowed = vault_settings.read(session.db, vault_settings.EGRESS_ALLOW, []) or []
+    try:
+        listener = Hl7Listener(lambda v, raw, kind: receive(session, v, raw, kind),
+                               args.host, args.port, allowed=allowed,
+                               processing_id=args.processing_id,
+                               on_event=lambda kind, detail: _event(session, kind, detail))
+    except BindRefused as exc:
+        session.lock()
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        session.lock()
+        raise UserError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    listener.start()
+    session.audit("schedule.listen", f"{listener.host}:{listener.port}")
+    print(f"listening {listener.host}:{listener.port}", flush=True)
+    try:
+        # The session locks itself after its idle timeout: then nothing can be stored, so the
+        # listener stops rather than answer every sender AE.
+        while not stop.wait(0.5):
+            if session.locked or session.is_expired():
+                print("localscribe: the session locked; the listener stopped (unlock again)",
+                      file=sys.stderr)
+                return 3
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.stop()
+        if not session.locked:
+            session.lock()
+    print(f"stopped: {listener.stats.accepted} accepted, {listener.stats.rejected} refused")
+    return 0
+
+
+def _event(session, kind: str, detail: dict) -> None:
+    if kind == "ingest.hl7.refused" and not session.locked:
+        session.audit("schedule.refuse", "hl7", "refused", **detail)
