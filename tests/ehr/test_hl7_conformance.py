@@ -4,7 +4,7 @@ hl7apy: MSH-4/5/6/7/11, PID-3/5/8, TXA-5/9/10/12/22, OBX-2/4/5, and what AE and 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from hl7apy.parser import parse_message
@@ -40,7 +40,7 @@ def with_patient(note, name):
 
 def test_every_field_an_interface_engineer_checks(receiver):
     note = make_note(1)
-    started = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    started = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     assert connector(receiver.port).push(note).delivered
     assert receiver.invalid == []
     [raw] = receiver.received

@@ -57,7 +57,7 @@ def adt(event="A04", control="ADT-1", visit="V-2002", admit="202611291400", fami
     return m.to_er7()
 
 
-def send(port: int, message: str | bytes) -> "Message":
+def send(port: int, message: str | bytes) -> Message:
     """An MLLP client: frame, send, read the ACK frame, parse it with hl7apy."""
     data = message.encode() if isinstance(message, str) else message
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:

@@ -21,7 +21,7 @@ def _write_key(path: Path, key) -> None:
 def make_ca_and_cert(folder: Path, host: str, client: bool = False
                      ) -> tuple[Path, Path, Path] | tuple[Path, Path, Path, Path, Path]:
     """CA, server cert and key for ``host``; with ``client`` also a client cert and key."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "LocalScribe test CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)

@@ -23,7 +23,8 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.protocol import BaseConnector, CheckResult, DeliveryError, Setting
@@ -159,5 +160,5 @@ class ClipboardConnector(BaseConnector):
         try:
             detail = copy_with_auto_clear(backend, note.text, self.auto_clear_seconds)
         except (OSError, subprocess.SubprocessError) as exc:
-            raise ClipboardUnavailable(f"copying to the clipboard failed: {type(exc).__name__}")
+            raise ClipboardUnavailable(f"copying to the clipboard failed: {type(exc).__name__}") from exc
         return self.receipt(note, detail=detail)

@@ -6,7 +6,7 @@ Must be created and used on the Qt GUI thread (QClipboard's rule).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 class QtClipboardBackend:

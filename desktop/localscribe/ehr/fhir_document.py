@@ -66,7 +66,7 @@ def _zoned(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone().isoformat()
 
 
-def encounter_context(note: SignedNote, options: "DocumentOptions") -> dict[str, Any]:
+def encounter_context(note: SignedNote, options: DocumentOptions) -> dict[str, Any]:
     """context: the EHR's Encounter (a literal reference when the schedule came over FHIR, its
     visit number otherwise) and the visit's period; typed-in visits name LocalScribe's id."""
     visit = note.visit

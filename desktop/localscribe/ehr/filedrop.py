@@ -19,7 +19,7 @@ import tempfile
 import time
 import unicodedata
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.fhir_document import (ENCOUNTER_SYSTEM, NOTE_SYSTEM, DocumentOptions,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from hl7apy.parser import parse_message
 
@@ -91,7 +91,7 @@ def _dtm(iso: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
 
 
 def _hd(namespace: str, oid: str = "") -> list[str] | str:

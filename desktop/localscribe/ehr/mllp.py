@@ -126,7 +126,7 @@ def _read_frame(sock, host: str, port: int, codec: str) -> str:
     while True:
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             raise MllpError(f"no acknowledgement from {host}:{port} in time",
                             outcome_unknown=True) from None
         except OSError as exc:

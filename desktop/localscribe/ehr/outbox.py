@@ -18,7 +18,8 @@ import random
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from localscribe.domain import Patient, SignedNote, VisitContext
 from localscribe.ehr.protocol import DeliveryError

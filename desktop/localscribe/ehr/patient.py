@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Callable
+from datetime import date, datetime, UTC
+from typing import Any
+from collections.abc import Callable
 
 from localscribe.domain import Patient, SignedNote
 from localscribe.ehr.protocol import DeliveryError, PatientIdentifierMissing
@@ -55,7 +56,7 @@ def birth_date_problem(raw: str, today: date | None = None) -> str:
         born = date(year, month, day)
     except ValueError:
         return "is not a calendar date"
-    if born > (today or datetime.now(timezone.utc).date()):
+    if born > (today or datetime.now(UTC).date()):
         return "is in the future"
     return "is before 1850" if year < 1850 else ""
 

@@ -37,7 +37,8 @@ Receiver-supplied text (which might echo PHI) goes in ``detail``; the outbox sto
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
 
 from localscribe.domain import PushReceipt, SignedNote
 

@@ -5,7 +5,8 @@ session's database, cipher and audit trail. The CLI and the UI both go through t
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from localscribe.domain import SignedNote
 from localscribe.ehr import registry
@@ -38,16 +39,16 @@ def insecure_connectors(db) -> list[dict[str, Any]]:
 
 class EhrService:
     def __init__(self, db, cipher, audit: Callable[..., Any] | None = None,
-                 context: ConnectorContext | None = None, policy: RetryPolicy = RetryPolicy(),
+                 context: ConnectorContext | None = None, policy: RetryPolicy | None = None,
                  clock: Callable[[], float] = time.time):
         self.audit = audit if audit is not None else (lambda *a, **k: None)
         self.context = context or ConnectorContext()
         self.store = ConnectorStore(db, cipher, self.audit, clock)
-        self.outbox = Outbox(db, cipher, self.audit, policy, clock)
+        self.outbox = Outbox(db, cipher, self.audit, policy or RetryPolicy(), clock)
 
     @classmethod
     def from_session(cls, session, context: ConnectorContext | None = None,
-                     policy: RetryPolicy = RetryPolicy()) -> "EhrService":
+                     policy: RetryPolicy | None = None) -> EhrService:
         return cls(session.db, session.cipher, session.audit, context, policy)
 
     # ---------------------------------------------------------------- connectors

@@ -11,7 +11,8 @@ import ipaddress
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from localscribe.ehr.protocol import ConnectorConfig, Setting, SettingsError

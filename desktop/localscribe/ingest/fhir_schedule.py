@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from localscribe.ingest.model import FHIR_GENDER, IngestError, ScheduledVisit, Source
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from localscribe.ehr.hl7_er7 import msh_segment, segment, unescape
 from localscribe.ehr.patient import birth_date_problem
@@ -221,7 +221,7 @@ def ack(message: Er7 | None, code: str, control_id: str, text: str = "",
     """The ACK (v2.5, original mode) for a message; MSA-2 echoes its MSH-10."""
     msh = message.first("MSH") if message is not None else None
     event = comp(field(msh, 9), 2)
-    now = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S+0000")
+    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
     ack_id = "LSA" + hashlib.sha256(f"{control_id}|{now}|{code}".encode()).hexdigest()[:17].upper()
     segments = [
         msh_segment({3: application, 4: comp(field(msh, 6), 1), 5: comp(field(msh, 3), 1),

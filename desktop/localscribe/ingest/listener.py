@@ -15,7 +15,7 @@ import socket
 import socketserver
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from localscribe.ehr.hl7_er7 import unescape
 from localscribe.ehr.mllp import END, START
@@ -80,7 +80,7 @@ class Hl7Listener:
                 while True:
                     try:
                         chunk = self.request.recv(65536)
-                    except (socket.timeout, OSError):
+                    except (TimeoutError, OSError):
                         return
                     if not chunk:
                         return
@@ -127,7 +127,7 @@ class Hl7Listener:
                                                   "visit": getattr(stored, "id", "")})
             return ack(msg, "AA", control)
 
-    def start(self) -> "Hl7Listener":
+    def start(self) -> Hl7Listener:
         self._thread = threading.Thread(target=self.server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True)
         self._thread.start()

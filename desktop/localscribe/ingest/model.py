@@ -103,13 +103,13 @@ class ScheduledVisit:
             clinician_npi=self.clinician_npi, fhir_patient=self.fhir_patient,
             fhir_encounter=self.fhir_encounter, fhir_practitioner=self.fhir_practitioner)
 
-    def with_id(self, vid: str) -> "ScheduledVisit":
+    def with_id(self, vid: str) -> ScheduledVisit:
         return replace(self, id=vid)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ScheduledVisit":
+    def from_dict(cls, d: dict[str, Any]) -> ScheduledVisit:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})

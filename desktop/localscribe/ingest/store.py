@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Iterable
+from collections.abc import Iterable
 
 from localscribe.ingest.model import ScheduledVisit
 from localscribe.vault.db import transaction
