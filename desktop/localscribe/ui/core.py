@@ -206,6 +206,28 @@ def set_retention_days(session: Session, days: int) -> None:
     session.set_setting("retention.audio_days", int(days))
 
 
+# --- the EHR's schedule (ingest) ---------------------------------------------------------------
+
+def scheduled_not_started(session: Session, day: str) -> list[Any]:
+    """The day's scheduled visits (``ingest.ScheduledVisit``) that no encounter was started
+    from yet and that the EHR has not cancelled."""
+    from localscribe.ingest import service as schedule
+
+    return [e.visit for e in schedule.day_schedule(session, day)
+            if not e.encounters and e.visit.status != "cancelled"]
+
+
+def start_scheduled_visit(session: Session, visit_id: str, template: str) -> str:
+    from localscribe.ingest import service as schedule
+
+    return schedule.start_visit(session, visit_id, template)
+
+
+def default_template(data_dir: Any = None) -> str:
+    keys = note_templates.available_templates(data_dir)
+    return note_templates.DEFAULT_TEMPLATE if note_templates.DEFAULT_TEMPLATE in keys or not keys else keys[0]
+
+
 # --- drafting ----------------------------------------------------------------------------------
 
 def templates(data_dir: Any = None) -> list[tuple[str, str]]:

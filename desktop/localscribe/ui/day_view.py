@@ -94,6 +94,7 @@ class NewEncounterDialog(QDialog):
 class DayView(QWidget):
     open_requested = Signal(str)          # encounter id
     new_requested = Signal()
+    start_scheduled = Signal(str)         # scheduled visit id (from the EHR's schedule)
 
     COLUMNS = ("Time", "Patient", "DOB / MRN", "Visit type", "Status")
 
@@ -139,6 +140,23 @@ class DayView(QWidget):
         self.empty = QLabel("")
         self.empty.setObjectName("Muted")
         self.empty.setWordWrap(True)
+        # The EHR's schedule for the day shown (FHIR pull or HL7 SIU/ADT): a visit not started
+        # yet starts with one activation, carrying the EHR's patient and visit identifiers.
+        self._scheduled: list = []
+        self.schedule_label = QLabel("Scheduled (from the EHR), not started yet:")
+        self.schedule = QTableWidget(0, 4)
+        self.schedule.setObjectName("ScheduleTable")
+        self.schedule.setAccessibleName("Scheduled visits")
+        self.schedule.setHorizontalHeaderLabels(("Time", "Patient", "MRN", "Clinician"))
+        self.schedule.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.schedule.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.schedule.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.schedule.verticalHeader().hide()
+        self.schedule.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.schedule.itemActivated.connect(lambda item: self._start_row(item.row()))
+        self.schedule.cellDoubleClicked.connect(lambda r, _c: self._start_row(r))
+        self.schedule_label.hide()
+        self.schedule.hide()
 
         top = QHBoxLayout()
         top.addWidget(self.title)
@@ -155,6 +173,8 @@ class DayView(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty)
+        layout.addWidget(self.schedule_label)
+        layout.addWidget(self.schedule)
         self._shortcuts = [shortcut(self, "Ctrl+F", self.search.setFocus, local=True)]
         for a, b in ((self.new_button, self.search), (self.search, self.day),
                      (self.day, self.today_button), (self.today_button, self.all_days),
@@ -168,11 +188,30 @@ class DayView(QWidget):
         self._rows = list(rows)
         self._refill()
 
+    def set_schedule(self, visits: list) -> None:
+        """The day's scheduled visits not started yet (``ingest.ScheduledVisit``)."""
+        self._scheduled = list(visits)
+        self.schedule.setRowCount(len(self._scheduled))
+        for i, v in enumerate(self._scheduled):
+            values = (v.visit_time[11:16], v.display_name, v.patient_id,
+                      v.clinician_name or v.clinician_id)
+            for c, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, v.id)
+                self.schedule.setItem(i, c, item)
+        shown = bool(self._scheduled)
+        self.schedule_label.setVisible(shown)
+        self.schedule.setVisible(shown)
+
+    def shown_day(self) -> str:
+        return self.day.date().toString("yyyy-MM-dd")
+
     def clear(self) -> None:
         """Forget every patient shown (used when the window locks)."""
         self._rows = []
         self.search.clear()
         self.table.setRowCount(0)
+        self.set_schedule([])
 
     def show_today(self) -> None:
         self.all_days.setChecked(False)
@@ -212,6 +251,11 @@ class DayView(QWidget):
             self.empty.setText("No encounters match the search." if self.search.text()
                                else "No encounters on this day. Press New encounter (Ctrl+N) to start one.")
             self.empty.show()
+
+    def _start_row(self, row: int) -> None:
+        item = self.schedule.item(row, 0)
+        if item is not None:
+            emit(self.start_scheduled, item.data(Qt.ItemDataRole.UserRole))
 
     def _open_row(self, row: int) -> None:
         item = self.table.item(row, 0)

@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.day = DayView()
         self.day.new_requested.connect(self.new_encounter)
         self.day.open_requested.connect(self.open_encounter)
+        self.day.start_scheduled.connect(self.start_scheduled)
+        self.day.day.dateChanged.connect(lambda *_: self.refresh_schedule())
         self.encounter = EncounterView(self.runner, self.prefs)
         self.encounter.back_requested.connect(self.show_day)
         self.encounter.changed.connect(self.refresh_day)
@@ -366,6 +368,29 @@ class MainWindow(QMainWindow):
         except Exception as exc:
             self.day.empty.setText(f"⚠ The encounters cannot be listed: {describe_error(exc)}")
             self.day.empty.show()
+        self.refresh_schedule()
+
+    def refresh_schedule(self) -> None:
+        if self.session is None or core.role_of(self.session) not in core.PHI_ROLES:
+            return
+        try:
+            self.day.set_schedule(core.scheduled_not_started(self.session, self.day.shown_day()))
+        except Exception as exc:
+            self.day.set_schedule([])
+            self.day.empty.setText(f"⚠ The EHR schedule cannot be shown: {describe_error(exc)}")
+            self.day.empty.show()
+
+    def start_scheduled(self, visit_id: str) -> None:
+        """One activation on a scheduled visit: an encounter with the EHR's identifiers."""
+        if self.is_locked or self.session is None or not core.allows(self.session, "phi.write"):
+            return
+        try:
+            eid = core.start_scheduled_visit(self.session, visit_id, core.default_template(self.paths.data_dir))
+        except Exception as exc:
+            QMessageBox.warning(self, "Not started", f"The visit was not started: {describe_error(exc)}")
+            return
+        self.refresh_day()
+        self.open_encounter(eid)
 
     def show_settings(self) -> None:
         if self.session is None:
