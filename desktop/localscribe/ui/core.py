@@ -15,6 +15,7 @@ from collections.abc import Callable
 from localscribe.capture import sources
 from localscribe.config import Paths
 from localscribe.domain import Draft, Patient
+from localscribe.ingest.model import ScheduledVisit
 from localscribe.draft import render as note_render
 from localscribe.draft import templates as note_templates
 from localscribe.models import ModelError, resolve_model
@@ -208,7 +209,7 @@ def set_retention_days(session: Session, days: int) -> None:
 
 # --- the EHR's schedule (ingest) ---------------------------------------------------------------
 
-def scheduled_not_started(session: Session, day: str) -> list[Any]:
+def scheduled_not_started(session: Session, day: str) -> list[ScheduledVisit]:
     """The day's scheduled visits (``ingest.ScheduledVisit``) that no encounter was started
     from yet and that the EHR has not cancelled."""
     from localscribe.ingest import service as schedule

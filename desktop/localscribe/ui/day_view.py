@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, 
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QAbstractItemView)
 
 from localscribe.domain import Patient
+from localscribe.ingest.model import ScheduledVisit
 from localscribe.ui.core import EncounterRow
 from localscribe.ui.dates import DateError, example as date_example, parse_date
 from localscribe.ui.style import shortcut
@@ -142,7 +143,7 @@ class DayView(QWidget):
         self.empty.setWordWrap(True)
         # The EHR's schedule for the day shown (FHIR pull or HL7 SIU/ADT): a visit not started
         # yet starts with one activation, carrying the EHR's patient and visit identifiers.
-        self._scheduled: list = []
+        self._scheduled: list[ScheduledVisit] = []
         self.schedule_label = QLabel("Scheduled (from the EHR), not started yet:")
         self.schedule = QTableWidget(0, 4)
         self.schedule.setObjectName("ScheduleTable")
@@ -188,7 +189,7 @@ class DayView(QWidget):
         self._rows = list(rows)
         self._refill()
 
-    def set_schedule(self, visits: list) -> None:
+    def set_schedule(self, visits: list[ScheduledVisit]) -> None:
         """The day's scheduled visits not started yet (``ingest.ScheduledVisit``)."""
         self._scheduled = list(visits)
         self.schedule.setRowCount(len(self._scheduled))
