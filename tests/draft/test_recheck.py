@@ -81,3 +81,34 @@ def test_the_verifier_blocks_an_unsaid_drug_and_passes_a_said_one(visit):
     blocks = RC.verifier_blocks(visit, align)
     assert not blocks("The patient takes lisinopril 20 milligrams once a day.")
     assert blocks("The patient takes metformin 500 milligrams twice a day.")
+
+
+def _accepts(engine, grammar: str, text: str) -> bool:
+    """Does the note grammar let the model write ``text``? Each token is offered as the only
+    likely one; the grammar either takes it or the choice falls elsewhere."""
+    import numpy as np
+    from localscribe.draft.engine import _GrammarGreedy, _NoChoice
+
+    g = _GrammarGreedy(engine._llm, grammar)
+    try:
+        for tok in engine.tokenize(text):
+            logits = np.full(engine._llm.n_vocab(), -1e9, dtype=np.float32)
+            logits[tok] = 0.0
+            if g._pick(logits, None) != tok:
+                return False
+            g.accept(tok)
+        return True
+    except _NoChoice:
+        return False
+    finally:
+        g.close()
+
+
+def test_the_grammar_allows_decimals_but_no_sentences_glued_by_a_point(engine):
+    from localscribe.draft.templates import load_template
+
+    grammar = SX.build_grammar(load_template("soap").section("plan"))
+    assert _accepts(engine, grammar, "Temperature was 38.5 degrees. Follow up in 2 weeks.\n")
+    assert not _accepts(engine, grammar, "None.1 week follow-up.\n")      # seen on the demo
+    assert not _accepts(engine, grammar, "Dr.3 assesses a viral infection.\n")
+    assert not _accepts(engine, grammar, "Heart疾病 is suspected.\n")

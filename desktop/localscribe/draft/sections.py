@@ -84,9 +84,11 @@ def request_text(spec: SectionSpec, *, first: bool) -> str:
     return f"<|im_end|>\n<|im_start|>user\n{ask}<|im_end|>\n<|im_start|>assistant\n"
 
 
-# No full stop inside a sentence except before a digit, and no CJK or other script a note in
-# English never holds (Qwen slips into Chinese mid-word: "heart疾病", seen on ACI-Bench train).
-_CHAR_RULE = r'ch ::= [^\n.\u2E80-\U0010FFFF] | "." [0-9]'
+# No full stop inside a sentence except as a decimal point, between two digits ("38.5"): a
+# point after a letter followed by a digit let the model glue sentences together ("None.1 week
+# follow-up.1 week follow-up", "Dr.3 assesses", seen on the demo visit). No CJK or other script a
+# note in English never holds (Qwen slips into Chinese mid-word: "heart疾病", ACI-Bench train).
+_CHAR_RULE = r'ch ::= [^\n.0-9\u2E80-\U0010FFFF] | [0-9] ("." [0-9])?'
 
 
 # Clinicians' notes grow with the visit, but slowly: on ACI-Bench train (67 visits) a note has
