@@ -1,5 +1,6 @@
 """The Scorecard screen in the real window: shown to an auditor with data and charts, exported
-as CSV and a one-page PDF without PHI, cleared on lock; a clinician gets a refusal."""
+as CSV and a one-page PDF without PHI, cleared on lock; a clinician gets a refusal.
+Runs in the Qt test process (tests/run.sh), beside tests/ui."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def window(qtbot, practice):
     from localscribe.ui.prefs import UiPrefs
     vault, _ = practice
     style.apply(QApplication.instance())
-    w = MainWindow(vault.paths, "tiny", UiPrefs(idle_lock_s=300))
+    w = MainWindow(vault.paths, "tiny", UiPrefs())
     qtbot.addWidget(w)
     w.show()
     yield w
@@ -44,7 +45,8 @@ def _blue_pixels(image: QImage) -> int:
 def test_auditor_sees_scorecard_and_exports(window, practice, tmp_path, qtbot):
     _, eids = practice
     assert window.nav_scorecard.isHidden()
-    window.unlock("aud", PASS)
+    window.unlock("aud", PASS)                   # key derivation runs off the UI thread
+    qtbot.waitUntil(lambda: not window.is_locked, timeout=60000)
     assert window.nav_scorecard.isVisible()
     window.nav_scorecard.click()
     view = window.scorecard

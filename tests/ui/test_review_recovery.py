@@ -50,8 +50,8 @@ def test_draft_from_the_saved_recording_transcribes_the_spool_to_its_last_second
         qtbot, vault, window, paths):
     _tiny_models(paths)
     eid, samples = _visit_cut_short(vault)
-    window.prefs.idle_lock_s = 3600
     unlock(window, qtbot, "drjones")          # finds the visit's process gone: interrupted
+    window.idle.set_timeout(3600)             # the clinician waits for the draft without touching
     assert window.session.get_encounter(eid).status == "interrupted"
     window.open_encounter(eid)
     enc = window.encounter
