@@ -112,3 +112,12 @@ def test_the_grammar_allows_decimals_but_no_sentences_glued_by_a_point(engine):
     assert not _accepts(engine, grammar, "None.1 week follow-up.\n")      # seen on the demo
     assert not _accepts(engine, grammar, "Dr.3 assesses a viral infection.\n")
     assert not _accepts(engine, grammar, "Heart疾病 is suspected.\n")
+
+
+def test_a_section_that_must_be_written_cannot_open_with_none(engine):
+    from localscribe.draft.templates import load_template
+
+    grammar = SX.build_grammar(load_template("soap").section("subjective"))     # min 2 sentences
+    assert not _accepts(engine, grammar, "None, as the transcript does not mention it. She is well.\n")
+    assert not _accepts(engine, grammar, "None. She is well.\n")
+    assert _accepts(engine, grammar, "Nonsteroidal drugs helped. She is well.\n")

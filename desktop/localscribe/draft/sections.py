@@ -122,9 +122,11 @@ def section_rules(spec: SectionSpec, name: str) -> list[str]:
     n = PHRASE_CHARS if spec.phrase else MAX_SENTENCE_CHARS
     return [f'{name} ::= {none}{name}f (" " {name}s){{{lo - 1},{hi - 1}}} "\\n"',
             f'{name}s ::= [A-Z0-9] ch{{2,{n}}} "."',
-            # The first sentence may not be "None." itself: that answer ends the section.
+            # The first sentence may not be "None." itself (that answer ends the section), nor
+            # start with the word "None" ("None, as the transcript does not mention ...", seen
+            # on the demo where the section had to be written).
             f'{name}f ::= ([A-MO-Z0-9] ch{{2,{n}}} | "N" ([^o\\n.] ch{{1,{n - 1}}} | "o" ([^n\\n.] ch{{0,{n - 2}}}'
-            f' | "n" ([^e\\n.] ch{{0,{n - 3}}} | "e" ch{{1,{n - 4}}})))) "."']
+            f' | "n" ([^e\\n.] ch{{0,{n - 3}}} | "e" [^ ,;:\\n.] ch{{0,{n - 5}}})))) "."']
 
 
 def build_grammar(spec: SectionSpec) -> str:
