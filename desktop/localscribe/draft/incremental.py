@@ -217,8 +217,13 @@ class IncrementalDrafter:
                     whole=should_stop is None)
             gen = write()
             if blocks is not None:
-                gen = self._rewrite_blocked(gen, write, blocks, rules, base_seen)
-            rules.gate(gen.text.rstrip("\n"), 0)      # take in the section's last sentence
+                gen, rejected = self._rewrite_blocked(gen, write, blocks, rules, base_seen)
+            else:
+                rejected = set()
+            # Every sentence the section kept counts as written for the sections after it,
+            # the last one too (a final "... of 1." is not seen as ended while it is written:
+            # it could still become "1.5").
+            rules.restart(base_seen, [s for _, s in RC.finished_sentences(gen.text)], rejected)
             if on_text:
                 on_text("\n")
             written.append(SX.SectionText(spec.key, gen.text, gen.finished))
@@ -226,10 +231,11 @@ class IncrementalDrafter:
         return written
 
     def _rewrite_blocked(self, gen: Generation, write, blocks, rules: SX.SentenceRules,
-                         base_seen: set[str]) -> Generation:
+                         base_seen: set[str]) -> tuple[Generation, set[str]]:
         """Write again each sentence of the section that the verifier blocks (``draft.recheck``):
         the model restarts at the sentence's first token with that opening ruled out and writes
-        one sentence; the section's later sentences are kept as they were. Returns the section."""
+        one sentence; the section's later sentences are kept as they were. Returns the section
+        and the rejected sentences (normalized)."""
         tries: dict[int, set[int]] = {}        # token position -> openings ruled out there
         rejected: set[str] = set()
         after, spent = -1, 0
@@ -258,8 +264,7 @@ class IncrementalDrafter:
             self.stats.rewritten += 1
             self.stats.rewrite_tokens += retry.generated
             gen = self._splice(gen, retry, bad, k)
-        rules.restart(base_seen, [s for _, s in RC.finished_sentences(gen.text)], rejected)
-        return gen
+        return gen, rejected
 
     def _splice(self, gen: Generation, retry: Generation, bad: RC.Blocked, k: int) -> Generation:
         """The section with its blocked sentence replaced by the retry's first sentence, its
