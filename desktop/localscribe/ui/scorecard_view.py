@@ -59,7 +59,7 @@ class ScorecardView(QWidget):
         self.clinician.currentIndexChanged.connect(self._redraw)
         self.refresh = QPushButton("&Refresh")
         self.refresh.clicked.connect(self.reload)
-        self.export_csv_button = QPushButton("Export &CSV…")
+        self.export_csv_button = QPushButton("Scorec&ard")
         self.export_csv_button.clicked.connect(lambda: self.export_csv())
         self.export_pdf_button = QPushButton("Export &PDF…")
         self.export_pdf_button.clicked.connect(lambda: self.export_pdf())
@@ -191,7 +191,7 @@ def install(window: Any) -> ScorecardView:
     Audit, a page in the content stack, cleared on lock. Called once from MainWindow."""
     from localscribe.ui import core
     view = ScorecardView()
-    button = QPushButton("S&corecard")
+    button = QPushButton("Sc&orecard")
     button.hide()
     window.content.addWidget(view)
     nav = next(lay for lay in _layouts(window.workspace.layout())
