@@ -121,3 +121,77 @@ def test_a_section_that_must_be_written_cannot_open_with_none(engine):
     assert not _accepts(engine, grammar, "None, as the transcript does not mention it. She is well.\n")
     assert not _accepts(engine, grammar, "None. She is well.\n")
     assert _accepts(engine, grammar, "Nonsteroidal drugs helped. She is well.\n")
+
+
+def test_no_control_token_and_no_control_character_can_follow_none(engine):
+    """Seen on the demo: the grammar matched "<|im_start|>" by its spelled-out text, so the
+    model wrote "None<|im_start|><|im_start|>...\\r\\r." where a section had to be written."""
+    from localscribe.draft.engine import control_tokens
+    from localscribe.draft.templates import load_template
+
+    grammar = SX.build_grammar(load_template("soap").section("subjective"))     # min 2 sentences
+    control = control_tokens(engine._llm)
+    assert control.members, "the tiny model's chat template has control tokens"
+    for tok in sorted(control.members)[:5]:
+        assert not _accepts_tokens(engine, grammar, engine.tokenize("She is well. It") + [tok])
+    assert not _accepts(engine, grammar, "None\r\r. She is well.\n")
+    assert not _accepts(engine, grammar, 'None" She is well. It hurts.\n')
+    assert not _accepts(engine, grammar, "She has a cough.\tIt hurts.\n")
+
+
+def _accepts_tokens(engine, grammar: str, tokens: list[int]) -> bool:
+    import numpy as np
+    from localscribe.draft.engine import _GrammarGreedy, _NoChoice
+
+    g = _GrammarGreedy(engine._llm, grammar)
+    try:
+        for tok in tokens:
+            logits = np.full(engine._llm.n_vocab(), -1e9, dtype=np.float32)
+            logits[tok] = 0.0
+            if g._pick(logits, None) != tok:
+                return False
+            g.accept(tok)
+        return True
+    except _NoChoice:
+        return False
+    finally:
+        g.close()
+
+
+def test_a_section_that_must_be_written_cannot_start_a_token_toward_none():
+    rules = SX.SentenceRules(budget=200, seen=set(), must_write=True)
+    test = rules.gate("", 0)
+    assert test is not None
+    for piece in (b"None", b" None", b"N", b"No", b"Non", b"Nonetheless"):
+        assert test(piece), piece
+    assert not test(b"The") and not test(b" She")
+    assert rules.gate("The patient", 2) is None or not rules.gate("The patient", 2)(b" None")
+    assert SX.SentenceRules(budget=200, seen=set()).gate("", 0) is None
+
+
+def test_the_retry_rules_out_the_words_the_verifier_blocked_but_never_a_wrongly_denied_fact():
+    from localscribe.domain import Flag
+
+    unsaid = Flag("drug", "The note names metformin, which was not mentioned in the visit.", "metformin")
+    denied = Flag("negation", "The note reports headache, but in the visit it was denied or ruled out.",
+                  "headache")
+    wrongly_denied = Flag("negation", "The note says there is no chest pain, but the visit reports it.",
+                          "chest pain")
+    info = Flag("weak-evidence", "Nothing said in the visit clearly supports this statement.", "", "info")
+    assert RC.retry_avoid([unsaid, denied, wrongly_denied, info]) == ("metformin", "headache")
+
+    gate = RC.avoid_words(lambda text, n: None, 10, ("headache",))
+    test = gate("She is ok. She has a head", 7)
+    assert test(b"ache") and test(b"aches")
+    assert not test(b" cold")
+    # the words before the sentence being written are not its business
+    assert not RC.avoid_words(lambda text, n: None, 30, ("headache",))("No headache at all. She has a", 9)(b" cough")
+
+
+def test_the_verifier_names_the_denied_symptom_a_retry_must_not_write_again(visit):
+    from localscribe.verify.align import align
+
+    blocks = RC.verifier_blocks(visit, align)
+    verdict = blocks("The patient has a cough and chest pain.")
+    assert verdict and "chest pain" in verdict.avoid
+    assert not blocks("The patient has a cough for three days.")

@@ -168,3 +168,10 @@ def test_a_phrase_section_is_one_short_phrase():
     with pytest.raises(TemplateError, match="phrase must be true or false"):
         parse_template("x", {"sections": [{"key": "cc", "title": "CC", "phrase": "yes"}]})
     assert re.search(r"sentences", SX.request_text(load_template("soap").sections[0], first=True))
+
+
+def test_a_token_that_carries_the_last_word_and_the_stop_cannot_end_a_repeat():
+    rules = SX.SentenceRules(budget=500, seen={SX.norm_sentence("She has a cough and in.")})
+    test = rules.gate("She has a cough and", 8)
+    assert test is not None and test(b" in.") and not test(b" it.") and not test(b" in")
+    assert not SX.SentenceRules(budget=500, seen=set()).gate("She has a cough and", 8)

@@ -90,10 +90,32 @@ class _NoChoice(EngineError):
     """No token is both allowed by the grammar and not ruled out."""
 
 
+@dataclass(frozen=True)
+class _ControlTokens:
+    ids: np.ndarray
+    members: frozenset[int]
+
+    def __contains__(self, tok: int) -> bool:
+        return tok in self.members
+
+
+def control_tokens(llm) -> _ControlTokens:
+    """The vocabulary's control tokens other than end-of-generation ("<|im_start|>"): the
+    grammar sampler matches them by their spelled-out text, which the note's character class
+    allows, so Qwen could write "None<|im_start|><|im_start|>..." (seen on the demo visit,
+    the control tokens then detokenizing to nothing). They are never a choice."""
+    import llama_cpp
+
+    vocab = llm._model.vocab
+    ids = [t for t in range(llm.n_vocab())
+           if llama_cpp.llama_vocab_is_control(vocab, t) and not llama_cpp.llama_vocab_is_eog(vocab, t)]
+    return _ControlTokens(np.array(ids, dtype=np.intc), frozenset(ids))
+
+
 class _GrammarGreedy:
     """Greedy choice under a GBNF grammar, checking the arg-max before the whole vocabulary."""
 
-    def __init__(self, llm, grammar: str):
+    def __init__(self, llm, grammar: str, control: _ControlTokens | None = None):
         import llama_cpp
 
         self._lc = llama_cpp
@@ -109,6 +131,7 @@ class _GrammarGreedy:
             data=self._full.ctypes.data_as(llama_cpp.llama_token_data_p), size=self._n_vocab,
             selected=-1, sorted=False)
         self.full_passes = 0
+        self._control = control if control is not None else control_tokens(llm)
 
     def pick(self, logits_ptr, avoid: Callable[[int], bool] | None = None,
              adjust: Callable[[np.ndarray], np.ndarray] | None = None) -> int:
@@ -125,7 +148,7 @@ class _GrammarGreedy:
 
     def _pick(self, logits: np.ndarray, avoid: Callable[[int], bool] | None) -> int:
         tok = int(np.argmax(logits))
-        if avoid is None or not avoid(tok):
+        if tok not in self._control and (avoid is None or not avoid(tok)):
             self._one[0].id, self._one[0].logit, self._one[0].p = tok, float(logits[tok]), 0.0
             self._one_arr.size, self._one_arr.selected = 1, -1
             self._lc.llama_sampler_apply(self._smpl, ctypes.byref(self._one_arr))
@@ -134,6 +157,7 @@ class _GrammarGreedy:
         self.full_passes += 1
         self._full["id"] = np.arange(self._n_vocab, dtype=np.intc)
         self._full["logit"] = logits
+        self._full["logit"][self._control.ids] = -np.inf
         self._full_arr.size, self._full_arr.selected, self._full_arr.sorted = self._n_vocab, -1, False
         self._lc.llama_sampler_apply(self._smpl, ctypes.byref(self._full_arr))
         n = int(self._full_arr.size)
@@ -186,6 +210,7 @@ class LlamaEngine:
         self.lookahead = lookahead
         self.counters = EngineCounters()
         self._pieces: dict[int, bytes] = {}
+        self._control = control_tokens(self._llm)
 
     @classmethod
     def for_profile(cls, profile: str | None = None, paths=None, **kw) -> LlamaEngine:
@@ -347,7 +372,7 @@ class LlamaEngine:
         prompt_decoded = self.counters.evaluated - before
         t_first = time.perf_counter()
 
-        sampler = _GrammarGreedy(llm, grammar)
+        sampler = _GrammarGreedy(llm, grammar, self._control)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pieces: list[str] = []
         n, finished = 0, False

@@ -205,14 +205,15 @@ class IncrementalDrafter:
             if on_text:
                 on_text(f"{spec.title}\n")
             rules.budget = share
+            rules.must_write = bool(spec.min_statements)
             rules.new_section()
             base_seen = set(rules.seen)
 
             def write(prefix=(), avoid=(), spec=spec, tokens=tokens, share=share, on_text=on_text,
-                      should_stop=None):
+                      should_stop=None, words=(), start=0):
                 return self._record(self.engine.generate(
                     tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
-                    on_text=on_text, gate=rules.gate, controls=self.controls,
+                    on_text=on_text, gate=RC.avoid_words(rules.gate, start, words), controls=self.controls,
                     answer_prefix=prefix, first_avoid=avoid, should_stop=should_stop),
                     whole=should_stop is None)
             gen = write()
@@ -233,10 +234,14 @@ class IncrementalDrafter:
     def _rewrite_blocked(self, gen: Generation, write, blocks, rules: SX.SentenceRules,
                          base_seen: set[str]) -> tuple[Generation, set[str]]:
         """Write again each sentence of the section that the verifier blocks (``draft.recheck``):
-        the model restarts at the sentence's first token with that opening ruled out and writes
-        one sentence; the section's later sentences are kept as they were. Returns the section
-        and the rejected sentences (normalized)."""
-        tries: dict[int, set[int]] = {}        # token position -> openings ruled out there
+        the model restarts at the sentence's first token and writes one sentence; the
+        section's later sentences are kept as they were. The first try rules out the words the
+        verifier blocked (the denied symptom, the unsaid drug), so the sentence can keep what
+        was right; a later try, or one with no such words, rules out the opening too. Returns
+        the section and the rejected sentences (normalized)."""
+        tries: dict[int, int] = {}             # token position -> tries made there
+        openings: dict[int, set[int]] = {}     # token position -> openings ruled out there
+        words: dict[int, set[str]] = {}        # token position -> words ruled out there
         rejected: set[str] = set()
         after, spent = -1, 0
         while spent < RC.MAX_TRIES_PER_SECTION:
@@ -245,11 +250,15 @@ class IncrementalDrafter:
                 break
             pieces = [self.engine.piece(t) for t in gen.tokens]
             k = RC.token_boundary(pieces, gen.text, bad.start)
-            ruled_out = tries.setdefault(k, set())
-            if len(ruled_out) >= RC.MAX_TRIES_PER_SENTENCE or k >= len(gen.tokens):
+            if tries.get(k, 0) >= RC.MAX_TRIES_PER_SENTENCE or k >= len(gen.tokens):
                 after = bad.index             # it stays, flagged; look further on
                 continue
-            ruled_out.add(gen.tokens[k])
+            tries[k] = tries.get(k, 0) + 1
+            banned = words.setdefault(k, set())
+            ruled_out = openings.setdefault(k, set())
+            if banned.issuperset(bad.avoid):
+                ruled_out.add(gen.tokens[k])  # nothing new to rule out by word: a new opening
+            banned.update(bad.avoid)
             rejected.add(SX.norm_sentence(bad.sentence))
             kept = [s for _, s in RC.finished_sentences(gen.text)[:bad.index]]
             rules.restart(base_seen, kept, rejected)
@@ -258,8 +267,9 @@ class IncrementalDrafter:
             def one_sentence(new_text=new_text) -> bool:
                 # A full stop followed by a space or the line's end closes the sentence.
                 return re.search(r"\.\s|\n", "".join(new_text)) is not None
+            head = len(b"".join(pieces[:k]).decode("utf-8", "replace"))
             retry = write(prefix=gen.tokens[:k], avoid=frozenset(ruled_out), on_text=new_text.append,
-                          should_stop=one_sentence)
+                          should_stop=one_sentence, words=tuple(sorted(banned)), start=head)
             spent += 1
             self.stats.rewritten += 1
             self.stats.rewrite_tokens += retry.generated
@@ -353,7 +363,8 @@ def _norm(text: str) -> str:
 def merge_sections(template: Template, parts: list[list[Section]]) -> tuple[list[Section], int]:
     """Concatenate each section across chunks, dropping statements already said; returns the
     sections and how many repeats were dropped (reported, never silent). A section keeps an
-    empty-section notice only if no chunk wrote anything for it."""
+    empty-section notice only if no chunk wrote anything for it; a section left empty because
+    all it had repeated earlier statements says so."""
     merged = [Section(key=s.key, title=s.title) for s in template.sections]
     index = {s.key: s for s in merged}
     seen: set[str] = set()
@@ -369,6 +380,10 @@ def merge_sections(template: Template, parts: list[list[Section]]) -> tuple[list
                     continue
                 if key in seen:
                     removed += 1
+                    notices.setdefault(sec.key, (
+                        f"Nothing new was drafted for {sec.title}: what the model wrote there "
+                        "repeated statements already in the note. Write this section or confirm "
+                        "it is not needed."))
                     continue
                 seen.add(key)
                 n += 1

@@ -5,8 +5,10 @@ are the model's own slips that a second try avoids (a blanket "denies any pain" 
 about pain, a drug nobody named). The verifier that flags the finished note is the judge
 here too, so this adds no rule of its own: as a section is written, its first finished
 sentence that the verifier blocks is taken back to the token where it began, and the model
-writes that sentence again with the opening it chose before ruled out (and the rejected
-sentence itself, word for word, ruled out by ``SentenceRules.seen``). After a bounded number
+writes that sentence again with the words the verifier blocked ruled out (a headache the
+patient denied, a drug nobody named; never the words of a fact the note wrongly denies, which
+belongs in the note), then on a second try with the opening it chose before ruled out too
+(and the rejected sentence itself, word for word, ruled out by ``SentenceRules.seen``). After a bounded number
 of tries the sentence stays, with its flag: a fact the model insists on is the clinician's
 call, never silently dropped.
 
@@ -32,6 +34,33 @@ class Blocked:
     index: int        # which finished sentence of the section text
     start: int        # its first character in the text
     sentence: str
+    avoid: tuple[str, ...] = ()    # words the retry may not write (what the verifier blocked)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verifier's word on one sentence: blocked or not, and the words that made it so
+    when writing them again would repeat the error (an unsaid drug, a denied symptom)."""
+
+    blocked: bool
+    avoid: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.blocked
+
+
+def _denies(flag) -> bool:
+    """A negation flag on a note that *denies* something the visit reports ("denies chest
+    pain" after "it hurts in my chest"): the fact belongs in the note, only its polarity is
+    wrong, so its words must not be ruled out of the retry."""
+    return flag.kind == "negation" and flag.reason.startswith(
+        ("The note says no ", "The note says there is no ", "The note says the patient does not take "))
+
+
+def retry_avoid(flags) -> tuple[str, ...]:
+    """The blocked words a retry should not write again."""
+    return tuple(dict.fromkeys(f.span.lower() for f in flags
+                               if f.blocking and f.span.strip() and not _denies(f)))
 
 
 def finished_sentences(text: str) -> list[tuple[int, str]]:
@@ -50,11 +79,34 @@ def finished_sentences(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def first_blocked(text: str, blocks: Callable[[str], bool], *, after: int = -1) -> Blocked | None:
+def first_blocked(text: str, blocks: Callable[[str], object], *, after: int = -1) -> Blocked | None:
+    """The first finished sentence after index ``after`` that ``blocks`` rejects (a bool, or
+    a ``Verdict`` that also names the words to avoid)."""
     for i, (start, sentence) in enumerate(finished_sentences(text)):
-        if i > after and blocks(sentence):
-            return Blocked(i, start, sentence)
+        if i > after:
+            verdict = blocks(sentence)
+            if verdict:
+                return Blocked(i, start, sentence, getattr(verdict, "avoid", ()))
     return None
+
+
+def avoid_words(gate, start: int, words: tuple[str, ...]):
+    """``gate`` (``SentenceRules.gate``) that also rules out any token that would write one of
+    ``words`` (lower-cased) into the sentence beginning at character ``start``."""
+    if not words:
+        return gate
+
+    def combined(text: str, generated: int):
+        base = gate(text, generated)
+        tail = text[start:].lower()
+
+        def test(piece: bytes) -> bool:
+            if base is not None and base(piece):
+                return True
+            grown = tail + piece.decode("utf-8", "ignore").lower()
+            return any(w in grown and w not in tail for w in words)
+        return test
+    return combined
 
 
 def token_boundary(pieces: list[bytes], text: str, start: int) -> int:
@@ -71,14 +123,15 @@ def token_boundary(pieces: list[bytes], text: str, start: int) -> int:
 
 
 def verifier_blocks(transcript: Transcript,
-                    align: Callable[[str, Transcript], list[str]]) -> Callable[[str], bool]:
+                    align: Callable[[str, Transcript], list[str]]) -> Callable[[str], Verdict]:
     """The note verifier's verdict on one sentence, with its evidence aligned as the
     finished note's will be."""
     from localscribe.verify.grounding import Verifier
 
     verifier = Verifier(transcript)
 
-    def blocks(sentence: str) -> bool:
+    def blocks(sentence: str) -> Verdict:
         st = Statement(id="recheck", text=sentence, evidence=align(sentence, transcript))
-        return any(f.blocking for f in verifier.check(st))
+        flags = verifier.check(st)
+        return Verdict(any(f.blocking for f in flags), retry_avoid(flags))
     return blocks

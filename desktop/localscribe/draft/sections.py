@@ -88,7 +88,10 @@ def request_text(spec: SectionSpec, *, first: bool) -> str:
 # point after a letter followed by a digit let the model glue sentences together ("None.1 week
 # follow-up.1 week follow-up", "Dr.3 assesses", seen on the demo visit). No CJK or other script a
 # note in English never holds (Qwen slips into Chinese mid-word: "heart疾病", ACI-Bench train).
-_CHAR_RULE = r'ch ::= [^\n.0-9\u2E80-\U0010FFFF] | [0-9] ("." [0-9])?'
+# No control character either: "\r" and tabs are invisible in the review pane and broke the
+# "None." test ("None\r\r."). ``_NOT`` is that exclusion, for the rules' own negated classes.
+_NOT = r"\x00-\x1F\x7F"
+_CHAR_RULE = rf'ch ::= [^{_NOT}.0-9\u2E80-\U0010FFFF] | [0-9] ("." [0-9])?'
 
 
 # Clinicians' notes grow with the visit, but slowly: on ACI-Bench train (67 visits) a note has
@@ -123,10 +126,11 @@ def section_rules(spec: SectionSpec, name: str) -> list[str]:
     return [f'{name} ::= {none}{name}f (" " {name}s){{{lo - 1},{hi - 1}}} "\\n"',
             f'{name}s ::= [A-Z0-9] ch{{2,{n}}} "."',
             # The first sentence may not be "None." itself (that answer ends the section), nor
-            # start with the word "None" ("None, as the transcript does not mention ...", seen
-            # on the demo where the section had to be written).
-            f'{name}f ::= ([A-MO-Z0-9] ch{{2,{n}}} | "N" ([^o\\n.] ch{{1,{n - 1}}} | "o" ([^n\\n.] ch{{0,{n - 2}}}'
-            f' | "n" ([^e\\n.] ch{{0,{n - 3}}} | "e" [^ ,;:\\n.] ch{{0,{n - 5}}})))) "."']
+            # start with the word "None" ("None, as the transcript does not mention ...", and
+            # 'None" The patient ...' once that was ruled out, both on the demo visit where the
+            # section had to be written): after "None" only a letter may follow ("Nonetheless").
+            f'{name}f ::= ([A-MO-Z0-9] ch{{2,{n}}} | "N" ([^o{_NOT}.] ch{{1,{n - 1}}} | "o" ([^n{_NOT}.] ch{{0,{n - 2}}}'
+            f' | "n" ([^e{_NOT}.] ch{{0,{n - 3}}} | "e" [a-z] ch{{0,{n - 5}}})))) "."']
 
 
 def build_grammar(spec: SectionSpec) -> str:
@@ -191,13 +195,15 @@ class SentenceRules:
     - a sentence that mostly restates an earlier one of the same section ends the section: the
       model has run out of things to say and is looping on paraphrases;
     - ``numbers``: every number written must be one said in the visit, so a vital sign, age,
-      dose or duration that nobody said cannot be typed at all.
+      dose or duration that nobody said cannot be typed at all;
+    - ``must_write``: a section the visit spoke to cannot open with "None".
     The gate is asked before every token with the section's text so far.
     """
 
     budget: int
     seen: set[str]
     numbers: frozenset[str] | None = None
+    must_write: bool = False      # the section being written may not answer "None."
     earlier: list[set[str]] = field(default_factory=list)   # this section's finished sentences
     _done: int = 0                                          # sentences of this section checked
     _looping: bool = False
@@ -244,6 +250,10 @@ class SentenceRules:
 
     def gate(self, text: str, generated: int) -> Callable[[bytes], bool] | None:
         self._track(text)
+        # A section that must be written may not open with "None" in any spelling: the grammar
+        # rules out "None." there, and a greedy model set on it slipped past through "None\"",
+        # "None<|im_start|>" and "NoneappId=1" on the demo visit. The token is the place to stop it.
+        opening = self.must_write and not text.strip()
         sentence = text[text.rfind(". ") + 2:] if ". " in text else text
         sentence = sentence.rsplit("\n", 1)[-1]
         repeat = bool(sentence) and not sentence.endswith(".") and norm_sentence(sentence) in self.seen
@@ -254,10 +264,22 @@ class SentenceRules:
 
         def avoid(piece: bytes) -> bool:
             p = piece.decode("utf-8", "ignore")
+            if opening:
+                q = p.lstrip()
+                if q and ("None".startswith(q) or q.startswith("Non")):
+                    return True
             if closing and not p.startswith("\n"):
                 return True
             if repeat and p.startswith("."):
                 return True
+            if could_repeat and "." in p and not p.startswith("."):
+                # a token that carries the last word and the full stop (" in.") ends a repeat
+                # as surely as "." after it; "3.5" is a number, not an end
+                head = p[:p.index(".")]
+                after = p[p.index(".") + 1:]
+                if not (head[-1:].isdigit() and after[:1].isdigit()) and \
+                        norm_sentence(sentence + head) in self.seen:
+                    return True
             if self.numbers is not None and (tail or any(c.isdigit() for c in p)):
                 combined = tail + p
                 for m in _NUMBER_RUN.finditer(combined):
@@ -272,7 +294,9 @@ class SentenceRules:
                         return True
             return False
 
-        if not (closing or repeat or self.numbers is not None):
+        started = norm_sentence(sentence) if sentence and not at_end else ""
+        could_repeat = bool(started) and any(s.startswith(started) for s in self.seen)
+        if not (opening or closing or repeat or could_repeat or self.numbers is not None):
             return None
         return avoid
 
