@@ -130,7 +130,8 @@ def section_rules(spec: SectionSpec, name: str) -> list[str]:
             # 'None" The patient ...' once that was ruled out, both on the demo visit where the
             # section had to be written): after "None" only a letter may follow ("Nonetheless").
             f'{name}f ::= ([A-MO-Z0-9] ch{{2,{n}}} | "N" ([^o{_NOT}.] ch{{1,{n - 1}}}'
-            f' | "o" ([^n{_NOT}.] ch{{0,{n - 2}}} | "n" ([^e{_NOT}.] ch{{0,{n - 3}}} | "e" [a-z] ch{{0,{n - 5}}})))) "."']
+            f' | "o" ([^n{_NOT}.] ch{{0,{n - 2}}} | "n" ([^e{_NOT}.] ch{{0,{n - 3}}}'
+            f' | "e" [a-z] ch{{0,{n - 5}}})))) "."']
 
 
 def build_grammar(spec: SectionSpec) -> str:
