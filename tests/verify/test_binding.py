@@ -126,3 +126,31 @@ def test_a_bare_number_is_bound_to_the_word_before_it():
                ("patient", "it started about four days ago"))
     assert blocking(tr, "Type 2 diabetes.") == []
     assert blocking(tr, "Type 4 diabetes.") == ["number"]          # 4 is said, but of the days
+
+
+# -- broad findings denied under a condition, and tags that end a clause (round 3) -------------
+def test_pain_reported_in_the_visit_and_denied_under_pressure_is_not_a_contradiction():
+    tr = visit(("clinician", "okay great and since this i'm the reason i'm asking all these questions i'm a little "
+                'concerned about the inactivity with your your knee pain and you know how diabetes you need'
+                ' to be very you know active and and taking your medicine to keep that under control so you'
+                ' know may wan na continue to follow up with your pcp for that diabetes as we go through '
+                "here and just watch your blood sugars extra as we go through that now i'm gon na go ahead "
+                'and examine your your right knee and when i push on the outside does that hurt at all'),
+               ("patient", "no"),
+               ("patient", "some exercises ice and mobic"),
+               ("patient", "i was playing basketball and jerry ran into me and the inside of my knee hurts"))
+    # D2N061: the "no" answers "when i push on the outside does that hurt at all"
+    assert blocking(tr, "Right knee pain.", ["seg1", "seg2"]) == []
+    assert blocking(tr, "She reports right knee pain.", ["seg1", "seg2", "seg3"]) == []
+
+
+def test_a_broad_finding_the_visit_only_denies_is_still_flagged():
+    tr = visit(("doctor", "any pain in the knee"), ("patient", "no"))
+    assert "negation" in blocking(tr, "She reports knee pain.", ["seg1", "seg2"])
+
+
+def test_a_tag_ends_the_scope_of_a_negation_in_an_unpunctuated_turn():
+    tr = visit(("patient", "i did not fall okay okay the swelling started yesterday"))
+    assert blocking(tr, "She reports swelling.", ["seg1"]) == []
+    tr = visit(("doctor", "there's no evidence of what we call hydronephrosis"))              # valid-like
+    assert "negation" in blocking(tr, "There is hydronephrosis.", ["seg1"])

@@ -35,6 +35,7 @@ from localscribe.verify.lexicon import DrugLexicon, load_lexicon
 from localscribe.verify.negation import STOPWORDS
 from localscribe.verify.phrases import PhraseIndex
 from localscribe.verify.polarity import (
+    GENERIC,
     FindingPolarity,
     finding_polarity,
     segment_polarities,
@@ -352,8 +353,11 @@ class Verifier:
                 continue            # "pain with pronation": judged as "pain" unless the visit says it so
             if not self.findings.mentioned(f, whole.mentioned, self.whole.stems):
                 c.flag("finding", f"The note reports {f}, which was not mentioned in the visit.", f)
-            elif (f in near.negated and f not in near.asserted) or (
-                    f not in near.asserted and f in whole.negated and f not in whole.asserted):
+            elif ((f in near.negated and f not in near.asserted) or (
+                    f not in near.asserted and f in whole.negated and f not in whole.asserted)) and not (
+                    f in GENERIC and f in whole.asserted):
+                # A broad finding ("pain") the visit both reports and denies was denied under some
+                # condition ("when I push here, does that hurt?" "no"): not a contradiction.
                 c.flag("negation", f"The note reports {_name(f)}, but in the visit it was denied or "
                                    "ruled out.", _name(f))
             elif "|" not in f and not self.findings.mentioned(f, whole.asserted, self.whole.stems):

@@ -28,7 +28,11 @@ _TRIGGERS = {
 _SCOPE_END = {".", ";", ":", "?", "!", "but", "however", "although", "though", "except",
               "which", "who", "because", "since", "so", "then", "now", "yet", "reports", "reported",
               "endorses", "endorsed", "complains", "admits", "notes", "states", "says", "has",
-              "positive", "aside", "otherwise", "apart", "besides", "while", "whereas", "some", "little"}
+              "positive", "aside", "otherwise", "apart", "besides", "while", "whereas", "some", "little",
+              # unpunctuated speech: a tag starts the next clause ("you did not okay okay what
+              # are you doing for the pain today" does not deny the pain). Not wh-words: "there's
+              # no evidence of what we call hydronephrosis" (valid D2N085) denies it.
+              "okay", "ok", "alright"}
 _SCOPE_MAX = 16
 _SCOPE_WORDS = 8
 _LIST_WORDS = {",", "or", "and", "nor", "any", "other", "the", "a", "an", "of", "signs", "symptoms",

@@ -43,7 +43,7 @@ _ASKING_ONE = {"if", "whether", "risk", "risks", "complications", "prevent", "av
 _ASK_SCOPE = 20
 _QUALIFIERS = {"with", "when", "during", "upon", "on", "while", "after", "to", "at", "if", "from"}
 # Findings so broad that a qualified denial of them says nothing about the finding as a whole.
-_GENERIC = {"pain", "tenderness", "edema", "weakness", "numbness", "tingling", "stiffness", "redness",
+GENERIC = _GENERIC = {"pain", "tenderness", "edema", "weakness", "numbness", "tingling", "stiffness", "redness",
             "bleeding", "drainage", "instability", "decreased range of motion", "crepitus", "deformity"}
 # Generic findings whose body site is a fact of its own ("calf pain" in a visit about the knee).
 _SITED = {"pain", "edema", "tenderness", "redness", "numbness", "tingling", "weakness", "stiffness",
