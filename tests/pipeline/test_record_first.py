@@ -91,6 +91,24 @@ def test_bad_details_are_refused_and_change_nothing(clinician_session):
         assert s.get_encounter(eid).patient == Patient()
 
 
+def test_a_visit_from_the_ehr_schedule_keeps_the_ehr_patient(clinician_session):
+    from localscribe.ingest import service as schedule
+    from localscribe.ingest.model import ScheduledVisit
+    s = clinician_session
+    visit = schedule.receive(s, ScheduledVisit(source="hl7", patient_id="MRN-4471", family="Cruz",
+                                               given="Maria", birth_date="1961-04-02",
+                                               visit_time="2026-11-29T09:30:00"),
+                             b"MSH|test", "SIU^S12")
+    eid = schedule.start_visit(s, visit.id, "soap")
+    ehr_patient = s.get_encounter(eid).patient
+    assert ehr_patient.mrn == "MRN-4471"
+    with pytest.raises(PatientDetailsError, match="EHR's schedule"):
+        attach_patient(s, eid, Patient(NAME, MRN))
+    assert s.get_encounter(eid).patient == ehr_patient
+    attach_patient(s, eid, ehr_patient, consent=True)       # the same details: nothing changes
+    assert s.get_encounter(eid).patient == ehr_patient
+
+
 def test_only_phi_writers_attach(tmp_path):
     from localscribe.config import Paths
     from localscribe.vault import TEST_PARAMS, Vault

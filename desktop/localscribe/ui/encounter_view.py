@@ -57,6 +57,11 @@ class EncounterView(QWidget):
         self.back.clicked.connect(self._back)
         self.header = QLabel("")
         self.header.setObjectName("Title")
+        self.patient_button = QPushButton("Pat&ient details…")
+        self.patient_button.setToolTip("Add or correct the patient's name, date of birth, MRN "
+                                       "and consent (needed before signing)")
+        self.patient_button.clicked.connect(self._edit_patient)
+        self.patient_button.hide()
         self.subheader = QLabel("")
         self.subheader.setObjectName("Subtitle")
         self.error = QLabel("")
@@ -79,6 +84,7 @@ class EncounterView(QWidget):
         titles.addWidget(self.header)
         titles.addWidget(self.subheader)
         top.addLayout(titles, 1)
+        top.addWidget(self.patient_button)
         erow = QHBoxLayout()
         erow.addWidget(self.error, 1)
         erow.addWidget(self.retry)
@@ -133,7 +139,6 @@ class EncounterView(QWidget):
         self._segments = {}
         self.error.hide()
         self.retry.hide()
-        self.header.setText(self.row.patient.name)
         self._show_subheader()
         self.review.clear()
         self.review.set_templates(self._templates(), self.row.template)
@@ -146,12 +151,16 @@ class EncounterView(QWidget):
             self._load_review()
 
     def _show_subheader(self) -> None:
+        """The header and the line under it: who (or "Unnamed visit 14:32"), what, status."""
         if self.row is None:
             return
         p = self.row.patient
+        self.header.setText(self.row.title)
         self.subheader.setText(" · ".join(x for x in (
             f"DOB {p.birth_date}" if p.birth_date else "", f"MRN {p.mrn}" if p.mrn else "",
+            "" if self.row.identified else "⚠ patient details needed before signing",
             self._template_title(self.row.template), self.row.status_label) if x))
+        self.patient_button.setVisible(not self.row.signed and self._can("phi.write"))
 
     def refresh_status(self) -> None:
         """Show a status that changed behind the view's back (a queued note went out)."""
@@ -192,7 +201,6 @@ class EncounterView(QWidget):
         if not self.visit_in_progress:
             self.open(session, self.row.id, self.paths, self.profile)
             return
-        self.header.setText(self.row.patient.name)
         self._show_subheader()
         transcript = session.load_transcript(self.row.id) or Transcript()
         self._segments = {seg.id: seg for seg in transcript.segments}
@@ -243,14 +251,18 @@ class EncounterView(QWidget):
                 self.panel.set_testing(False)
         QTimer.singleShot(MIC_TEST_MS, finish)
 
-    def _record(self) -> None:
+    def record_now(self) -> None:
+        """Record first: start at once; consent is recorded with the patient's details later."""
+        self._record(with_consent=False)
+
+    def _record(self, with_consent: bool = True) -> None:
         if self.visit is not None and self.visit_state == "paused":
             self._call_visit("resume")
             return
         if self.visit is not None:
             return
         assert self.row is not None
-        if not self.row.recorded:
+        if not self.row.recorded and with_consent:
             agreed = ask_consent(self, self.row.patient.name)
             core.consent_recorded(self.session, self.row.id, agreed)
             if not agreed:
@@ -471,8 +483,31 @@ class EncounterView(QWidget):
         self.review.show_status("✓ Copied to the clipboard" + (f"; it clears itself in {seconds} s."
                                                                  if seconds > 0 else "."))
 
+    def _edit_patient(self) -> None:
+        """Attach or correct the patient (and their consent) before signing."""
+        from localscribe.ui.patient_form import PatientDialog
+        if self.row is None or self.session is None:
+            return
+        dialog = PatientDialog(self.row.patient, self)
+        if dialog.exec() != PatientDialog.DialogCode.Accepted:
+            return
+        try:
+            core.attach_patient(self.session, self.row.id, dialog.patient(), dialog.consent_given())
+        except Exception as exc:
+            self._show_error(f"The patient's details were not saved: {describe_error(exc)}")
+            return
+        self.error.hide()
+        self._refresh_row()
+        self._show_subheader()
+        emit(self.changed)
+
     def _sign(self) -> None:
         self.review.flush()
+        refusal = core.sign_refusal(self.row) if self.row is not None else ""
+        if refusal:        # the vault refuses it too; said before the dialog asks for anything
+            self.review.show_status(f"Not signed: {refusal}.", error=True)
+            self.patient_button.setFocus()
+            return
         try:
             text = self.review.note_text()
             if core.latest_note_text(self.session, self.row.id) != text:

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.unlock_view.stop_requested.connect(self._stop_while_locked)
         self.day = DayView()
         self.day.new_requested.connect(self.new_encounter)
+        self.day.record_requested.connect(self.record_first)
         self.day.open_requested.connect(self.open_encounter)
         self.day.start_scheduled.connect(self.start_scheduled)
         self.day.day.dateChanged.connect(lambda *_: self.refresh_schedule())
@@ -242,8 +243,7 @@ class MainWindow(QMainWindow):
             self._show_home(self.session)
 
     def _show_home(self, session: Any) -> None:
-        role = core.role_of(session)
-        phi = role in core.PHI_ROLES
+        phi = core.sees_patients(session)
         self.nav_today.setVisible(phi)
         self.nav_audit.setVisible(core.allows(session, "audit.read"))
         resume, self._resume_eid = self._resume_eid, ""
@@ -350,7 +350,7 @@ class MainWindow(QMainWindow):
 
     # --- navigation ----------------------------------------------------------------------------
     def show_day(self) -> None:
-        if self.session is None or core.role_of(self.session) not in core.PHI_ROLES:
+        if not core.sees_patients(self.session):
             return
         try:
             self.day.set_templates(core.templates(self.paths.data_dir))
@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
         self.day.table.setFocus() if self.day.table.rowCount() else self.day.new_button.setFocus()
 
     def refresh_day(self) -> None:
-        if self.session is None or core.role_of(self.session) not in core.PHI_ROLES:
+        if not core.sees_patients(self.session):
             return
         try:
             self.day.set_encounters(core.encounters(self.session))
@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
         self.refresh_schedule()
 
     def refresh_schedule(self) -> None:
-        if self.session is None or core.role_of(self.session) not in core.PHI_ROLES:
+        if not core.sees_patients(self.session):
             return
         try:
             self.day.set_schedule(core.scheduled_not_started(self.session, self.day.shown_day()))
@@ -423,6 +423,24 @@ class MainWindow(QMainWindow):
         self.refresh_day()
         self.open_encounter(eid)
 
+    def record_first(self) -> None:
+        """One click: an unnamed visit, recording at once, no form or dialog in the way; the
+        patient's details and consent are attached on the encounter before signing."""
+        if self.is_locked or self.session is None or not core.allows(self.session, "phi.write"):
+            return
+        if self.encounter.recording_active:
+            self.open_encounter(self.encounter.row.id, keep_live=True)
+            return
+        try:
+            eid = core.start_unnamed_visit(self.session, self.paths.data_dir)
+        except Exception as exc:
+            QMessageBox.warning(self, "Not started", f"The visit was not started: {describe_error(exc)}")
+            return
+        self.refresh_day()
+        self.open_encounter(eid)
+        if self.content.currentWidget() is self.encounter:
+            self.encounter.record_now()
+
     def open_encounter(self, eid: str, keep_live: bool = False) -> None:
         if self.session is None:
             return
@@ -433,7 +451,7 @@ class MainWindow(QMainWindow):
             return
         if keep_live:
             self.encounter.set_session(self.session)
-            self.encounter.header.setText(self.encounter.row.patient.name)
+            self.encounter.header.setText(self.encounter.row.title)
         else:
             try:
                 self.encounter.open(self.session, eid, self.paths, self.profile)

@@ -170,7 +170,7 @@ class SettingsView(QWidget):
         self.new_user.setAccessibleName("New user name")
         self.new_role = QComboBox()
         self.new_role.setAccessibleName("New user role")
-        self.new_role.addItems([core.CLINICIAN, core.ASSISTANT, core.AUDITOR, core.ADMIN])
+        self.new_role.addItems(list(core.ROLE_NAMES))
         self.new_pass = QLineEdit()
         self.new_pass.setEchoMode(QLineEdit.EchoMode.Password)
         self.new_pass.setAccessibleName("New user passphrase")
