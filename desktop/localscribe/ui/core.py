@@ -189,7 +189,7 @@ def copy_signed_note(session: Session, eid: str, auto_clear_s: int) -> str:
     return session.record_copy(eid, auto_clear_s=auto_clear_s).text
 
 
-def audit_events(session: Session, limit: int = 500) -> list[dict]:
+def audit_events(session: Session, limit: int = 500) -> list[dict[str, Any]]:
     return [{"seq": e.seq, "actor": e.actor, "role": e.role, "action": e.action, "object": e.object,
              "outcome": e.outcome, "details": e.details, "at": e.time}
             for e in session.audit_events()[-limit:]]
@@ -208,7 +208,7 @@ def security_report_text(paths: Paths, session: Session) -> str:
     return report_text(paths, session)
 
 
-def users(session: Session) -> list[dict]:
+def users(session: Session) -> list[dict[str, Any]]:
     return [{"name": u.id, "role": str(getattr(u.role, "value", u.role)), "disabled": u.disabled,
              "locked": u.locked} for u in session.list_users()]
 
@@ -297,7 +297,7 @@ def render_note(draft: Draft, data_dir: Path | None = None) -> str:
 
 # --- models and capture ------------------------------------------------------------------------
 
-def model_status(profile: str, paths: Paths) -> list[dict]:
+def model_status(profile: str, paths: Paths) -> list[dict[str, Any]]:
     """One row per model role: file name, path, hash, and whether it verified."""
     rows = []
     for role in ("asr", "llm"):
@@ -419,7 +419,7 @@ def check_connector(session: Session, name: str) -> tuple[bool, str]:
     return result.ok, result.summary
 
 
-def send_note(session: Session, eid: str, connector: str, clipboard: Any = None) -> dict:
+def send_note(session: Session, eid: str, connector: str, clipboard: Any = None) -> dict[str, Any]:
     """Queue the signed note for `connector` and try once now; the outbox retries later."""
     from localscribe.ehr import delivery
 

@@ -6,7 +6,7 @@ into widget updates through `VisitBridge`, and calls vault / pipeline / ehr thro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget,
@@ -26,6 +26,9 @@ from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
 from localscribe.vault.encounters import SIGNED_STATUSES
 
+if TYPE_CHECKING:
+    from localscribe.vault.session import Session
+
 LIVE_STATES = ("recording", "paused")
 MIC_TEST_MS = 4000
 
@@ -38,7 +41,7 @@ class EncounterView(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.prefs = prefs
-        self.session: Any = None
+        self.session: Session | None = None
         self.paths: Paths | None = None
         self.profile = ""
         self.row: core.EncounterRow | None = None
@@ -130,7 +133,7 @@ class EncounterView(QWidget):
         return (self.visit is not None and not getattr(self.visit, "done", False)) \
             or self.runner.session_work()
 
-    def open(self, session: Any, eid: str, paths: Paths, profile: str) -> None:
+    def open(self, session: Session, eid: str, paths: Paths, profile: str) -> None:
         self._hidden = False
         self.session, self.paths, self.profile = session, paths, profile
         self.row = core.encounter(session, eid)
@@ -188,10 +191,10 @@ class EncounterView(QWidget):
         self._audio = None
         self._segments = {}
 
-    def set_session(self, session: Any) -> None:
+    def set_session(self, session: Session) -> None:
         self.session = session
 
-    def reveal(self, session: Any) -> None:
+    def reveal(self, session: Session) -> None:
         """Back from a lock: show the encounter again, read from the vault (the view forgot
         it at the lock); a visit still recording or drafting goes on being shown live."""
         self._hidden = False

@@ -5,7 +5,7 @@ patients.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -27,6 +27,9 @@ from localscribe.ui.unlock_view import UnlockView
 from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
 from localscribe.vault import settings as vault_settings
+
+if TYPE_CHECKING:
+    from localscribe.vault.session import Session
 
 APP_TITLE = "LocalScribe"
 # How often the window looks for queued notes that are due again (the outbox's own backoff
@@ -60,7 +63,7 @@ class MainWindow(QMainWindow):
         self.prefs = prefs or UiPrefs()
         self.prefs_path = prefs_path
         self.vault: Any = None
-        self.session: Any = None
+        self.session: Session | None = None
         self.models_ready = False
         self.setWindowTitle(APP_TITLE)
         self.resize(1280, 820)
@@ -96,7 +99,7 @@ class MainWindow(QMainWindow):
         self.lock_button.setObjectName("LockButton")
         self.lock_button.clicked.connect(lambda: self.lock("Locked."))
         # A visit's session, kept open behind the lock until its recording/draft is stored.
-        self._held_session: Any = None
+        self._held_session: Session | None = None
         self._held_reason = ""
         self._resume_eid = ""       # the encounter on screen at the lock, shown again at unlock
         self._unlocking = False
@@ -242,7 +245,7 @@ class MainWindow(QMainWindow):
             self.nav_settings.show()
             self._show_home(self.session)
 
-    def _show_home(self, session: Any) -> None:
+    def _show_home(self, session: Session) -> None:
         phi = core.sees_patients(session)
         self.nav_today.setVisible(phi)
         self.nav_audit.setVisible(core.allows(session, "audit.read"))
@@ -309,7 +312,7 @@ class MainWindow(QMainWindow):
         emit(self.locked)
 
     @staticmethod
-    def _lock_session(session: Any, reason: str) -> None:
+    def _lock_session(session: Session, reason: str) -> None:
         try:
             session.lock(reason=reason)
         except Exception:
