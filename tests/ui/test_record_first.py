@@ -132,6 +132,13 @@ def test_record_now_records_at_once_and_signs_once_the_patient_is_attached(
     assert enc.subheader.text().endswith("Recording")
     assert _day_label(window, eid) == header
     assert window.session.get_encounter(eid).patient == Patient()       # nothing invented
+    # Record now again while this visit records: said, and no second (empty) visit is made.
+    before = len(window.session.list_encounters())
+    watch = ModalWatch()
+    window.record_first()
+    assert watch.stop() == ["Visit in progress"]
+    assert len(window.session.list_encounters()) == before and enc.row.id == eid
+    assert enc.recording_active
 
     panel.stop_button.click()
     review = enc.review

@@ -506,6 +506,7 @@ class EncounterView(QWidget):
 
     def _sign(self) -> None:
         self.review.flush()
+        self._refresh_row()          # details attached elsewhere (the CLI) count too
         refusal = core.sign_refusal(self.row) if self.row is not None else ""
         if refusal:        # the vault refuses it too; said before the dialog asks for anything
             self.review.show_status(f"Not signed: {refusal}.", error=True)

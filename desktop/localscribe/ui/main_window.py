@@ -431,8 +431,15 @@ class MainWindow(QMainWindow):
         patient's details and consent are attached on the encounter before signing."""
         if self.is_locked or self.session is None or not core.allows(self.session, "phi.write"):
             return
-        if self.encounter.recording_active:
-            self.open_encounter(self.encounter.row.id, keep_live=True)
+        enc = self.encounter
+        if enc.visit_in_progress:
+            # One visit at a time: the one on screen is still recording or drafting.
+            QMessageBox.information(self, "Visit in progress", (
+                "Stop the current recording before starting another visit." if enc.recording_active
+                else "The current visit's note is still being drafted; start the next visit when "
+                     "it is stored."))
+            if enc.row is not None:
+                self.open_encounter(enc.row.id, keep_live=enc.recording_active)
             return
         try:
             eid = core.start_unnamed_visit(self.session, self.paths.data_dir)
