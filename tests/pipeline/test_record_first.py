@@ -158,3 +158,20 @@ def test_cli_note_sign_obeys_the_same_rule(clinician_session):
     r = _cli(data, "note", "sign", eid, "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["version"] == 1
+
+
+def test_a_note_signed_before_the_rule_can_still_be_amended(clinician_session):
+    """Vaults from before this rule hold notes signed for a name alone; an amendment keeps
+    the patient its note was signed for instead of locking the note for good."""
+    from localscribe.vault.db import transaction
+    s = clinician_session
+    eid = s.create_encounter(Patient(NAME, MRN), "soap")
+    s.save_note_version(eid, "PLAN\nRest.")
+    s.sign(eid)
+    store = s._encounters       # as an older version left it: the MRN never given
+    with transaction(store.db):
+        store.db.execute("UPDATE encounters SET patient_mrn = ? WHERE id = ?",
+                         (store.cipher.seal_text("encounters", eid, "patient_mrn", ""), eid))
+    assert s.get_encounter(eid).patient == Patient(NAME)
+    note = s.amend(eid, "PLAN\nRest and fluids.")
+    assert note.version == 2 and s.get_encounter(eid).status == "amended"

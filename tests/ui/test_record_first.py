@@ -2,8 +2,8 @@
 recording an unnamed visit at once, with no form or consent dialog in the way; the visit is
 named "Unnamed visit HH:MM" in the header and the day list; signing is refused (the vault's
 rule, said before the sign dialog opens) until the patient's details are attached, then it
-signs. Real window (offscreen), real vault; the first test also records through the
-PulseAudio virtual microphone and drafts with the tiny models."""
+signs. Real window (offscreen), real vault; the first test records through the PulseAudio virtual
+microphone with the tiny models, the second signs a stored draft (no models needed)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def _no_phi_in_trail(vault) -> list:
 
 
 @pytest.mark.slow
-def test_record_now_records_at_once_and_signs_once_the_patient_is_attached(
+def test_record_now_records_at_once_and_the_patient_is_attached_afterwards(
         virtual_microphone, qtbot, vault, window, paths):
     # virtual_microphone first: torn down last, after the window stopped its streams.
     tiny_models_or_skip(paths)
@@ -111,9 +111,19 @@ def test_record_now_records_at_once_and_signs_once_the_patient_is_attached(
     pulse = [d.name for d in core.input_devices() if d.name.startswith("pulse")]
     assert pulse, "the virtual microphone is not offered"
     window.prefs.microphone = pulse[0]
-    enc, panel = window.encounter, window.encounter.panel
     assert window.day.record_button.isVisible() and window.day.record_button.isEnabled()
 
+    try:
+        _visit(window, virtual_microphone, vault)
+    finally:      # a failed step must not leave a visit that the window's close asks about
+        visit = window.encounter.visit
+        if visit is not None and window.encounter.visit_in_progress:
+            visit.cancel()
+            visit.wait(timeout=60)
+
+
+def _visit(window, virtual_microphone, vault) -> None:
+    enc, panel = window.encounter, window.encounter.panel
     watch = ModalWatch()
     window.day.record_button.click()
     # Recording from the click itself: no form, no consent question, no second press.
@@ -136,23 +146,31 @@ def test_record_now_records_at_once_and_signs_once_the_patient_is_attached(
     before = len(window.session.list_encounters())
     watch = ModalWatch()
     window.record_first()
-    assert watch.stop() == ["Visit in progress"]
+    assert set(watch.stop()) == {"Visit in progress"}
     assert len(window.session.list_encounters()) == before and enc.row.id == eid
     assert enc.recording_active
 
     panel.stop_button.click()
-    review = enc.review
-    wait_until(lambda: review.draft is not None or enc.error.isVisible(), timeout=600_000)
-    assert review.draft is not None, enc.error.text()
-    _refused_then_signed(window, eid)
+    wait_until(lambda: enc.visit is None or enc.visit.done or enc.visit_state != "recording",
+               timeout=30000)
+    # The draft itself is not waited for here (the tiny model takes minutes on a loaded
+    # machine; test_flow_e2e.py drafts through the window): drafting is cancelled, which keeps
+    # the recording, and the patient is attached to the recorded visit.
+    enc.review.cancel.click()
+    wait_until(lambda: not enc.visit_in_progress, timeout=120_000)
+    stored = window.session.get_encounter(eid)
+    assert stored.audio_samples > 16_000 * 3, stored          # the speech reached the spool
+    _attach(window)
+    wait_until(lambda: enc.header.text() == NAME, timeout=5000)
+    assert "needed" not in enc.subheader.text() and _day_label(window, eid) == NAME
+    assert window.session.get_encounter(eid).patient == Patient(NAME, MRN, "")
 
     actions = _no_phi_in_trail(vault)
     mine = [(a, d) for a, o, d in actions if o == eid]
     assert any(a == "recording.start" for a, _ in mine)
     assert not any(a == "consent" and not d.get("after_start") for a, d in mine)
     assert ("consent", {"after_start": True}) in mine
-    assert any(a == "encounter.patient" and d == {"fields": ["name", "mrn"], "identified": True}
-               for a, d in mine)
+    assert ("encounter.patient", {"fields": ["name", "mrn"], "identified": True}) in mine
 
 
 def test_unnamed_visit_is_labelled_and_cannot_be_signed_until_named(qtbot, vault, window):

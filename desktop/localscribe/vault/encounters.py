@@ -295,7 +295,9 @@ class EncounterStore:
     def sign(self, eid: str, user: str, amend_text: str | None = None) -> SignedNote:
         """Sign the latest version, or (amend_text given) append an amendment and sign it."""
         with transaction(self.db):
-            enc = self.require_identified(eid)
+            # An amendment keeps the patient its note was signed for (a note signed before
+            # this rule existed can still be corrected).
+            enc = self.require_identified(eid) if amend_text is None else self.get(eid)
             if amend_text is None:
                 if enc.status in SIGNED_STATUSES:
                     raise NoteLocked(f"encounter {eid} is already signed; use amend")
