@@ -213,6 +213,18 @@ class Patient:
     mrn: str = ""
     birth_date: str = ""     # ISO 8601 date
 
+    def identity_problem(self) -> str:
+        """What is missing to tell this patient apart from another ("" when nothing is).
+
+        The one rule for it: a note is signed only for an identified patient (the vault
+        refuses otherwise), and the patient form asks for the same. A name alone is not
+        enough: two patients share names, so a date of birth or an MRN is needed too."""
+        if not self.name.strip():
+            return "the patient's name is missing"
+        if not (self.mrn.strip() or self.birth_date.strip()):
+            return "a date of birth or an MRN is missing"
+        return ""
+
 
 @dataclass(frozen=True)
 class VisitContext:

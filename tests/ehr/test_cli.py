@@ -31,7 +31,7 @@ def data_dir(tmp_path):
                                "soap")
     doc.save_note_version(eid, "SUBJECTIVE\nCough | three days.\nPLAN\nFluids.")
     doc.sign(eid)
-    eid2 = doc.create_encounter(Patient(name="No Mrn"), "soap")
+    eid2 = doc.create_encounter(Patient(name="No Mrn", birth_date="1980-01-01"), "soap")
     doc.save_note_version(eid2, "PLAN\nRest.")
     doc.sign(eid2)
     doc.lock()

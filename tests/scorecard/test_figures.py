@@ -144,7 +144,7 @@ def test_a_forged_edit_count_is_not_taken_silently(paths):
         admin.add_user("aud", "auditor", PASS)
         admin.lock()
         doc = vault.unlock("doc", PASS)
-        visit(doc, clock, Patient("Zelda Quixote"), start="2026-11-16T09:00:00",
+        visit(doc, clock, Patient("Zelda Quixote", "MRN-4471"), start="2026-11-16T09:00:00",
               stop="2026-11-16T09:10:00", draft_at="2026-11-16T09:10:30", the_draft=draft(),
               sign_at="2026-11-16T09:30:00", edit=lambda t: t.replace("No fever", "Afebrile"))
         doc.lock()

@@ -31,12 +31,21 @@ def register(subparsers) -> None:
     np.add_argument("--mrn", default="")
     np.add_argument("--dob", default="", help="YYYY-MM-DD")
     np.add_argument("--template", default="soap")
-    for q in (lp, sp, np):
+    pp = sub.add_parser("patient", help="attach the patient to a visit recorded first (before "
+                        "signing: a note is signed only for a named patient with a DOB or MRN)")
+    pp.add_argument("encounter", metavar="ENCOUNTER", help="encounter id (a unique prefix is enough)")
+    pp.add_argument("--patient-name", required=True, help="'Family, Given'")
+    pp.add_argument("--mrn", default="")
+    pp.add_argument("--dob", default="", help="YYYY-MM-DD")
+    pp.add_argument("--consent", choices=("agreed", "declined"),
+                    help="record the patient's answer to being recorded in the audit trail")
+    for q in (lp, sp, np, pp):
         add_json(q)
         add_user_options(q)
     lp.set_defaults(func=guarded(cmd_list))
     sp.set_defaults(func=guarded(cmd_show))
     np.set_defaults(func=guarded(cmd_new))
+    pp.set_defaults(func=guarded(cmd_patient))
 
 
 def _audio_seconds(session, enc) -> float:
@@ -165,3 +174,24 @@ def start_from_schedule(session, args, template: str) -> str:
         raise UserError(f"{exc} (see localscribe schedule list)") from None
     except KeyError as exc:
         raise UserError(str(exc.args[0])) from None
+
+
+def cmd_patient(args) -> int:
+    """The same core call as the window's Patient details (pipeline.patient.attach_patient)."""
+    from localscribe.domain import Patient
+    from localscribe.pipeline.patient import attach_patient
+
+    consent = None if args.consent is None else args.consent == "agreed"
+    session = unlock(args)
+    try:
+        enc = _find(session, args.encounter)
+        attach_patient(session, enc.id, Patient(args.patient_name, args.mrn, args.dob),
+                       consent=consent)
+        row = _row(session, session.get_encounter(enc.id))
+    finally:
+        session.lock()
+    if args.json:
+        print_json(row)
+    else:
+        print(f"encounter {row['id']}: patient attached")
+    return 0

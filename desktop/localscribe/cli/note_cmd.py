@@ -255,6 +255,7 @@ def _known_ids(draft) -> set[str]:
 
 
 def cmd_sign(args) -> int:
+    from localscribe.vault.encounters import PatientNotIdentified
     from localscribe.vault.session import UnacknowledgedFlags
     session = unlock(args)
     try:
@@ -278,6 +279,9 @@ def cmd_sign(args) -> int:
         except UnacknowledgedFlags as exc:
             raise UserError(f"not signed: acknowledge each of {', '.join(exc.statement_ids)} "
                             f"(--ack ID; see `localscribe note show {enc.id}`)") from None
+        except PatientNotIdentified as exc:
+            raise UserError(f"not signed: {exc} (`localscribe encounters patient {enc.id} "
+                            "--patient-name NAME --mrn MRN`)") from None
     finally:
         session.lock()
     return _print_signed(args, note, "signed")

@@ -68,7 +68,7 @@ def script(paths: Any, passphrase: str, weeks: int = 8, seed: int = 15) -> Vault
                     start = FIRST_MONDAY + timedelta(days=7 * week + n % 5,
                                                      hours=2 + 2 * n + c)
                     now[0] = start
-                    eid = s.create_encounter(Patient(f"Demo patient {c}{week}{n}"), "soap")
+                    eid = s.create_encounter(Patient(f"Demo patient {c}{week}{n}", f"DEMO-{c}{week}{n}"), "soap")
                     declined = rng.random() < 0.05
                     s.audit("consent", eid, outcome="declined" if declined else "ok")
                     if declined:

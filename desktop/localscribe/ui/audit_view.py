@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -13,12 +13,15 @@ from localscribe.ui import core
 from localscribe.ui.settings_view import _fill, _table
 from localscribe.ui.workers import TaskRunner, describe_error
 
+if TYPE_CHECKING:
+    from localscribe.vault.session import Session
+
 
 class AuditView(QWidget):
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
-        self.session: Any = None
+        self.session: Session | None = None
         self.paths: Paths | None = None
         title = QLabel("Audit and security")
         title.setObjectName("Title")
@@ -49,7 +52,7 @@ class AuditView(QWidget):
         layout.addWidget(title)
         layout.addWidget(self.tabs, 1)
 
-    def show_for(self, session: Any, paths: Paths) -> None:
+    def show_for(self, session: Session, paths: Paths) -> None:
         self.session, self.paths = session, paths
         self.reload()
 
@@ -71,6 +74,8 @@ class AuditView(QWidget):
                                                                       f"available: {m}"))
 
     def _verify(self) -> None:
+        if self.session is None:
+            return
         try:
             self.verify_state.setText(core.verify_audit(self.session))
         except Exception as exc:

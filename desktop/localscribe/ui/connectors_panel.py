@@ -6,7 +6,7 @@ The same core calls as `localscribe connectors configure/check` (ehr.service), s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem,
@@ -15,13 +15,16 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QHBoxL
 from localscribe.ui import core
 from localscribe.ui.workers import TaskRunner, describe_error
 
+if TYPE_CHECKING:
+    from localscribe.vault.session import Session
+
 
 def _discover() -> dict[str, Any]:
     from localscribe.ehr import registry
     return registry.discover().connectors
 
 
-def _configure(session: Any, name: str, kind: str, values: dict[str, str]) -> Any:
+def _configure(session: Session, name: str, kind: str, values: dict[str, str]) -> Any:
     from localscribe.ehr.service import configure_connector
     return configure_connector(session, name, values, kind=kind)
 
@@ -30,7 +33,7 @@ class ConnectorsPanel(QWidget):
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
-        self.session: Any = None
+        self.session: Session | None = None
         self.checked: dict[str, str] = {}          # name -> last check result, this session
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("ConnectorTable")
@@ -66,7 +69,7 @@ class ConnectorsPanel(QWidget):
         v.addWidget(self.state)
         self._infos: dict[str, Any] = {}
 
-    def show_for(self, session: Any) -> None:
+    def show_for(self, session: Session) -> None:
         self.session = session
         admin = core.allows(session, "settings.manage")
         for w in (self.name, self.kind, self.save_button):
@@ -91,6 +94,8 @@ class ConnectorsPanel(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
+        if self.session is None:        # locked: nothing to list
+            return
         try:
             rows = core.connectors(self.session)
         except Exception as exc:
@@ -125,6 +130,8 @@ class ConnectorsPanel(QWidget):
     def save(self) -> None:
         name, kind = self.name.text().strip(), str(self.kind.currentData() or "")
         values = {k: f.text().strip() for k, f in self.fields.items() if f.text().strip()}
+        if self.session is None:
+            return
         try:
             config = _configure(self.session, name, kind, values)
         except Exception as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
@@ -21,14 +22,16 @@ from localscribe.draft import templates as note_templates
 from localscribe.models import ModelError, resolve_model
 from localscribe.vault import Vault, roles
 from localscribe.vault.encounters import (SIGNED_STATUSES, Encounter, EncounterStatus,
-                                          status_label)
+                                          PatientNotIdentified, status_label)
 
 if TYPE_CHECKING:
+    from localscribe.pipeline import LiveVisit
+    from localscribe.pipeline.note_edit import NoteEdit
+    from localscribe.pipeline.resume import Coverage
     from localscribe.vault.session import Session
 
-CLINICIAN, ASSISTANT, AUDITOR, ADMIN = "clinician", "assistant", "auditor", "admin"
-PHI_ROLES = (CLINICIAN, ASSISTANT)
-
+# The roles an admin may give, in the order the Users tab offers them (the vault's own list).
+ROLE_NAMES = tuple(r.value for r in roles.Role)
 
 
 # What the window catches around template work: a practice's template file may be missing,
@@ -53,6 +56,12 @@ def open_vault(paths: Paths) -> Vault:
 def role_of(session: Session) -> str:
     role = getattr(session, "role", "")
     return str(getattr(role, "value", role))
+
+
+def sees_patients(session: Session | None) -> bool:
+    """Whether this role works with patient data (the day, encounters): the vault's role
+    table decides (``phi.read``), not a list of role names kept here."""
+    return allows(session, roles.PHI_READ)
 
 
 def allows(session: Session | None, permission: str) -> bool:
@@ -105,6 +114,17 @@ class EncounterRow:
         return self.local_created[:10]
 
     @property
+    def title(self) -> str:
+        """How the window names the visit: the patient, or, for a visit recorded before its
+        patient was known (Record first), "Unnamed visit 14:32" (its local start time)."""
+        return self.patient.name or f"Unnamed visit {self.local_created[11:16]}".rstrip()
+
+    @property
+    def identified(self) -> bool:
+        """Whether the patient can be told apart (the rule signing enforces: the domain's)."""
+        return not self.patient.identity_problem()
+
+    @property
     def identifier(self) -> str:
         if self.patient.mrn:
             return f"MRN {self.patient.mrn}"
@@ -126,7 +146,28 @@ def encounter(session: Session, eid: str) -> EncounterRow:
     return _row(session.get_encounter(eid))
 
 
-def save_note_edit(session: Session, eid: str, text: str, data_dir: Any = None) -> Any:
+def start_unnamed_visit(session: Session, data_dir: Path | None = None) -> str:
+    """One-click start: an encounter with no patient yet and the default visit type; the
+    patient and consent are attached later (``attach_patient``), before signing."""
+    return session.create_encounter(Patient(), default_template(data_dir))
+
+
+def attach_patient(session: Session, eid: str, patient: Patient, consent: bool | None) -> Patient:
+    """The patient's details (and the patient's consent) for a visit recorded first."""
+    from localscribe.pipeline.patient import attach_patient as attach
+
+    return attach(session, eid, patient, consent=consent)
+
+
+def sign_refusal(row: EncounterRow) -> str:
+    """Why the vault would refuse to sign this encounter's note for its patient ("" if it
+    would not), in the vault's own words, said before the sign dialog opens."""
+    problem = row.patient.identity_problem()
+    return str(PatientNotIdentified(row.id, problem)) if problem else ""
+
+
+def save_note_edit(session: Session, eid: str, text: str,
+                   data_dir: Path | None = None) -> NoteEdit:
     """Save the edited note; the draft's statements and flags follow the text (pipeline.note_edit)."""
     from localscribe.pipeline.note_edit import save_note_edit as save
 
@@ -148,7 +189,7 @@ def copy_signed_note(session: Session, eid: str, auto_clear_s: int) -> str:
     return session.record_copy(eid, auto_clear_s=auto_clear_s).text
 
 
-def audit_events(session: Session, limit: int = 500) -> list[dict]:
+def audit_events(session: Session, limit: int = 500) -> list[dict[str, Any]]:
     return [{"seq": e.seq, "actor": e.actor, "role": e.role, "action": e.action, "object": e.object,
              "outcome": e.outcome, "details": e.details, "at": e.time}
             for e in session.audit_events()[-limit:]]
@@ -167,7 +208,7 @@ def security_report_text(paths: Paths, session: Session) -> str:
     return report_text(paths, session)
 
 
-def users(session: Session) -> list[dict]:
+def users(session: Session) -> list[dict[str, Any]]:
     return [{"name": u.id, "role": str(getattr(u.role, "value", u.role)), "disabled": u.disabled,
              "locked": u.locked} for u in session.list_users()]
 
@@ -224,14 +265,14 @@ def start_scheduled_visit(session: Session, visit_id: str, template: str) -> str
     return schedule.start_visit(session, visit_id, template)
 
 
-def default_template(data_dir: Any = None) -> str:
+def default_template(data_dir: Path | None = None) -> str:
     keys = note_templates.available_templates(data_dir)
     return note_templates.DEFAULT_TEMPLATE if note_templates.DEFAULT_TEMPLATE in keys or not keys else keys[0]
 
 
 # --- drafting ----------------------------------------------------------------------------------
 
-def templates(data_dir: Any = None) -> list[tuple[str, str]]:
+def templates(data_dir: Path | None = None) -> list[tuple[str, str]]:
     """(key, title) of every visit type the drafting core knows (built-in and the practice's)."""
     out = []
     for key in note_templates.available_templates(data_dir):
@@ -242,7 +283,7 @@ def templates(data_dir: Any = None) -> list[tuple[str, str]]:
     return out
 
 
-def section_count(template: str, data_dir: Any = None) -> int:
+def section_count(template: str, data_dir: Path | None = None) -> int:
     """How many sections the template drafts (0 when it cannot be loaded: said elsewhere)."""
     try:
         return len(note_templates.load_template(template, data_dir).sections)
@@ -250,13 +291,13 @@ def section_count(template: str, data_dir: Any = None) -> int:
         return 0
 
 
-def render_note(draft: Draft, data_dir: Any = None) -> str:
+def render_note(draft: Draft, data_dir: Path | None = None) -> str:
     return note_render.render_note(draft, note_templates.load_template(draft.template, data_dir))
 
 
 # --- models and capture ------------------------------------------------------------------------
 
-def model_status(profile: str, paths: Paths) -> list[dict]:
+def model_status(profile: str, paths: Paths) -> list[dict[str, Any]]:
     """One row per model role: file name, path, hash, and whether it verified."""
     rows = []
     for role in ("asr", "llm"):
@@ -289,7 +330,7 @@ def microphone_source(device: Any, on_level: Callable[[Any], None] | None = None
 # --- pipeline ----------------------------------------------------------------------------------
 
 def live_visit(session: Session, eid: str, *, profile: str, template: str, source: Any,
-               on_event: Callable[[object], None], paths: Paths) -> Any:
+               on_event: Callable[[object], None], paths: Paths) -> LiveVisit:
     """A live visit over the vault, wired the way the pipeline's own `scribe_file` wires one."""
     from localscribe.pipeline import LiveVisit, VaultVisitStore, engines
 
@@ -315,13 +356,13 @@ def resumable(session: Session, eid: str) -> bool:
     return can_resume(session, eid)
 
 
-def transcript_coverage(session: Session, eid: str) -> Any:
+def transcript_coverage(session: Session, eid: str) -> Coverage:
     from localscribe.pipeline.resume import coverage
 
     return coverage(session, eid)
 
 
-def record_stopped_short(session: Session, eid: str, reason: str, detail: str = "") -> Any:
+def record_stopped_short(session: Session, eid: str, reason: str, detail: str = "") -> Coverage:
     """Audit a run that ended before its recording was drafted; returns the Coverage."""
     from localscribe.pipeline.resume import record_stopped_short as record
 
@@ -378,7 +419,7 @@ def check_connector(session: Session, name: str) -> tuple[bool, str]:
     return result.ok, result.summary
 
 
-def send_note(session: Session, eid: str, connector: str, clipboard: Any = None) -> dict:
+def send_note(session: Session, eid: str, connector: str, clipboard: Any = None) -> dict[str, Any]:
     """Queue the signed note for `connector` and try once now; the outbox retries later."""
     from localscribe.ehr import delivery
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
@@ -12,9 +10,11 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, 
 from localscribe.domain import Patient
 from localscribe.ingest.model import ScheduledVisit
 from localscribe.ui.core import EncounterRow
-from localscribe.ui.dates import DateError, example as date_example, parse_date
+from localscribe.ui.patient_form import IDENTITY_HINT, PatientFields, error_label
 from localscribe.ui.style import shortcut
 from localscribe.ui.qtcompat import emit
+
+RECORD_NOW_KEY = "Ctrl+R"      # the same key as Record on an encounter
 
 
 class NewEncounterDialog(QDialog):
@@ -24,27 +24,16 @@ class NewEncounterDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("New encounter")
         self.setMinimumWidth(480)
-        self.name = QLineEdit()
-        self.name.setAccessibleName("Patient name")
-        self.birth_date = QLineEdit()
-        self.birth_date.setPlaceholderText(f"{date_example()} or 1968-04-23")
-        self.birth_date.setAccessibleName("Date of birth")
-        self.mrn = QLineEdit()
-        self.mrn.setAccessibleName("Medical record number")
+        form = QFormLayout()
+        self.fields = PatientFields(form)
+        self.name, self.birth_date, self.mrn = self.fields.name, self.fields.birth_date, self.fields.mrn
         self.template = QComboBox()
         self.template.setAccessibleName("Visit type")
         for key, title in templates:
             self.template.addItem(title, key)
-        self.error = QLabel("")
-        self.error.setObjectName("ErrorBanner")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        form = QFormLayout()
-        form.addRow("Patient &name:", self.name)
-        form.addRow("Date of &birth:", self.birth_date)
-        form.addRow("&MRN:", self.mrn)
         form.addRow("&Visit type:", self.template)
-        note = QLabel("A date of birth or an MRN is needed to tell patients apart.")
+        self.error = error_label()
+        note = QLabel(IDENTITY_HINT)
         note.setObjectName("Muted")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
@@ -59,30 +48,13 @@ class NewEncounterDialog(QDialog):
         layout.addWidget(buttons)
 
     def patient(self) -> Patient:
-        typed = self.birth_date.text().strip()
-        try:      # stored as ISO whatever the locale form typed; a bad date is refused in _accept
-            born = parse_date(typed).isoformat() if typed else ""
-        except DateError:
-            born = typed
-        return Patient(name=self.name.text().strip(), mrn=self.mrn.text().strip(), birth_date=born)
+        return self.fields.patient()
 
     def template_key(self) -> str:
         return str(self.template.currentData() or "")
 
     def _accept(self) -> None:
-        p = self.patient()
-        problem = ""
-        if not p.name:
-            problem = "Enter the patient's name."
-        elif not (p.birth_date or p.mrn):
-            problem = "Enter a date of birth or an MRN."
-        elif p.birth_date:
-            try:
-                born = parse_date(p.birth_date)
-                if born > dt.date.today():
-                    problem = "The date of birth is in the future."
-            except DateError as exc:
-                problem = f"Date of birth: {exc}."
+        problem = self.fields.problem()
         if not problem and not self.template_key():
             problem = "No visit types are installed; see Settings > Templates."
         if problem:
@@ -95,6 +67,7 @@ class NewEncounterDialog(QDialog):
 class DayView(QWidget):
     open_requested = Signal(str)          # encounter id
     new_requested = Signal()
+    record_requested = Signal()           # Record first: start now, name the patient later
     start_scheduled = Signal(str)         # scheduled visit id (from the EHR's schedule)
 
     COLUMNS = ("Time", "Patient", "DOB / MRN", "Visit type", "Status")
@@ -109,6 +82,14 @@ class DayView(QWidget):
         self.new_button.setObjectName("NewEncounterButton")
         self.new_button.setToolTip("Ctrl+N")
         self.new_button.clicked.connect(self.new_requested)
+        # One click: an unnamed visit starts recording at once; the patient's details and
+        # consent are attached before signing (the form above stays for those who want it first).
+        self.record_button = QPushButton(f"● Record now ({RECORD_NOW_KEY})")
+        self.record_button.setObjectName("RecordNowButton")
+        self.record_button.setAccessibleName("Record now, add the patient later")
+        self.record_button.setToolTip("Start recording an unnamed visit at once; add the "
+                                      "patient's details before signing.")
+        self.record_button.clicked.connect(self.record_requested)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search name, MRN, visit type or status (Ctrl+F)")
         self.search.setAccessibleName("Search encounters")
@@ -162,6 +143,7 @@ class DayView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.title)
         top.addStretch(1)
+        top.addWidget(self.record_button)
         top.addWidget(self.new_button)
         filters = QHBoxLayout()
         filters.addWidget(self.search, 3)
@@ -176,8 +158,10 @@ class DayView(QWidget):
         layout.addWidget(self.empty)
         layout.addWidget(self.schedule_label)
         layout.addWidget(self.schedule)
-        self._shortcuts = [shortcut(self, "Ctrl+F", self.search.setFocus, local=True)]
-        for a, b in ((self.new_button, self.search), (self.search, self.day),
+        self._shortcuts = [shortcut(self, "Ctrl+F", self.search.setFocus, local=True),
+                           shortcut(self, RECORD_NOW_KEY, self.record_button.click, local=True)]
+        for a, b in ((self.record_button, self.new_button), (self.new_button, self.search),
+                     (self.search, self.day),
                      (self.day, self.today_button), (self.today_button, self.all_days),
                      (self.all_days, self.table)):
             self.setTabOrder(a, b)
@@ -225,7 +209,7 @@ class DayView(QWidget):
         for r in self._rows:
             if not self.all_days.isChecked() and r.day and r.day != day:
                 continue
-            hay = " ".join((r.patient.name, r.patient.mrn, r.patient.birth_date, r.template,
+            hay = " ".join((r.title, r.patient.mrn, r.patient.birth_date, r.template,
                             self._template_titles.get(r.template, ""), r.status_label)).lower()
             if needle and needle not in hay:
                 continue
@@ -240,7 +224,7 @@ class DayView(QWidget):
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             when = r.local_created if self.all_days.isChecked() else r.local_created[11:16]
-            values = (when, r.patient.name, r.identifier,
+            values = (when, r.title, r.identifier,
                       self._template_titles.get(r.template, r.template), r.status_label)
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
@@ -250,7 +234,8 @@ class DayView(QWidget):
             self.empty.hide()
         else:
             self.empty.setText("No encounters match the search." if self.search.text()
-                               else "No encounters on this day. Press New encounter (Ctrl+N) to start one.")
+                               else "No encounters on this day. Press Record now (Ctrl+R) to start "
+                               "one at once, or New encounter (Ctrl+N) to name the patient first.")
             self.empty.show()
 
     def _start_row(self, row: int) -> None:

@@ -6,7 +6,7 @@ into widget updates through `VisitBridge`, and calls vault / pipeline / ehr thro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget,
@@ -26,6 +26,9 @@ from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
 from localscribe.vault.encounters import SIGNED_STATUSES
 
+if TYPE_CHECKING:
+    from localscribe.vault.session import Session
+
 LIVE_STATES = ("recording", "paused")
 MIC_TEST_MS = 4000
 
@@ -38,7 +41,7 @@ class EncounterView(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.prefs = prefs
-        self.session: Any = None
+        self.session: Session | None = None
         self.paths: Paths | None = None
         self.profile = ""
         self.row: core.EncounterRow | None = None
@@ -57,6 +60,11 @@ class EncounterView(QWidget):
         self.back.clicked.connect(self._back)
         self.header = QLabel("")
         self.header.setObjectName("Title")
+        self.patient_button = QPushButton("Pat&ient details…")
+        self.patient_button.setToolTip("Add or correct the patient's name, date of birth, MRN "
+                                       "and consent (needed before signing)")
+        self.patient_button.clicked.connect(self._edit_patient)
+        self.patient_button.hide()
         self.subheader = QLabel("")
         self.subheader.setObjectName("Subtitle")
         self.error = QLabel("")
@@ -79,6 +87,7 @@ class EncounterView(QWidget):
         titles.addWidget(self.header)
         titles.addWidget(self.subheader)
         top.addLayout(titles, 1)
+        top.addWidget(self.patient_button)
         erow = QHBoxLayout()
         erow.addWidget(self.error, 1)
         erow.addWidget(self.retry)
@@ -124,7 +133,7 @@ class EncounterView(QWidget):
         return (self.visit is not None and not getattr(self.visit, "done", False)) \
             or self.runner.session_work()
 
-    def open(self, session: Any, eid: str, paths: Paths, profile: str) -> None:
+    def open(self, session: Session, eid: str, paths: Paths, profile: str) -> None:
         self._hidden = False
         self.session, self.paths, self.profile = session, paths, profile
         self.row = core.encounter(session, eid)
@@ -133,7 +142,6 @@ class EncounterView(QWidget):
         self._segments = {}
         self.error.hide()
         self.retry.hide()
-        self.header.setText(self.row.patient.name)
         self._show_subheader()
         self.review.clear()
         self.review.set_templates(self._templates(), self.row.template)
@@ -146,12 +154,16 @@ class EncounterView(QWidget):
             self._load_review()
 
     def _show_subheader(self) -> None:
+        """The header and the line under it: who (or "Unnamed visit 14:32"), what, status."""
         if self.row is None:
             return
         p = self.row.patient
+        self.header.setText(self.row.title)
         self.subheader.setText(" · ".join(x for x in (
             f"DOB {p.birth_date}" if p.birth_date else "", f"MRN {p.mrn}" if p.mrn else "",
+            "" if self.row.identified else "⚠ patient details needed before signing",
             self._template_title(self.row.template), self.row.status_label) if x))
+        self.patient_button.setVisible(not self.row.signed and self._can("phi.write"))
 
     def refresh_status(self) -> None:
         """Show a status that changed behind the view's back (a queued note went out)."""
@@ -179,10 +191,10 @@ class EncounterView(QWidget):
         self._audio = None
         self._segments = {}
 
-    def set_session(self, session: Any) -> None:
+    def set_session(self, session: Session) -> None:
         self.session = session
 
-    def reveal(self, session: Any) -> None:
+    def reveal(self, session: Session) -> None:
         """Back from a lock: show the encounter again, read from the vault (the view forgot
         it at the lock); a visit still recording or drafting goes on being shown live."""
         self._hidden = False
@@ -192,7 +204,6 @@ class EncounterView(QWidget):
         if not self.visit_in_progress:
             self.open(session, self.row.id, self.paths, self.profile)
             return
-        self.header.setText(self.row.patient.name)
         self._show_subheader()
         transcript = session.load_transcript(self.row.id) or Transcript()
         self._segments = {seg.id: seg for seg in transcript.segments}
@@ -243,14 +254,18 @@ class EncounterView(QWidget):
                 self.panel.set_testing(False)
         QTimer.singleShot(MIC_TEST_MS, finish)
 
-    def _record(self) -> None:
+    def record_now(self) -> None:
+        """Record first: start at once; consent is recorded with the patient's details later."""
+        self._record(with_consent=False)
+
+    def _record(self, with_consent: bool = True) -> None:
         if self.visit is not None and self.visit_state == "paused":
             self._call_visit("resume")
             return
         if self.visit is not None:
             return
         assert self.row is not None
-        if not self.row.recorded:
+        if not self.row.recorded and with_consent:
             agreed = ask_consent(self, self.row.patient.name)
             core.consent_recorded(self.session, self.row.id, agreed)
             if not agreed:
@@ -471,8 +486,32 @@ class EncounterView(QWidget):
         self.review.show_status("✓ Copied to the clipboard" + (f"; it clears itself in {seconds} s."
                                                                  if seconds > 0 else "."))
 
+    def _edit_patient(self) -> None:
+        """Attach or correct the patient (and their consent) before signing."""
+        from localscribe.ui.patient_form import PatientDialog
+        if self.row is None or self.session is None:
+            return
+        dialog = PatientDialog(self.row.patient, self)
+        if dialog.exec() != PatientDialog.DialogCode.Accepted:
+            return
+        try:
+            core.attach_patient(self.session, self.row.id, dialog.patient(), dialog.consent_given())
+        except Exception as exc:
+            self._show_error(f"The patient's details were not saved: {describe_error(exc)}")
+            return
+        self.error.hide()
+        self._refresh_row()
+        self._show_subheader()
+        emit(self.changed)
+
     def _sign(self) -> None:
         self.review.flush()
+        self._refresh_row()          # details attached elsewhere (the CLI) count too
+        refusal = core.sign_refusal(self.row) if self.row is not None else ""
+        if refusal:        # the vault refuses it too; said before the dialog asks for anything
+            self.review.show_status(f"Not signed: {refusal}.", error=True)
+            self.patient_button.setFocus()
+            return
         try:
             text = self.review.note_text()
             if core.latest_note_text(self.session, self.row.id) != text:

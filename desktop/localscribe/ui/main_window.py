@@ -5,7 +5,7 @@ patients.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -27,6 +27,9 @@ from localscribe.ui.unlock_view import UnlockView
 from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
 from localscribe.vault import settings as vault_settings
+
+if TYPE_CHECKING:
+    from localscribe.vault.session import Session
 
 APP_TITLE = "LocalScribe"
 # How often the window looks for queued notes that are due again (the outbox's own backoff
@@ -60,7 +63,7 @@ class MainWindow(QMainWindow):
         self.prefs = prefs or UiPrefs()
         self.prefs_path = prefs_path
         self.vault: Any = None
-        self.session: Any = None
+        self.session: Session | None = None
         self.models_ready = False
         self.setWindowTitle(APP_TITLE)
         self.resize(1280, 820)
@@ -73,6 +76,7 @@ class MainWindow(QMainWindow):
         self.unlock_view.stop_requested.connect(self._stop_while_locked)
         self.day = DayView()
         self.day.new_requested.connect(self.new_encounter)
+        self.day.record_requested.connect(self.record_first)
         self.day.open_requested.connect(self.open_encounter)
         self.day.start_scheduled.connect(self.start_scheduled)
         self.day.day.dateChanged.connect(lambda *_: self.refresh_schedule())
@@ -95,7 +99,7 @@ class MainWindow(QMainWindow):
         self.lock_button.setObjectName("LockButton")
         self.lock_button.clicked.connect(lambda: self.lock("Locked."))
         # A visit's session, kept open behind the lock until its recording/draft is stored.
-        self._held_session: Any = None
+        self._held_session: Session | None = None
         self._held_reason = ""
         self._resume_eid = ""       # the encounter on screen at the lock, shown again at unlock
         self._unlocking = False
@@ -241,9 +245,8 @@ class MainWindow(QMainWindow):
             self.nav_settings.show()
             self._show_home(self.session)
 
-    def _show_home(self, session: Any) -> None:
-        role = core.role_of(session)
-        phi = role in core.PHI_ROLES
+    def _show_home(self, session: Session) -> None:
+        phi = core.sees_patients(session)
         self.nav_today.setVisible(phi)
         self.nav_audit.setVisible(core.allows(session, "audit.read"))
         resume, self._resume_eid = self._resume_eid, ""
@@ -309,7 +312,7 @@ class MainWindow(QMainWindow):
         emit(self.locked)
 
     @staticmethod
-    def _lock_session(session: Any, reason: str) -> None:
+    def _lock_session(session: Session, reason: str) -> None:
         try:
             session.lock(reason=reason)
         except Exception:
@@ -350,7 +353,7 @@ class MainWindow(QMainWindow):
 
     # --- navigation ----------------------------------------------------------------------------
     def show_day(self) -> None:
-        if self.session is None or core.role_of(self.session) not in core.PHI_ROLES:
+        if not core.sees_patients(self.session):
             return
         try:
             self.day.set_templates(core.templates(self.paths.data_dir))
@@ -361,7 +364,7 @@ class MainWindow(QMainWindow):
         self.day.table.setFocus() if self.day.table.rowCount() else self.day.new_button.setFocus()
 
     def refresh_day(self) -> None:
-        if self.session is None or core.role_of(self.session) not in core.PHI_ROLES:
+        if not core.sees_patients(self.session):
             return
         try:
             self.day.set_encounters(core.encounters(self.session))
@@ -371,7 +374,7 @@ class MainWindow(QMainWindow):
         self.refresh_schedule()
 
     def refresh_schedule(self) -> None:
-        if self.session is None or core.role_of(self.session) not in core.PHI_ROLES:
+        if not core.sees_patients(self.session):
             return
         try:
             self.day.set_schedule(core.scheduled_not_started(self.session, self.day.shown_day()))
@@ -423,6 +426,31 @@ class MainWindow(QMainWindow):
         self.refresh_day()
         self.open_encounter(eid)
 
+    def record_first(self) -> None:
+        """One click: an unnamed visit, recording at once, no form or dialog in the way; the
+        patient's details and consent are attached on the encounter before signing."""
+        if self.is_locked or self.session is None or not core.allows(self.session, "phi.write"):
+            return
+        enc = self.encounter
+        if enc.visit_in_progress:
+            # One visit at a time: the one on screen is still recording or drafting.
+            QMessageBox.information(self, "Visit in progress", (
+                "Stop the current recording before starting another visit." if enc.recording_active
+                else "The current visit's note is still being drafted; start the next visit when "
+                     "it is stored."))
+            if enc.row is not None:
+                self.open_encounter(enc.row.id, keep_live=enc.recording_active)
+            return
+        try:
+            eid = core.start_unnamed_visit(self.session, self.paths.data_dir)
+        except Exception as exc:
+            QMessageBox.warning(self, "Not started", f"The visit was not started: {describe_error(exc)}")
+            return
+        self.refresh_day()
+        self.open_encounter(eid)
+        if self.content.currentWidget() is self.encounter:
+            self.encounter.record_now()
+
     def open_encounter(self, eid: str, keep_live: bool = False) -> None:
         if self.session is None:
             return
@@ -433,7 +461,7 @@ class MainWindow(QMainWindow):
             return
         if keep_live:
             self.encounter.set_session(self.session)
-            self.encounter.header.setText(self.encounter.row.patient.name)
+            self.encounter.header.setText(self.encounter.row.title)
         else:
             try:
                 self.encounter.open(self.session, eid, self.paths, self.profile)

@@ -7,7 +7,7 @@ as such instead of being guessed at here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
@@ -20,6 +20,9 @@ from localscribe.ui.connectors_panel import ConnectorsPanel
 from localscribe.ui.prefs import UiPrefs
 from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
+
+if TYPE_CHECKING:
+    from localscribe.vault.session import Session
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -54,7 +57,7 @@ class SettingsView(QWidget):
     def __init__(self, runner: TaskRunner, prefs: UiPrefs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner, self.prefs = runner, prefs
-        self.session: Any = None
+        self.session: Session | None = None
         self.paths: Paths | None = None
         title = QLabel("Settings")
         title.setObjectName("Title")
@@ -170,7 +173,7 @@ class SettingsView(QWidget):
         self.new_user.setAccessibleName("New user name")
         self.new_role = QComboBox()
         self.new_role.setAccessibleName("New user role")
-        self.new_role.addItems([core.CLINICIAN, core.ASSISTANT, core.AUDITOR, core.ADMIN])
+        self.new_role.addItems(list(core.ROLE_NAMES))
         self.new_pass = QLineEdit()
         self.new_pass.setEchoMode(QLineEdit.EchoMode.Password)
         self.new_pass.setAccessibleName("New user passphrase")
@@ -262,7 +265,7 @@ class SettingsView(QWidget):
         return self.connector_panel
 
     # --- filling -------------------------------------------------------------------------------
-    def show_for(self, session: Any, paths: Paths, profile: str) -> None:
+    def show_for(self, session: Session, paths: Paths, profile: str) -> None:
         self.session, self.paths = session, paths
         self.profile.setCurrentText(profile)
         self.idle.setValue(max(1, round((core.idle_timeout_s(session) or 300) / 60)))

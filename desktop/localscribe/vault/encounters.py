@@ -86,6 +86,17 @@ class NoteLocked(PermissionError):
     """The note is signed: only an amendment can change it."""
 
 
+class PatientNotIdentified(ValueError):
+    """Signing refused: the encounter was started before its patient was known (Record
+    first) and the patient's details were never attached (``domain.Patient.identity_problem``)."""
+
+    def __init__(self, eid: str, problem: str):
+        super().__init__(f"the patient is not identified yet ({problem}); attach the patient's "
+                         "name and a date of birth or an MRN before signing")
+        self.encounter_id = eid
+        self.problem = problem
+
+
 @dataclass(frozen=True)
 class Encounter:
     id: str
@@ -142,6 +153,25 @@ class EncounterStore:
                 "patient_name, patient_mrn, patient_birth_date) VALUES (?,?,?,?,?,?,?,?,?)",
                 (eid, now, user, now, template, EncounterStatus.NEW.value, *sealed))
         return eid
+
+    def set_patient(self, eid: str, patient: Patient) -> None:
+        """Attach (or correct) the patient of an unsigned encounter; a signed note keeps the
+        patient it was signed for (the signed copy holds it too)."""
+        sealed = [self.cipher.seal_text("encounters", eid, col, getattr(patient, attr) or "")
+                  for col, attr in _PATIENT_FIELDS]
+        with transaction(self.db):
+            self._require_open(eid, "patient")
+            self.db.execute("UPDATE encounters SET patient_name = ?, patient_mrn = ?, "
+                            "patient_birth_date = ?, updated_at = ? WHERE id = ?",
+                            (*sealed, utcnow(), eid))
+
+    def require_identified(self, eid: str) -> Encounter:
+        """The encounter, or PatientNotIdentified when its patient cannot be told apart yet."""
+        enc = self.get(eid)
+        problem = enc.patient.identity_problem()
+        if problem:
+            raise PatientNotIdentified(eid, problem)
+        return enc
 
     def _row_to_encounter(self, row) -> Encounter:
         eid = row[0]
@@ -265,7 +295,9 @@ class EncounterStore:
     def sign(self, eid: str, user: str, amend_text: str | None = None) -> SignedNote:
         """Sign the latest version, or (amend_text given) append an amendment and sign it."""
         with transaction(self.db):
-            enc = self.get(eid)
+            # An amendment keeps the patient its note was signed for (a note signed before
+            # this rule existed can still be corrected).
+            enc = self.require_identified(eid) if amend_text is None else self.get(eid)
             if amend_text is None:
                 if enc.status in SIGNED_STATUSES:
                     raise NoteLocked(f"encounter {eid} is already signed; use amend")

@@ -29,7 +29,7 @@ from localscribe.vault.integrity import SecurityState
 from localscribe.vault.session_admin import AdminOps
 from localscribe.vault.db import transaction
 from localscribe.vault.encounters import (SEND_STATUSES, SIGNED_STATUSES, Encounter,
-                                          EncounterStore, NoteVersion)
+                                          EncounterStore, NoteVersion, PatientNotIdentified)
 from localscribe.vault.roles import PermissionDenied, Role
 from localscribe.vault.session_base import SessionLocked, VaultFile
 
@@ -323,6 +323,15 @@ class Session(AdminOps):
         self.audit("encounter.create", eid, template=template)
         return eid
 
+    def set_patient(self, eid: str, patient: Patient) -> None:
+        """Attach the patient to an encounter started before they were known (Record first).
+        Audited like ``encounter.create``: which fields were given, never their values."""
+        self._check(roles.PHI_WRITE, eid)
+        self._encounters.set_patient(eid, patient)
+        self.audit("encounter.patient", eid, fields=[f for f in ("name", "mrn", "birth_date")
+                                                     if getattr(patient, f)],
+                   identified=not patient.identity_problem())
+
     def list_encounters(self) -> list[Encounter]:
         self._check(roles.PHI_READ)
         return self._encounters.list()
@@ -385,6 +394,12 @@ class Session(AdminOps):
         acknowledged (its statement id, or each blocking flag as ``domain.flag_id``), and every
         empty-section notice (``domain.notice_id``); informational flags never block."""
         self._check(roles.NOTE_SIGN, eid)
+        try:
+            self._encounters.require_identified(eid)
+        except PatientNotIdentified as exc:
+            self.audit("sign", eid, "refused", reason="patient_not_identified",
+                       missing=exc.problem)
+            raise
         draft = self._encounters.load_draft(eid)
         acknowledged = set(acknowledged_flag_ids)
         missing = draft.unacknowledged(acknowledged) if draft else []
