@@ -5,8 +5,9 @@ credentials (one configuration, one set of secrets, one egress entry).
 An Encounter is the visit (its identifier is the visit number the note must name); an
 Appointment with no Encounter pointing at it is a visit not yet opened in the EHR. Referenced
 resources are read one by one (``_include`` is optional in FHIR and many servers lack it) and
-cached for the pull. A record that cannot make a valid visit (no patient identifier, no name,
-no time) is reported by its resource id and skipped; the rest of the day still arrives.
+cached for the pull. Every resource used is checked against the R4 models first (``ehr.fhir_r4``):
+a record that is not valid R4 or cannot make a valid visit (no patient identifier, no name, no
+time) is reported by its resource id and skipped; the rest of the day still arrives.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
+from localscribe.ehr.fhir_r4 import R4Invalid, validate_r4
 from localscribe.ingest.model import FHIR_GENDER, IngestError, ScheduledVisit, Source
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -63,7 +65,9 @@ class SchedulePull:
 
     def read(self, ref: str) -> dict[str, Any]:
         if ref not in self._cache:
-            self._cache[ref] = self._read(ref)
+            resource = self._read(ref)
+            validate_r4(resource)
+            self._cache[ref] = resource
         return self._cache[ref]
 
     def _all(self, kind: str, day: str) -> list[dict[str, Any]]:
@@ -90,8 +94,11 @@ class SchedulePull:
         if (enc or appt).get("status") in SKIPPED_STATUSES:
             return
         try:
+            for resource in (enc, appt):
+                if resource is not None:
+                    validate_r4(resource)
             visit, used = self._visit(enc, appt)
-        except IngestError as exc:
+        except (IngestError, R4Invalid) as exc:
             result.problems.append(f"{what}: {exc}")
             return
         except Exception as exc:    # a referenced resource unreadable: say which, go on
