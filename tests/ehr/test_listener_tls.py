@@ -6,8 +6,13 @@ configuration that would expose patient identity on the wire without an admin's 
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
 import ssl
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +23,9 @@ from localscribe.ingest.listener import Hl7Listener
 from localscribe.ingest.listener_tls import (ListenerTls, ListenerTlsError, check_transport,
                                              insecure_reasons)
 from localscribe.ingest.store import ScheduleStore
+from tests.support.cli_vault import PASS, vdir  # noqa: F401 (the fixture)
+
+from conftest import free_port
 from test_ingest_hl7 import siu
 from tls_util import make_ca_and_cert
 
@@ -139,3 +147,72 @@ def test_unusable_certificate_files_fail_at_start_with_one_line(tmp_path, pki):
         with pytest.raises(ListenerTlsError, match=words) as err:
             Hl7Listener(lambda *a: None, tls=tls)
         assert "\n" not in str(err.value) and Path(pki["key"]).read_text() not in str(err.value)
+
+
+# ---------------------------------------------------------------- configuration and the CLI
+
+def test_admin_configures_tls_clinician_listens_and_only_known_senders_are_stored(vdir, pki):
+    """`schedule listener` (admin) -> `schedule listen` (clinician, a fresh process) -> an
+    authenticated TLS sender is stored, an unauthenticated one is not; audited."""
+    refused = vdir.run("schedule", "listener", "--tls-cert", pki["cert"], "--tls-key", pki["key"])
+    assert refused.returncode == 3 and "may not configure" in refused.stderr    # a clinician
+    bad = vdir.run("schedule", "listener", "--tls-cert", pki["cert"], user="admin")
+    assert bad.returncode != 0 and "go together" in bad.stderr
+    ok = vdir.run("schedule", "listener", "--tls-cert", pki["cert"], "--tls-key", pki["key"],
+                  "--client-ca", pki["ca"], "--port", str(free_port()), "--json", user="admin")
+    assert ok.returncode == 0, ok.stderr
+    config = json.loads(ok.stdout)
+    assert config["client_ca"] == pki["ca"] and config["insecure_reasons"] == []
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSCRIBE_")}
+    env.update(LOCALSCRIBE_USER="doc", LOCALSCRIBE_PASSPHRASE=PASS,
+               LOCALSCRIBE_DATA_DIR=str(vdir.paths.data_dir))
+    proc = subprocess.Popen([sys.executable, "-m", "localscribe", "schedule", "listen"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("listening 127.0.0.1:") and \
+            "(TLS, sender certificates required)" in line, (line, proc.stderr.read()
+                                                             if proc.poll() is not None else "")
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+            tls_send(config["port"], siu(control="ANON", mrn="MRN-ANON"), pki["ca"])
+        ack = tls_send(config["port"], siu(control="AUTH", mrn="MRN-AUTH"), pki["ca"],
+                       pki["client_cert"], pki["client_key"])
+        assert ack.msa.msa_1.to_er7() == "AA"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "1 accepted" in out
+    listed = json.loads(vdir.run("schedule", "list", "--date", "2026-11-29", "--json").stdout)
+    assert [v["patient_id"] for v in listed["visits"]] == ["MRN-AUTH"]
+    aud = vdir.session("aud")
+    try:
+        events = [(e.action, e.outcome) for e in aud.audit_events()]
+    finally:
+        aud.lock()
+    assert ("schedule.listener.configure", "ok") in events
+    assert ("schedule.refuse", "refused") in events and ("schedule.receive", "ok") in events
+
+
+def test_plain_tcp_off_loopback_is_an_admins_explicit_audited_choice(vdir):
+    from localscribe.ingest.listener_config import configure, load
+    from localscribe.vault import settings as vault_settings
+
+    admin = vdir.session("admin")
+    try:
+        admin.set_setting(vault_settings.EGRESS_ALLOW, ["10.1.2.3"])
+        with pytest.raises(ListenerTlsError, match="plain TCP on 10.1.2.3"):
+            configure(admin, {"host": "10.1.2.3"})
+        assert load(admin).host == "127.0.0.1"            # nothing saved
+        assert configure(admin, {"host": "10.1.2.3"}, insecure=True).insecure
+        # The next change must accept it again, or it is refused: the waiver is not sticky.
+        with pytest.raises(ListenerTlsError):
+            configure(admin, {"port": 2600})
+        back = configure(admin, {"host": "127.0.0.1"})       # loopback needs no waiver
+        assert back.insecure is False
+    finally:
+        admin.lock()
+    shown = vdir.run("schedule", "listener", "--json", user="aud")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["host"] == "127.0.0.1"
