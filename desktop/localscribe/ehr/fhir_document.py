@@ -69,6 +69,7 @@ def encounter_context(note: SignedNote, options: DocumentOptions) -> dict[str, A
     """context: the EHR's Encounter (a literal reference when the schedule came over FHIR, its
     visit number otherwise) and the visit's period; typed-in visits name LocalScribe's id."""
     visit = note.visit
+    encounter: dict[str, Any]
     if visit is not None and visit.fhir_encounter:
         encounter = {"reference": visit.fhir_encounter}
     elif visit is not None and visit.visit_number:

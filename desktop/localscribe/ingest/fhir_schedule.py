@@ -36,22 +36,22 @@ def _ref_id(ref: dict[str, Any] | None, kind: str) -> str:
     return value if value.startswith(kind + "/") else ""
 
 
-def _identifier(resource: dict[str, Any], system: str = "", type_code: str = "") -> dict:
+def _identifier(resource: dict[str, Any], system: str = "", type_code: str = "") -> dict[str, Any]:
     ids = resource.get("identifier", [])
     for ident in ids:
         if system and ident.get("system") == system:
-            return ident
+            return dict(ident)
     for ident in ids:
         codes = {c.get("code") for c in ident.get("type", {}).get("coding", [])}
         if type_code and type_code in codes:
-            return ident
-    return ids[0] if ids else {}
+            return dict(ident)
+    return dict(ids[0]) if ids else {}
 
 
 def _name(patient: dict[str, Any]) -> dict[str, Any]:
     names = patient.get("name", [])
     official = [n for n in names if n.get("use") == "official"]
-    return (official or names or [{}])[0]
+    return dict((official or names or [{}])[0])
 
 
 class SchedulePull:
@@ -89,9 +89,12 @@ class SchedulePull:
             self._add(result, None, appt)
         return result
 
-    def _add(self, result: PullResult, enc: dict | None, appt: dict | None) -> None:
-        what = f"Encounter/{enc['id']}" if enc else f"Appointment/{appt['id']}"
-        if (enc or appt).get("status") in SKIPPED_STATUSES:
+    def _add(self, result: PullResult, enc: dict[str, Any] | None,
+             appt: dict[str, Any] | None) -> None:
+        head = enc or appt
+        assert head is not None                 # pull passes one or both
+        what = f"Encounter/{head['id']}" if enc else f"Appointment/{head['id']}"
+        if head.get("status") in SKIPPED_STATUSES:
             return
         try:
             for resource in (enc, appt):
@@ -106,7 +109,8 @@ class SchedulePull:
             return
         result.visits.append((visit, json.dumps(used, sort_keys=True).encode("utf-8")))
 
-    def _visit(self, enc: dict | None, appt: dict | None) -> tuple[ScheduledVisit, list]:
+    def _visit(self, enc: dict[str, Any] | None, appt: dict[str, Any] | None
+               ) -> tuple[ScheduledVisit, list[dict[str, Any]]]:
         patient_ref = _ref_id((enc or {}).get("subject"), "Patient")
         practitioner_ref = ""
         for part in (enc or {}).get("participant", []):
@@ -145,7 +149,7 @@ class SchedulePull:
             clinician_name=" ".join(p for p in (*(_name(practitioner).get("given", [])[:1]),
                                                 _name(practitioner).get("family", "")) if p)
             if practitioner else "",
-            status=str((enc or appt).get("status", "")),
+            status=str((enc or appt or {}).get("status", "")),
             fhir_patient=patient_ref, fhir_encounter=f"Encounter/{enc['id']}" if enc else "",
             fhir_practitioner=practitioner_ref,
             fhir_appointment=f"Appointment/{appt['id']}" if appt else "")

@@ -71,9 +71,9 @@ def check_transport(host: str, tls: ListenerTls | None, insecure: bool) -> None:
 
 def peer_name(sock: ssl.SSLSocket) -> str:
     """The sender certificate's common name (empty without client authentication)."""
-    cert = sock.getpeercert()
-    for rdn in (cert or {}).get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                return str(value)
+    cert = sock.getpeercert() or {}
+    for rdn in cert.get("subject", ()):
+        for pair in rdn:
+            if pair[0] == "commonName":
+                return str(pair[1])
     return ""
