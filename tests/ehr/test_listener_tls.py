@@ -207,11 +207,15 @@ def test_plain_tcp_off_loopback_is_an_admins_explicit_audited_choice(vdir):
             configure(admin, {"host": "10.1.2.3"})
         assert load(admin).host == "127.0.0.1"            # nothing saved
         assert configure(admin, {"host": "10.1.2.3"}, insecure=True).insecure
+        # The security report's list of insecure connections shows the waiver.
+        from localscribe.ehr.service import insecure_connectors
+        [shown] = insecure_connectors(admin.db)
+        assert shown["name"] == "hl7-listener" and "plain TCP on 10.1.2.3" in shown["reasons"][0]
         # The next change must accept it again, or it is refused: the waiver is not sticky.
         with pytest.raises(ListenerTlsError):
             configure(admin, {"port": 2600})
         back = configure(admin, {"host": "127.0.0.1"})       # loopback needs no waiver
-        assert back.insecure is False
+        assert back.insecure is False and insecure_connectors(admin.db) == []
     finally:
         admin.lock()
     shown = vdir.run("schedule", "listener", "--json", user="aud")

@@ -20,21 +20,39 @@ from localscribe.vault.integrity import IntegrityError
 
 
 def insecure_connectors(db: Any) -> list[dict[str, Any]]:
-    """Configured connectors whose settings weaken transport security, with the reasons.
+    """Configured connectors (and the HL7 listener) whose settings weaken transport security,
+    with the reasons.
 
     Reads plain settings only (never the sealed secrets), so an auditor's session can show it."""
     import json
 
+    out = _insecure_listener(db)
     if not db[CONNECTORS_TABLE].exists():
-        return []
+        return out
     found = registry.discover().connectors
-    out = []
     for row in db[CONNECTORS_TABLE].rows_where(order_by="name"):
         info = found.get(row["kind"])
         reasons = insecure_reasons(info.factory, json.loads(row["settings"])) if info else []
         if reasons:
             out.append({"name": row["name"], "kind": row["kind"], "reasons": reasons})
     return out
+
+
+def _insecure_listener(db: Any) -> list[dict[str, Any]]:
+    """The HL7 listener's waiver (plain TCP off loopback), if an admin gave one: it is an
+    inbound connection that weakens transport security, shown where the connectors' are."""
+    from localscribe.ingest.listener_config import SETTING, ListenerConfig
+    from localscribe.ingest.listener_tls import insecure_reasons
+    from localscribe.vault import settings as vault_settings
+
+    if "settings" not in db.table_names():      # a bare database (tests)
+        return []
+    stored = vault_settings.read(db, SETTING, {}) or {}
+    config = ListenerConfig(**{k: v for k, v in stored.items()
+                               if k in ListenerConfig.__dataclass_fields__})
+    reasons = insecure_reasons(config.host, config.tls())
+    return [{"name": "hl7-listener", "kind": "schedule listener", "reasons": reasons}] \
+        if reasons else []
 
 
 class EhrService:
