@@ -59,11 +59,13 @@ def test_every_built_document_is_valid_r4(note_factory):
 
 class _Counting(http.server.BaseHTTPRequestHandler):
     seen: list[str] = []
+    body: bytes | None = None        # None: a created DocumentReference
 
     def _answer(self):
         type(self).seen.append(f"{self.command} {self.path}")
-        body = json.dumps({"resourceType": "DocumentReference", "id": "x"}).encode()
-        self.send_response(201)
+        body = self.body if self.body is not None else \
+            json.dumps({"resourceType": "DocumentReference", "id": "x"}).encode()
+        self.send_response(201 if self.body is None else 200)
         self.send_header("Content-Type", "application/fhir+json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -77,7 +79,7 @@ class _Counting(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def counting_server():
-    _Counting.seen = []
+    _Counting.seen, _Counting.body = [], None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -123,3 +125,16 @@ def test_a_schedule_resource_that_is_not_r4_costs_only_its_visit():
     assert [v.fhir_encounter for v, _ in result.visits] == ["Encounter/e1"]
     assert result.problems == ["Encounter/e2: Encounter is not valid FHIR R4 at "
                                "period.start (bad format)"]
+
+
+def test_an_answer_that_is_not_a_fhir_object_is_a_clear_error(counting_server):
+    # A proxy's HTML page with status 200, or a JSON list, where a Bundle belongs.
+    server, _ = counting_server
+    base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
+    connector = FhirConnector(ConnectorConfig(name="ehr", kind="fhir-r4",
+                                              settings={"base_url": base, "auth": "none"},
+                                              secrets={}))
+    for body in (b"<html>proxy login</html>", b"[1, 2]"):
+        _Counting.body = body
+        with pytest.raises(DeliveryError, match="Encounter search answer was not a FHIR JSON"):
+            connector.search("Encounter", {"date": "2026-11-26"})
