@@ -3,7 +3,8 @@
 pull: FHIR R4 (Encounter/Appointment + Patient + Practitioner) through a configured FHIR
 connector, on its credentials. listen: an HL7 v2 MLLP listener (SIU^S12, ADT^A04/A08) on
 loopback or an interface the admin allowlisted, storing each visit sealed before answering AA.
-list: what is stored for a day. Start an encounter from a visit with
+TLS, sender authentication and the address come from the admin's `schedule listener`
+configuration. list: what is stored for a day. Start an encounter from a visit with
 `localscribe encounters new --from-schedule VISIT` or `localscribe scribe AUDIO --from-schedule VISIT`.
 """
 
@@ -40,15 +41,29 @@ def register(sub) -> None:
         add_json(q)
         add_user_options(q)
     listen = ssub.add_parser("listen", help="receive SIU^S12 / ADT^A04 / ADT^A08 over MLLP")
-    listen.add_argument("--host", default="127.0.0.1",
-                        help="listen address: loopback, or one the admin allowlisted")
-    listen.add_argument("--port", type=int, default=2575)
-    listen.add_argument("--processing-id", choices=("P", "T", "D"), default="",
+    listen.add_argument("--host", help="listen address (default: the configured one): "
+                        "loopback, or one the admin allowlisted")
+    listen.add_argument("--port", type=int, help="default: the configured one (2575)")
+    listen.add_argument("--processing-id", choices=("P", "T", "D"),
                         help="accept only messages with this MSH-11")
     add_user_options(listen)
+    conf = ssub.add_parser("listener", help="show or set (admin) the listener's address and TLS")
+    conf.add_argument("--host", help="listen address: loopback, or one on the egress allowlist")
+    conf.add_argument("--port", type=int)
+    conf.add_argument("--tls-cert", metavar="PEM", help="the listener's certificate chain")
+    conf.add_argument("--tls-key", metavar="PEM", help="its private key (unencrypted PEM)")
+    conf.add_argument("--client-ca", metavar="PEM",
+                      help="require senders to present a certificate this CA signed")
+    conf.add_argument("--no-tls", action="store_true", help="remove the TLS settings")
+    conf.add_argument("--processing-id", choices=("P", "T", "D", ""))
+    conf.add_argument("--insecure", action="store_true",
+                      help="accept plain TCP on a non-loopback address (audited)")
+    add_json(conf)
+    add_user_options(conf)
     pull.set_defaults(func=guarded(cmd_pull))
     lst.set_defaults(func=guarded(cmd_list))
     listen.set_defaults(func=guarded(cmd_listen))
+    conf.set_defaults(func=guarded(cmd_listener))
 
 
 def _row(visit, encounters=()) -> dict:
@@ -119,35 +134,31 @@ def cmd_list(args) -> int:
 
 
 def cmd_listen(args) -> int:
-    from localscribe.ingest.listener import BindRefused, Hl7Listener
-    from localscribe.ingest.service import receive
-    from localscribe.vault import settings as vault_settings
-
-    from localscribe.vault import roles
+    from localscribe.ingest.listener import BindRefused
+    from localscribe.ingest.listener_config import start_listener
+    from localscribe.ingest.listener_tls import ListenerTlsError
+    from localscribe.vault.roles import PermissionDenied
 
     session = unlock(args)
-    if not roles.allows(session.role, roles.PHI_WRITE):    # it could store nothing: refuse now
-        session.audit("denied", "schedule", "denied", permission=roles.PHI_WRITE)
-        session.lock()
-        raise UserError(f"{session.user} ({session.role.value}) may not receive patient data; "
-                        "run the listener as a clinician or assistant", exit_code=3)
-    allowed = vault_settings.read(session.db, vault_settings.EGRESS_ALLOW, []) or []
     try:
-        listener = Hl7Listener(lambda v, raw, kind: receive(session, v, raw, kind),
-                               args.host, args.port, allowed=allowed,
-                               processing_id=args.processing_id,
-                               on_event=lambda kind, detail: _event(session, kind, detail))
-    except BindRefused as exc:
+        listener = start_listener(session, host=args.host, port=args.port,
+                                  processing_id=args.processing_id,
+                                  on_event=lambda kind, detail: _event(session, kind, detail))
+    except PermissionDenied as exc:
+        session.lock()
+        raise UserError(str(exc), exit_code=3) from None
+    except (BindRefused, ListenerTlsError) as exc:
         session.lock()
         raise UserError(str(exc)) from None
     except OSError as exc:
         session.lock()
-        raise UserError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        raise UserError(f"cannot listen on {args.host or 'the configured address'}"
+                        f"{':' + str(args.port) if args.port else ''}: {exc.strerror}") from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    listener.start()
-    session.audit("schedule.listen", f"{listener.host}:{listener.port}")
-    print(f"listening {listener.host}:{listener.port}", flush=True)
+    tls = " (TLS" + (", sender certificates required)" if listener.tls and listener.tls.client_ca_file
+                     else ")") if listener.tls else ""
+    print(f"listening {listener.host}:{listener.port}{tls}", flush=True)
     try:
         # The session locks itself after its idle timeout: then nothing can be stored, so the
         # listener stops rather than answer every sender AE.
@@ -163,6 +174,42 @@ def cmd_listen(args) -> int:
         if not session.locked:
             session.lock()
     print(f"stopped: {listener.stats.accepted} accepted, {listener.stats.rejected} refused")
+    return 0
+
+
+def cmd_listener(args) -> int:
+    from dataclasses import asdict
+
+    from localscribe.ingest.listener import BindRefused
+    from localscribe.ingest.listener_config import configure, load
+    from localscribe.ingest.listener_tls import ListenerTlsError, insecure_reasons
+
+    session = unlock(args)
+    try:
+        values = {k: v for k, v in (("host", args.host), ("port", args.port),
+                                    ("tls_cert", args.tls_cert), ("tls_key", args.tls_key),
+                                    ("client_ca", args.client_ca),
+                                    ("processing_id", args.processing_id)) if v is not None}
+        if args.no_tls:
+            values.update(tls_cert="", tls_key="", client_ca="")
+        if values or args.insecure:
+            try:
+                config = configure(session, values, insecure=args.insecure)
+            except (BindRefused, ListenerTlsError, ValueError) as exc:
+                raise UserError(str(exc)) from None
+        else:
+            config = load(session)
+    finally:
+        session.lock()
+    reasons = insecure_reasons(config.host, config.tls())
+    if args.json:
+        print_json({**asdict(config), "insecure_reasons": reasons})
+        return 0
+    tls = "off" if not config.tls_cert else f"{config.tls_cert} (key {config.tls_key})"
+    print(f"listener {config.host}:{config.port}  TLS: {tls}  sender certificates: "
+          f"{config.client_ca or 'not required'}  MSH-11: {config.processing_id or 'any'}")
+    for reason in reasons:
+        print(f"  INSECURE (accepted with --insecure): {reason}")
     return 0
 
 

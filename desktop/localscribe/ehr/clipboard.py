@@ -106,6 +106,7 @@ class CommandClipboardBackend:
              "raise SystemExit(_clearer_main())"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, **self.env}, start_new_session=True, close_fds=True)
+        assert child.stdin is not None          # stdin=PIPE
         with child.stdin:
             # An absolute time: the child's start-up (slow on a loaded machine) does not
             # postpone the clearing.
@@ -133,7 +134,7 @@ class ClipboardConnector(BaseConnector):
                      "the note (0: never)"),
     )
 
-    def _backend(self):
+    def _backend(self) -> Any:
         if self.context.clipboard is None:
             self.context.clipboard = CommandClipboardBackend()
         return self.context.clipboard

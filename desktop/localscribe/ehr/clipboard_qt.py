@@ -7,10 +7,11 @@ Must be created and used on the Qt GUI thread (QClipboard's rule).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 
 class QtClipboardBackend:
-    def __init__(self, clipboard=None):
+    def __init__(self, clipboard: Any = None) -> None:
         from PySide6.QtGui import QGuiApplication
 
         self._clipboard = clipboard or QGuiApplication.clipboard()
@@ -19,7 +20,7 @@ class QtClipboardBackend:
         self._clipboard.setText(text)
 
     def get_text(self) -> str:
-        return self._clipboard.text()
+        return str(self._clipboard.text())
 
     def schedule(self, seconds: float, fn: Callable[[], None]) -> None:
         from PySide6.QtCore import QTimer

@@ -16,28 +16,41 @@ from localscribe.ehr.fhir_auth import AuthError, BearerAuth, NoAuth, SmartBacken
 from localscribe.ehr.fhir_document import (ENCOUNTER_SYSTEM, NOTE_SYSTEM, DocumentOptions,
                                            build_document_reference)
 from localscribe.ehr.patient import logical_subject, searched_subject
-from localscribe.ehr.protocol import (BaseConnector, CheckResult, DeliveryError, Setting,
-                                      SettingsError)
+from localscribe.ehr.protocol import (BaseConnector, CheckResult, ConnectorConfig,
+                                      ConnectorContext, DeliveryError, Setting, SettingsError)
 from localscribe.ehr.settings import is_loopback
 
 FHIR_JSON = "application/fhir+json"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 
 
-def _diagnostics(resp) -> str:
+def _diagnostics(resp: Any) -> str:
     """The server's own explanation (OperationOutcome diagnostics/details), else the body."""
     try:
         body = resp.json()
     except ValueError:
-        return resp.text[:2000]
+        return str(resp.text[:2000])
     if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
         parts = [i.get("diagnostics") or i.get("details", {}).get("text", "")
                  for i in body.get("issue", [])]
         return "; ".join(p for p in parts if p)[:2000]
-    return resp.text[:2000]
+    return str(resp.text[:2000])
 
 
-def _never_sent(exc) -> bool:
+def _json_object(resp: Any, what: str) -> dict[str, Any]:
+    """The answer's JSON object; anything else (an HTML error page from a proxy, a list) is
+    a DeliveryError that says so rather than a crash further on."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise DeliveryError(f"the {what} answer was not a FHIR JSON resource", retryable=True,
+                            detail=str(resp.text[:2000]))
+    return body
+
+
+def _never_sent(exc: BaseException) -> bool:
     """Whether the request certainly never reached the server (no connection was made)."""
     import requests
 
@@ -45,7 +58,8 @@ def _never_sent(exc) -> bool:
         return True
     if not isinstance(exc, requests.exceptions.ConnectionError):
         return False
-    cause, seen = exc, 0
+    cause: BaseException | None = exc
+    seen = 0
     while cause is not None and seen < 8:
         if type(cause).__name__ in ("NewConnectionError", "NameResolutionError",
                                     "ConnectionRefusedError"):
@@ -57,7 +71,7 @@ def _never_sent(exc) -> bool:
     return False
 
 
-def _transport_error(method: str, exc) -> DeliveryError:
+def _transport_error(method: str, exc: BaseException) -> DeliveryError:
     """Say what happened: no connection (nothing sent), or the request went out and its
     answer was lost (the outcome is unknown; a retried create is safe, being conditional)."""
     name = type(exc).__name__
@@ -101,18 +115,18 @@ class FhirConnector(BaseConnector):
         Setting("timeout_seconds", "float", default=30.0),
     )
 
-    def __init__(self, config, context=None):
+    def __init__(self, config: ConnectorConfig, context: ConnectorContext | None = None) -> None:
         super().__init__(config, context)
         self._validate_combination()
         self.base = self.config.get("base_url").rstrip("/")
         self.timeout = float(self.config.get("timeout_seconds", 30.0))
-        self._session = None
+        self._session: Any = None
         self._auth = self._make_auth()
 
     # ---------------------------------------------------------------- setup
 
     @staticmethod
-    def insecure_settings(settings: dict) -> list[str]:
+    def insecure_settings(settings: dict[str, Any]) -> list[str]:
         """What in these settings exposes the note or the token (needs --insecure)."""
         reasons = []
         if settings.get("tls_verify") is False:
@@ -142,7 +156,7 @@ class FhirConnector(BaseConnector):
         if problems:
             raise SettingsError(self.config.name, problems)
 
-    def _make_auth(self):
+    def _make_auth(self) -> BearerAuth | SmartBackendAuth | NoAuth:
         auth = self.config.get("auth", "bearer")
         if auth == "bearer":
             return BearerAuth(self.config.get("token"))
@@ -164,7 +178,7 @@ class FhirConnector(BaseConnector):
                 out.append((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)))
         return out
 
-    def session(self):
+    def session(self) -> Any:
         if self._session is None:
             import requests
 
@@ -181,7 +195,7 @@ class FhirConnector(BaseConnector):
 
     # ---------------------------------------------------------------- HTTP
 
-    def _request(self, method: str, path: str, **kwargs):
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         import requests
 
         headers = {"Accept": FHIR_JSON, **kwargs.pop("headers", {})}
@@ -207,7 +221,7 @@ class FhirConnector(BaseConnector):
             return resp
         return resp
 
-    def _raise_for(self, resp, what: str) -> None:
+    def _raise_for(self, resp: Any, what: str) -> None:
         code = resp.status_code
         if code < 300:
             return
@@ -223,7 +237,7 @@ class FhirConnector(BaseConnector):
     def search(self, resource_type: str, params: dict[str, str]) -> dict[str, Any]:
         resp = self._request("GET", resource_type, params=params)
         self._raise_for(resp, f"{resource_type} search")
-        return resp.json()
+        return _json_object(resp, f"{resource_type} search")
 
     def read(self, reference: str) -> dict[str, Any]:
         """One resource by its literal reference ("Patient/123")."""
@@ -232,7 +246,7 @@ class FhirConnector(BaseConnector):
             raise DeliveryError(f"not a literal FHIR reference: {kind}/…", retryable=False)
         resp = self._request("GET", f"{kind}/{quote(rid, safe='')}")
         self._raise_for(resp, f"{kind} read")
-        return resp.json()
+        return _json_object(resp, f"{kind} read")
 
     # ---------------------------------------------------------------- protocol
 
@@ -321,7 +335,7 @@ class FhirConnector(BaseConnector):
                             if existed else "created")
 
     @staticmethod
-    def _remote_id(resp) -> str:
+    def _remote_id(resp: Any) -> str:
         try:
             body = resp.json()
             if isinstance(body, dict) and body.get("id"):
@@ -331,5 +345,5 @@ class FhirConnector(BaseConnector):
         location = resp.headers.get("Location", "") or resp.headers.get("Content-Location", "")
         parts = location.split("/")
         if "DocumentReference" in parts and parts.index("DocumentReference") + 1 < len(parts):
-            return parts[parts.index("DocumentReference") + 1]
+            return str(parts[parts.index("DocumentReference") + 1])
         return ""

@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from collections.abc import Callable
+from typing import Any
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -49,7 +50,7 @@ class SmartBackendAuth:
     _token: str = field(default="", repr=False)
     _expires: float = 0.0
 
-    def header(self, session, timeout: float) -> str:
+    def header(self, session: Any, timeout: float) -> str:
         if not self._token or self.clock() > self._expires - 30:
             self._fetch(session, timeout)
         return f"Bearer {self._token}"
@@ -57,7 +58,7 @@ class SmartBackendAuth:
     def invalidate(self) -> None:
         self._token, self._expires = "", 0.0
 
-    def _fetch(self, session, timeout: float) -> None:
+    def _fetch(self, session: Any, timeout: float) -> None:
         import requests
 
         data = {"grant_type": "client_credentials", "scope": self.scope,
@@ -90,7 +91,7 @@ class SmartBackendAuth:
 class BearerAuth:
     token: str
 
-    def header(self, session, timeout: float) -> str:
+    def header(self, session: Any, timeout: float) -> str:
         return f"Bearer {self.token}"
 
     def invalidate(self) -> None:
@@ -98,7 +99,7 @@ class BearerAuth:
 
 
 class NoAuth:
-    def header(self, session, timeout: float) -> str:
+    def header(self, session: Any, timeout: float) -> str:
         return ""
 
     def invalidate(self) -> None:

@@ -1,8 +1,6 @@
-"""A signed note as a FHIR R4 DocumentReference (US Core clinical note), validated with
-``fhir.resources`` before anything is sent. fhir.resources 8.x ships R5 (default), R4B and STU3
-but no R4 package; R4B left DocumentReference as R4 defined it (R4B changed other resources),
-so R4B's model is the closest validator installed, and the loopback Medplum server, which
-loads the R4 definitions, checks the same resource against R4 again when it is created.
+"""A signed note as a FHIR R4 DocumentReference (US Core clinical note), validated against
+the R4 4.0.1 models (``fhir_r4``, SMART on FHIR's fhirclient) before anything is sent; the
+loopback Medplum server, which loads the R4 definitions, checks it again when it is created.
 """
 
 from __future__ import annotations
@@ -10,6 +8,7 @@ from __future__ import annotations
 import base64
 import tomllib
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from localscribe.domain import SignedNote
@@ -70,6 +69,7 @@ def encounter_context(note: SignedNote, options: DocumentOptions) -> dict[str, A
     """context: the EHR's Encounter (a literal reference when the schedule came over FHIR, its
     visit number otherwise) and the visit's period; typed-in visits name LocalScribe's id."""
     visit = note.visit
+    encounter: dict[str, Any]
     if visit is not None and visit.fhir_encounter:
         encounter = {"reference": visit.fhir_encounter}
     elif visit is not None and visit.visit_number:
@@ -154,19 +154,16 @@ def build_document_reference(note: SignedNote, subject: dict[str, Any],
 def validate_document_reference(resource: dict[str, Any]) -> None:
     """Raise a non-retryable DeliveryError if ``resource`` is not a valid R4 DocumentReference.
 
-    The message names the failing elements only; pydantic's full text (which may quote note
-    content) goes to ``detail``, which the outbox keeps sealed.
+    The message names the failing elements only; the validator's full text (which may quote
+    note content) goes to ``detail``, which the outbox keeps sealed.
     """
-    from fhir.resources.R4B.documentreference import DocumentReference
-    from pydantic import ValidationError
+    from localscribe.ehr.fhir_r4 import R4Invalid, validate_r4
 
     try:
-        DocumentReference.model_validate(resource)
-    except ValidationError as exc:
-        where = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()})
-        raise DeliveryError(f"DocumentReference failed FHIR validation at {', '.join(where)}",
-                            retryable=False, detail=str(exc)) from None
-    # fhir.resources checks structure and datatypes but not required code bindings.
+        validate_r4(resource)
+    except R4Invalid as exc:
+        raise DeliveryError(str(exc), retryable=False, detail=exc.detail) from None
+    # The R4 models check structure and datatypes but not required code bindings.
     bad = [path for path, value, allowed in _required_codes(resource) if value not in allowed]
     if bad:
         raise DeliveryError(f"DocumentReference has codes outside their required value sets at "
@@ -178,7 +175,7 @@ _STATUS = {"current", "superseded", "entered-in-error"}
 _RELATION = {"replaces", "transforms", "signs", "appends"}
 
 
-def _required_codes(resource: dict[str, Any]):
+def _required_codes(resource: dict[str, Any]) -> Iterator[tuple[str, Any, set[str]]]:
     yield "status", resource.get("status"), _STATUS
     if "docStatus" in resource:
         yield "docStatus", resource["docStatus"], _DOC_STATUS

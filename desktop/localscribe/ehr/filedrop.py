@@ -27,7 +27,8 @@ from localscribe.ehr.fhir_document import (ENCOUNTER_SYSTEM, NOTE_SYSTEM, Docume
 from localscribe.ehr.hl7_mllp import HL7_SETTINGS, hl7_options
 from localscribe.ehr.hl7v2 import build_mdm
 from localscribe.ehr.patient import logical_subject, require_mrn
-from localscribe.ehr.protocol import BaseConnector, CheckResult, DeliveryError, Setting
+from localscribe.ehr.protocol import (BaseConnector, CheckResult, ConnectorConfig,
+                                      ConnectorContext, DeliveryError, Setting)
 
 EXTENSIONS = {"text": ".txt", "fhir-json": ".json", "hl7v2": ".hl7"}
 
@@ -104,7 +105,7 @@ class FileDropConnector(BaseConnector):
         *HL7_SETTINGS,
     )
 
-    def __init__(self, config, context=None):
+    def __init__(self, config: ConnectorConfig, context: ConnectorContext | None = None) -> None:
         super().__init__(config, context)
         self.hl7 = hl7_options(self.config)          # bad values refused when configured
 

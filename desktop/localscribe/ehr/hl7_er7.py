@@ -89,17 +89,17 @@ class Escaped(str):
     """A value that is already escaped (e.g. FT text with ``\\.br\\``): written as it is."""
 
 
-def _leaf(value, codec: str) -> str:
+def _leaf(value: object, codec: str) -> str:
     return value if isinstance(value, Escaped) else escape(str(value), codec)
 
 
-def _component(value, codec: str) -> str:
+def _component(value: object, codec: str) -> str:
     if isinstance(value, (list, tuple)):                  # subcomponents
         return "&".join(_leaf(v, codec) for v in value)
     return _leaf(value, codec)
 
 
-def _field(value, codec: str) -> str:
+def _field(value: object, codec: str) -> str:
     if isinstance(value, Repeat):
         return "~".join(_field(v, codec) for v in value)
     if isinstance(value, (list, tuple)):                  # components
@@ -107,7 +107,7 @@ def _field(value, codec: str) -> str:
     return _leaf(value, codec)
 
 
-class Repeat(tuple):
+class Repeat(tuple[object, ...]):
     """The repetitions of a field."""
 
 

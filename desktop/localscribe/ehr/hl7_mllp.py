@@ -14,12 +14,14 @@ verification, only when an admin configured it with ``--insecure``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.hl7v2 import CHARSETS, Hl7Options, build_mdm, control_id, parse_ack
 from localscribe.ehr.mllp import MllpConnection, MllpError, TlsOptions, send_message
 from localscribe.ehr.patient import require_mrn
-from localscribe.ehr.protocol import (BaseConnector, CheckResult, DeliveryError, Setting,
-                                      SettingsError)
+from localscribe.ehr.protocol import (BaseConnector, CheckResult, ConnectorConfig,
+                                      ConnectorContext, DeliveryError, Setting, SettingsError)
 from localscribe.ehr.settings import is_loopback
 
 HL7_SETTINGS = (
@@ -60,7 +62,7 @@ def _npi_pairs(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def hl7_options(config) -> Hl7Options:
+def hl7_options(config: ConnectorConfig) -> Hl7Options:
     """The message options from connector settings; raises SettingsError for a bad value."""
     try:
         npi = _npi_pairs(config.get("clinician_npi", ""))
@@ -96,7 +98,7 @@ def conformance_gaps(options: Hl7Options) -> list[str]:
     return gaps
 
 
-def _uses_tls(settings: dict) -> bool:
+def _uses_tls(settings: dict[str, Any]) -> bool:
     """TLS unless switched off, and by default only a loopback peer goes without it."""
     tls = settings.get("tls")
     return bool(tls) if tls is not None else not is_loopback(str(settings.get("host", "")))
@@ -124,7 +126,7 @@ class Hl7MllpConnector(BaseConnector):
     )
 
     @staticmethod
-    def insecure_settings(settings: dict) -> list[str]:
+    def insecure_settings(settings: dict[str, Any]) -> list[str]:
         """What in these settings exposes the note on the network (needs --insecure)."""
         reasons = []
         if settings.get("tls") is False and not is_loopback(str(settings.get("host", ""))):
@@ -133,7 +135,7 @@ class Hl7MllpConnector(BaseConnector):
             reasons.append("tls_verify=false: the receiver's certificate is not checked")
         return reasons
 
-    def __init__(self, config, context=None):
+    def __init__(self, config: ConnectorConfig, context: ConnectorContext | None = None) -> None:
         super().__init__(config, context)
         self.options = hl7_options(self.config)     # bad values refused when configured
         self._conn: MllpConnection | None = None

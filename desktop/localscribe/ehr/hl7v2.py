@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, UTC
+from typing import Any
 
 from hl7apy.parser import parse_message
 
@@ -99,7 +100,7 @@ def _hd(namespace: str, oid: str = "") -> list[str] | str:
     return [namespace, oid, "ISO"] if oid else namespace
 
 
-def clinician(login: str, options: Hl7Options, when: str | None = None) -> list:
+def clinician(login: str, options: Hl7Options, when: str | None = None) -> list[object]:
     """XCN (or PPN with ``when``, component 15) for the signing clinician: the NPI with its
     assigning authority where one is configured for the login, else the login itself as a
     provider number (PRN) in the practice's namespace. Never a login name as a family name."""
@@ -108,13 +109,13 @@ def clinician(login: str, options: Hl7Options, when: str | None = None) -> list:
         ident, authority, kind = npi, NPI_AUTHORITY, "NPI"
     else:
         ident, authority, kind = login, [options.document_namespace], "PRN"
-    xcn: list = [ident, "", "", "", "", "", "", "", authority, "", "", "", kind]
+    xcn: list[object] = [ident, "", "", "", "", "", "", "", authority, "", "", "", kind]
     if when:
         xcn += ["", when]
     return xcn
 
 
-def scheduled_clinician(note: SignedNote) -> list | str:
+def scheduled_clinician(note: SignedNote) -> list[object] | str:
     """TXA-5 (primary activity provider): the clinician the EHR scheduled for the visit, by
     NPI where the EHR gave one, else by the EHR's own id; '' when the visit has none."""
     visit = note.visit
@@ -163,7 +164,8 @@ def _note_obx(text: str, fmt: str, code: list[str], codec: str) -> list[str]:
     """The note as OBX segments with one OBX-3 and OBX-4 sub-ids 1, 2, ...; one OBX unless the
     note is longer than a field may be (counted before escaping), then it continues at a line
     break (a chunk boundary is a line break; a single longer line stays whole)."""
-    chunks, current = [], []
+    chunks: list[list[str]] = []
+    current: list[str] = []
     size = 0
     for line in text.split("\n"):
         if current and size + len(line) > FT_CHUNK:
@@ -245,7 +247,7 @@ def _encodable(ch: str, codec: str) -> bool:
         return False
 
 
-def wire_value(element) -> str:
+def wire_value(element: Any) -> str:
     """The first leaf of an hl7apy element exactly as it was on the wire, still escaped.
 
     (hl7apy's ``to_er7``/``value`` re-escape the backslash of a hex escape ``\\X0D\\``.)"""

@@ -57,7 +57,7 @@ class MllpConnection:
         self.host, self.port, self.timeout, self.tls = host, port, timeout, tls
         self.codec = codec                # the message's character set (MSH-18)
         self._raw: socket.socket | None = None
-        self._sock = None
+        self._sock: socket.socket | None = None
         self.exchanges = 0          # messages this connection has carried
 
     @property
@@ -89,13 +89,15 @@ class MllpConnection:
         data = frame(message, self.codec)
         if self._sock is None:
             self._open()
+        sock = self._sock
+        assert sock is not None                 # _open sets it or raises
         try:
             try:
-                self._sock.sendall(data)
+                sock.sendall(data)
             except OSError as exc:
                 raise MllpError(f"connection to {self.host}:{self.port} broke while sending: "
                                 f"{type(exc).__name__}", outcome_unknown=True) from None
-            ack = _read_frame(self._sock, self.host, self.port, self.codec)
+            ack = _read_frame(sock, self.host, self.port, self.codec)
         except MllpError:
             self.close()
             raise
@@ -121,7 +123,7 @@ def send_message(host: str, port: int, message: str, timeout: float,
         conn.close()
 
 
-def _read_frame(sock, host: str, port: int, codec: str) -> str:
+def _read_frame(sock: socket.socket, host: str, port: int, codec: str) -> str:
     buf = b""
     while True:
         try:
@@ -139,4 +141,4 @@ def _read_frame(sock, host: str, port: int, codec: str) -> str:
         start = buf.find(START)
         end = buf.find(END, start + 1) if start >= 0 else -1
         if end >= 0:
-            return buf[start + 1:end].decode(codec, "replace")
+            return str(buf[start + 1:end].decode(codec, "replace"))

@@ -13,6 +13,7 @@ create, HL7 TXA-12 duplicate check, file name).
 
 from __future__ import annotations
 
+import builtins
 import json
 import random
 import time
@@ -98,7 +99,7 @@ class Outbox:
     """``cipher``: the session's Capability (it holds the PHI key only for roles that may
     read patient data, and every delivery operation checks ``note.push`` through it)."""
 
-    def __init__(self, db, cipher, audit: Callable[..., Any] | None = None,
+    def __init__(self, db: Any, cipher: Any, audit: Callable[..., Any] | None = None,
                  policy: RetryPolicy = RetryPolicy(), clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None):
         self.db = db
@@ -131,7 +132,7 @@ class Outbox:
             raise OutboxError(f"no outbox job {job_id}")
         if len(rows) > 1 and rows[0]["id"] != job_id:
             raise OutboxError(f"job id prefix {job_id} is ambiguous")
-        return rows[0]
+        return dict(rows[0])
 
     def get(self, job_id: str) -> Job:
         return self._job(self._row(job_id))
@@ -214,7 +215,7 @@ class Outbox:
 
     # ---------------------------------------------------------------- delivering
 
-    def due(self, now: float | None = None) -> list[Job]:
+    def due(self, now: float | None = None) -> builtins.list[Job]:
         now = self.clock() if now is None else now
         rows = self.db[TABLE].rows_where(
             "(state = ? AND next_attempt_at <= ?) OR (state = ? AND updated_at <= ?)",
@@ -229,7 +230,7 @@ class Outbox:
                               [QUEUED]).fetchone()
         if row is None or row[0] is None:
             return None
-        return max(0.0, row[0] - self.clock())
+        return max(0.0, float(row[0]) - self.clock())
 
     def _claim(self, job: Job) -> bool:
         """Move a due job to 'sending' unless another process got there first."""
@@ -240,7 +241,7 @@ class Outbox:
                 "WHERE id = ? AND ((state = ? AND next_attempt_at <= ?) "
                 "OR (state = ? AND updated_at <= ?))",
                 [SENDING, now, job.id, QUEUED, now, SENDING, now - self.policy.lease_s])
-        return cur.rowcount == 1
+        return bool(cur.rowcount == 1)
 
     def _original_remote_id(self, job: Job) -> str | None:
         """For an amendment, the remote id of the delivery it replaces (None: not yet)."""
@@ -251,7 +252,7 @@ class Outbox:
                                 "send the original first", retryable=False)
         return rows[0]["remote_id"] if rows[0]["state"] == DELIVERED else None
 
-    def process(self, job: Job, connector) -> str:
+    def process(self, job: Job, connector: Any) -> str:
         """One attempt at a claimed job; returns the state it ends in."""
         try:
             note = self.note(job.id)

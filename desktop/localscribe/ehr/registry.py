@@ -73,7 +73,7 @@ def get_info(kind: str) -> ConnectorInfo:
     return d.connectors[kind]
 
 
-def instantiate(config: ConnectorConfig, context: ConnectorContext | None = None):
+def instantiate(config: ConnectorConfig, context: ConnectorContext | None = None) -> Any:
     """Build a configured connector. Its endpoints pass the egress guard only when the admin's
     allowlist holds them (``session.allow_endpoint``, done by ``ehr configure``)."""
     info = get_info(config.kind)

@@ -7,10 +7,12 @@ Columns that can hold PHI or secrets are BLOBs sealed with the vault cipher unde
 
 from __future__ import annotations
 
+from typing import Any
+
 from localscribe.vault.schema import apply_migrations, register_migration
 
 
-def _connectors_v1(db) -> None:
+def _connectors_v1(db: Any) -> None:
     db.execute("""
         CREATE TABLE ehr_connectors (
             name TEXT PRIMARY KEY,
@@ -21,7 +23,7 @@ def _connectors_v1(db) -> None:
         )""")
 
 
-def _outbox_v1(db) -> None:
+def _outbox_v1(db: Any) -> None:
     db.execute("""
         CREATE TABLE ehr_outbox (
             id TEXT PRIMARY KEY,
@@ -48,7 +50,7 @@ register_migration("ehr-0001-connectors", _connectors_v1)
 register_migration("ehr-0002-outbox", _outbox_v1)
 
 
-def ensure_schema(db) -> None:
+def ensure_schema(db: Any) -> None:
     """Apply pending migrations (idempotent): for a vault opened before this module was
     imported, and for a bare database in tests (which then gets the vault's tables too)."""
     if "ehr_outbox" not in db.table_names() or "ehr_connectors" not in db.table_names():

@@ -19,16 +19,17 @@ from localscribe.ehr.settings import ConnectorStore, validate_settings
 from localscribe.vault.integrity import IntegrityError
 
 
-def insecure_connectors(db) -> list[dict[str, Any]]:
-    """Configured connectors whose settings weaken transport security, with the reasons.
+def insecure_connectors(db: Any) -> list[dict[str, Any]]:
+    """Configured connectors (and the HL7 listener) whose settings weaken transport security,
+    with the reasons.
 
     Reads plain settings only (never the sealed secrets), so an auditor's session can show it."""
     import json
 
+    out = _insecure_listener(db)
     if not db[CONNECTORS_TABLE].exists():
-        return []
+        return out
     found = registry.discover().connectors
-    out = []
     for row in db[CONNECTORS_TABLE].rows_where(order_by="name"):
         info = found.get(row["kind"])
         reasons = insecure_reasons(info.factory, json.loads(row["settings"])) if info else []
@@ -37,8 +38,25 @@ def insecure_connectors(db) -> list[dict[str, Any]]:
     return out
 
 
+def _insecure_listener(db: Any) -> list[dict[str, Any]]:
+    """The HL7 listener's waiver (plain TCP off loopback), if an admin gave one: it is an
+    inbound connection that weakens transport security, shown where the connectors' are."""
+    from localscribe.ingest.listener_config import SETTING, ListenerConfig
+    from localscribe.ingest.listener_tls import insecure_reasons
+    from localscribe.vault import settings as vault_settings
+
+    if "settings" not in db.table_names():      # a bare database (tests)
+        return []
+    stored = vault_settings.read(db, SETTING, {}) or {}
+    config = ListenerConfig(**{k: v for k, v in stored.items()
+                               if k in ListenerConfig.__dataclass_fields__})
+    reasons = insecure_reasons(config.host, config.tls())
+    return [{"name": "hl7-listener", "kind": "schedule listener", "reasons": reasons}] \
+        if reasons else []
+
+
 class EhrService:
-    def __init__(self, db, cipher, audit: Callable[..., Any] | None = None,
+    def __init__(self, db: Any, cipher: Any, audit: Callable[..., Any] | None = None,
                  context: ConnectorContext | None = None, policy: RetryPolicy | None = None,
                  clock: Callable[[], float] = time.time):
         self.audit = audit if audit is not None else (lambda *a, **k: None)
@@ -47,7 +65,7 @@ class EhrService:
         self.outbox = Outbox(db, cipher, self.audit, policy or RetryPolicy(), clock)
 
     @classmethod
-    def from_session(cls, session, context: ConnectorContext | None = None,
+    def from_session(cls, session: Any, context: ConnectorContext | None = None,
                      policy: RetryPolicy | None = None) -> EhrService:
         return cls(session.db, session.cipher, session.audit, context, policy)
 
@@ -81,7 +99,7 @@ class EhrService:
             self.audit("ehr.connector.insecure", object=name, kind=kind, reasons=reasons)
         return config
 
-    def connector(self, name: str):
+    def connector(self, name: str) -> Any:
         config = self.store.load(name)
         if config is None:
             configured = ", ".join(n for n, _ in self.store.names()) or "none"
@@ -101,6 +119,7 @@ class EhrService:
         return opened
 
     def check(self, name: str) -> CheckResult:
+        result: CheckResult
         try:
             result = self.connector(name).check()
         except ConnectorError as exc:
@@ -148,7 +167,7 @@ class EhrService:
                 self.audit("ehr.retention.expire", object=name, files=gone, count=len(gone))
         return removed
 
-    def _resolve(self, name: str):
+    def _resolve(self, name: str) -> Any:
         try:
             return self.connector(name)
         except DeliveryError:
@@ -157,7 +176,7 @@ class EhrService:
             raise DeliveryError(str(exc), retryable=False) from None
 
 
-def configure_connector(session, name: str, values: dict[str, Any], kind: str | None = None,
+def configure_connector(session: Any, name: str, values: dict[str, Any], kind: str | None = None,
                         insecure: bool = False) -> ConnectorConfig:
     """Configure ``name`` (see EhrService.configure), then persist its endpoints in the vault's
     egress allowlist so every process lets them through: the one path for the CLI and the window."""

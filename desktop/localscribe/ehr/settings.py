@@ -100,7 +100,7 @@ def validate_settings(connector: str, specs: Iterable[Setting], values: dict[str
 class ConnectorStore:
     """Configured connectors, kept in the vault database."""
 
-    def __init__(self, db, cipher, audit: Callable[..., Any] | None = None,
+    def __init__(self, db: Any, cipher: Any, audit: Callable[..., Any] | None = None,
                  clock: Callable[[], float] = time.time):
         self.db = db
         self.cipher = cipher

@@ -5,8 +5,9 @@ credentials (one configuration, one set of secrets, one egress entry).
 An Encounter is the visit (its identifier is the visit number the note must name); an
 Appointment with no Encounter pointing at it is a visit not yet opened in the EHR. Referenced
 resources are read one by one (``_include`` is optional in FHIR and many servers lack it) and
-cached for the pull. A record that cannot make a valid visit (no patient identifier, no name,
-no time) is reported by its resource id and skipped; the rest of the day still arrives.
+cached for the pull. Every resource used is checked against the R4 models first (``ehr.fhir_r4``):
+a record that is not valid R4 or cannot make a valid visit (no patient identifier, no name, no
+time) is reported by its resource id and skipped; the rest of the day still arrives.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
+from localscribe.ehr.fhir_r4 import R4Invalid, validate_r4
 from localscribe.ingest.model import FHIR_GENDER, IngestError, ScheduledVisit, Source
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -34,22 +36,22 @@ def _ref_id(ref: dict[str, Any] | None, kind: str) -> str:
     return value if value.startswith(kind + "/") else ""
 
 
-def _identifier(resource: dict[str, Any], system: str = "", type_code: str = "") -> dict:
+def _identifier(resource: dict[str, Any], system: str = "", type_code: str = "") -> dict[str, Any]:
     ids = resource.get("identifier", [])
     for ident in ids:
         if system and ident.get("system") == system:
-            return ident
+            return dict(ident)
     for ident in ids:
         codes = {c.get("code") for c in ident.get("type", {}).get("coding", [])}
         if type_code and type_code in codes:
-            return ident
-    return ids[0] if ids else {}
+            return dict(ident)
+    return dict(ids[0]) if ids else {}
 
 
 def _name(patient: dict[str, Any]) -> dict[str, Any]:
     names = patient.get("name", [])
     official = [n for n in names if n.get("use") == "official"]
-    return (official or names or [{}])[0]
+    return dict((official or names or [{}])[0])
 
 
 class SchedulePull:
@@ -63,7 +65,9 @@ class SchedulePull:
 
     def read(self, ref: str) -> dict[str, Any]:
         if ref not in self._cache:
-            self._cache[ref] = self._read(ref)
+            resource = self._read(ref)
+            validate_r4(resource)
+            self._cache[ref] = resource
         return self._cache[ref]
 
     def _all(self, kind: str, day: str) -> list[dict[str, Any]]:
@@ -85,13 +89,19 @@ class SchedulePull:
             self._add(result, None, appt)
         return result
 
-    def _add(self, result: PullResult, enc: dict | None, appt: dict | None) -> None:
-        what = f"Encounter/{enc['id']}" if enc else f"Appointment/{appt['id']}"
-        if (enc or appt).get("status") in SKIPPED_STATUSES:
+    def _add(self, result: PullResult, enc: dict[str, Any] | None,
+             appt: dict[str, Any] | None) -> None:
+        head = enc or appt
+        assert head is not None                 # pull passes one or both
+        what = f"Encounter/{head['id']}" if enc else f"Appointment/{head['id']}"
+        if head.get("status") in SKIPPED_STATUSES:
             return
         try:
+            for resource in (enc, appt):
+                if resource is not None:
+                    validate_r4(resource)
             visit, used = self._visit(enc, appt)
-        except IngestError as exc:
+        except (IngestError, R4Invalid) as exc:
             result.problems.append(f"{what}: {exc}")
             return
         except Exception as exc:    # a referenced resource unreadable: say which, go on
@@ -99,7 +109,8 @@ class SchedulePull:
             return
         result.visits.append((visit, json.dumps(used, sort_keys=True).encode("utf-8")))
 
-    def _visit(self, enc: dict | None, appt: dict | None) -> tuple[ScheduledVisit, list]:
+    def _visit(self, enc: dict[str, Any] | None, appt: dict[str, Any] | None
+               ) -> tuple[ScheduledVisit, list[dict[str, Any]]]:
         patient_ref = _ref_id((enc or {}).get("subject"), "Patient")
         practitioner_ref = ""
         for part in (enc or {}).get("participant", []):
@@ -138,7 +149,7 @@ class SchedulePull:
             clinician_name=" ".join(p for p in (*(_name(practitioner).get("given", [])[:1]),
                                                 _name(practitioner).get("family", "")) if p)
             if practitioner else "",
-            status=str((enc or appt).get("status", "")),
+            status=str((enc or appt or {}).get("status", "")),
             fhir_patient=patient_ref, fhir_encounter=f"Encounter/{enc['id']}" if enc else "",
             fhir_practitioner=practitioner_ref,
             fhir_appointment=f"Appointment/{appt['id']}" if appt else "")

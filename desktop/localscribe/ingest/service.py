@@ -58,7 +58,7 @@ def start_visit(session: Any, visit_id: str, template: str) -> str:
     eid = session.create_encounter(visit.patient(), template)
     store_for(session).link(eid, visit.id)
     session.audit("schedule.start", eid, visit=visit.id)
-    return eid
+    return str(eid)
 
 
 def visit_context(session: Any, eid: str) -> VisitContext | None:

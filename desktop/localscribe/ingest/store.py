@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from localscribe.ingest.model import ScheduledVisit
 from localscribe.vault.db import transaction
@@ -27,7 +28,7 @@ from localscribe.vault.schema import apply_migrations, register_migration
 VISITS, INBOUND, LINKS = "ingest_visits", "ingest_inbound", "ingest_links"
 
 
-def _schedule_v1(db) -> None:
+def _schedule_v1(db: Any) -> None:
     db.execute("""
         CREATE TABLE ingest_visits (
             id TEXT PRIMARY KEY,
@@ -55,7 +56,7 @@ def _schedule_v1(db) -> None:
 register_migration("ingest-0001-schedule", _schedule_v1)
 
 
-def ensure_schema(db) -> None:
+def ensure_schema(db: Any) -> None:
     if LINKS not in db.table_names():
         apply_migrations(db)
 
@@ -68,7 +69,7 @@ class VisitNotFound(KeyError):
 class ScheduleStore:
     """``cipher``: the session's Capability (patient data key) or a bare FieldCipher (tests)."""
 
-    def __init__(self, db, cipher, clock=time.time):
+    def __init__(self, db: Any, cipher: Any, clock: Callable[[], float] = time.time) -> None:
         self.db, self.cipher, self.clock = db, cipher, clock
         ensure_schema(db)
 
