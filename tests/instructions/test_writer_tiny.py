@@ -81,6 +81,6 @@ def test_the_note_text_is_read_after_the_transcript(run, engine, visit):
     head = len(engine.tokenize(PR.head_text(Language.EN, True), first=True))
     lines = sum(len(engine.tokenize(SX.segment_line(s))) for s in visit.segments)
     note = len(engine.tokenize(PR.note_block(Language.EN, NOTE)))
-    whole = [g for g in run.stats.generations if g.finished or g.generated > 5]
-    assert whole and all(g.prompt_tokens > head + lines + note for g in whole)
+    assert run.stats.generations
+    assert all(g.prompt_tokens > head + lines + note for g in run.stats.generations)
     assert run.draft.prompt_sha256 != PR.prompt_sha256(PR.summary_template(Language.EN), Language.EN, False)
