@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from localscribe.instructions.prompts import Language
 
@@ -47,15 +48,15 @@ class Reading:
     def target(self) -> str:
         return f"<= {TARGET_GRADE:g}" if self.metric == "flesch-kincaid-grade" else f">= {TARGET_EASE_ES:g}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"lang": self.lang, "metric": self.metric, "score": self.score, "target": self.target,
                 "meets_target": self.meets_target, "words": self.words, "sentences": self.sentences,
                 "syllables": self.syllables, "method": "pyphen syllables"}
 
 
 @lru_cache(maxsize=4)
-def _hyphenator(lang: Language):
-    import pyphen
+def _hyphenator(lang: Language) -> Any:
+    import pyphen  # type: ignore[import-untyped]
 
     return pyphen.Pyphen(lang=_DICT[lang])
 

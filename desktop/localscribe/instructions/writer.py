@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from localscribe.domain import Draft, Transcript
 from localscribe.draft import recheck as RC
 from localscribe.draft import sections as SX
-from localscribe.draft.engine import LlamaEngine
+from localscribe.draft.engine import Generation, LlamaEngine
+from localscribe.draft.templates import SectionSpec
 from localscribe.draft.incremental import DraftMode, DraftStats, IncrementalDrafter, _Chunk
 from localscribe.instructions import prompts as PR
 from localscribe.instructions.prompts import Language
@@ -45,7 +46,8 @@ class SummaryDrafter(IncrementalDrafter):
         if prefix_cache:
             self.stats.prefix = engine.warm_prefix(self._head, engine.model_path.parent / "kv-cache")
 
-    def _generate_sections(self, chunk: _Chunk, on_text) -> list[SX.SectionText]:
+    def _generate_sections(self, chunk: _Chunk, on_text: Callable[[str], None] | None
+                           ) -> list[SX.SectionText]:
         written: list[SX.SectionText] = []
         transcript = Transcript(segments=list(chunk.segments))
         rules = SX.SentenceRules(budget=0, seen=set(), numbers=SX.spoken_numbers(transcript))
@@ -66,8 +68,11 @@ class SummaryDrafter(IncrementalDrafter):
             rules.new_section()
             base_seen = set(rules.seen)
 
-            def write(prefix=(), avoid=(), spec=spec, tokens=tokens, share=share, on_text=on_text,
-                      should_stop=None, words=(), start=0):
+            def write(prefix: Sequence[int] = (), avoid: Collection[int] = (),
+                      spec: SectionSpec = spec, tokens: list[int] = tokens, share: int = share,
+                      on_text: Callable[[str], None] | None = on_text,
+                      should_stop: Callable[[], bool] | None = None, words: tuple[str, ...] = (),
+                      start: int = 0) -> Generation:
                 return self._record(self.engine.generate(
                     tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
                     on_text=on_text, gate=RC.avoid_words(rules.gate, start, words), controls=self.controls,
@@ -94,7 +99,8 @@ class SummaryRun:
 def draft_summary(engine: LlamaEngine, transcript: Transcript, lang: Language = Language.EN, *,
                   note_text: str = "", max_tokens: int | None = None, prefix_cache: bool = True,
                   on_text: Callable[[str], None] | None = None,
-                  blocker=None) -> SummaryRun:
+                  blocker: Callable[[Transcript, Callable[[str, Transcript], list[str]]],
+                                    Callable[[str], bool]] | None = None) -> SummaryRun:
     """The visit's summary for the patient, every sentence checked by the note's verifier
     (the flags are kept on the statements, exactly as on a note's)."""
     t = time.perf_counter()
