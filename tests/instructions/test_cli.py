@@ -109,3 +109,13 @@ def test_bad_input_is_one_line_and_changes_nothing(vdir):
     s = vdir.session("doc")
     assert store.load(s, eid) is None and store.load(s, bare) is None
     s.lock()
+
+
+def test_spanish_is_refused_in_one_line_before_anything_is_loaded(vdir):
+    eid = _encounter(vdir)
+    r = vdir.run("instructions", "draft", eid[:8], "--lang", "es", "--profile", "tiny")
+    assert r.returncode == 2
+    assert "Spanish" in _one_line_error(r) and "verifier" in r.stderr
+    s = vdir.session("doc")
+    assert store.load(s, eid) is None
+    s.lock()

@@ -1,15 +1,22 @@
 """Which summary languages LocalScribe offers, and why one is refused.
 
-Measured, not assumed (tests/bench/bench_instructions.py on ACI-Bench train, standard
-profile): see README and the reason below.
+Spanish is written by the standard model when asked (prompts.Language.ES), but is refused
+for now: the summary's promise is that every sentence is checked by the note's verifier, and
+that verifier reads English only. Its evidence alignment, negation and finding checks work on
+English words, so a Spanish sentence about an English visit finds no support whatever it says
+(the number, drug and dose checks still work). A summary the verifier cannot vouch for is not
+one LocalScribe hands to a patient. Measured with tests/bench/bench_instructions.py
+--langs en,es on ACI-Bench train (see README, "Patient instructions").
 """
 
 from __future__ import annotations
 
 from localscribe.instructions.prompts import Language
 
-# Filled from the measurement; None means offered.
-_REFUSED: dict[Language, str] = {}
+_REFUSED: dict[Language, str] = {
+    Language.ES: ("Spanish patient instructions are not offered: the note's verifier reads English "
+                  "only, so their sentences cannot be checked like the note's"),
+}
 
 
 def refusal(lang: Language | str) -> str | None:
