@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "localscribe.cli.note_cmd",
     "localscribe.cli.ehr_cmd",
     "localscribe.cli.scorecard_cmd",
+    "localscribe.cli.instructions_cmd",
 )
 
 

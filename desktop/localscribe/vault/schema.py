@@ -166,9 +166,41 @@ def _core_0002(db: sqlite_utils.Database) -> None:
     """)
 
 
+def _core_0003(db: sqlite_utils.Database) -> None:
+    # The patient's after-visit summary (localscribe.instructions): drafts like `drafts`, and
+    # the copy signed with a note, immutable like `signed_notes`. A core migration, not a
+    # registered one, because signing (session.sign) reads these tables on every vault.
+    run_script(db, """
+    CREATE TABLE patient_instructions (
+        id TEXT PRIMARY KEY,
+        encounter_id TEXT NOT NULL REFERENCES encounters(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        body BLOB NOT NULL                  -- sealed JSON: the summary's statements and flags
+    );
+    CREATE INDEX patient_instructions_encounter ON patient_instructions(encounter_id, created_at);
+    CREATE TABLE signed_instructions (
+        note_id TEXT PRIMARY KEY REFERENCES signed_notes(note_id) ON DELETE CASCADE,
+        encounter_id TEXT NOT NULL REFERENCES encounters(id) ON DELETE CASCADE,
+        instructions_id TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        signed_at TEXT NOT NULL,
+        author TEXT NOT NULL,
+        body BLOB NOT NULL                  -- sealed JSON: text + summary
+    );
+    CREATE TRIGGER signed_instructions_no_update BEFORE UPDATE ON signed_instructions
+    BEGIN SELECT RAISE(ABORT, 'signed instructions are immutable'); END;
+    CREATE TRIGGER signed_instructions_no_delete BEFORE DELETE ON signed_instructions
+    WHEN NOT EXISTS (SELECT 1 FROM purge_grants WHERE encounter_id = OLD.encounter_id)
+    BEGIN SELECT RAISE(ABORT, 'signed instructions are immutable'); END;
+    """)
+
+
 CORE_MIGRATIONS: list[tuple[str, Migration]] = [
     ("core-0001-initial", _core_0001),
     ("core-0002-keys", _core_0002),
+    ("core-0003-patient-instructions", _core_0003),
 ]
 SCHEMA_VERSION = len(CORE_MIGRATIONS)
 

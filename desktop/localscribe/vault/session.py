@@ -403,6 +403,8 @@ class Session(AdminOps):
         draft = self._encounters.load_draft(eid)
         acknowledged = set(acknowledged_flag_ids)
         missing = draft.unacknowledged(acknowledged) if draft else []
+        from localscribe.instructions import store as instructions   # signed with the note
+        missing += instructions.unacknowledged(self, eid, acknowledged)
         if missing:
             self.audit("sign", eid, "refused", unacknowledged=missing)
             raise UnacknowledgedFlags(missing)
@@ -410,6 +412,7 @@ class Session(AdminOps):
         self.audit("sign", eid, note_id=note.note_id, version=note.version,
                    acknowledged=sorted(acknowledged))
         scorecard_edits.record(self, eid, draft, note)   # PHI-free edit counts (scorecard)
+        instructions.seal_with_note(self, eid, note)
         self._purge_audio_if_due(eid)
         return self._with_loinc(note)
 

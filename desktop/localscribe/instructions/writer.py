@@ -1,0 +1,117 @@
+"""Writing the patient's summary with the note's engine, grammar, sentence rules and recheck.
+
+``SummaryDrafter`` is the note's ``IncrementalDrafter`` (chunking of long visits, per-section
+token shares, the verifier-driven rewrite of blocked sentences, the merge) with its own
+prompt: the fixed head and the per-part requests of ``prompts``, and the clinician's note,
+when there is one, after the transcript. Only ``_generate_sections`` is its own, because the
+note's version asks for each section in the note's third-person voice; the rest is inherited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from localscribe.domain import Draft, Transcript
+from localscribe.draft import recheck as RC
+from localscribe.draft import sections as SX
+from localscribe.draft.engine import Generation, LlamaEngine
+from localscribe.draft.templates import SectionSpec
+from localscribe.draft.incremental import DraftMode, DraftStats, IncrementalDrafter, _Chunk
+from localscribe.instructions import prompts as PR
+from localscribe.instructions.prompts import Language
+from localscribe.verify import verify_draft
+
+
+class SummaryDrafter(IncrementalDrafter):
+    def __init__(self, engine: LlamaEngine, lang: Language = Language.EN, *, note_text: str = "",
+                 max_tokens: int | None = None, prefix_cache: bool = True, recheck: bool = True):
+        self.lang = Language(lang)
+        self.note_text = note_text
+        template = PR.summary_template(self.lang)
+        super().__init__(engine, template, max_tokens=max_tokens, prefill=False,
+                         mode=DraftMode.SECTIONS, prefix_cache=False, recheck=recheck)
+        note = engine.tokenize(PR.note_block(self.lang, note_text)) if note_text.strip() else []
+        self._note = note
+        self._head = engine.tokenize(PR.head_text(self.lang, bool(note)), first=True)
+        request = max(len(engine.tokenize(PR.request_text(s, self.lang))) for s in template.sections)
+        # Same rule as the note's: room for the longest request, the note and the summary.
+        self._budget = engine.n_ctx - self._hard_cap - request - len(note) - 8
+        if self._budget < len(self._head) + 64:
+            raise ValueError(f"a {engine.n_ctx}-token context is too small for the summary"
+                             + (" with this note" if note else ""))
+        self._chunk = _Chunk(first_index=0, tokens=list(self._head))
+        if prefix_cache:
+            self.stats.prefix = engine.warm_prefix(self._head, engine.model_path.parent / "kv-cache")
+
+    def _generate_sections(self, chunk: _Chunk, on_text: Callable[[str], None] | None
+                           ) -> list[SX.SectionText]:
+        written: list[SX.SectionText] = []
+        transcript = Transcript(segments=list(chunk.segments))
+        rules = SX.SentenceRules(budget=0, seen=set(), numbers=SX.spoken_numbers(transcript))
+        blocks = self.blocker(transcript, self.align) if self.recheck else None
+        words = SX.visit_words(transcript)
+        # The note sits after the transcript: every part's turn shares its KV state.
+        context = list(chunk.tokens) + self._note
+        for spec, share in zip(self.template.sections, self._shares()):
+            if self.fit and not self._done:
+                spec = SX.fit_to_visit(spec, words)
+            if not spec.min_statements and SX.discussed(spec, transcript):
+                spec = dataclasses.replace(spec, min_statements=1)
+            tokens = context + self.engine.tokenize(PR.request_text(spec, self.lang))
+            if on_text:
+                on_text(f"{spec.title}\n")
+            rules.budget = share
+            rules.must_write = bool(spec.min_statements)
+            rules.new_section()
+            base_seen = set(rules.seen)
+
+            def write(prefix: Sequence[int] = (), avoid: Collection[int] = (),
+                      spec: SectionSpec = spec, tokens: list[int] = tokens, share: int = share,
+                      on_text: Callable[[str], None] | None = on_text,
+                      should_stop: Callable[[], bool] | None = None, words: tuple[str, ...] = (),
+                      start: int = 0) -> Generation:
+                return self._record(self.engine.generate(
+                    tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
+                    on_text=on_text, gate=RC.avoid_words(rules.gate, start, words), controls=self.controls,
+                    answer_prefix=prefix, first_avoid=avoid, should_stop=should_stop),
+                    whole=should_stop is None)
+            gen = write()
+            rejected: set[str] = set()
+            if blocks is not None:
+                gen, rejected = self._rewrite_blocked(gen, write, blocks, rules, base_seen)
+            rules.restart(base_seen, [s for _, s in RC.finished_sentences(gen.text)], rejected)
+            if on_text:
+                on_text("\n")
+            written.append(SX.SectionText(spec.key, gen.text, gen.finished))
+        return written
+
+
+@dataclass(frozen=True)
+class SummaryRun:
+    draft: Draft                # the summary as statements, verified (flags set)
+    stats: DraftStats
+    seconds: float
+
+
+def draft_summary(engine: LlamaEngine, transcript: Transcript, lang: Language = Language.EN, *,
+                  note_text: str = "", max_tokens: int | None = None, prefix_cache: bool = True,
+                  on_text: Callable[[str], None] | None = None,
+                  blocker: Callable[[Transcript, Callable[[str, Transcript], list[str]]],
+                                    Callable[[str], bool]] | None = None) -> SummaryRun:
+    """The visit's summary for the patient, every sentence checked by the note's verifier
+    (the flags are kept on the statements, exactly as on a note's)."""
+    t = time.perf_counter()
+    drafter = SummaryDrafter(engine, Language(lang), note_text=note_text, max_tokens=max_tokens,
+                             prefix_cache=prefix_cache)
+    if blocker is not None:
+        drafter.blocker = blocker
+    drafter.feed(transcript.segments)
+    draft = drafter.finish(on_text=on_text)
+    for n, st in enumerate(draft.statements, 1):
+        st.id = f"{PR.ID_PREFIX}{n}"
+    draft.prompt_sha256 = PR.prompt_sha256(drafter.template, drafter.lang, bool(note_text.strip()))
+    verify_draft(draft, transcript)
+    return SummaryRun(draft, drafter.stats, time.perf_counter() - t)
