@@ -161,7 +161,7 @@ def test_fhir_tls_verify_false_needs_insecure_and_shows_in_the_report(data_dir, 
     assert r.returncode == 0, r.stderr
     assert "INSECURE" in r.stdout and "tls_verify=false" in r.stdout
 
-    from localscribe.security.report import build_report, format_text
+    from localscribe.security_report import build_report, format_text
 
     vault = Vault.open(Paths(data_dir=data, models_dir=tmp_path / "models"))
     admin = vault.unlock("admin", PASSES["admin"])

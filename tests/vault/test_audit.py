@@ -185,3 +185,18 @@ def test_export_resigned_with_another_key_is_refused(export, tmp_path):
     assert json.loads(res.stdout)["problem"] == "forged"
     # without a pinned key the file looks internally consistent; the fingerprint tells
     assert verify_export(out).details["key_fingerprint"] != fp
+
+
+def test_a_log_opened_without_signer_keys_checks_the_chain_and_says_it_is_unauthenticated(trail):
+    # The vault creates its trail through such a log (no security state yet). Asked to verify,
+    # it walks the hash chain and says the signatures went unchecked; an edit is still named.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from localscribe.vault.audit import AuditLog
+
+    log = AuditLog(trail.db, trail.vault_id, "doc", Ed25519PrivateKey.generate())
+    result = log.verify()
+    assert result.ok and not result.authenticated
+    _tamper(trail, "UPDATE audit_events SET object = 'someone-else' WHERE seq = 3")
+    result = log.verify()
+    assert not result.ok and result.seq == 3 and "cannot be read" not in result.message

@@ -7,9 +7,13 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 from localscribe.config import PROFILES, Paths, resolve_paths
+
+# What ``add_subparsers()`` returns. argparse names the class privately and it is generic only
+# in typeshed, not at run time: hence a string.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class UserError(Exception):

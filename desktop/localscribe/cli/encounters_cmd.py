@@ -8,15 +8,21 @@ a clinician without the window sees them, with how much audio each kept; `locals
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
-from localscribe.cli.common import UserError, add_json, guarded, print_json
+from localscribe.cli.common import Subparsers, UserError, add_json, guarded, print_json
 from localscribe.cli.unlock import add_user_options, unlock
+
+if TYPE_CHECKING:   # the vault is imported inside the commands, when they run
+    from localscribe.vault.encounters import Encounter
+    from localscribe.vault.session import Session
 
 SAMPLE_RATE = 16_000
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("encounters", help="list or show the encounters in the vault")
     sub = p.add_subparsers(dest="encounters_command", metavar="ACTION", required=True)
     lp = sub.add_parser("list", help="every encounter with its status and recorded audio")
@@ -48,7 +54,7 @@ def register(subparsers) -> None:
     pp.set_defaults(func=guarded(cmd_patient))
 
 
-def _audio_seconds(session, enc) -> float:
+def _audio_seconds(session: Session, enc: Encounter) -> float:
     from localscribe.vault.visit_lease import spooled_samples
 
     if enc.audio_purged_at:
@@ -57,7 +63,7 @@ def _audio_seconds(session, enc) -> float:
     return (on_disk or enc.audio_samples) / SAMPLE_RATE
 
 
-def _row(session, enc) -> dict:
+def _row(session: Session, enc: Encounter) -> dict[str, Any]:
     from localscribe.ingest.service import visit_context
     from localscribe.vault.encounters import RESUMABLE_STATUSES, EncounterStatus
     visit = visit_context(session, enc.id)
@@ -72,7 +78,7 @@ def _row(session, enc) -> dict:
             "signed_at": enc.signed_at, "note_id": enc.note_id}
 
 
-def cmd_list(args) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     from localscribe.vault.encounters import STATUSES
     if args.status and args.status not in STATUSES:
         raise UserError(f"unknown status {args.status!r}; one of {', '.join(STATUSES)}")
@@ -95,7 +101,7 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _find(session, prefix: str):
+def _find(session: Session, prefix: str) -> Encounter:
     matches = [e for e in session.list_encounters() if e.id.startswith(prefix.lower())]
     if len(matches) != 1:
         raise UserError(f"no encounter {prefix!r}" if not matches else
@@ -103,7 +109,7 @@ def _find(session, prefix: str):
     return matches[0]
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     session = unlock(args)
     try:
         enc = _find(session, args.encounter)
@@ -134,7 +140,7 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_new(args) -> int:
+def cmd_new(args: argparse.Namespace) -> int:
     from localscribe.domain import Patient
     from localscribe.draft.templates import TemplateError, load_template
     from localscribe.cli.common import paths_from
@@ -161,7 +167,7 @@ def cmd_new(args) -> int:
     return 0
 
 
-def start_from_schedule(session, args, template: str) -> str:
+def start_from_schedule(session: Session, args: argparse.Namespace, template: str) -> str:
     """The encounter for ``args.from_schedule`` (used by `encounters new` and `scribe`)."""
     from localscribe.ingest.service import start_visit
     from localscribe.ingest.store import VisitNotFound
@@ -176,7 +182,7 @@ def start_from_schedule(session, args, template: str) -> str:
         raise UserError(str(exc.args[0])) from None
 
 
-def cmd_patient(args) -> int:
+def cmd_patient(args: argparse.Namespace) -> int:
     """The same core call as the window's Patient details (pipeline.patient.attach_patient)."""
     from localscribe.domain import Patient
     from localscribe.pipeline.patient import attach_patient

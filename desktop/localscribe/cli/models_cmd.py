@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from localscribe.cli.common import UserError, add_dirs, add_json, guarded, paths_from, print_json
-from localscribe.config import PROFILES, default_profile
+from localscribe.cli.common import Subparsers, UserError, add_dirs, add_json, guarded, paths_from, print_json
+from localscribe.config import PROFILES, Paths, default_profile
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("models", help="install, list and verify the speech and language models")
     sub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 
@@ -72,7 +73,7 @@ def _install(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rows(paths, rehash: bool):
+def _rows(paths: Paths, rehash: bool) -> list[dict[str, Any]]:
     from localscribe.models.manifest import load_manifest
     from localscribe.models.store import Registry
     from localscribe.models.verify import audit
@@ -80,7 +81,7 @@ def _rows(paths, rehash: bool):
     manifest = load_manifest()
     statuses = audit(paths, manifest, rehash=rehash)
     choices = Registry(paths).choices()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for st in statuses:
         in_profiles = list(st.profiles)
         for profile, roles in choices.items():
@@ -93,7 +94,7 @@ def _rows(paths, rehash: bool):
     return rows
 
 
-def _print_table(rows) -> None:
+def _print_table(rows: list[dict[str, Any]]) -> None:
     print(f"{'NAME':38s} {'ROLE':4s} {'PROFILES':18s} {'STATE':14s} PATH")
     for r in rows:
         prof = ",".join(r["profiles"]) + (" user" if r["user_supplied"] else "")

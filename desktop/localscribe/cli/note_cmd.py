@@ -9,23 +9,31 @@ directory is overwritten and removed as soon as the editor exits.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from localscribe.cli.common import UserError, add_json, guarded, print_json
+from localscribe.cli.common import Subparsers, UserError, add_json, guarded, print_json
 from localscribe.cli.encounters_cmd import _find
 from localscribe.cli.unlock import add_user_options, unlock
+
+if TYPE_CHECKING:   # the vault is imported inside the commands, when they run
+    from localscribe.domain import Draft, SignedNote
+    from localscribe.draft.templates import Template
+    from localscribe.vault.encounters import Encounter
+    from localscribe.vault.session import Session
 
 EDITOR_HELP = ("without --file, $EDITOR (or $VISUAL) opens the current text; that copy lives "
                "in a private 0700 directory (RAM-backed /dev/shm where available) that is "
                "overwritten and deleted as soon as the editor exits")
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("note", help="show, edit, sign or amend an encounter's note")
     sub = p.add_subparsers(dest="note_command", metavar="ACTION", required=True)
     show = sub.add_parser("show", help="the current note text and what must be checked "
@@ -56,7 +64,7 @@ def register(subparsers) -> None:
 
 # ---------------------------------------------------------------- reading the note
 
-def _template(session, key: str):
+def _template(session: Session, key: str) -> Template:
     from localscribe.draft.templates import TemplateError, load_template
     try:
         return load_template(key, session.paths.data_dir)
@@ -64,7 +72,7 @@ def _template(session, key: str):
         raise UserError(f"the note's template cannot be loaded: {exc}") from None
 
 
-def current_text(session, eid: str, draft) -> tuple[str, str, int | None]:
+def current_text(session: Session, eid: str, draft: Draft | None) -> tuple[str, str, int | None]:
     """(text, source, version): the latest saved version, else the draft as rendered (what the
     window shows on opening the encounter)."""
     from localscribe.draft.render import render_note
@@ -76,7 +84,7 @@ def current_text(session, eid: str, draft) -> tuple[str, str, int | None]:
     return render_note(draft, _template(session, draft.template)), "draft", None
 
 
-def _checks(draft) -> dict:
+def _checks(draft: Draft | None) -> dict[str, Any]:
     from localscribe.domain import flag_id, notice_id
     from localscribe.draft.render import checks_summary, render_checks
     if draft is None:
@@ -91,19 +99,20 @@ def _checks(draft) -> dict:
             "to_acknowledge": draft.unacknowledged(set()), "flags": flags, "notices": notices}
 
 
-def _status(enc) -> str:
+def _status(enc: Encounter) -> str:
     from localscribe.vault.encounters import EncounterStatus
     return EncounterStatus(enc.status).value
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     session = unlock(args)
     try:
         enc = _find(session, args.encounter)
         draft = session.load_draft(enc.id)
         text, source, version = current_text(session, enc.id, draft)
         signed = session.signed_note(enc.id)
-        out = {"encounter": enc.id, "status": _status(enc), "status_label": enc.status_label,
+        out: dict[str, Any] = {
+               "encounter": enc.id, "status": _status(enc), "status_label": enc.status_label,
                "template": enc.template,
                "source": source, "version": version, "text": text, "checks": _checks(draft),
                "signed": None if signed is None else {
@@ -178,7 +187,7 @@ def edit_in_editor(text: str) -> str:
             pass
 
 
-def new_text(args, current: str) -> str:
+def new_text(args: argparse.Namespace, current: str) -> str:
     if args.file == "-":
         text = sys.stdin.read()
     elif args.file:
@@ -193,12 +202,13 @@ def new_text(args, current: str) -> str:
     return text
 
 
-def cmd_edit(args) -> int:
+def cmd_edit(args: argparse.Namespace) -> int:
     session = unlock(args)
     try:
         enc = _find(session, args.encounter)
         current, _, _ = current_text(session, enc.id, session.load_draft(enc.id))
         text = new_text(args, current)
+        out: dict[str, Any]
         if text == current and session.latest_version(enc.id) is not None:
             out = {"encounter": enc.id, "version": None, "saved": False}
         else:
@@ -219,7 +229,7 @@ def cmd_edit(args) -> int:
 
 # ---------------------------------------------------------------- signing
 
-def _ask(draft, acks: set[str]) -> set[str]:
+def _ask(draft: Draft, acks: set[str]) -> set[str]:
     """On a terminal, ask for each item still blocking; returns the acknowledgements given."""
     from localscribe.domain import flag_id, notice_id
     given = set(acks)
@@ -245,7 +255,7 @@ def _yes(item: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _known_ids(draft) -> set[str]:
+def _known_ids(draft: Draft) -> set[str]:
     from localscribe.domain import flag_id, notice_id
     ids = {notice_id(sec.key) for sec in draft.notices}
     for st in draft.statements:
@@ -254,7 +264,7 @@ def _known_ids(draft) -> set[str]:
     return ids
 
 
-def cmd_sign(args) -> int:
+def cmd_sign(args: argparse.Namespace) -> int:
     from localscribe.vault.encounters import PatientNotIdentified
     from localscribe.vault.session import UnacknowledgedFlags
     session = unlock(args)
@@ -287,7 +297,7 @@ def cmd_sign(args) -> int:
     return _print_signed(args, note, "signed")
 
 
-def cmd_amend(args) -> int:
+def cmd_amend(args: argparse.Namespace) -> int:
     from localscribe.vault.encounters import SIGNED_STATUSES
     session = unlock(args)
     try:
@@ -305,7 +315,7 @@ def cmd_amend(args) -> int:
     return _print_signed(args, note, "amended")
 
 
-def _print_signed(args, note, what: str) -> int:
+def _print_signed(args: argparse.Namespace, note: SignedNote, what: str) -> int:
     out = {"encounter": note.encounter_id, "note_id": note.note_id, "version": note.version,
            "author": note.author, "signed_at": note.signed_at, "replaces": note.replaces}
     if args.json:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localscribe.cli.common import (
+    Subparsers,
     UserError,
     add_dirs,
     add_json,
@@ -16,8 +18,11 @@ from localscribe.cli.common import (
     print_json,
 )
 
+if TYPE_CHECKING:   # the engine and its types are imported inside the command, when it runs
+    from localscribe.domain import Draft
 
-def register(subparsers) -> None:
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "draft", help="draft a clinical note from a transcript",
         description="Draft a note with the local language model from a transcript: plain text, "
@@ -47,7 +52,7 @@ def _read(path: str) -> str:
         raise UserError(f"cannot read transcript {path}: {exc}") from None
 
 
-def _print_note(note: str, draft) -> None:
+def _print_note(note: str, draft: Draft) -> None:
     from localscribe.draft.render import checks_summary, render_checks
 
     if not draft.statements:
@@ -86,7 +91,11 @@ def run(args: argparse.Namespace) -> int:
         engine = LlamaEngine.for_profile(profile, paths, n_ctx=args.n_ctx, n_threads=args.threads)
     except (ValueError, ModelError, EngineError) as exc:
         raise UserError(str(exc)) from None
-    on_text = (lambda piece: (sys.stderr.write(piece), sys.stderr.flush())) if args.stream else None
+    def stream(piece: str) -> None:
+        sys.stderr.write(piece)
+        sys.stderr.flush()
+
+    on_text = stream if args.stream else None
     try:
         draft, stats = draft_note(engine, transcript, template, max_tokens=args.max_tokens, on_text=on_text)
     except (EngineError, ValueError) as exc:

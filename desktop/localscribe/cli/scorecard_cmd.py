@@ -6,12 +6,17 @@ audited there), print text, JSON or CSV.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import date
+from typing import TYPE_CHECKING
 
-from localscribe.cli.common import UserError
+from localscribe.cli.common import Subparsers, UserError
 from localscribe.cli.common import guarded
 from localscribe.cli.unlock import add_user_options, unlock
+
+if TYPE_CHECKING:   # imported inside the command, when it runs
+    from localscribe.scorecard.model import Scorecard
 
 
 def _day(value: str | None, flag: str) -> date | None:
@@ -37,7 +42,7 @@ def _pct(share: float | None) -> str:
     return "-" if share is None else f"{share:.0%}"
 
 
-def format_text(card) -> str:
+def format_text(card: Scorecard) -> str:
     from localscribe.scorecard.export import label
     from localscribe.scorecard.model import ALL_PERIODS
     rng = f"{card.since or 'start'} .. {card.until or 'today'}"
@@ -66,7 +71,7 @@ def format_text(card) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_scorecard(args) -> int:
+def cmd_scorecard(args: argparse.Namespace) -> int:
     from localscribe.scorecard import export, service
     since, until = _day(args.since, "--since"), _day(args.until, "--until")
     session = unlock(args)
@@ -85,7 +90,7 @@ def cmd_scorecard(args) -> int:
     return 0
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("scorecard", help="practice scorecard: note quality, closure times, "
                        "adoption (admin, auditor; no PHI)")
     add_user_options(p)

@@ -9,13 +9,24 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from localscribe.cli.common import UserError, add_json, add_profile, guarded, paths_from, print_json
+from localscribe.cli.common import Subparsers, UserError, add_json, add_profile, guarded, paths_from, print_json
 from localscribe.cli.transcribe_cmd import format_time
 from localscribe.cli.unlock import add_user_options, unlock
 
+if TYPE_CHECKING:   # the vault, models and pipeline are imported inside the commands, when they run
+    from localscribe.draft.templates import Template
+    from localscribe.models.resolve import ModelFile
+    from localscribe.pipeline.events import VisitEvent
+    from localscribe.pipeline.live_visit import Store, VisitResult
+    from localscribe.vault.session import Session
 
-def register(subparsers) -> None:
+    Prepared = tuple[Template, ModelFile, ModelFile]   # what _prepare checked: template, asr, llm
+
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("scribe", help="transcribe and draft a recorded visit into the vault",
                               description="Run the whole pipeline on a recording (WAV, FLAC or OGG) "
                                           "and store the encounter, encrypted, in the vault.")
@@ -53,7 +64,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     add_profile(p)
 
 
-def _models(args):
+def _models(args: argparse.Namespace) -> tuple[ModelFile, ModelFile]:
     from localscribe.config import default_profile
     from localscribe.models import ModelError, select_models
 
@@ -64,11 +75,11 @@ def _models(args):
         raise UserError(str(exc)) from None
 
 
-def _progress(json_mode: bool):
+def _progress(json_mode: bool) -> Callable[[VisitEvent], None]:
     """Live feedback on stderr so stdout stays the result."""
     from localscribe.pipeline import events as ev
 
-    def on_event(e) -> None:
+    def on_event(e: VisitEvent) -> None:
         if json_mode:
             return
         if isinstance(e, ev.SegmentAdded):
@@ -81,7 +92,7 @@ def _progress(json_mode: bool):
     return on_event
 
 
-def _prepare(args, audio: str | None) -> tuple:
+def _prepare(args: argparse.Namespace, audio: str | None) -> Prepared:
     """Everything that can be refused before anything is stored: the audio file (bad, empty,
     too long), the template, the models. Prints a warning for a truncated file."""
     from localscribe.capture.decode import AudioDecodeError, audio_info
@@ -99,7 +110,8 @@ def _prepare(args, audio: str | None) -> tuple:
     return template, asr, llm
 
 
-def _scribe(args, store, audio, prepared=None) -> tuple:
+def _scribe(args: argparse.Namespace, store: Store, audio: str,
+            prepared: Prepared | None = None) -> tuple[Template, VisitResult, float]:
     from localscribe.pipeline import scribe_file
 
     template, asr, llm = prepared or _prepare(args, audio)
@@ -110,7 +122,8 @@ def _scribe(args, store, audio, prepared=None) -> tuple:
     return template, result, time.perf_counter() - began
 
 
-def _report(args, template, result, elapsed: float, extra: dict) -> int:
+def _report(args: argparse.Namespace, template: Template, result: VisitResult, elapsed: float,
+            extra: dict[str, Any]) -> int:
     from localscribe.draft.render import checks_summary, render_checks, render_note
 
     draft = result.draft
@@ -146,11 +159,11 @@ def _report(args, template, result, elapsed: float, extra: dict) -> int:
     return 0
 
 
-def _r(x):
+def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 2)
 
 
-def run_demo(args) -> int:
+def run_demo(args: argparse.Namespace) -> int:
     from localscribe.pipeline import MemoryVisitStore
     from localscribe.resources import asset
 
@@ -161,7 +174,7 @@ def run_demo(args) -> int:
     return _report(args, template, result, elapsed, {"sample": "assets/sample_visit (synthesized)"})
 
 
-def run_scribe(args) -> int:
+def run_scribe(args: argparse.Namespace) -> int:
     from localscribe.domain import Patient
     from localscribe.pipeline import VaultVisitStore
     from localscribe.vault.encounters import EncounterStatus
@@ -193,7 +206,7 @@ def run_scribe(args) -> int:
         session.lock()
 
 
-def _mark_failed(session, eid: str) -> None:
+def _mark_failed(session: Session, eid: str) -> None:
     from localscribe.vault.encounters import EncounterStatus
     try:
         session.set_status(eid, EncounterStatus.FAILED.value)
@@ -201,7 +214,7 @@ def _mark_failed(session, eid: str) -> None:
         pass
 
 
-def _resume(args) -> int:
+def _resume(args: argparse.Namespace) -> int:
     from localscribe.pipeline.resume import NotResumable, resumable_audio, resume_visit
     from localscribe.vault import EncounterNotFound
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from localscribe.cli.common import UserError, add_dirs, add_json, add_profile, guarded, paths_from, print_json
+from localscribe.cli.common import (Subparsers, UserError, add_dirs, add_json, add_profile, guarded,
+                                    paths_from, print_json)
 
 EXIT_NO_SPEECH = 3
+
+if TYPE_CHECKING:   # imported inside the command, when it runs
+    from localscribe.domain import Segment
+    from localscribe.models.resolve import ModelFile
 
 
 def format_time(t: float) -> str:
@@ -19,7 +25,7 @@ def format_time(t: float) -> str:
     return f"{h}:{m:02d}:{s:04.1f}" if h else f"{m:02d}:{s:04.1f}"
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("transcribe", help="transcribe a recording (WAV, FLAC or OGG)",
                               description="Transcribe a recording with the local Whisper model. "
                                           "Any sample rate and channel count is accepted.")
@@ -31,7 +37,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _resolve_asr(args: argparse.Namespace):
+def _resolve_asr(args: argparse.Namespace) -> ModelFile:
     from localscribe.config import default_profile
 
     from localscribe.models import ModelError, resolve_model
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     model = _resolve_asr(args)
 
-    def show(seg) -> None:
+    def show(seg: Segment) -> None:
         if not args.json:
             print(f"[{format_time(seg.t0)} - {format_time(seg.t1)}] {seg.text}", flush=True)
 

@@ -10,9 +10,14 @@ import argparse
 import getpass
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from localscribe.cli.common import UserError, add_dirs, paths_from
 from localscribe.config import ENV_PASSPHRASE
+
+if TYPE_CHECKING:   # the vault is imported when a command opens it
+    from localscribe.vault import Vault
+    from localscribe.vault.session import Session
 
 ENV_USER = "LOCALSCRIBE_USER"
 ENV_NEW_PASSPHRASE = "LOCALSCRIBE_NEW_PASSPHRASE"
@@ -20,7 +25,7 @@ ENV_NEW_PASSPHRASE = "LOCALSCRIBE_NEW_PASSPHRASE"
 
 # ---------------------------------------------------------------- helpers
 
-def acting_user(args) -> str:
+def acting_user(args: argparse.Namespace) -> str:
     user = getattr(args, "user", None) or os.environ.get(ENV_USER)
     if not user:
         raise UserError(f"say who you are: --user NAME or {ENV_USER}")
@@ -39,7 +44,7 @@ def ask(prompt: str, env: str, confirm: bool = False) -> str:
     return value
 
 
-def open_vault(args):
+def open_vault(args: argparse.Namespace) -> Vault:
     from localscribe.vault import Vault, VaultError
     try:
         return Vault.open(paths_from(args))
@@ -47,7 +52,7 @@ def open_vault(args):
         raise UserError(str(exc)) from None
 
 
-def unlock(args, repair: bool = False):
+def unlock(args: argparse.Namespace, repair: bool = False) -> Session:
     from localscribe.vault import AuthError, IntegrityError, TamperError
     vault = open_vault(args)
     user = acting_user(args)

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from localscribe.cli.common import UserError, add_json, guarded as _run, paths_from, print_json
+from localscribe.cli.common import Subparsers, UserError, add_json, guarded as _run, paths_from, print_json
 from localscribe.config import ENV_PASSPHRASE
 
 from localscribe.cli.unlock import (ENV_NEW_PASSPHRASE, ENV_USER, acting_user as _acting_user,  # noqa: F401
@@ -26,7 +26,7 @@ ENV_RECOVERY_CODE = "LOCALSCRIBE_RECOVERY_CODE"
 
 # ---------------------------------------------------------------- commands
 
-def cmd_init(args) -> int:
+def cmd_init(args: argparse.Namespace) -> int:
     from localscribe.vault import Vault, VaultError
     paths = paths_from(args)
     user = _acting_user(args)
@@ -40,7 +40,7 @@ def cmd_init(args) -> int:
     return 0
 
 
-def cmd_users_add(args) -> int:
+def cmd_users_add(args: argparse.Namespace) -> int:
     session = _unlock(args)
     session.add_user(args.name, args.role,
                      _ask(f"Passphrase for new user {args.name}: ", ENV_NEW_PASSPHRASE, True))
@@ -48,7 +48,7 @@ def cmd_users_add(args) -> int:
     return 0
 
 
-def cmd_users_list(args) -> int:
+def cmd_users_list(args: argparse.Namespace) -> int:
     session = _unlock(args)
     rows = [{"user": u.id, "role": u.role.value, "disabled": u.disabled, "locked": u.locked,
              "failed_attempts": u.failed_attempts, "keyring_unlock": u.keyring_unlock}
@@ -63,7 +63,7 @@ def cmd_users_list(args) -> int:
     return 0
 
 
-def cmd_users_passwd(args) -> int:
+def cmd_users_passwd(args: argparse.Namespace) -> int:
     session = _unlock(args)
     target = args.name or session.user
     session.set_passphrase(target, _ask(f"New passphrase for {target}: ", ENV_NEW_PASSPHRASE,
@@ -73,7 +73,7 @@ def cmd_users_passwd(args) -> int:
     return 0
 
 
-def cmd_users_disable(args) -> int:
+def cmd_users_disable(args: argparse.Namespace) -> int:
     session = _unlock(args)
     session.disable_user(args.name)
     session.lock()
@@ -81,7 +81,7 @@ def cmd_users_disable(args) -> int:
     return 0
 
 
-def cmd_lock(args) -> int:
+def cmd_lock(args: argparse.Namespace) -> int:
     from localscribe.vault.store import request_lock
     vault = _open(args)
     request_lock(vault, os.environ.get(ENV_USER) or getattr(args, "user", None) or "-")
@@ -89,7 +89,7 @@ def cmd_lock(args) -> int:
     return 0
 
 
-def cmd_users_reset_attempts(args) -> int:
+def cmd_users_reset_attempts(args: argparse.Namespace) -> int:
     """Offline recovery (no unlock): clear a throttle or lock, e.g. the last admin's."""
     from localscribe.vault import users
     vault = _open(args)
@@ -100,7 +100,7 @@ def cmd_users_reset_attempts(args) -> int:
     return 0
 
 
-def cmd_users_recovery_code(args) -> int:
+def cmd_users_recovery_code(args: argparse.Namespace) -> int:
     session = _unlock(args)
     code = session.create_phi_recovery_code()
     session.lock()
@@ -108,7 +108,7 @@ def cmd_users_recovery_code(args) -> int:
     return 0
 
 
-def cmd_users_recover(args) -> int:
+def cmd_users_recover(args: argparse.Namespace) -> int:
     session = _unlock(args)
     session.recover_phi(_ask("Recovery code: ", ENV_RECOVERY_CODE))
     session.lock()
@@ -116,7 +116,7 @@ def cmd_users_recover(args) -> int:
     return 0
 
 
-def cmd_settings_show(args) -> int:
+def cmd_settings_show(args: argparse.Namespace) -> int:
     from localscribe.vault import settings
     vault = _open(args)
     values = settings.read_all(vault.db)   # the plain mirror: unlock-time checks verify it
@@ -128,7 +128,7 @@ def cmd_settings_show(args) -> int:
     return 0
 
 
-def cmd_settings_set(args) -> int:
+def cmd_settings_set(args: argparse.Namespace) -> int:
     try:
         value = json.loads(args.value)
     except ValueError:
@@ -140,7 +140,7 @@ def cmd_settings_set(args) -> int:
     return 0
 
 
-def cmd_audit_verify(args) -> int:
+def cmd_audit_verify(args: argparse.Namespace) -> int:
     from localscribe.vault.audit_export import verify_export
     if args.file:
         result = verify_export(Path(args.file), expect_fingerprint=args.expect_key)
@@ -166,7 +166,7 @@ def cmd_audit_verify(args) -> int:
     return 0 if result.ok else 1
 
 
-def cmd_audit_export(args) -> int:
+def cmd_audit_export(args: argparse.Namespace) -> int:
     session = _unlock(args)
     n = session.export_audit(Path(args.out))
     fp = session.audit_public_key       # the copy authenticated by the user's own wrap
@@ -177,7 +177,7 @@ def cmd_audit_export(args) -> int:
     return 0
 
 
-def cmd_audit_anchor(args) -> int:
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
     from localscribe.vault.audit_anchor import printed
     session = _unlock(args)
     result = session.verify_audit()
@@ -191,7 +191,7 @@ def cmd_audit_anchor(args) -> int:
     return 0
 
 
-def cmd_security_repair(args) -> int:
+def cmd_security_repair(args: argparse.Namespace) -> int:
     """Admin, after reviewing the refusal: rewrite the plain mirrors from the signed state."""
     session = _unlock(args, repair=True)
     session.lock()
@@ -199,8 +199,8 @@ def cmd_security_repair(args) -> int:
     return 0
 
 
-def cmd_security_report(args) -> int:
-    from localscribe.security.report import build_report, format_text
+def cmd_security_report(args: argparse.Namespace) -> int:
+    from localscribe.security_report import build_report, format_text
     session = _unlock(args)
     report = build_report(paths_from(args), session)
     session.lock()
@@ -214,7 +214,7 @@ def cmd_security_report(args) -> int:
 
 # ---------------------------------------------------------------- wiring
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("init", help="create the vault and its first admin")
     _common(p)
     p.set_defaults(func=_run(cmd_init))

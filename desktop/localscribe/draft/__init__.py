@@ -8,9 +8,7 @@ Public API:
     incremental.IncrementalDrafter(engine, template, max_tokens=None)
         .feed(segments) during the visit ; .finish(on_text=callback) -> Draft at Stop ; .stats
     incremental.draft_transcript(engine, transcript, template) -> (Draft, DraftStats)
-    service.draft_note(engine, transcript, template, session=None, encounter_id="") -> (Draft, stats)
-        (drafts, verifies, and audits "generate" with model/template/prompt hashes)
-    service.audit_generation(session, draft, encounter_id)   (for drafts made by the worker)
+    service.draft_note(engine, transcript, template) -> (Draft, stats)   (drafts and verifies)
     worker.DraftWorker(WorkerConfig(model=..., template=...)): .feed(), .finish(on_text=), .close()
     render.render_note(draft, template) -> str
     transcript_text.parse_transcript_text(text) -> Transcript

@@ -26,8 +26,3 @@ class QtClipboardBackend:
         from PySide6.QtCore import QTimer
 
         QTimer.singleShot(int(seconds * 1000), fn)
-
-
-def qt_clipboard_backend() -> QtClipboardBackend:
-    """The backend the UI hands to ``ConnectorContext(clipboard=...)``."""
-    return QtClipboardBackend()

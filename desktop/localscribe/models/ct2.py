@@ -21,6 +21,7 @@ import mmap
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class CT2Model:
 
 
 class _Reader:
-    def __init__(self, buf, path: Path):
+    def __init__(self, buf: mmap.mmap, path: Path):
         self.buf = buf
         self.pos = 0
         self.path = path
@@ -63,7 +64,7 @@ class _Reader:
         self.pos = end
         return view
 
-    def unpack(self, fmt: str, what: str):
+    def unpack(self, fmt: str, what: str) -> tuple[Any, ...]:
         return struct.unpack("<" + fmt, self.take(struct.calcsize("<" + fmt), what))
 
     def string(self, what: str) -> str:

@@ -14,7 +14,7 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -179,7 +179,13 @@ def read_vocabulary(path: Path) -> list[bytes]:
         raise ConversionError(f"{path}: {exc}") from None
 
 
-def write_ggml(ct2_dir: Path, out: BinaryIO, quant: str = "f16",
+class ByteSink(Protocol):
+    """Where the ggml bytes go: a binary file, or one wrapped to hash what passes."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+def write_ggml(ct2_dir: Path, out: ByteSink, quant: str = "f16",
                progress: Callable[[int, int], None] | None = None) -> WhisperHParams:
     if quant not in FTYPES:
         raise ValueError(f"quant must be one of {sorted(FTYPES)}, not {quant!r}")

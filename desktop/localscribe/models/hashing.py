@@ -34,7 +34,7 @@ class HashingWriter:
         self.hash = hashlib.sha256()
         self.size = 0
 
-    def write(self, data) -> int:
+    def write(self, data: bytes, /) -> int:
         self.hash.update(data)
         self.size += len(data)
         return self.fh.write(data)
@@ -44,7 +44,7 @@ def partial_path(final: Path) -> Path:
     return final.with_name(f".{final.name}{PARTIAL_MARK}")
 
 
-def write_verified(final: Path, produce: Callable[[HashingWriter], None],
+def write_verified(final: Path, produce: Callable[[HashingWriter], object],
                    sha256: str, size: int, what: str) -> None:
     """Build ``final`` through a temporary file beside it, and move it into place only if
     its size and SHA-256 match. A crash or a mismatch leaves ``final`` untouched."""

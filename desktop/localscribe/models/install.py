@@ -117,9 +117,12 @@ def install_model(spec: ModelSpec, paths: Paths, progress: Progress,
     else:
         progress.step(f"{spec.id}: installing {final.name} ({spec.size / 1e6:.0f} MB)")
     if spec.convert == "ct2-whisper-to-ggml":
+        if spec.quant is None:   # a conversion must name its target type; guessing f16 hides a manifest slip
+            raise ModelError(f"{spec.id}: the manifest converts it but names no quant")
+        quant = spec.quant
         work = prepare_ct2_dir(spec.id, paths, progress, manifest)
         progress.step(f"  converting CTranslate2 -> whisper.cpp ggml ({spec.quant})")
-        write_verified(final, lambda out: write_ggml(work, out, spec.quant), spec.sha256, spec.size,
+        write_verified(final, lambda out: write_ggml(work, out, quant), spec.sha256, spec.size,
                        f"{spec.id}: converted {final.name}")
     elif spec.convert is None:
         names = list(groups(spec))

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import ModelError
 from .resolve import ModelFile
 from .verify import verify_file
+
+if TYPE_CHECKING:   # the engines load only inside their worker processes, on demand
+    from llama_cpp import Llama
+    from pywhispercpp.model import Model
 
 
 def default_threads() -> int:
@@ -35,7 +40,7 @@ def _checked_path(model_file: ModelFile, role: str) -> str:
     return str(path)
 
 
-def load_whisper(model_file: ModelFile, n_threads: int | None = None, **params):
+def load_whisper(model_file: ModelFile, n_threads: int | None = None, **params: Any) -> Model:
     """A ``pywhispercpp.model.Model`` with whisper.cpp's logs and progress prints silenced."""
     path = _checked_path(model_file, "asr")
     from pywhispercpp.model import Model
@@ -46,7 +51,8 @@ def load_whisper(model_file: ModelFile, n_threads: int | None = None, **params):
     return Model(path, n_threads=n_threads or default_threads(), **params)
 
 
-def load_llama(model_file: ModelFile, n_ctx: int = 4096, n_threads: int | None = None, **kw):
+def load_llama(model_file: ModelFile, n_ctx: int = 4096, n_threads: int | None = None,
+               **kw: Any) -> Llama:
     """A ``llama_cpp.Llama`` loaded from the verified GGUF file."""
     path = _checked_path(model_file, "llm")
     from llama_cpp import Llama

@@ -17,7 +17,7 @@ _LOGSTEP = np.log(6.4) / 27.0
 
 def _hz_to_mel(hz: float) -> float:
     if hz >= _MIN_LOG_HZ:
-        return _MIN_LOG_MEL + np.log(hz / _MIN_LOG_HZ) / _LOGSTEP
+        return float(_MIN_LOG_MEL + np.log(hz / _MIN_LOG_HZ) / _LOGSTEP)
     return hz / _F_SP
 
 

@@ -111,10 +111,13 @@ class Registry:
         _write_json(self.path, data)
 
     def choice(self, profile: str, role: str) -> str | None:
-        return self._load()["use"].get(profile, {}).get(role)
+        name = self._load()["use"].get(profile, {}).get(role)
+        return None if name is None else str(name)
 
     def choices(self) -> dict[str, dict[str, str]]:
-        return self._load()["use"]
+        use = self._load()["use"]
+        return {profile: {role: str(name) for role, name in roles.items()}
+                for profile, roles in use.items()}
 
     def set_choice(self, profile: str, role: str, name: str | None) -> None:
         data = self._load()

@@ -68,7 +68,8 @@ def audit(paths: Paths, manifest: Manifest | None = None, rehash: bool = True) -
     return out
 
 
-def _check(name, role, path: Path, sha256, user, profiles, paths, rehash) -> FileStatus:
+def _check(name: str, role: str, path: Path, sha256: str, user: bool, profiles: tuple[str, ...],
+           paths: Paths, rehash: bool) -> FileStatus:
     try:
         verify_file(path, sha256, paths.models_dir, use_cache=not rehash)
     except IntegrityError as exc:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 from collections.abc import Callable
+from typing import Any
 
 from localscribe.domain import Draft, Segment
 from localscribe.draft.worker import DraftWorker, WorkerConfig
+from localscribe.models.resolve import ModelFile
 from localscribe.transcribe.streaming import StreamingTranscriber
+
+# A model as the engines take it: resolved and hash-checked, or a plain path (tests, tools).
+ModelRef = ModelFile | str | Path
 
 
 class WorkerDrafter:
@@ -15,7 +20,7 @@ class WorkerDrafter:
 
     def __init__(self, worker: DraftWorker):
         self.worker = worker
-        self.stats: dict = {}
+        self.stats: dict[str, Any] = {}
 
     def feed(self, segments: list[Segment]) -> None:
         self.worker.feed(segments)
@@ -28,14 +33,14 @@ class WorkerDrafter:
         self.worker.close()
 
 
-def transcriber_factory(asr_model, *, channel_map: dict[int, str] | None = None,
+def transcriber_factory(asr_model: ModelRef, *, channel_map: dict[int, str] | None = None,
                         n_threads: int | None = None) -> Callable[[], StreamingTranscriber]:
     def make() -> StreamingTranscriber:
         return StreamingTranscriber(asr_model, channel_map=channel_map, n_threads=n_threads).start()
     return make
 
 
-def drafter_factory(llm_model, template: str, *, data_dir: Path | None = None,
+def drafter_factory(llm_model: ModelRef, template: str, *, data_dir: Path | None = None,
                     n_threads: int | None = None) -> Callable[[], WorkerDrafter]:
     def make() -> WorkerDrafter:
         config = WorkerConfig(model=llm_model, template=template,

@@ -6,7 +6,7 @@ Three threads, each owning one stage, joined by queues, so no stage can stall an
   recording is safe before anything else happens), then hands them on;
 * transcribe: feeds the whisper.cpp worker, emits Segments, saves the growing transcript;
 * draft: feeds each Segment into the llama.cpp worker's context while the visit goes on,
-  and at Stop generates the note, verifies it and saves it.
+  and at Stop has the worker generate and verify the note, then saves it.
 
 A failure in transcription or drafting is reported as a PipelineError event and never
 touches the recording; a failure in capture keeps what was captured.
@@ -19,15 +19,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from localscribe.capture.level import rms_dbfs
+from localscribe.capture.sources import AudioBlock
 from localscribe.domain import Draft, Segment, Transcript
 from localscribe.pipeline import events as ev
 
-_STOP = object()
+# What ends a queue: each stage puts it once, after its last item.
+_STOP = None
 
 
 class Transcriber(Protocol):
@@ -37,6 +39,9 @@ class Transcriber(Protocol):
 
 
 class Drafter(Protocol):
+    """``finish`` returns the draft verified against what was fed: the draft worker checks it
+    where it was written (draft/worker.py), so the visit only keeps and shows it."""
+
     def feed(self, segments: list[Segment]) -> None: ...
     def finish(self, on_text: Callable[[str], None] | None = None) -> Draft: ...
     def close(self) -> None: ...
@@ -86,7 +91,6 @@ class LiveVisit:
     def __init__(self, source: Any, store: Store, *,
                  transcriber_factory: Callable[[], Transcriber],
                  drafter_factory: Callable[[], Drafter] | None,
-                 verify: Callable[[Draft, Transcript], Draft] | None = None,
                  on_event: Callable[[Any], None] | None = None,
                  start_status: str = "recording"):
         self._start_status = start_status     # "transcribing" when resuming from the spool
@@ -94,10 +98,10 @@ class LiveVisit:
         self._store = store
         self._make_transcriber = transcriber_factory
         self._make_drafter = drafter_factory
-        self._verify = verify
         self._emit_cb = on_event or (lambda e: None)
-        self._audio_q: queue.Queue = queue.Queue()
-        self._seg_q: queue.Queue = queue.Queue()
+        # (samples, channels) blocks, then _STOP; lists of new segments, then _STOP.
+        self._audio_q: queue.Queue[tuple[np.ndarray, np.ndarray | None] | None] = queue.Queue()
+        self._seg_q: queue.Queue[list[Segment] | None] = queue.Queue()
         self._paused = threading.Event()
         self._stopping = threading.Event()
         self._cancelled = threading.Event()
@@ -176,7 +180,7 @@ class LiveVisit:
             self.result.error = err
         self._emit(err)
 
-    def _blocks(self):
+    def _blocks(self) -> Iterator[AudioBlock]:
         """A MicrophoneSource is started and read through blocks(); a FileSource is iterated."""
         source = self._source
         if not hasattr(source, "blocks"):
@@ -186,7 +190,8 @@ class LiveVisit:
                 return iter(())              # stopped before the device was even opened
             if hasattr(source, "start"):
                 source.start()
-        return source.blocks()
+        blocks: Iterator[AudioBlock] = source.blocks()
+        return blocks
 
     def _capture_loop(self) -> None:
         try:
@@ -267,8 +272,6 @@ class LiveVisit:
             self._store.set_status("drafting")
             self._emit(ev.StateChanged("drafting"))
             draft = drafter.finish(on_text=lambda t: self._emit(ev.DraftToken(t)))
-            if self._verify is not None:
-                draft = self._verify(draft, self.result.transcript)
             for section in draft.sections:
                 self._emit(ev.SectionReady(section))
             self._store.save_draft(draft)

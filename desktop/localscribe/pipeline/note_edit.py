@@ -15,14 +15,19 @@ Both the window (autosave) and ``localscribe note edit`` save through ``save_not
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localscribe.domain import Draft, Section, Statement, Transcript
 from localscribe.draft.sections import SectionText, norm_sentence, to_sections
 from localscribe.draft.templates import Template, load_template
 from localscribe.verify.align import align
 from localscribe.verify.grounding import Verifier
+
+if TYPE_CHECKING:   # the vault is imported where it is used; the type is all this module needs
+    from localscribe.vault.session import Session
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 EDIT_ID_PREFIX = "ed"
@@ -47,7 +52,7 @@ def _heading(line: str, titles: dict[str, str]) -> str | None:
 def split_note(text: str, template: Template) -> dict[str, str]:
     """Section key -> that section's body text. Text before the first heading belongs to the
     first section: nothing the clinician wrote is left out of the check."""
-    titles = {}
+    titles: dict[str, str] = {}
     for spec in template.sections:
         titles.setdefault(spec.title.lower(), spec.key)
         titles.setdefault(spec.key.lower().replace("_", " "), spec.key)
@@ -68,7 +73,7 @@ def split_note(text: str, template: Template) -> dict[str, str]:
     return {k: " ".join(x for x in v if x) for k, v in bodies.items()}
 
 
-def _fresh_ids(draft: Draft):
+def _fresh_ids(draft: Draft) -> Iterator[str]:
     n = 0
     taken = {st.id for st in draft.statements}
     while True:
@@ -123,7 +128,7 @@ def reconcile(draft: Draft, text: str, transcript: Transcript, template: Templat
                  prompt_sha256=draft.prompt_sha256)
 
 
-def save_note_edit(session, eid: str, text: str, *, data_dir: Path | None = None) -> NoteEdit:
+def save_note_edit(session: Session, eid: str, text: str, *, data_dir: Path | None = None) -> NoteEdit:
     """Save ``text`` as the note's next version, with the draft re-split and re-verified.
 
     The draft goes first: were the version then refused, signing would still see the flags of

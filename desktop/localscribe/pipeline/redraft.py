@@ -6,7 +6,7 @@ note engine crashed. The draft worker runs in its own process as during a visit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from localscribe.config import Paths
@@ -16,8 +16,11 @@ from localscribe.pipeline import events as ev
 from localscribe.pipeline.engines import drafter_factory
 from localscribe.pipeline.stores import VaultVisitStore
 
+if TYPE_CHECKING:   # the vault is imported where it is used; the type is all this module needs
+    from localscribe.vault.session import Session
 
-def _generate(session, eid: str, template: str, profile: str, paths: Paths,
+
+def _generate(session: Session, eid: str, template: str, profile: str, paths: Paths,
               on_event: Callable[[Any], None]) -> Draft:
     transcript = session.load_transcript(eid)
     if transcript is None or not transcript.segments:
@@ -34,7 +37,7 @@ def _generate(session, eid: str, template: str, profile: str, paths: Paths,
         drafter.close()
 
 
-def _publish(session, eid: str, draft: Draft, on_event: Callable[[Any], None]) -> Draft:
+def _publish(session: Session, eid: str, draft: Draft, on_event: Callable[[Any], None]) -> Draft:
     VaultVisitStore(session, eid).save_draft(draft)      # audits the generation
     for section in draft.sections:
         on_event(ev.SectionReady(section))
@@ -43,14 +46,14 @@ def _publish(session, eid: str, draft: Draft, on_event: Callable[[Any], None]) -
     return draft
 
 
-def redraft(session, eid: str, *, template: str, profile: str, paths: Paths,
+def redraft(session: Session, eid: str, *, template: str, profile: str, paths: Paths,
             on_event: Callable[[Any], None] = lambda e: None) -> Draft:
     """A whole new draft (e.g. under another template); the old one stays in the history."""
     return _publish(session, eid, _generate(session, eid, template, profile, paths, on_event),
                     on_event)
 
 
-def regenerate_section(session, eid: str, section_key: str, *, profile: str, paths: Paths,
+def regenerate_section(session: Session, eid: str, section_key: str, *, profile: str, paths: Paths,
                        on_event: Callable[[Any], None] = lambda e: None) -> Draft:
     """Replace one section of the current draft with a freshly generated one; the clinician's
     other sections stay exactly as they were."""

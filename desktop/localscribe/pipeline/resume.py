@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from localscribe.capture.sources import AudioBlock
-from localscribe.pipeline.engines import drafter_factory, transcriber_factory
+from localscribe.config import Paths
+from localscribe.pipeline.engines import ModelRef, drafter_factory, transcriber_factory
 from localscribe.pipeline.live_visit import LiveVisit, VisitResult
 from localscribe.pipeline.stores import VaultVisitStore
 from localscribe.vault.encounters import RESUMABLE_STATUSES, EncounterStatus
+
+if TYPE_CHECKING:   # the vault is imported where it is used; the type is all this module needs
+    from localscribe.vault.session import Session
 
 # A transcript whose last words end more than this before the recording does may have
 # stopped short (a silent last stretch is normal; 17 s of unheard speech is not).
@@ -46,7 +50,7 @@ class SpoolSource:
             yield AudioBlock(self.samples[start:start + self.block], start / SAMPLE_RATE)
 
 
-def resumable(session, eid: str) -> bool:
+def resumable(session: Session, eid: str) -> bool:
     """Interrupted or failed, or left for review without a draft (drafting was cancelled or
     failed): a run stopped short, and the spool holds what it did not finish."""
     status = session.get_encounter(eid).status
@@ -55,7 +59,7 @@ def resumable(session, eid: str) -> bool:
     return status == EncounterStatus.REVIEW.value and session.load_draft(eid) is None
 
 
-def resumable_audio(session, eid: str) -> np.ndarray:
+def resumable_audio(session: Session, eid: str) -> np.ndarray:
     """The spooled audio of an encounter a run left unfinished, or NotResumable saying why."""
     if not resumable(session, eid):
         status = session.get_encounter(eid).status
@@ -67,7 +71,8 @@ def resumable_audio(session, eid: str) -> np.ndarray:
     return audio
 
 
-def resume_visit(session, eid: str, audio: np.ndarray, *, asr_model, llm_model, template: str,
+def resume_visit(session: Session, eid: str, audio: np.ndarray, *, asr_model: ModelRef,
+                 llm_model: ModelRef, template: str,
                  data_dir: Path | None = None,
                  on_event: Callable[[Any], None] | None = None,
                  on_start: Callable[[LiveVisit], None] | None = None) -> VisitResult:
@@ -102,7 +107,7 @@ def _mmss(seconds: float) -> str:
     return f"{s // 60:02d}:{s % 60:02d}"
 
 
-def coverage(session, eid: str) -> Coverage:
+def coverage(session: Session, eid: str) -> Coverage:
     """How far the stored transcript reaches into the recorded audio."""
     transcript = session.load_transcript(eid)
     enc = session.get_encounter(eid)
@@ -117,7 +122,7 @@ def coverage(session, eid: str) -> Coverage:
                     transcribed_s=transcript.duration if transcript else 0.0)
 
 
-def record_stopped_short(session, eid: str, reason: str, detail: str = "") -> Coverage:
+def record_stopped_short(session: Session, eid: str, reason: str, detail: str = "") -> Coverage:
     """Audit a run that ended before the recording was transcribed and drafted (cancelled,
     failed, interrupted); what the clinician is told comes from the same Coverage."""
     cov = coverage(session, eid)
@@ -127,7 +132,7 @@ def record_stopped_short(session, eid: str, reason: str, detail: str = "") -> Co
     return cov
 
 
-def recover_visit(session, eid: str, *, profile: str, paths, template: str | None = None,
+def recover_visit(session: Session, eid: str, *, profile: str, paths: Paths, template: str | None = None,
                   on_event: Callable[[Any], None] | None = None,
                   on_start: Callable[[LiveVisit], None] | None = None) -> VisitResult:
     """The window's "Draft from the saved recording": the whole spool, to its last second,

@@ -7,11 +7,12 @@ from typing import Any
 from collections.abc import Callable
 
 from localscribe.capture.sources import FileSource
-from localscribe.pipeline.engines import drafter_factory, transcriber_factory
+from localscribe.pipeline.engines import ModelRef, drafter_factory, transcriber_factory
 from localscribe.pipeline.live_visit import LiveVisit, VisitResult
 
 
-def scribe_file(audio: str | Path, store: Any, *, asr_model, llm_model, template: str,
+def scribe_file(audio: str | Path, store: Any, *, asr_model: ModelRef, llm_model: ModelRef,
+                template: str,
                 data_dir: Path | None = None, realtime: bool = False, draft: bool = True,
                 on_event: Callable[[Any], None] | None = None) -> VisitResult:
     """Transcribe and draft one recording; returns when the draft (or an error) is ready.

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from localscribe.domain import Draft, Transcript
+
+if TYPE_CHECKING:   # the vault is imported where it is used; the type is all this module needs
+    from localscribe.vault.audio_spool import AudioSpool
+    from localscribe.vault.session import Session
+    from localscribe.vault.visit_lease import VisitLease
 
 
 class VaultVisitStore:
@@ -17,12 +23,12 @@ class VaultVisitStore:
     ``record_audio=False``: the audio is in the spool already (``scribe --resume``).
     """
 
-    def __init__(self, session, encounter_id: str, *, record_audio: bool = True):
+    def __init__(self, session: Session, encounter_id: str, *, record_audio: bool = True):
         self.session = session
         self.eid = encounter_id
         self.record_audio = record_audio
-        self._spool = None
-        self._lease = None
+        self._spool: AudioSpool | None = None
+        self._lease: VisitLease | None = None
 
     def begin(self) -> None:
         from localscribe.vault.visit_lease import VisitLease

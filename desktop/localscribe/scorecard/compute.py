@@ -76,9 +76,9 @@ def _operations(vs: list[Visit], hours: ClinicHours) -> Operations:
         if end is not None and v.signed_at is not None:
             to_sign.append((v.signed_at - end).total_seconds())
     sends = [v.send_status for v in signed]
+    signed_at = [t for v in signed if (t := v.signed_at) is not None]   # all of them; typed
     return Operations(stop_to_draft=durations(to_draft), stop_to_signature=durations(to_sign),
-                      signed_after_hours=sum(after_hours(local(v.signed_at, zone), hours)
-                                             for v in signed),
+                      signed_after_hours=sum(after_hours(local(t, zone), hours) for t in signed_at),
                       signed=len(signed), sent=sends.count("sent"),
                       send_failed=sends.count("send_failed"),
                       send_pending=sends.count("send_pending"), not_sent=sends.count(""))
@@ -111,6 +111,7 @@ def build(all_visits: list[Visit], hours: ClinicHours, *, since: date | None = N
         chosen.append((iso_week(day), v))
     weeks = tuple(sorted({w for w, _ in chosen}))
     clinicians = tuple(sorted({v.clinician for _, v in chosen}))
+    wanted: tuple[str, ...]
     if clinician is not None:
         wanted = (clinician,)
     else:

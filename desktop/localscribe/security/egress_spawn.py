@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from collections.abc import Callable, Iterable
+from typing import Any
 
 
 def guard_spawn_children(current: Callable[[], tuple[list[str], str | None]]) -> None:
@@ -16,11 +17,11 @@ def guard_spawn_children(current: Callable[[], tuple[list[str], str | None]]) ->
     import multiprocessing.spawn as spawn
 
     original = spawn.get_command_line
-    if getattr(original, "_localscribe_guarded", False):
+    if original.__module__ == __name__:   # already wrapped (a second start-up in one process)
         return
     root = str(Path(__file__).resolve().parents[2])
 
-    def get_command_line(**kwds):
+    def get_command_line(**kwds: Any) -> list[str]:
         cmd = list(original(**kwds))
         if "-c" in cmd:
             i = cmd.index("-c") + 1
@@ -32,7 +33,6 @@ def guard_spawn_children(current: Callable[[], tuple[list[str], str | None]]) ->
                       "del _s, _g; " + cmd[i])
         return cmd
 
-    get_command_line._localscribe_guarded = True
     spawn.get_command_line = get_command_line
 
 

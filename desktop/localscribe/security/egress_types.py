@@ -49,8 +49,8 @@ class Endpoint:
             port = int(rest[1:]) if rest.startswith(":") and rest[1:] else None
             return cls(norm_host(host), port)
         if text.count(":") == 1:
-            host, port = text.split(":")
-            return cls(norm_host(host), int(port) if port else None)
+            host, port_text = text.split(":")
+            return cls(norm_host(host), int(port_text) if port_text else None)
         return cls(norm_host(text), None)
 
 
@@ -81,7 +81,7 @@ def read_block_log(path: str | os.PathLike[str], offset: int = 0) -> tuple[list[
     return attempts, offset + consumed
 
 
-def norm_host(host) -> str:
+def norm_host(host: str | bytes | bytearray) -> str:
     if isinstance(host, (bytes, bytearray)):
         host = host.decode("idna", "replace")
     host = str(host).strip().lower().rstrip(".")
@@ -90,7 +90,7 @@ def norm_host(host) -> str:
     return host.split("%", 1)[0]   # drop an IPv6 zone id
 
 
-def ip_or_none(host: str):
+def ip_or_none(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:

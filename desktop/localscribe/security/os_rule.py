@@ -105,7 +105,7 @@ def resolve(entries: list[str]) -> list[tuple[str, int | None]]:
             ips = [str(ipaddress.ip_address(ep.host))]
         except ValueError:
             try:
-                ips = sorted({i[4][0].split("%")[0] for i in socket.getaddrinfo(ep.host, None)})
+                ips = sorted({str(i[4][0]).split("%")[0] for i in socket.getaddrinfo(ep.host, None)})
             except OSError as exc:
                 raise OsRuleError(f"cannot resolve allowlisted host {ep.host}: {exc}") from None
         out += [(ip, ep.port) for ip in ips if (ip, ep.port) not in out]

@@ -11,9 +11,12 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:   # imported for real only inside the worker process
+    from pywhispercpp.model import Model
 
 SAMPLE_RATE = 16_000
 _FULL_CTX = 1500           # encoder positions for Whisper's 30 s
@@ -86,7 +89,7 @@ DECODE_PARAMS: dict[str, Any] = {
 }
 
 
-def _load_model(model_file: Any, n_threads: int, params: dict[str, Any]):
+def _load_model(model_file: Any, n_threads: int, params: dict[str, Any]) -> Model:
     """A models.ModelFile goes through the model layer's loader, which re-checks its hash;
     a plain path (tests, tools) gets the same safety rules here."""
     if not isinstance(model_file, (str, os.PathLike)):
@@ -108,7 +111,9 @@ class WhisperEngine:
         import _pywhispercpp as pw
 
         self._pw = pw
-        ctx = self.model._ctx  # noqa: SLF001 - token data is only reachable through the context
+        # Token data is only reachable through the private context, which pywhispercpp's
+        # model.pyi does not declare.
+        ctx = self.model._ctx  # type: ignore[attr-defined]  # noqa: SLF001
         if ctx is None:
             raise EngineError("whisper.cpp could not load the speech model")
         self._eot = pw.whisper_token_eot(ctx)
@@ -134,7 +139,7 @@ class WhisperEngine:
         return 0 if ctx >= _FULL_CTX else ctx
 
     def _segments(self) -> list[RawSegment]:
-        pw, ctx = self._pw, self.model._ctx  # noqa: SLF001
+        pw, ctx = self._pw, self.model._ctx  # type: ignore[attr-defined]  # noqa: SLF001 (as above)
         out = []
         for i in range(pw.whisper_full_n_segments(ctx)):
             logp, n = 0.0, 0

@@ -92,7 +92,7 @@ class StreamingTranscriber:
     def __enter__(self) -> StreamingTranscriber:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:

@@ -203,7 +203,7 @@ def verify_audit(session: Session) -> str:
 
 
 def security_report_text(paths: Paths, session: Session) -> str:
-    from localscribe.security.report import report_text
+    from localscribe.security_report import report_text
 
     return report_text(paths, session)
 

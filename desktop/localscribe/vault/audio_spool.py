@@ -122,7 +122,7 @@ class AudioSpool:
     def __enter__(self) -> AudioSpool:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _drain(self, force: bool) -> None:

@@ -170,6 +170,10 @@ class AuditLog:
         self._public_keys = public_keys
         self.reanchor = False   # only an admin's reviewed repair continues a trail without head
 
+    def _keys(self) -> dict[str, list[str]] | None:
+        """None for a log opened only to append (vault creation): the chain, not the signers."""
+        return self._public_keys() if self._public_keys is not None else None
+
     # ------------------------------------------------------------ writing
     def append(self, actor: str, role: str, action: str, object: str = "", outcome: str = "ok",
                details: dict[str, Any] | None = None, time: str | None = None) -> AuditEvent:
@@ -186,19 +190,21 @@ class AuditLog:
                                          "been cut off the end); refused")
                 head = {"seq": last[0], "hash": last[1]} if last else None
             seq, prev = (head["seq"] + 1, head["hash"]) if head else (1, GENESIS)
-            ev = {"seq": seq, "time": time or utcnow(), "actor": actor, "role": role,
-                  "action": action, "object": object, "outcome": outcome, "details": details,
-                  "prev_hash": prev, "signer": self.signer}
-            ev["hash"] = event_hash(ev)
-            ev["sig"] = self._key.sign(_event_msg(self.vault_id, ev["hash"])).hex()
+            ev: dict[str, Any] = {
+                "seq": seq, "time": time or utcnow(), "actor": actor, "role": role,
+                "action": action, "object": object, "outcome": outcome, "details": details,
+                "prev_hash": prev, "signer": self.signer}
+            ev_hash = event_hash(ev)
+            ev["hash"] = ev_hash
+            ev["sig"] = self._key.sign(_event_msg(self.vault_id, ev_hash)).hex()
             self.db.execute(
                 "INSERT INTO audit_events (seq, time, actor, role, action, object, outcome, "
                 "details, prev_hash, hash, mac, signer, sig) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (seq, ev["time"], actor, role, action, object, outcome,
-                 json.dumps(details, sort_keys=True), prev, ev["hash"], "", self.signer,
+                 json.dumps(details, sort_keys=True), prev, ev_hash, "", self.signer,
                  ev["sig"]))
-            anchor = {"seq": seq, "hash": ev["hash"], "signer": self.signer,
-                      "sig": self._key.sign(_head_msg(self.vault_id, seq, ev["hash"])).hex()}
+            anchor = {"seq": seq, "hash": ev_hash, "signer": self.signer,
+                      "sig": self._key.sign(_head_msg(self.vault_id, seq, ev_hash)).hex()}
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_head', ?)",
                             (json.dumps(anchor),))
         return AuditEvent.from_dict(ev)
@@ -233,7 +239,7 @@ class AuditLog:
     def verify(self) -> VerifyResult:
         """Never raises: a damaged table, row or anchor is a FAILED verdict naming the place."""
         try:
-            return verify_chain(self.events(), public_keys=self._public_keys(),
+            return verify_chain(self.events(), public_keys=self._keys(),
                                 head=self.head(), vault_id=self.vault_id)
         except Exception as exc:   # dropped table, garbage in a column: still one verdict
             return VerifyResult(False, 0, "altered", None,
@@ -243,7 +249,7 @@ class AuditLog:
     # ------------------------------------------------------------ export
     def export(self, out: Path, exported_by: str, signing_key: Ed25519PrivateKey) -> int:
         events = self.events()
-        keys = self._public_keys()
+        keys = self._keys() or {}
         exported_at = utcnow()
         public_raw = signing_key.public_key().public_bytes_raw()
         last = events[-1] if events else None
@@ -279,7 +285,7 @@ def verify_chain(events: list[AuditEvent], public_keys: dict[str, list[str]] | N
     if not events:
         return VerifyResult(False, 0, "truncated", 1, "the trail is empty: event #1 (the "
                             "vault's creation) and everything after it are missing")
-    seqs_after = {}
+    seqs_after: dict[int, int] = {}
     for i, ev in enumerate(events):
         seqs_after.setdefault(ev.seq, i)
     expected, prev = 1, GENESIS
@@ -334,7 +340,7 @@ def verify_chain(events: list[AuditEvent], public_keys: dict[str, list[str]] | N
     except (KeyError, TypeError, ValueError):
         return VerifyResult(False, len(events), "unanchored", last_seq,
                             "the audit head anchor is damaged: cannot rule out truncation")
-    if authenticated:
+    if public_keys is not None:   # i.e. authenticated
         writer = events[head_seq - 1].signer if 0 < head_seq <= len(events) else None
         signer = str(head.get("signer", ""))
         if writer is not None and signer != writer or not _verifies(

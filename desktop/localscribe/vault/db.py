@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -23,7 +25,7 @@ class _Connection(sqlite3.Connection):
     transaction must own the connection until it ends, or another thread's statements would
     silently join (and roll back with) it."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tx_lock = threading.RLock()
 
@@ -39,7 +41,7 @@ def connect(path: Path) -> sqlite_utils.Database:
 
 
 @contextmanager
-def transaction(db: sqlite_utils.Database):
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error. Nested use joins the outer one."""
     conn = db.conn
     with getattr(conn, "tx_lock", None) or nullcontext():

@@ -1,4 +1,5 @@
-"""The vault's hold on the egress allowlist.
+"""The vault's hold on the egress guard: the one module of the vault that changes the guard's
+process-wide state (the allowlist, the block log, the listener for blocked attempts).
 
 The guard (``security/egress.py``) changes its allowlist only with the capability it hands out
 once per process; this module claims it at import, so the one path by which endpoints open is
@@ -11,11 +12,11 @@ from __future__ import annotations
 from localscribe.security import egress as _egress
 from localscribe.security.egress import (BlockedAttempt, EgressBlocked, Endpoint,
                                          read_block_log, remove_block_listener,
-                                         set_block_listener)
+                                         set_block_listener, set_block_log)
 
 # What the session uses of the guard comes through here, beside the capability.
 __all__ = ["BlockedAttempt", "EgressBlocked", "Endpoint", "allow", "disallow", "read_block_log",
-           "remove_block_listener", "set_block_listener"]
+           "remove_block_listener", "set_block_listener", "set_block_log"]
 
 _CAPABILITY = _egress.claim_authority()
 

@@ -7,6 +7,7 @@ once an encounter is signed its note is locked and only ``amend`` adds to it.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import sqlite_utils
 
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
 from localscribe.vault.audit import utcnow
-from localscribe.vault.crypto import FieldCipher, TamperError
+from localscribe.vault.crypto import Cipher, TamperError
 from localscribe.vault.db import transaction
 
 class EncounterStatus(str, Enum):
@@ -137,7 +138,7 @@ _ENC_COLS = ("id, status, template, created_at, created_by, updated_at, audio_sa
 
 
 class EncounterStore:
-    def __init__(self, db: sqlite_utils.Database, cipher: FieldCipher):
+    def __init__(self, db: sqlite_utils.Database, cipher: Cipher):
         self.db = db
         self.cipher = cipher
 
@@ -279,7 +280,7 @@ class EncounterStore:
         self._require_open(eid, "note")
         return self._append_version(eid, text, user, "edit")
 
-    def note_versions(self, eid: str) -> list[NoteVersion]:
+    def note_versions(self, eid: str) -> builtins.list[NoteVersion]:   # list: the method above
         self.status(eid)
         rows = self.db.execute("SELECT id, version, kind, created_at, author, body FROM "
                                "note_versions WHERE encounter_id = ? ORDER BY version", (eid,))
@@ -324,7 +325,7 @@ class EncounterStore:
                              note.note_id, note.signed_at, eid))
         return note
 
-    def signed_notes(self, eid: str) -> list[SignedNote]:
+    def signed_notes(self, eid: str) -> builtins.list[SignedNote]:
         self.status(eid)
         rows = self.db.execute("SELECT note_id, version, signed_at, author, template, replaces, "
                                "body FROM signed_notes WHERE encounter_id = ? ORDER BY version",

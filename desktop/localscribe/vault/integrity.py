@@ -16,8 +16,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 from cryptography.exceptions import InvalidSignature
@@ -25,6 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from localscribe.vault import kdf, keys
 from localscribe.vault.roles import Role
+
+if TYPE_CHECKING:   # the audit trail imports this module
+    from localscribe.vault.audit import AuditEvent
 
 META_KEY = "security_state"
 
@@ -77,18 +81,21 @@ class SecurityState:
 
     @property
     def users(self) -> dict[str, dict[str, Any]]:
-        return self.body["users"]
+        users: dict[str, dict[str, Any]] = self.body["users"]   # the shape user_entry writes
+        return users
 
     @property
     def settings(self) -> dict[str, Any]:
-        return self.body["settings"]
+        settings: dict[str, Any] = self.body["settings"]
+        return settings
 
     @property
     def connectors(self) -> dict[str, str]:
-        return self.body["connectors"]
+        connectors: dict[str, str] = self.body["connectors"]   # name -> connector_digest
+        return connectors
 
     def user(self, name: str) -> dict[str, Any] | None:
-        return self.body["users"].get(name)
+        return self.users.get(name)
 
     def sign_keys(self) -> dict[str, str]:
         """Every user signing key ever issued (hex public key -> user), for audit checks."""
@@ -179,7 +186,7 @@ def rolled_back(db: sqlite_utils.Database, state: SecurityState) -> int | None:
     return seen if seen > state.version else None
 
 
-def recorded_version(events) -> int:
+def recorded_version(events: Iterable[AuditEvent]) -> int:
     """The newest state version the audit trail itself records (vault creation included)."""
     seen = 0
     for ev in events:

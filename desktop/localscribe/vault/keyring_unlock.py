@@ -10,8 +10,13 @@ must first allow it (``security.keyring_unlock_allowed``) and why each use is au
 from __future__ import annotations
 
 import os
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from localscribe.vault import crypto, keys, users
+
+if TYPE_CHECKING:   # the vault imports this module on demand
+    from localscribe.vault.session_base import VaultFile
 
 SERVICE = "LocalScribe vault"
 
@@ -20,7 +25,7 @@ class KeyringUnavailable(RuntimeError):
     pass
 
 
-def _keyring():
+def _keyring() -> tuple[ModuleType, type[Exception]]:
     try:
         import keyring
         from keyring.errors import KeyringError
@@ -33,28 +38,30 @@ def _keyring():
     return keyring, KeyringError
 
 
-def _account(vault, user: str) -> str:
+def _account(vault: VaultFile, user: str) -> str:
     return f"{vault.vault_id}:{user}"
 
 
-def _context(vault, rec: users.UserRecord) -> str:
+def _context(vault: VaultFile, rec: users.UserRecord) -> str:
     # The epoch too: a reset or disabled account's keyring wrap no longer opens.
     return f"keyring:{keys.wrap_context(vault.vault_id, rec.id, rec.epoch)}"
 
 
-def enable(vault, user: str, keyset: keys.Keyset) -> None:
+def enable(vault: VaultFile, user: str, keyset: keys.Keyset) -> None:
+    rec = users.get(vault.db, user)
+    if rec is None:   # checked before the keyring holds a secret that nothing would ever use
+        raise users.AuthError(f"no such user {user!r}")
     keyring, KeyringError = _keyring()
     secret = os.urandom(32)
     try:
         keyring.set_password(SERVICE, _account(vault, user), secret.hex())
     except KeyringError as exc:
         raise KeyringUnavailable(f"could not store the key in the OS keyring: {exc}") from None
-    rec = users.get(vault.db, user)
     users.set_keyring_wrap(vault.db, user, crypto.wrap_key(secret, keyset.to_bytes(),
                                                            _context(vault, rec)))
 
 
-def disable(vault, user: str) -> None:
+def disable(vault: VaultFile, user: str) -> None:
     users.set_keyring_wrap(vault.db, user, None)
     try:
         keyring, KeyringError = _keyring()
@@ -63,7 +70,7 @@ def disable(vault, user: str) -> None:
         pass
 
 
-def unwrap(vault, user: str) -> tuple[users.UserRecord, keys.Keyset]:
+def unwrap(vault: VaultFile, user: str) -> tuple[users.UserRecord, keys.Keyset]:
     rec = users.get(vault.db, user)
     wrapped = users.keyring_wrap(vault.db, user)
     if rec is None or rec.disabled or rec.locked or wrapped is None:

@@ -10,8 +10,10 @@ purged: the EHR is the legal record. Every purge is on the audit trail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, UTC
+from typing import Any
 
 import sqlite_utils
 
@@ -25,7 +27,7 @@ class RetentionPolicy:
     records_days: int | None = None   # None: keep encounter records
 
     @classmethod
-    def from_settings(cls, get) -> RetentionPolicy:
+    def from_settings(cls, get: Callable[[str, Any], Any]) -> RetentionPolicy:
         records = get(RECORDS_DAYS, None)
         return cls(audio_days=int(get(AUDIO_DAYS, 0)),
                    records_days=None if records is None else int(records))

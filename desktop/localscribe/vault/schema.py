@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlite_utils
 
@@ -234,7 +235,7 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     return applied
 
 
-def schema_state(db: sqlite_utils.Database) -> dict:
+def schema_state(db: sqlite_utils.Database) -> dict[str, Any]:
     rows = db.execute("SELECT name, applied_at FROM schema_migrations ORDER BY applied_at, name")
     names = [r[0] for r in rows.fetchall()]
     return {"core_version": sum(1 for n in names if n.startswith("core-")),

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from localscribe.config import Paths
-from localscribe.security import egress
 from localscribe.vault import crypto, integrity, kdf, keys, lock_request, schema, settings, users
+from localscribe.vault import egress_authority as egress  # the guard's state, one home
 from localscribe.vault.audit import AuditLog, check_details, utcnow
 from localscribe.vault.db import connect, transaction
 from localscribe.vault.integrity import IntegrityError, SecurityState

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import sqlite_utils
 
@@ -107,7 +108,7 @@ def list_all(db: sqlite_utils.Database) -> list[UserRecord]:
     return [_record(r) for r in rows.fetchall()]
 
 
-def _record(row) -> UserRecord:
+def _record(row: tuple[Any, ...]) -> UserRecord:
     return UserRecord(id=row[0], role=Role(row[1]), created_at=row[2], disabled=bool(row[3]),
                       locked=bool(row[4]), failed_attempts=int(row[5]),
                       throttled_until=float(row[6]), keyring_unlock=bool(row[7]),

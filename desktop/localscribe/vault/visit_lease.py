@@ -13,15 +13,18 @@ interrupted: the window creates encounters before the clinician presses Record.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localscribe.vault import audio_spool
 from localscribe.vault.encounters import ACTIVE_STATUSES, EncounterStatus
 
-try:
+if TYPE_CHECKING:   # the session imports this module
+    from localscribe.vault.session import Session
+
+if sys.platform != "win32":   # Windows has no flock; recovery then relies on the status alone
     import fcntl
-except ImportError:          # Windows: no flock; recovery then relies on the status alone
-    fcntl = None
 
 
 class VisitBusy(RuntimeError):
@@ -44,7 +47,7 @@ class VisitLease:
     def acquire(self) -> VisitLease:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        if fcntl is not None:
+        if sys.platform != "win32":
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -63,13 +66,13 @@ class VisitLease:
     def __enter__(self) -> VisitLease:
         return self.acquire()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 
 def lease_held(data_dir: Path, eid: str) -> bool:
     path = lease_path(data_dir, eid)
-    if fcntl is None or not path.exists():
+    if sys.platform == "win32" or not path.exists():
         return False
     fd = os.open(path, os.O_RDWR)
     try:
@@ -94,13 +97,13 @@ def spooled_samples(audio_dir: Path, eid: str) -> int:
     return start + audio_spool.AudioSpool._chunk_samples(path)
 
 
-def mark_interrupted(session) -> list[str]:
+def mark_interrupted(session: Session) -> list[str]:
     """Called at unlock: mark every orphaned active encounter ``interrupted``; returns their ids.
 
     A system action (no role check: an auditor's unlock finds them too), audited per encounter.
     Only ids, statuses and audio sizes are read; no PHI is opened.
     """
-    store, paths = session._store, session.vault.paths
+    store, paths = session._encounters, session.vault.paths
     rows = store.db.execute("SELECT id, status FROM encounters WHERE status IN "
                             f"({','.join('?' * len(ACTIVE_STATUSES))})", ACTIVE_STATUSES).fetchall()
     marked = []

@@ -12,9 +12,14 @@ import sqlite3
 import sys
 from datetime import datetime, UTC
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localscribe.config import Paths
+
+if TYPE_CHECKING:   # the vault imports security's leaves; only the type comes back this way
+    from sqlite_utils import Database
+
+    from localscribe.vault.session import Session
 
 _DISTRIBUTIONS = ("localscribe", "pywhispercpp", "llama-cpp-python", "cryptography",
                   "sqlite-utils", "numpy", "keyring", "pyside6-essentials", "sounddevice",
@@ -61,14 +66,16 @@ def _models(paths: Paths) -> list[dict[str, Any]]:
     return rows
 
 
-def _os_rule(os_rule) -> dict[str, Any]:
+def _os_rule() -> dict[str, Any]:
     """The proof, not a setting: a child process (bash) tries a forbidden send right now."""
+    from localscribe.security import os_rule
+
     probe = os_rule.probe()
     return {"active": probe.active, "probe": probe.state, "detail": probe.detail,
             "target": f"{os_rule.PROBE_HOST}:{os_rule.PROBE_PORT}", "summary": probe.describe()}
 
 
-def _insecure_connectors(db) -> list[dict[str, Any]] | str:
+def _insecure_connectors(db: Database) -> list[dict[str, Any]] | str:
     try:
         from localscribe.ehr.service import insecure_connectors
         return insecure_connectors(db)
@@ -76,9 +83,9 @@ def _insecure_connectors(db) -> list[dict[str, Any]] | str:
         return f"unavailable ({type(exc).__name__})"
 
 
-def build_report(paths: Paths, session) -> dict[str, Any]:
+def build_report(paths: Paths, session: Session) -> dict[str, Any]:
     """Everything on the page, as plain data. ``session``: an auditor's or admin's Session."""
-    from localscribe.security import egress, os_rule
+    from localscribe.security import egress
     from localscribe.vault import kdf, roles, settings
     from localscribe.vault.audit import key_fingerprint
     from localscribe.vault.schema import schema_state
@@ -125,7 +132,7 @@ def build_report(paths: Paths, session) -> dict[str, Any]:
                         if weak or vault.kdf_default.is_weak else ""),
         },
         "egress": {
-            "os_rule": _os_rule(os_rule),
+            "os_rule": _os_rule(),
             "guard_installed": egress.is_installed(),
             "allowlist_configured": conf.get(settings.EGRESS_ALLOW) or [],
             "allowlist_effective": egress.allowed_strings(),
@@ -226,5 +233,5 @@ def format_text(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report_text(paths: Paths, session) -> str:
+def report_text(paths: Paths, session: Session) -> str:
     return format_text(build_report(paths, session))
