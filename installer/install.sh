@@ -9,7 +9,7 @@
 #            --no-egress-rule (skip the OS egress rule)  --egress-allow HOST:PORT (repeatable)
 #            --service-user NAME (the account LocalScribe runs as; default localscribe)
 #            --draft-model (also the 0.5B draft model for speculative decoding; off by default:
-#            it did not speed up drafting on 2 cores, see tests/bench/bench_speculative.py)
+#            it was slower than plain greedy on 2 cores, see tests/bench/bench_speculative.py)
 #
 # Re-running is fast and safe: every step checks what is already there.
 set -euo pipefail

@@ -5,7 +5,8 @@ CI has only the tiny profile, whose one language model is SmolLM2-135M; it draft
 batched check, cutting rejected guesses from both KV caches, the draft cache following the
 accepted tokens across sections, the token budget, under the real note grammar and loop controls,
 but says nothing about speed: the speed of the real pair (Qwen2.5-Coder-0.5B drafting for the 1.5B)
-is measured by tests/bench/bench_speculative.py.
+is measured by tests/bench/bench_speculative.py. These tests run with 1 thread; with 2 threads the
+1.5B's speculative notes were seen to differ (README), which is why speculation is off by default.
 """
 
 from __future__ import annotations

@@ -81,6 +81,8 @@ def default_threads() -> int:
 # Longest batch whose logits llama.cpp's CPU kernels compute bit for bit as token-by-token
 # decoding does, once loaded batch-invariant (below): measured on Qwen2.5-Coder-1.5B Q4_K_M, exact
 # up to 6 tokens, not at 9 (another matrix kernel takes over). Guesses are capped to fit.
+# Measured with 1 thread: with 2 threads the 1.5B's notes still differed between speculative
+# variants (tests/bench/bench_speculative.py), so speculation stays off by default.
 EXACT_BATCH = 6
 _load_lock = threading.Lock()
 
