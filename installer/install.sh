@@ -8,6 +8,8 @@
 #            --venv DIR (default: .venv in this checkout)
 #            --no-egress-rule (skip the OS egress rule)  --egress-allow HOST:PORT (repeatable)
 #            --service-user NAME (the account LocalScribe runs as; default localscribe)
+#            --draft-model (also the 0.5B draft model for speculative decoding; off by default:
+#            it was slower than plain greedy on 2 cores, see tests/bench/bench_speculative.py)
 #
 # Re-running is fast and safe: every step checks what is already there.
 set -euo pipefail
@@ -15,7 +17,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 profile="${LOCALSCRIBE_PROFILE:-standard}"
-demo=1 models=1 dev=0 bench=0
+demo=1 models=1 dev=0 bench=0 draft_model=0
 egress_rule="${LOCALSCRIBE_EGRESS_RULE:-1}" service_user=localscribe egress_allow=()
 venv="$repo/.venv"
 llama_version="0.3.36"
@@ -29,11 +31,12 @@ while [ $# -gt 0 ]; do
     --no-models) models=0; shift ;;
     --dev) dev=1; shift ;;
     --bench) bench=1; shift ;;
+    --draft-model) draft_model=1; shift ;;
     --venv) venv="$2"; shift 2 ;;
     --no-egress-rule) egress_rule=0; shift ;;
     --egress-allow) egress_allow+=(--allow "$2"); shift 2 ;;
     --service-user) service_user="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -129,6 +132,10 @@ case ":$PATH:" in *":$bindir:"*) ;; *) say "add $bindir to your PATH (or use $ve
 if [ "$models" = 1 ]; then
   say "installing the '$profile' models (verified by SHA-256; nothing is downloaded at run time)"
   "$venv/bin/localscribe" models install --profile "$profile"
+  if [ "$draft_model" = 1 ]; then
+    say "installing the draft model for speculative decoding (verified by SHA-256)"
+    "$venv/bin/localscribe" models install --model qwen2.5-coder-0.5b-instruct-awq-q4_k_m
+  fi
 fi
 
 # --- 6b. the OS egress rule: the first line of "no PHI leaves the device" -------------------

@@ -26,6 +26,7 @@ import ctypes
 import hashlib
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from localscribe.draft.decoding import DecodeControls
+from localscribe.draft.speculate import DraftModel, DraftVocabError
 
 # Room for a long visit (half an hour of talk is ~6k tokens) beside the note: the KV cache costs
 # ~28 KB a token for the standard model, so 8192 tokens is ~230 MB.
@@ -48,9 +50,12 @@ class EngineError(RuntimeError):
 class EngineCounters:
     evaluated: int = 0        # tokens decoded: prompt, generated and speculative drafts
     generated: int = 0        # tokens sampled
+    proposed: int = 0         # guesses checked (prompt lookup or the draft model)
+    accepted: int = 0         # guesses the greedy choice agreed with (emitted without a pass of their own)
+    drafted: int = 0          # tokens the draft model decoded (its copy of the prompt and its guesses)
 
     def snapshot(self) -> EngineCounters:
-        return EngineCounters(self.evaluated, self.generated)
+        return EngineCounters(self.evaluated, self.generated, self.proposed, self.accepted, self.drafted)
 
 
 @dataclass(frozen=True)
@@ -73,17 +78,47 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _load_llama(model, n_ctx: int, n_threads: int):
+# Longest batch whose logits llama.cpp's CPU kernels compute bit for bit as token-by-token
+# decoding does, once loaded batch-invariant (below): measured on Qwen2.5-Coder-1.5B Q4_K_M, exact
+# up to 6 tokens, not at 9 (another matrix kernel takes over). Guesses are capped to fit.
+# Measured with 1 thread: with 2 threads the 1.5B's notes still differed between speculative
+# variants (tests/bench/bench_speculative.py), so speculation stays off by default.
+EXACT_BATCH = 6
+_load_lock = threading.Lock()
+
+
+def _load_llama(model, n_ctx: int, n_threads: int, batch_invariant: bool = False):
     """Through the models package's loader (hash re-checked) for a ModelFile; a bare path is
-    accepted for development and benchmarks of files outside the manifest."""
+    accepted for development and benchmarks of files outside the manifest.
+
+    ``batch_invariant``: a token's logits come out the same whether it is decoded alone or in a
+    small batch of guesses, so speculation cannot change a note. Measured: without it a batch of
+    >= 3 tokens moves logits by up to 0.9 (enough to flip the arg-max) through the attention
+    matmul (flash attention computes each query row alone) and through the repacked weight
+    layouts' batched kernels (``use_extra_bufts``: off)."""
     kwargs = {"n_threads_batch": n_threads, "verbose": False}
-    if not isinstance(model, (str, os.PathLike)):
-        from localscribe.models.loaders import load_llama
+    if batch_invariant:
+        kwargs["flash_attn"] = True
+    import llama_cpp.llama_cpp as lc
 
-        return load_llama(model, n_ctx=n_ctx, n_threads=n_threads, **kwargs)
-    from llama_cpp import Llama
+    with _load_lock:
+        default_params = lc.llama_model_default_params
+        if batch_invariant:
+            def no_repack():
+                params = default_params()
+                params.use_extra_bufts = False
+                return params
+            lc.llama_model_default_params = no_repack   # Llama() has no argument for it
+        try:
+            if not isinstance(model, (str, os.PathLike)):
+                from localscribe.models.loaders import load_llama
 
-    return Llama(model_path=str(model), n_ctx=n_ctx, n_threads=n_threads, **kwargs)
+                return load_llama(model, n_ctx=n_ctx, n_threads=n_threads, **kwargs)
+            from llama_cpp import Llama
+
+            return Llama(model_path=str(model), n_ctx=n_ctx, n_threads=n_threads, **kwargs)
+        finally:
+            lc.llama_model_default_params = default_params
 
 
 class _NoChoice(EngineError):
@@ -185,17 +220,24 @@ class LlamaEngine:
     """One loaded GGUF model. Not thread-safe: one caller (the draft worker) drives it."""
 
     def __init__(self, model, *, model_sha256: str = "", n_ctx: int = DEFAULT_CTX,
-                 n_threads: int | None = None, lookahead: int = 0):
+                 n_threads: int | None = None, lookahead: int = 0, draft_model=None, draft_k: int = 0,
+                 batch_invariant: bool | None = None):
         """``model`` is a verified ``localscribe.models.ModelFile`` (its hash is recorded) or,
-        for development, an absolute path to a GGUF file."""
+        for development, an absolute path to a GGUF file. ``draft_model`` (the same kinds) with
+        ``draft_k`` >= 1 guesses ``draft_k`` tokens ahead instead of prompt lookup (``speculate``).
+        ``batch_invariant`` (default: on when guessing) loads the model so that checking guesses
+        in a batch gives the very logits of one-token decoding (see ``_load_llama``): the note is
+        then token for token that of plain greedy decoding of a model loaded the same way."""
         is_path = isinstance(model, (str, os.PathLike))
         path = Path(model) if is_path else Path(model.path)
         if not path.is_absolute() or not path.is_file():
             # llama.cpp crashes or misbehaves on a missing file: refuse before it sees one.
             raise EngineError(f"language model file not found: {path}")
         model_sha256 = model_sha256 or ("" if is_path else model.sha256)
+        speculative = lookahead > 0 or (draft_model is not None and draft_k > 0)
+        self.batch_invariant = speculative if batch_invariant is None else batch_invariant
         try:
-            self._llm = _load_llama(model, n_ctx, n_threads or default_threads())
+            self._llm = _load_llama(model, n_ctx, n_threads or default_threads(), self.batch_invariant)
         except (ValueError, RuntimeError) as exc:
             raise EngineError(f"cannot load language model {path.name}: {exc}") from exc
         import llama_cpp
@@ -211,6 +253,39 @@ class LlamaEngine:
         self.counters = EngineCounters()
         self._pieces: dict[int, bytes] = {}
         self._control = control_tokens(self._llm)
+        self._draft: DraftModel | None = None
+        self._draft_on = True
+        if draft_model is not None and draft_k > 0:
+            self._draft = self._load_draft(draft_model, draft_k, n_threads or default_threads())
+
+    def _load_draft(self, model, k: int, n_threads: int) -> DraftModel:
+        path = Path(model) if isinstance(model, (str, os.PathLike)) else Path(model.path)
+        if not path.is_absolute() or not path.is_file():
+            raise EngineError(f"draft model file not found: {path}")
+        try:
+            draft = DraftModel(_load_llama(model, self.n_ctx, n_threads), k)
+        except (ValueError, RuntimeError) as exc:
+            raise EngineError(f"cannot load draft model {path.name}: {exc}") from exc
+        try:
+            draft.check_vocab(self._llm)
+        except DraftVocabError as exc:
+            draft.close()
+            raise EngineError(f"{path.name} cannot draft for {self.model_path.name}: {exc}") from None
+        return draft
+
+    @property
+    def draft_k(self) -> int:
+        """Tokens the draft model guesses ahead (0: none loaded, or switched off)."""
+        return self._draft.k if self._draft is not None and self._draft_on else 0
+
+    @draft_k.setter
+    def draft_k(self, k: int) -> None:
+        """0 switches the loaded draft model off (prompt lookup or plain greedy then), k >= 1 on."""
+        if k and self._draft is None:
+            raise EngineError("no draft model is loaded")
+        self._draft_on = k > 0
+        if k > 0:
+            self._draft.k = k
 
     @classmethod
     def for_profile(cls, profile: str | None = None, paths=None, **kw) -> LlamaEngine:
@@ -239,6 +314,8 @@ class LlamaEngine:
     def reset(self) -> None:
         """Forget the KV cache (the next prompt is evaluated from scratch)."""
         self._truncate(0)
+        if self._draft is not None:
+            self._draft.reset()
 
     def _truncate(self, n: int) -> None:
         self._llm.n_tokens = n
@@ -262,6 +339,9 @@ class LlamaEngine:
         """Make the KV cache hold ``tokens`` and return how many had to be decoded."""
         if len(tokens) >= self.n_ctx:
             raise EngineError(f"prompt of {len(tokens)} tokens does not fit the {self.n_ctx}-token context")
+        if self._draft is not None and self._draft_on:
+            self._draft.sync(tokens)     # the draft model's prompt is then read during the visit too
+            self.counters.drafted = self._draft.evaluated
         keep = self.common_prefix(tokens)
         if keep == len(tokens):
             return 0
@@ -284,6 +364,9 @@ class LlamaEngine:
             key = hashlib.sha256(self.model_sha256.encode() + np.asarray(tokens, np.int32).tobytes())
             path = Path(cache_dir) / f"prefix-{key.hexdigest()[:40]}.kv"
             if path.is_file() and self._load_state(path, tokens):
+                if self._draft is not None:
+                    self._draft.sync(tokens)   # its own copy: its state is not in the file
+                    self.counters.drafted = self._draft.evaluated
                 return "loaded"
         self.reset()
         self.prefill(tokens)
@@ -316,6 +399,21 @@ class LlamaEngine:
                 tmp.unlink(missing_ok=True)
         except OSError:
             pass        # a read-only models folder only costs the prefix's compute next time
+
+    def _guesses(self, extra: int, room: int) -> list[int]:
+        """Tokens to check after the cached ones and ``extra`` more in ``input_ids``: the draft
+        model's when one is loaded, else prompt lookup's, else none (plain greedy)."""
+        if self._draft is not None and self._draft_on:
+            ids = self._llm.input_ids[: self._llm.n_tokens + extra]
+            room = min(room, self.n_ctx - self._llm.n_tokens - 2)
+            if self.batch_invariant:
+                room = min(room, EXACT_BATCH - 1)
+            guess = self._draft.guess(ids, room) if room > 0 else []
+            self.counters.drafted = self._draft.evaluated
+            return guess
+        if self.batch_invariant:
+            room = min(room, EXACT_BATCH - 1)
+        return self._lookup(extra)[: max(0, room)] if self.lookahead else []
 
     def _lookup(self, extra: int) -> list[int]:
         """Guess the next tokens: what followed the latest earlier occurrence of the last
@@ -441,8 +539,8 @@ class LlamaEngine:
                 if n >= max_tokens or (should_stop and should_stop()):
                     break
                 llm.input_ids[llm.n_tokens] = tok
-                draft = self._lookup(1) if self.lookahead else []
-                draft = draft[: max(0, max_tokens - n)]
+                draft = self._guesses(1, max_tokens - n)
+                self.counters.proposed += len(draft)
                 start = llm.n_tokens
                 self._decode([tok] + draft, all_logits=bool(draft))
                 nxt = None
@@ -455,6 +553,7 @@ class LlamaEngine:
                         emit(cand)
                         n += 1
                         self.counters.generated += 1
+                        self.counters.accepted += 1
                         if n >= max_tokens:
                             break
                         continue
