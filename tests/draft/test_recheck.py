@@ -86,22 +86,7 @@ def test_the_verifier_blocks_an_unsaid_drug_and_passes_a_said_one(visit):
 def _accepts(engine, grammar: str, text: str) -> bool:
     """Does the note grammar let the model write ``text``? Each token is offered as the only
     likely one; the grammar either takes it or the choice falls elsewhere."""
-    import numpy as np
-    from localscribe.draft.engine import _GrammarGreedy, _NoChoice
-
-    g = _GrammarGreedy(engine._llm, grammar)
-    try:
-        for tok in engine.tokenize(text):
-            logits = np.full(engine._llm.n_vocab(), -1e9, dtype=np.float32)
-            logits[tok] = 0.0
-            if g._pick(logits, None) != tok:
-                return False
-            g.accept(tok)
-        return True
-    except _NoChoice:
-        return False
-    finally:
-        g.close()
+    return _accepts_tokens(engine, grammar, engine.tokenize(text))
 
 
 def test_the_grammar_allows_decimals_but_no_sentences_glued_by_a_point(engine):

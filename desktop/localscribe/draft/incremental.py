@@ -188,7 +188,8 @@ class IncrementalDrafter:
 
     def _generate_sections(self, chunk: _Chunk, on_text) -> list[SX.SectionText]:
         written: list[SX.SectionText] = []
-        context = list(chunk.tokens)
+        base = self._section_context(chunk)
+        context = list(base)
         transcript = Transcript(segments=list(chunk.segments))
         rules = SX.SentenceRules(budget=0, seen=set(), numbers=SX.spoken_numbers(transcript))
         blocks = self.blocker(transcript, self.align) if self.recheck else None
@@ -200,8 +201,8 @@ class IncrementalDrafter:
                 # The visit spoke to this section (its cues): "None." is not an answer here.
                 spec = dataclasses.replace(spec, min_statements=1)
             chained = self.mode is DraftMode.CHAINED and i > 0
-            request = self.engine.tokenize(SX.request_text(spec, first=not chained))
-            tokens = (context if chained else chunk.tokens) + request
+            request = self.engine.tokenize(self._section_request(spec, first=not chained))
+            tokens = (context if chained else base) + request
             if on_text:
                 on_text(f"{spec.title}\n")
             rules.budget = share
@@ -230,6 +231,16 @@ class IncrementalDrafter:
             written.append(SX.SectionText(spec.key, gen.text, gen.finished))
             context = tokens + list(gen.tokens)
         return written
+
+    def _section_context(self, chunk: _Chunk) -> list[int]:
+        """What each section's turn follows: the prompt head and the transcript (a subclass
+        may add to it, e.g. the signed note for the patient's summary)."""
+        return list(chunk.tokens)
+
+    def _section_request(self, spec, *, first: bool) -> str:
+        """The turn that asks for one section (``sections.request_text``; a subclass may ask
+        in its own words)."""
+        return SX.request_text(spec, first=first)
 
     def _rewrite_blocked(self, gen: Generation, write, blocks, rules: SX.SentenceRules,
                          base_seen: set[str]) -> tuple[Generation, set[str]]:

@@ -3,21 +3,18 @@
 ``SummaryDrafter`` is the note's ``IncrementalDrafter`` (chunking of long visits, per-section
 token shares, the verifier-driven rewrite of blocked sentences, the merge) with its own
 prompt: the fixed head and the per-part requests of ``prompts``, and the clinician's note,
-when there is one, after the transcript. Only ``_generate_sections`` is its own, because the
-note's version asks for each section in the note's third-person voice; the rest is inherited.
+when there is one, after the transcript (the ``_section_context`` and ``_section_request``
+hooks); the writing loop itself is the note's.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from localscribe.domain import Draft, Transcript
-from localscribe.draft import recheck as RC
-from localscribe.draft import sections as SX
-from localscribe.draft.engine import Generation, LlamaEngine
+from localscribe.draft.engine import LlamaEngine
 from localscribe.draft.templates import SectionSpec
 from localscribe.draft.incremental import DraftMode, DraftStats, IncrementalDrafter, _Chunk
 from localscribe.instructions import prompts as PR
@@ -46,47 +43,12 @@ class SummaryDrafter(IncrementalDrafter):
         if prefix_cache:
             self.stats.prefix = engine.warm_prefix(self._head, engine.model_path.parent / "kv-cache")
 
-    def _generate_sections(self, chunk: _Chunk, on_text: Callable[[str], None] | None
-                           ) -> list[SX.SectionText]:
-        written: list[SX.SectionText] = []
-        transcript = Transcript(segments=list(chunk.segments))
-        rules = SX.SentenceRules(budget=0, seen=set(), numbers=SX.spoken_numbers(transcript))
-        blocks = self.blocker(transcript, self.align) if self.recheck else None
-        words = SX.visit_words(transcript)
+    def _section_context(self, chunk: _Chunk) -> list[int]:
         # The note sits after the transcript: every part's turn shares its KV state.
-        context = list(chunk.tokens) + self._note
-        for spec, share in zip(self.template.sections, self._shares()):
-            if self.fit and not self._done:
-                spec = SX.fit_to_visit(spec, words)
-            if not spec.min_statements and SX.discussed(spec, transcript):
-                spec = dataclasses.replace(spec, min_statements=1)
-            tokens = context + self.engine.tokenize(PR.request_text(spec, self.lang))
-            if on_text:
-                on_text(f"{spec.title}\n")
-            rules.budget = share
-            rules.must_write = bool(spec.min_statements)
-            rules.new_section()
-            base_seen = set(rules.seen)
+        return list(chunk.tokens) + self._note
 
-            def write(prefix: Sequence[int] = (), avoid: Collection[int] = (),
-                      spec: SectionSpec = spec, tokens: list[int] = tokens, share: int = share,
-                      on_text: Callable[[str], None] | None = on_text,
-                      should_stop: Callable[[], bool] | None = None, words: tuple[str, ...] = (),
-                      start: int = 0) -> Generation:
-                return self._record(self.engine.generate(
-                    tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
-                    on_text=on_text, gate=RC.avoid_words(rules.gate, start, words), controls=self.controls,
-                    answer_prefix=prefix, first_avoid=avoid, should_stop=should_stop),
-                    whole=should_stop is None)
-            gen = write()
-            rejected: set[str] = set()
-            if blocks is not None:
-                gen, rejected = self._rewrite_blocked(gen, write, blocks, rules, base_seen)
-            rules.restart(base_seen, [s for _, s in RC.finished_sentences(gen.text)], rejected)
-            if on_text:
-                on_text("\n")
-            written.append(SX.SectionText(spec.key, gen.text, gen.finished))
-        return written
+    def _section_request(self, spec: SectionSpec, *, first: bool) -> str:
+        return PR.request_text(spec, self.lang)
 
 
 @dataclass(frozen=True)
