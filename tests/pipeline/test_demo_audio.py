@@ -56,10 +56,12 @@ def test_the_tiny_model_hears_the_demo_visit_as_scripted(tiny_asr):
     error = wer(_script_text(), heard)
     assert error <= TINY_WER_BOUND, f"WER {error:.1%} > {TINY_WER_BOUND:.0%}; heard: {heard}"
     # The facts the note is built on must come through word for word, whatever else slips.
-    for fact in ("sore for three days", "38 5 degrees", "do not have a headache",
+    # Whisper writes a small number either way ("three days", "3 days"): both are heard right.
+    for fact in (("sore for three days", "sore for 3 days"), "38 5 degrees", "do not have a headache",
                  "ibuprofen 400 milligrams", "no allergies", "tonsils are swollen",
-                 "viral throat infection", "ibuprofen with food", "one week"):
-        assert fact in normalize(heard), f"{fact!r} not heard; heard: {heard}"
+                 "viral throat infection", "ibuprofen with food", ("one week", "1 week")):
+        spellings = fact if isinstance(fact, tuple) else (fact,)
+        assert any(f in normalize(heard) for f in spellings), f"{fact!r} not heard; heard: {heard}"
 
 
 def speech_runs(samples: np.ndarray, rate: int, *, min_gap: float = 0.8,
