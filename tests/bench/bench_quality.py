@@ -126,26 +126,48 @@ def evaluate(row: dict, mode: str, engine: LlamaEngine, template, scorer, max_to
     }
 
 
-def reverify(path: Path, data: Path) -> dict[str, list[dict]]:
+def reverify(path: Path, data: Path, *, clauses: bool = False) -> dict[str, list[dict]]:
     """Flags of saved drafts checked again with the verifier as it is now (no drafting):
-    a verifier change is measured on the same notes."""
+    a verifier change is measured on the same notes. ``clauses``: also the same notes with
+    their statements made again from the prose, compound sentences cut in two
+    (``draft.clauses``), scored and verified beside the saved ones (mode "<mode>+clauses")."""
     from localscribe.domain import Draft
+    from localscribe.draft.sections import SectionText, to_sections
+    from localscribe.verify.align import align
 
     per: dict[str, list[dict]] = {}
-    dialogues = {}
+    rows = {}
     for split in ("train", "valid"):
         with open(data / f"{split}.csv", encoding="utf-8") as f:
-            dialogues.update({r["encounter_id"]: r["dialogue"] for r in csv.DictReader(f)})
+            rows.update({r["encounter_id"]: r for r in csv.DictReader(f)})
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=False)
+    template = None
     for line in path.read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
-        draft = Draft.from_dict(rec["draft"])
-        transcript = parse_transcript_text(dialogues[rec["encounter"]])
-        t = time.perf_counter()
-        verify_draft(draft, transcript)
-        rec["verify_ms"] = round(1000 * (time.perf_counter() - t), 1)
-        rec["blocking_flags"] = sum(len(st.blocking_flags) for st in draft.statements)
-        rec["blocking_statements"] = len(draft.blocking)
-        per.setdefault(rec["mode"], []).append(rec)
+        row = rows[rec["encounter"]]
+        transcript = parse_transcript_text(row["dialogue"])
+        saved = Draft.from_dict(rec["draft"])
+        variants = [(rec["mode"], saved)]
+        if clauses:
+            template = template or load_template(saved.template)
+            written = [SectionText(sec.key, " ".join(st.text for st in sec.statements) or "None.", True)
+                       for sec in saved.sections]
+            cut = Draft.from_dict(rec["draft"])
+            cut.sections = to_sections(template, written, transcript, align, clauses=True)
+            variants.append((rec["mode"] + "+clauses", cut))
+        for mode, draft in variants:
+            r = dict(rec, mode=mode)
+            t = time.perf_counter()
+            verify_draft(draft, transcript)
+            r["verify_ms"] = round(1000 * (time.perf_counter() - t), 1)
+            r["blocking_flags"] = sum(len(st.blocking_flags) for st in draft.statements)
+            r["blocking_statements"] = len(draft.blocking)
+            r["statements"] = len(draft.statements)
+            if template is not None:
+                note = render_note(draft, template)
+                r.update({k: round(v, 2) for k, v in score(scorer, row["note"], note).items()})
+                r["words"] = words(note)
+            per.setdefault(mode, []).append(r)
     return per
 
 
@@ -195,9 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--save", type=Path, help="write per-encounter notes and scores (JSON lines)")
     ap.add_argument("--reverify", type=Path, help="re-check the flags of a --save file; no drafting")
+    ap.add_argument("--clauses", action="store_true", help="with --reverify: also the saved notes with "
+                    "compound sentences cut into one statement per clause (draft/clauses.py), paired")
     args = ap.parse_args(argv)
     if args.reverify:
-        for mode, recs in reverify(args.reverify, args.data).items():
+        for mode, recs in reverify(args.reverify, args.data, clauses=args.clauses).items():
             print(summarize(mode, recs))
         return 0
 

@@ -73,3 +73,12 @@ def test_a_sentence_written_twice_is_a_new_statement_the_second_time():
     text = render_note(d, SOAP).replace("Denies chest pain.", "Denies chest pain. Denies chest pain.")
     ids = [st.id for st in reconcile(d, text, T, SOAP).statements if st.text == "Denies chest pain."]
     assert ids[0] == "st2" and ids[1].startswith("ed") and len(ids) == 2
+
+
+def test_a_compound_sentence_the_clinician_types_stays_one_statement():
+    # The model's prose is cut into one clause per statement (draft/clauses.py); what a
+    # clinician writes is signed as they wrote it.
+    d = _draft()
+    typed = "She has had a dry cough for two weeks, and she has not had chest pain."
+    r = reconcile(d, render_note(d, SOAP).replace("Dry cough for two weeks.", typed), T, SOAP)
+    assert typed in {st.text for st in r.statements}

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from localscribe.domain import Section, Segment, Statement, Transcript
+from localscribe.draft.clauses import one_fact_sentences
 from localscribe.draft.decoding import DecodeControls
 from localscribe.draft.templates import PHRASE_CHARS, SectionSpec, Template
 
@@ -351,10 +352,13 @@ class SectionText:
 
 
 def to_sections(template: Template, written: list[SectionText], transcript: Transcript,
-                align: Callable[[str, Transcript], list[str]], id_prefix: str = "st") -> list[Section]:
+                align: Callable[[str, Transcript], list[str]], id_prefix: str = "st",
+                *, clauses: bool = True) -> list[Section]:
     """Statements from the prose: one per sentence, evidence linked by code. An unfinished
     section keeps its whole sentences (a torn last one is dropped: half a fact must not
-    reach the note), and an empty section the visit spoke to carries a notice."""
+    reach the note), and an empty section the visit spoke to carries a notice. ``clauses``:
+    a sentence joining two main clauses becomes two statements (``draft.clauses``; for the
+    model's prose, never for what a clinician typed)."""
     by_key = {w.key: w for w in written}
     sections: list[Section] = []
     n = 0
@@ -363,6 +367,8 @@ def to_sections(template: Template, written: list[SectionText], transcript: Tran
         sentences = split_sentences(w.text) if w else []
         if w and not w.finished and sentences and not w.text.rstrip().endswith("."):
             sentences = sentences[:-1]
+        if clauses:
+            sentences = [part for s in sentences for part in one_fact_sentences(s)]
         statements = []
         for sentence in sentences:
             n += 1

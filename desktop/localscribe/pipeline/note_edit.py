@@ -88,7 +88,7 @@ def reconcile(draft: Draft, text: str, transcript: Transcript, template: Templat
     """The draft as ``text`` now reads (a new Draft; ``draft`` is not changed)."""
     bodies = split_note(text, template)
     written = [SectionText(key=k, text=v, finished=True) for k, v in bodies.items()]
-    sections = to_sections(template, written, transcript, align, id_prefix="new")
+    sections = to_sections(template, written, transcript, align, id_prefix="new", clauses=False)
     old = {sec.key: sec for sec in draft.sections}
     # Unchanged sentences keep their statement: first within their own section, then one moved
     # from another section. Each old statement is kept at most once (a sentence written twice
