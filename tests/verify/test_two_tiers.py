@@ -156,3 +156,28 @@ def test_the_side_is_judged_where_the_visit_speaks_of_the_same_finding():
     assert blocking(visit, "Left knee swollen and sore.") == []
     assert blocking(visit, "Right knee swollen and sore.") == ["laterality"]
     assert blocking(visit, "The right knee is fine.") == []
+
+
+# -- false alarms found on ACI-Bench train (bench_verify --split train --show flags) -------------
+TRAIN_LIKE = Transcript([
+    Segment("t1", 0, 1, "so tell me about the pain in your back", "clinician"),
+    Segment("t2", 1, 2, "it hurts all the time in my lower back", "patient"),
+    Segment("t3", 2, 3, "any numbness or tingling in your legs", "clinician"),
+    Segment("t4", 3, 4, "no", "patient"),
+    Segment("t5", 4, 5, "and do you drink alcohol", "clinician"),
+    Segment("t6", 5, 6, "no i don't drink alcohol", "patient"),
+    Segment("t7", 6, 7, "and you said you passed a kidney stone last year", "clinician"),
+])
+
+
+def test_a_denial_associated_with_a_reported_finding_does_not_deny_that_finding():
+    # D2N060: "no numbness ... associated with her pain" was read as "no pain".
+    assert blocking(TRAIN_LIKE, "There is no numbness or tingling associated with her pain.") == []
+    assert "negation" in blocking(TRAIN_LIKE, "There is no back pain.")     # a real flip still blocks
+
+
+def test_drinking_fluids_is_not_alcohol_use():
+    # D2N028, D2N052: "eating and drinking normally", "drink plenty of fluids" were read as alcohol use.
+    assert blocking(TRAIN_LIKE, "He is drinking normally.") == []
+    assert blocking(TRAIN_LIKE, "She was advised to drink plenty of fluids for the kidney stone.") == []
+    assert "negation" in blocking(TRAIN_LIKE, "He reports alcohol use.")    # the denied habit still blocks

@@ -45,6 +45,10 @@ _PSEUDO_NEXT = {"sure", "certain", "only", "necessarily", "doubt", "change", "ch
 _PSEUDO_HEADS = {"issue", "issues", "problem", "problems", "trouble", "troubles", "concern",
                  "concerns", "change", "changes", "complaint", "complaints", "difficulty", "worries"}
 _PSEUDO_LINKS = {"with", "in", "about", "from", "to", "regarding"}
+# "no numbness or tingling associated with her pain" does not deny the pain: what follows a
+# link to a cause or a companion is the thing it is compared with, not a denied finding.
+_REFERENCE_LINKS = {("associated", "with"), ("related", "to"), ("due", "to"), ("secondary", "to"),
+                    ("caused", "by"), ("attributed", "to")}
 # Whole words at the start of a reply (after fillers): "now" is not "no", "i have not" is not "i have".
 _NO_ANSWERS = ("no", "nope", "nah", "not really", "none", "never", "negative", "i don't", "i do not",
                "i do n't", "i have not", "i haven't", "i have n't", "i've not", "i did not", "i didn't",
@@ -149,6 +153,8 @@ def negation_mask(toks: list[str], free: set[int] | None = None) -> list[bool]:
             budget = _SCOPE_WORDS
             while j < len(toks) and j - i <= 3 * _SCOPE_MAX and toks[j] not in _SCOPE_END:
                 if toks[j] in _PSEUDO_LINKS and j > i + 1 and toks[j - 1] in _PSEUDO_HEADS:
+                    break
+                if j > i + 1 and (toks[j - 1], toks[j]) in _REFERENCE_LINKS:
                     break
                 if j not in free and toks[j] not in _LIST_WORDS:
                     budget -= 1
