@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from localscribe.config import Paths
+from localscribe.draft.clauses import one_fact_sentences
 from localscribe.draft.sections import MAX_SENTENCE_CHARS, split_sentences
 from localscribe.models import ModelError, resolve_model
 from localscribe.resources import asset
@@ -46,6 +47,7 @@ def _check_grounded(out: dict) -> set[str]:
     for st in statements:
         # One fact per statement: one sentence, closed by the grammar, of bounded length.
         assert len(split_sentences(st["text"])) == 1 and len(st["text"]) <= MAX_SENTENCE_CHARS + 2, st
+        assert one_fact_sentences(st["text"]) == [st["text"]], st      # one main clause
         # Evidence that exists; a sentence nothing in the visit supports is never silently
         # accepted: it carries a flag (blocking where a fact in it is absent or contradicted).
         assert set(st["evidence"]) <= ids, st
