@@ -10,6 +10,8 @@
 #            --service-user NAME (the account LocalScribe runs as; default localscribe)
 #            --draft-model (also the 0.5B draft model for speculative decoding; off by default:
 #            it was slower than plain greedy on 2 cores, see tests/bench/bench_speculative.py)
+#            --gpu auto|none|cuda|vulkan|metal (default auto: build llama.cpp for the GPU the
+#            machine has -- NVIDIA with CUDA, a Vulkan GPU, Apple Metal -- else for the CPU)
 #
 # Re-running is fast and safe: every step checks what is already there.
 set -euo pipefail
@@ -17,7 +19,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 profile="${LOCALSCRIBE_PROFILE:-standard}"
-demo=1 models=1 dev=0 bench=0 draft_model=0
+demo=1 models=1 dev=0 bench=0 draft_model=0 gpu="${LOCALSCRIBE_GPU:-auto}"
 egress_rule="${LOCALSCRIBE_EGRESS_RULE:-1}" service_user=localscribe egress_allow=()
 venv="$repo/.venv"
 llama_version="0.3.36"
@@ -32,17 +34,24 @@ while [ $# -gt 0 ]; do
     --dev) dev=1; shift ;;
     --bench) bench=1; shift ;;
     --draft-model) draft_model=1; shift ;;
+    --gpu) gpu="$2"; shift 2 ;;
+    --gpu=*) gpu="${1#*=}"; shift ;;
     --venv) venv="$2"; shift 2 ;;
     --no-egress-rule) egress_rule=0; shift ;;
     --egress-allow) egress_allow+=(--allow "$2"); shift 2 ;;
     --service-user) service_user="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 case "$profile" in tiny|standard) ;; *) echo "install.sh: --profile must be tiny or standard" >&2; exit 2 ;; esac
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# shellcheck source=installer/gpu_backend.sh
+. "$here/gpu_backend.sh"
+backend="$(gpu_backend "$gpu")" || exit 2
+say "llama.cpp compute backend: $backend"
 
 # --- 1. system packages --------------------------------------------------------------------
 runtime_pkgs=(python3 python3-venv python3-dev build-essential cmake git nftables
@@ -55,6 +64,8 @@ runtime_pkgs=(python3 python3-venv python3-dev build-essential cmake git nftable
 dev_pkgs=(espeak-ng sox libsox-fmt-all pocketsphinx-testdata pulseaudio pulseaudio-utils
   libasound2-plugins xvfb xauth xclip gnome-keyring dbus dbus-x11 nodejs npm)
 pkgs=("${runtime_pkgs[@]}")
+# shellcheck disable=SC2207
+pkgs+=($(gpu_build_pkgs "$backend"))
 [ "$dev" = 1 ] && pkgs+=("${dev_pkgs[@]}")
 
 missing=()
@@ -90,18 +101,40 @@ pip=("$venv/bin/python" -m pip)
 
 # --- 3. llama-cpp-python, built once, portably, and kept in a wheelhouse --------------------
 # PyPI has only its sdist; a default build uses -march=native, which breaks on older CPUs, and
-# pip's wheel cache ignores CMAKE_ARGS, so we keep our own portable wheel.
-if ! "$venv/bin/python" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$llama_version')" 2>/dev/null; then
-  mkdir -p "$wheelhouse"
-  wheel="$(ls "$wheelhouse"/llama_cpp_python-"$llama_version"-*.whl 2>/dev/null | head -n1 || true)"
-  if [ -z "$wheel" ]; then
-    say "building llama-cpp-python $llama_version (portable AVX2 build, about 10 minutes on 2 cores)"
-    CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" "${pip[@]}" wheel --no-deps -w "$wheelhouse" \
-      "llama-cpp-python==$llama_version"
-    wheel="$(ls "$wheelhouse"/llama_cpp_python-"$llama_version"-*.whl | head -n1)"
+# pip's wheel cache ignores CMAKE_ARGS (it handed a CPU wheel to a Vulkan build here), so the
+# build skips it and we keep our own portable wheel, one per backend (the wheels share a file
+# name, so each backend has its own folder).
+[ "$backend" = cuda ] && ! command -v nvcc >/dev/null && {
+  echo "install.sh: --gpu cuda needs NVIDIA's CUDA toolkit (nvcc) on the PATH" >&2; exit 2; }
+llama_wheels="$wheelhouse/llama-$backend"
+have_backend() {
+  "$venv/bin/python" - "$llama_version" "$backend" <<'PY' 2>/dev/null
+import sys
+import llama_cpp
+info = llama_cpp.llama_print_system_info().decode().lower()
+want = {"cpu": None, "cuda": "cuda", "vulkan": "vulkan", "metal": "metal"}[sys.argv[2]]
+built_gpu = any(name in info for name in ("cuda", "vulkan", "metal"))
+ok = llama_cpp.__version__ == sys.argv[1] and (want in info if want else not built_gpu)
+sys.exit(0 if ok else 1)
+PY
+}
+if ! have_backend; then
+  mkdir -p "$llama_wheels"
+  # Wheelhouses made before backends had folders hold the CPU wheel at the top.
+  if [ "$backend" = cpu ]; then
+    for old in "$wheelhouse"/llama_cpp_python-"$llama_version"-*.whl; do
+      if [ -f "$old" ]; then mv "$old" "$llama_wheels/"; fi
+    done
   fi
-  say "installing $(basename "$wheel")"
-  "${pip[@]}" install -q "$wheel"
+  wheel="$(ls "$llama_wheels"/llama_cpp_python-"$llama_version"-*.whl 2>/dev/null | head -n1 || true)"
+  if [ -z "$wheel" ]; then
+    say "building llama-cpp-python $llama_version for $backend (portable build, about 10 minutes on 2 cores; longer with a GPU backend)"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF $(gpu_cmake_args "$backend")" \
+      "${pip[@]}" wheel --no-cache-dir --no-deps -w "$llama_wheels" "llama-cpp-python==$llama_version"
+    wheel="$(ls "$llama_wheels"/llama_cpp_python-"$llama_version"-*.whl | head -n1)"
+  fi
+  say "installing $(basename "$wheel") ($backend)"
+  "${pip[@]}" install -q --force-reinstall --no-deps "$wheel"
 fi
 
 # --- 4. the app ----------------------------------------------------------------------------
@@ -113,7 +146,7 @@ stamp="$venv/.localscribe-installed"
 want="$(cat "$repo/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing LocalScribe and its Python dependencies"
-  "${pip[@]}" install -q --find-links "$wheelhouse" -e "$target"
+  "${pip[@]}" install -q --find-links "$llama_wheels" -e "$target"
   echo "$want" > "$stamp"
 else
   say "Python dependencies up to date"

@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from localscribe.config import Paths
+from localscribe.models.backend import engine_backends
 
 if TYPE_CHECKING:   # the vault imports security's leaves; only the type comes back this way
     from sqlite_utils import Database
@@ -105,6 +106,7 @@ def build_report(paths: Paths, session: Session) -> dict[str, Any]:
         "platform": {"python": sys.version.split()[0], "system": platform.platform()},
         "versions": _versions(),
         "models": _models(paths),
+        "compute": [b.to_dict() for b in engine_backends()],
         "vault": {
             "path": str(paths.vault_db), "vault_id": vault.vault_id,
             "journal_mode": db.execute("PRAGMA journal_mode").fetchone()[0],
@@ -201,6 +203,10 @@ def format_text(report: dict[str, Any]) -> str:
         state = ("MISSING" if not m["present"]
                  else "OK" if m.get("matches_manifest") else "HASH MISMATCH")
         lines.append(f"  {m['id']:<28} {m['role']:<4} {state:<13} {m['file']}")
+    lines += ["", "Compute backends (what the engines were built with):"]
+    lines += [f"  {b['engine']:<12} {b['backend']}" + ("" if b["gpu_offload"] or b["backend"] == "CPU"
+                                                      else " (no GPU device offload)")
+              for b in report.get("compute", [])]
     v = report["vault"]
     lines += ["", f"Vault: {v['path']} (id {v['vault_id']}, journal {v['journal_mode']}, "
                   f"synchronous {v['synchronous']}, schema {v['schema']['core_version']})"]

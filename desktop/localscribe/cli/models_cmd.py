@@ -95,10 +95,14 @@ def _rows(paths: Paths, rehash: bool) -> list[dict[str, Any]]:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
+    from localscribe.models.backend import engine_backends
+
     print(f"{'NAME':38s} {'ROLE':4s} {'PROFILES':18s} {'STATE':14s} PATH")
     for r in rows:
         prof = ",".join(r["profiles"]) + (" user" if r["user_supplied"] else "")
         print(f"{r['name']:38s} {r['role']:4s} {prof or '-':18s} {r['state']:14s} {r['path']}")
+    # What runs the models: the build's backends (installer --gpu), not a guess.
+    print("compute: " + "; ".join(f"{b.engine} {b.summary}" for b in engine_backends()))
 
 
 @guarded

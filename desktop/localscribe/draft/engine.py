@@ -87,7 +87,8 @@ EXACT_BATCH = 6
 _load_lock = threading.Lock()
 
 
-def _load_llama(model, n_ctx: int, n_threads: int, batch_invariant: bool = False):
+def _load_llama(model, n_ctx: int, n_threads: int, batch_invariant: bool = False,
+                gpu_layers: int | None = None):
     """Through the models package's loader (hash re-checked) for a ModelFile; a bare path is
     accepted for development and benchmarks of files outside the manifest.
 
@@ -95,8 +96,13 @@ def _load_llama(model, n_ctx: int, n_threads: int, batch_invariant: bool = False
     small batch of guesses, so speculation cannot change a note. Measured: without it a batch of
     >= 3 tokens moves logits by up to 0.9 (enough to flip the arg-max) through the attention
     matmul (flash attention computes each query row alone) and through the repacked weight
-    layouts' batched kernels (``use_extra_bufts``: off)."""
-    kwargs = {"n_threads_batch": n_threads, "verbose": False}
+    layouts' batched kernels (``use_extra_bufts``: off).
+
+    ``gpu_layers``: layers on the GPU (``models.backend.gpu_layers``: all of them when the
+    build has a GPU backend, unless a number is asked for; 0 keeps the CPU)."""
+    from localscribe.models.backend import gpu_layers as layers_for
+
+    kwargs = {"n_threads_batch": n_threads, "verbose": False, "n_gpu_layers": layers_for(gpu_layers)}
     if batch_invariant:
         kwargs["flash_attn"] = True
     import llama_cpp.llama_cpp as lc
@@ -221,13 +227,14 @@ class LlamaEngine:
 
     def __init__(self, model, *, model_sha256: str = "", n_ctx: int = DEFAULT_CTX,
                  n_threads: int | None = None, lookahead: int = 0, draft_model=None, draft_k: int = 0,
-                 batch_invariant: bool | None = None):
+                 batch_invariant: bool | None = None, gpu_layers: int | None = None):
         """``model`` is a verified ``localscribe.models.ModelFile`` (its hash is recorded) or,
         for development, an absolute path to a GGUF file. ``draft_model`` (the same kinds) with
         ``draft_k`` >= 1 guesses ``draft_k`` tokens ahead instead of prompt lookup (``speculate``).
         ``batch_invariant`` (default: on when guessing) loads the model so that checking guesses
         in a batch gives the very logits of one-token decoding (see ``_load_llama``): the note is
-        then token for token that of plain greedy decoding of a model loaded the same way."""
+        then token for token that of plain greedy decoding of a model loaded the same way.
+        ``gpu_layers``: see ``_load_llama`` (None: every layer on the GPU when there is one)."""
         is_path = isinstance(model, (str, os.PathLike))
         path = Path(model) if is_path else Path(model.path)
         if not path.is_absolute() or not path.is_file():
@@ -237,7 +244,8 @@ class LlamaEngine:
         speculative = lookahead > 0 or (draft_model is not None and draft_k > 0)
         self.batch_invariant = speculative if batch_invariant is None else batch_invariant
         try:
-            self._llm = _load_llama(model, n_ctx, n_threads or default_threads(), self.batch_invariant)
+            self._llm = _load_llama(model, n_ctx, n_threads or default_threads(), self.batch_invariant,
+                                    gpu_layers)
         except (ValueError, RuntimeError) as exc:
             raise EngineError(f"cannot load language model {path.name}: {exc}") from exc
         import llama_cpp
