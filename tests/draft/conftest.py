@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from localscribe.domain import Segment, Transcript
-
-# One thread: the 135M model gains little from two, and test machines are shared.
-THREADS = 1
+from localscribe.domain import Transcript
+from tests.support import visit as tiny_visit
+from tests.support.visit import THREADS
 
 VISIT = [
-    ("clinician", "Hello, what brings you in today?"),
-    ("patient", "I have had a cough for three days."),
-    ("clinician", "Any chest pain?"),
-    ("patient", "No chest pain."),
+    *tiny_visit.OPENING,
     ("clinician", "Any fever?"),
     ("patient", "A little fever last night."),
     ("clinician", "Which medicines do you take?"),
@@ -23,11 +19,7 @@ VISIT = [
 
 
 def make_transcript(turns=VISIT, prefix="seg") -> Transcript:
-    segs, t = [], 0.0
-    for i, (spk, text) in enumerate(turns):
-        segs.append(Segment(f"{prefix}{i + 1}", t, t + 3.0, text, spk))
-        t += 3.0
-    return Transcript(segs)
+    return tiny_visit.make_transcript(turns, prefix)
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +30,8 @@ def tiny_llm():
 
 
 @pytest.fixture(scope="session")
-def engine(tiny_llm):
-    from localscribe.draft.engine import LlamaEngine
-
-    return LlamaEngine(tiny_llm, n_ctx=2048, n_threads=THREADS)
+def engine():
+    return tiny_visit.tiny_engine()
 
 
 @pytest.fixture(scope="session")

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from localscribe.domain import Draft, Flag, Section, Segment, Statement, Transcript
+from localscribe.domain import Draft, Flag, Section, Statement, Transcript
+from tests.support import visit as tiny_visit
 from tests.support.cli_vault import PASS, VaultDir, make_vault, vdir  # noqa: F401 (fixture)
 
-# Threads for the tiny model: the machine is shared.
-THREADS = 1
-
 VISIT = [
-    ("clinician", "Hello, what brings you in today?"),
-    ("patient", "I have had a cough for three days."),
-    ("clinician", "Any chest pain?"),
-    ("patient", "No chest pain."),
+    *tiny_visit.OPENING,
     ("clinician", "Which medicines do you take?"),
     ("patient", "Lisinopril 20 milligrams once a day."),
     ("clinician", "Your lungs sound clear. It is probably a viral infection."),
@@ -25,8 +20,7 @@ VISIT = [
 
 
 def make_transcript(turns=VISIT) -> Transcript:
-    return Transcript([Segment(f"seg{i + 1}", 3.0 * i, 3.0 * i + 3.0, text, spk)
-                       for i, (spk, text) in enumerate(turns)])
+    return tiny_visit.make_transcript(turns)
 
 
 # A sentence no model writes and no visit holds: the canary for "is the plaintext on disk".
@@ -46,10 +40,7 @@ def handmade_summary(flagged: bool = True) -> Draft:
 
 @pytest.fixture(scope="session")
 def engine():
-    from localscribe.draft.engine import LlamaEngine
-    from localscribe.models import resolve_model
-
-    return LlamaEngine(resolve_model("llm", "tiny"), n_ctx=2048, n_threads=THREADS)
+    return tiny_visit.tiny_engine()
 
 
 @pytest.fixture

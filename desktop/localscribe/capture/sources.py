@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 from collections.abc import Callable, Iterator
 
@@ -68,13 +69,14 @@ class InputDevice:
     is_default: bool
 
 
-def _sounddevice():
+def _sounddevice() -> ModuleType:
     try:
         import sounddevice as sd
     except OSError as exc:   # the PortAudio shared library is missing
         raise CaptureError(f"audio capture is unavailable: {exc} "
                            "(install the PortAudio library, Debian package libportaudio2)") from None
-    return sd
+    module: ModuleType = sd   # sounddevice ships no types: its attributes are Any from here on
+    return module
 
 
 def input_devices() -> list[InputDevice]:
@@ -102,6 +104,7 @@ def choose_device(device: int | str | None, channels: int) -> InputDevice:
     if not devices:
         raise NoInputDevice("no microphone found: this computer has no audio input device "
                             "(plug one in, or check the system's sound settings)")
+    picked: InputDevice | None
     if device is None:
         picked = next((d for d in devices if d.is_default), devices[0])
     elif isinstance(device, int):
@@ -142,7 +145,11 @@ class FileSource:
             t += len(mono) / TARGET_RATE
 
 
-_STOP = object()
+class _Stop:
+    """The end-of-capture marker put on both queues (a class, so a queue's item type says it)."""
+
+
+_STOP = _Stop()
 
 
 class MicrophoneSource:
@@ -162,10 +169,10 @@ class MicrophoneSource:
         self.close_spool = close_spool
         self.samplerate = TARGET_RATE
         self.overflows = 0
-        self._raw: queue.Queue = queue.Queue()
-        self._out: queue.Queue = queue.Queue()
+        self._raw: queue.Queue[np.ndarray | _Stop] = queue.Queue()
+        self._out: queue.Queue[AudioBlock | _Stop] = queue.Queue()
         self._meter = LevelMeter()
-        self._stream = None
+        self._stream: Any = None          # a sounddevice.InputStream (sounddevice ships no types)
         self._pump: threading.Thread | None = None
         self._paused = threading.Event()
         self._stopping = threading.Event()
@@ -173,7 +180,7 @@ class MicrophoneSource:
         self._had_callback = False
         self._captured = 0            # samples at 16 kHz kept so far
         self.error: CaptureError | None = None
-        self._resampler = None
+        self._resampler: Any = None       # a soxr.ResampleStream (soxr ships no types)
 
     @property
     def captured_seconds(self) -> float:
@@ -206,7 +213,7 @@ class MicrophoneSource:
         self._pump.start()
         return self
 
-    def _open(self, sd, rate: int):
+    def _open(self, sd: ModuleType, rate: int) -> Any:
         return sd.InputStream(device=self.device.index, channels=self.channels, samplerate=rate,
                               dtype="float32", blocksize=max(1, int(rate * self.block_seconds)),
                               callback=self._callback)
@@ -214,7 +221,7 @@ class MicrophoneSource:
     def __enter__(self) -> MicrophoneSource:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def pause(self) -> None:
@@ -239,7 +246,7 @@ class MicrophoneSource:
             self._pump.join(timeout=10)
 
     # -- the PortAudio thread -------------------------------------------------------------
-    def _callback(self, indata, frames, time_info, status) -> None:
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status and status.input_overflow:
             self.overflows += 1
         self._last_callback = time.monotonic()
@@ -259,7 +266,7 @@ class MicrophoneSource:
                             f"(disconnected?); {self.captured_seconds:.1f} s captured and kept",
                             self.captured_seconds) from None
                     continue
-                if raw is _STOP:
+                if isinstance(raw, _Stop):
                     self._flush_resampler()
                     return
                 if not self._paused.is_set():
@@ -316,7 +323,7 @@ class MicrophoneSource:
         """Captured blocks in order until stop(); raises the CaptureError that ended capture."""
         while True:
             item = self._out.get()
-            if item is _STOP:
+            if isinstance(item, _Stop):
                 self._out.put(_STOP)      # later calls end at once too
                 if self.error is not None:
                     raise self.error
@@ -329,7 +336,7 @@ class MicrophoneSource:
             item = self._out.get(timeout=timeout)
         except queue.Empty:
             return None
-        if item is _STOP:
+        if isinstance(item, _Stop):
             self._out.put(_STOP)
             if self.error is not None:
                 raise self.error

@@ -10,12 +10,18 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from localscribe.cli.common import UserError, add_json, guarded as _run, print_json
+from localscribe.cli.common import Subparsers, UserError, add_json, guarded as _run, print_json
 from localscribe.cli.unlock import ENV_USER, add_user_options as _common, unlock as _unlock
 
+if TYPE_CHECKING:
+    from localscribe.ehr.outbox import Job
+    from localscribe.ehr.service import EhrService
+    from localscribe.vault.session import Session
 
-def _service(session):
+
+def _service(session: Session) -> EhrService:
     from localscribe.ehr.service import EhrService
 
     return EhrService.from_session(session)
@@ -37,7 +43,7 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _require(session, permission: str) -> None:
+def _require(session: Session, permission: str) -> None:
     from localscribe.vault import PermissionDenied, roles
 
     if not roles.allows(session.role, permission):
@@ -45,11 +51,11 @@ def _require(session, permission: str) -> None:
         raise PermissionDenied(f"{session.user} ({session.role.value}) may not {permission}")
 
 
-def _job_dict(job) -> dict:
+def _job_dict(job: Job) -> dict[str, Any]:
     return job.to_dict()
 
 
-def _print_job(job) -> None:
+def _print_job(job: Job) -> None:
     line = f"{job.id[:12]}  {job.state:<9} {job.connector:<12} {job.kind:<6} " \
            f"note {job.note_id}  attempts {job.attempts}"
     if job.remote_id:
@@ -63,7 +69,7 @@ def _print_job(job) -> None:
 
 # ---------------------------------------------------------------- connectors
 
-def cmd_list(args) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     from localscribe.ehr import registry
 
     found = registry.discover()
@@ -94,7 +100,7 @@ def cmd_list(args) -> int:
     return 0
 
 
-def cmd_configure(args) -> int:
+def cmd_configure(args: argparse.Namespace) -> int:
     from localscribe.vault import roles
 
     session = _unlock(args)
@@ -121,7 +127,7 @@ def cmd_configure(args) -> int:
     return 0
 
 
-def cmd_check(args) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     session = _unlock(args)
     result = _service(session).check(args.name)
     if args.json:
@@ -133,7 +139,7 @@ def cmd_check(args) -> int:
     return 0 if result.ok else 1
 
 
-def cmd_send(args) -> int:
+def cmd_send(args: argparse.Namespace) -> int:
     from localscribe.ehr import delivery
     from localscribe.vault import roles
 
@@ -161,7 +167,7 @@ def cmd_send(args) -> int:
 
 # ---------------------------------------------------------------- outbox
 
-def cmd_outbox_list(args) -> int:
+def cmd_outbox_list(args: argparse.Namespace) -> int:
     session = _unlock(args)
     outbox = _service(session).outbox
     jobs = outbox.list(states=tuple(args.state) if args.state else None)
@@ -176,7 +182,7 @@ def cmd_outbox_list(args) -> int:
     return 0
 
 
-def cmd_outbox_retry(args) -> int:
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
     from localscribe.ehr import delivery
 
     session = _unlock(args)
@@ -191,7 +197,7 @@ def cmd_outbox_retry(args) -> int:
     return 0 if job.state == "delivered" else 1
 
 
-def cmd_outbox_cancel(args) -> int:
+def cmd_outbox_cancel(args: argparse.Namespace) -> int:
     from localscribe.ehr import delivery
 
     session = _unlock(args)
@@ -205,7 +211,7 @@ def cmd_outbox_cancel(args) -> int:
     return 0
 
 
-def cmd_outbox_drain(args) -> int:
+def cmd_outbox_drain(args: argparse.Namespace) -> int:
     from localscribe.ehr import delivery
 
     session = _unlock(args)
@@ -222,7 +228,7 @@ def cmd_outbox_drain(args) -> int:
 
 # ---------------------------------------------------------------- wiring
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     con = sub.add_parser("connectors", help="EHR connectors: list, configure, check, send")
     csub = con.add_subparsers(dest="connectors_command", metavar="ACTION", required=True)
 

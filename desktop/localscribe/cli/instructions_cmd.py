@@ -9,14 +9,20 @@ reading level. The summary's blocking flags are acknowledged at `note sign` (--a
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
-from localscribe.cli.common import UserError, add_json, add_profile, guarded, print_json
+from localscribe.cli.common import Subparsers, UserError, add_json, add_profile, guarded, print_json
 from localscribe.cli.encounters_cmd import _find
 from localscribe.cli.unlock import add_user_options, unlock
 
+if TYPE_CHECKING:
+    from localscribe.instructions.store import SignedSummary, StoredSummary
+    from localscribe.vault.session import Session
 
-def register(subparsers) -> None:
+
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("instructions", help="the patient's after-visit summary (draft, show, print)")
     sub = p.add_subparsers(dest="instructions_command", metavar="ACTION", required=True)
     draft = sub.add_parser("draft", help="write the summary from the visit, verified like the note")
@@ -35,7 +41,7 @@ def register(subparsers) -> None:
         q.set_defaults(func=guarded(fn))
 
 
-def _note_text(session, eid: str) -> str:
+def _note_text(session: Session, eid: str) -> str:
     from localscribe.cli.note_cmd import current_text
 
     try:
@@ -45,15 +51,19 @@ def _note_text(session, eid: str) -> str:
     return text
 
 
-def _payload(enc_id: str, current, signed) -> dict:
+def _payload(enc_id: str, current: StoredSummary | None, signed: SignedSummary | None) -> dict[str, Any]:
     from localscribe.draft.render import checks_summary, render_checks
     from localscribe.instructions.reading import reading_level
     from localscribe.instructions.render import plain_sentences, render_text
 
-    shown = signed if signed is not None else current
-    summary, lang = shown.summary, shown.lang
+    if signed is not None:
+        summary, lang, instructions_id = signed.summary, signed.lang, signed.instructions_id
+    elif current is not None:
+        summary, lang, instructions_id = current.summary, current.lang, current.id
+    else:   # the callers check first: a mistake in the code, not the user's
+        raise ValueError(f"encounter {enc_id}: no patient instructions to show")
     return {"encounter": enc_id, "lang": lang.value, "source": "signed" if signed else "draft",
-            "instructions_id": signed.instructions_id if signed else current.id,
+            "instructions_id": instructions_id,
             "text": render_text(summary, lang),
             "reading": reading_level(plain_sentences(summary), lang).to_dict(),
             "checks": {"summary": checks_summary(summary), "lines": render_checks(summary),
@@ -63,7 +73,7 @@ def _payload(enc_id: str, current, signed) -> dict:
             "summary": summary.to_dict()}
 
 
-def _print(out: dict) -> None:
+def _print(out: dict[str, Any]) -> None:
     where = "signed with the note" if out["signed"] else "draft, signed with the note"
     r = out["reading"]
     print(f"encounter {out['encounter']}: patient instructions ({out['lang']}), {where}")
@@ -77,7 +87,7 @@ def _print(out: dict) -> None:
             f" --ack {i}" for i in out["checks"]["to_acknowledge"]))
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     from localscribe.instructions import store
     from localscribe.instructions.render import render_html
 
@@ -103,7 +113,12 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_draft(args) -> int:
+def _to_stderr(piece: str) -> None:
+    sys.stderr.write(piece)
+    sys.stderr.flush()
+
+
+def cmd_draft(args: argparse.Namespace) -> int:
     from localscribe.config import default_profile
     from localscribe.draft.engine import EngineError, LlamaEngine
     from localscribe.instructions import store
@@ -131,7 +146,7 @@ def cmd_draft(args) -> int:
                                              n_threads=args.threads)
         except (ValueError, ModelError, EngineError) as exc:
             raise UserError(str(exc)) from None
-        on_text = (lambda piece: (sys.stderr.write(piece), sys.stderr.flush())) if args.stream else None
+        on_text = _to_stderr if args.stream else None
         try:
             run = draft_summary(engine, transcript, lang, note_text=note_text,
                                 max_tokens=args.max_tokens, on_text=on_text)

@@ -10,14 +10,21 @@ configuration. list: what is stored for a day. Start an encounter from a visit w
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
-from localscribe.cli.common import UserError, add_json, print_json
+from localscribe.cli.common import Subparsers, UserError, add_json, print_json
 from localscribe.cli.common import guarded
 from localscribe.cli.unlock import add_user_options, unlock
+
+if TYPE_CHECKING:
+    from localscribe.ingest.model import ScheduledVisit
+    from localscribe.vault.session import Session
 
 
 def _day(value: str | None) -> str:
@@ -29,7 +36,7 @@ def _day(value: str | None) -> str:
         raise UserError(f"--date {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("schedule", help="the day's schedule from the EHR: pull, list, listen")
     ssub = p.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
     pull = ssub.add_parser("pull", help="pull a day's visits from a FHIR connector")
@@ -66,18 +73,18 @@ def register(sub) -> None:
     conf.set_defaults(func=guarded(cmd_listener))
 
 
-def _row(visit, encounters=()) -> dict:
+def _row(visit: ScheduledVisit, encounters: Sequence[str] = ()) -> dict[str, Any]:
     return {**visit.to_dict(), "name": visit.display_name, "encounters": list(encounters)}
 
 
-def _print(visit, encounters=()) -> None:
+def _print(visit: ScheduledVisit, encounters: Sequence[str] = ()) -> None:
     started = f"  encounter {encounters[-1][:12]}" if encounters else ""
     print(f"{visit.id[:12]}  {visit.visit_time[11:16] or '--:--'}  {visit.display_name}  "
           f"MRN {visit.patient_id}  visit {visit.visit_number or '-'}  "
           f"{visit.location or ''}{started}")
 
 
-def _fhir_connector(session, name: str | None) -> str:
+def _fhir_connector(session: Session, name: str | None) -> str:
     from localscribe.ehr.service import EhrService
 
     if name:
@@ -90,7 +97,7 @@ def _fhir_connector(session, name: str | None) -> str:
     return fhir[0]
 
 
-def cmd_pull(args) -> int:
+def cmd_pull(args: argparse.Namespace) -> int:
     from localscribe.ehr.protocol import ConnectorError
     from localscribe.ingest.service import pull_fhir
 
@@ -114,7 +121,7 @@ def cmd_pull(args) -> int:
     return 0
 
 
-def cmd_list(args) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     from localscribe.ingest.service import day_schedule
 
     day = _day(args.date)
@@ -133,7 +140,7 @@ def cmd_list(args) -> int:
     return 0
 
 
-def cmd_listen(args) -> int:
+def cmd_listen(args: argparse.Namespace) -> int:
     from localscribe.ingest.listener import BindRefused
     from localscribe.ingest.listener_config import start_listener
     from localscribe.ingest.listener_tls import ListenerTlsError
@@ -177,7 +184,7 @@ def cmd_listen(args) -> int:
     return 0
 
 
-def cmd_listener(args) -> int:
+def cmd_listener(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from localscribe.ingest.listener import BindRefused
@@ -213,6 +220,6 @@ def cmd_listener(args) -> int:
     return 0
 
 
-def _event(session, kind: str, detail: dict) -> None:
+def _event(session: Session, kind: str, detail: dict[str, Any]) -> None:
     if kind == "ingest.hl7.refused" and not session.locked:
         session.audit("schedule.refuse", "hl7", "refused", **detail)

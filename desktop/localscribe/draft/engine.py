@@ -26,16 +26,26 @@ import ctypes
 import hashlib
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
+from localscribe.draft import llama_context
 from localscribe.draft.decoding import DecodeControls
 from localscribe.draft.speculate import DraftModel, DraftVocabError
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+    from localscribe.config import Paths
+    from localscribe.models.resolve import ModelFile
+
+# A verified model file, or (development, benchmarks) an absolute path to a GGUF file.
+ModelSource: TypeAlias = "ModelFile | str | os.PathLike[str]"
 
 # Room for a long visit (half an hour of talk is ~6k tokens) beside the note: the KV cache costs
 # ~28 KB a token for the standard model, so 8192 tokens is ~230 MB.
@@ -84,11 +94,10 @@ def default_threads() -> int:
 # Measured with 1 thread: with 2 threads the 1.5B's notes still differed between speculative
 # variants (tests/bench/bench_speculative.py), so speculation stays off by default.
 EXACT_BATCH = 6
-_load_lock = threading.Lock()
 
 
-def _load_llama(model, n_ctx: int, n_threads: int, batch_invariant: bool = False,
-                gpu_layers: int | None = None):
+def _load_llama(model: ModelSource, n_ctx: int, n_threads: int, batch_invariant: bool = False,
+                gpu_layers: int | None = None) -> Llama:
     """Through the models package's loader (hash re-checked) for a ModelFile; a bare path is
     accepted for development and benchmarks of files outside the manifest.
 
@@ -101,30 +110,17 @@ def _load_llama(model, n_ctx: int, n_threads: int, batch_invariant: bool = False
     ``gpu_layers``: layers on the GPU (``models.backend.gpu_layers``: all of them when the
     build has a GPU backend, unless a number is asked for; 0 keeps the CPU)."""
     from localscribe.models.backend import gpu_layers as layers_for
+    from localscribe.models.loaders import load_llama, new_llama
 
-    kwargs = {"n_threads_batch": n_threads, "verbose": False, "n_gpu_layers": layers_for(gpu_layers)}
+    kwargs: dict[str, Any] = {"n_threads_batch": n_threads, "verbose": False,
+                              "n_gpu_layers": layers_for(gpu_layers)}
     if batch_invariant:
         kwargs["flash_attn"] = True
-    import llama_cpp.llama_cpp as lc
-
-    with _load_lock:
-        default_params = lc.llama_model_default_params
-        if batch_invariant:
-            def no_repack():
-                params = default_params()
-                params.use_extra_bufts = False
-                return params
-            lc.llama_model_default_params = no_repack   # Llama() has no argument for it
-        try:
-            if not isinstance(model, (str, os.PathLike)):
-                from localscribe.models.loaders import load_llama
-
-                return load_llama(model, n_ctx=n_ctx, n_threads=n_threads, **kwargs)
-            from llama_cpp import Llama
-
-            return Llama(model_path=str(model), n_ctx=n_ctx, n_threads=n_threads, **kwargs)
-        finally:
-            lc.llama_model_default_params = default_params
+    if not isinstance(model, (str, os.PathLike)):
+        return load_llama(model, n_ctx=n_ctx, n_threads=n_threads, repack_weights=not batch_invariant,
+                          **kwargs)
+    return new_llama(str(model), n_ctx=n_ctx, n_threads=n_threads, repack_weights=not batch_invariant,
+                     **kwargs)
 
 
 class _NoChoice(EngineError):
@@ -140,7 +136,7 @@ class _ControlTokens:
         return tok in self.members
 
 
-def control_tokens(llm) -> _ControlTokens:
+def control_tokens(llm: Llama) -> _ControlTokens:
     """The vocabulary's control tokens other than end-of-generation ("<|im_start|>"): the
     grammar sampler matches them by their spelled-out text, which the note's character class
     allows, so Qwen could write "None<|im_start|><|im_start|>..." (seen on the demo visit,
@@ -156,7 +152,7 @@ def control_tokens(llm) -> _ControlTokens:
 class _GrammarGreedy:
     """Greedy choice under a GBNF grammar, checking the arg-max before the whole vocabulary."""
 
-    def __init__(self, llm, grammar: str, control: _ControlTokens | None = None):
+    def __init__(self, llm: Llama, grammar: str, control: _ControlTokens | None = None) -> None:
         import llama_cpp
 
         self._lc = llama_cpp
@@ -174,7 +170,7 @@ class _GrammarGreedy:
         self.full_passes = 0
         self._control = control if control is not None else control_tokens(llm)
 
-    def pick(self, logits_ptr, avoid: Callable[[int], bool] | None = None,
+    def pick(self, logits_ptr: Any, avoid: Callable[[int], bool] | None = None,
              adjust: Callable[[np.ndarray], np.ndarray] | None = None) -> int:
         """The most likely token the grammar allows; with ``avoid``, the most likely one that
         ``avoid`` does not reject either (unless the grammar leaves no other choice).
@@ -190,7 +186,8 @@ class _GrammarGreedy:
     def _pick(self, logits: np.ndarray, avoid: Callable[[int], bool] | None) -> int:
         tok = int(np.argmax(logits))
         if tok not in self._control and (avoid is None or not avoid(tok)):
-            self._one[0].id, self._one[0].logit, self._one[0].p = tok, float(logits[tok]), 0.0
+            # ctypes converts the Python numbers; the struct's annotations name the C types.
+            self._one[0].id, self._one[0].logit, self._one[0].p = tok, float(logits[tok]), 0.0  # type: ignore[assignment]
             self._one_arr.size, self._one_arr.selected = 1, -1
             self._lc.llama_sampler_apply(self._smpl, ctypes.byref(self._one_arr))
             if math.isfinite(self._one[0].logit):
@@ -225,9 +222,9 @@ class _GrammarGreedy:
 class LlamaEngine:
     """One loaded GGUF model. Not thread-safe: one caller (the draft worker) drives it."""
 
-    def __init__(self, model, *, model_sha256: str = "", n_ctx: int = DEFAULT_CTX,
-                 n_threads: int | None = None, lookahead: int = 0, draft_model=None, draft_k: int = 0,
-                 batch_invariant: bool | None = None, gpu_layers: int | None = None):
+    def __init__(self, model: ModelSource, *, model_sha256: str = "", n_ctx: int = DEFAULT_CTX,
+                 n_threads: int | None = None, lookahead: int = 0, draft_model: ModelSource | None = None,
+                 draft_k: int = 0, batch_invariant: bool | None = None, gpu_layers: int | None = None) -> None:
         """``model`` is a verified ``localscribe.models.ModelFile`` (its hash is recorded) or,
         for development, an absolute path to a GGUF file. ``draft_model`` (the same kinds) with
         ``draft_k`` >= 1 guesses ``draft_k`` tokens ahead instead of prompt lookup (``speculate``).
@@ -235,12 +232,14 @@ class LlamaEngine:
         in a batch gives the very logits of one-token decoding (see ``_load_llama``): the note is
         then token for token that of plain greedy decoding of a model loaded the same way.
         ``gpu_layers``: see ``_load_llama`` (None: every layer on the GPU when there is one)."""
-        is_path = isinstance(model, (str, os.PathLike))
-        path = Path(model) if is_path else Path(model.path)
+        if isinstance(model, (str, os.PathLike)):
+            path, file_sha256 = Path(model), ""
+        else:
+            path, file_sha256 = Path(model.path), model.sha256
         if not path.is_absolute() or not path.is_file():
             # llama.cpp crashes or misbehaves on a missing file: refuse before it sees one.
             raise EngineError(f"language model file not found: {path}")
-        model_sha256 = model_sha256 or ("" if is_path else model.sha256)
+        model_sha256 = model_sha256 or file_sha256
         speculative = lookahead > 0 or (draft_model is not None and draft_k > 0)
         self.batch_invariant = speculative if batch_invariant is None else batch_invariant
         try:
@@ -266,7 +265,7 @@ class LlamaEngine:
         if draft_model is not None and draft_k > 0:
             self._draft = self._load_draft(draft_model, draft_k, n_threads or default_threads())
 
-    def _load_draft(self, model, k: int, n_threads: int) -> DraftModel:
+    def _load_draft(self, model: ModelSource, k: int, n_threads: int) -> DraftModel:
         path = Path(model) if isinstance(model, (str, os.PathLike)) else Path(model.path)
         if not path.is_absolute() or not path.is_file():
             raise EngineError(f"draft model file not found: {path}")
@@ -292,11 +291,11 @@ class LlamaEngine:
         if k and self._draft is None:
             raise EngineError("no draft model is loaded")
         self._draft_on = k > 0
-        if k > 0:
+        if k > 0 and self._draft is not None:
             self._draft.k = k
 
     @classmethod
-    def for_profile(cls, profile: str | None = None, paths=None, **kw) -> LlamaEngine:
+    def for_profile(cls, profile: str | None = None, paths: Paths | None = None, **kw: Any) -> LlamaEngine:
         """The profile's verified LLM (raises localscribe.models.ModelError when missing)."""
         from localscribe.models import resolve_model
 
@@ -312,12 +311,7 @@ class LlamaEngine:
         return [int(t) for t in self._llm.input_ids[: self._llm.n_tokens]]
 
     def common_prefix(self, tokens: list[int]) -> int:
-        n = 0
-        for a, b in zip(self._llm.input_ids[: self._llm.n_tokens], tokens):
-            if a != b:
-                break
-            n += 1
-        return n
+        return llama_context.common_prefix(self._llm, tokens)
 
     def reset(self) -> None:
         """Forget the KV cache (the next prompt is evaluated from scratch)."""
@@ -326,22 +320,13 @@ class LlamaEngine:
             self._draft.reset()
 
     def _truncate(self, n: int) -> None:
-        self._llm.n_tokens = n
-        self._llm._ctx.kv_cache_seq_rm(-1, n, -1)
+        llama_context.truncate(self._llm, n)
 
     def _decode(self, tokens: list[int], all_logits: bool = False) -> None:
         """Append tokens to the context; logits for the last one (or all, for verification)."""
-        llm = self._llm
-        if llm.n_tokens + len(tokens) > self.n_ctx:
+        if self._llm.n_tokens + len(tokens) > self.n_ctx:
             raise EngineError(f"the note does not fit the {self.n_ctx}-token context")
-        for i in range(0, len(tokens), llm.n_batch):
-            batch = tokens[i:i + llm.n_batch]
-            llm._batch.set_batch(batch=batch, n_past=llm.n_tokens, logits_all=all_logits)
-            llm._ctx.decode(llm._batch)
-            llm.input_ids[llm.n_tokens:llm.n_tokens + len(batch)] = batch
-            llm.n_tokens += len(batch)
-            self.counters.evaluated += len(batch)
-        llm._requires_eval = True    # Llama.generate must not trust logits we may have moved past
+        self.counters.evaluated += llama_context.decode(self._llm, tokens, all_logits)
 
     def prefill(self, tokens: list[int]) -> int:
         """Make the KV cache hold ``tokens`` and return how many had to be decoded."""
@@ -497,13 +482,23 @@ class LlamaEngine:
         loop_guard = controls.start() if controls is not None else None
         adjust = loop_guard.adjust if loop_guard is not None else None
 
-        def avoid():
+        def take(tok: int) -> None:
+            """A chosen token: the grammar, the loop guard and the text all move past it."""
+            nonlocal n
+            sampler.accept(tok)
+            if loop_guard is not None:
+                loop_guard.push(tok)
+            emit(tok)
+            n += 1
+            self.counters.generated += 1
+
+        def avoid() -> Callable[[int], bool] | None:
             test = _avoid()
             if n != len(answer_prefix) or not first_avoid:
                 return test
             return lambda tok: tok in first_avoid or (test is not None and test(tok))
 
-        def _avoid():
+        def _avoid() -> Callable[[int], bool] | None:
             """At the end of a line (after "]", or at a line start), the tokens that would
             open another statement when the line gate says the section has had its share."""
             if gate is not None:
@@ -538,12 +533,7 @@ class LlamaEngine:
                 if self._lc.llama_vocab_is_eog(llm._model.vocab, tok):
                     finished = True
                     break
-                sampler.accept(tok)
-                if loop_guard is not None:
-                    loop_guard.push(tok)
-                emit(tok)
-                n += 1
-                self.counters.generated += 1
+                take(tok)
                 if n >= max_tokens or (should_stop and should_stop()):
                     break
                 llm.input_ids[llm.n_tokens] = tok
@@ -555,12 +545,7 @@ class LlamaEngine:
                 for j in range(len(draft) + 1):
                     cand = sampler.pick(llm._ctx.get_logits_ith(j if draft else -1), avoid(), adjust)
                     if j < len(draft) and cand == draft[j] and not self._lc.llama_vocab_is_eog(llm._model.vocab, cand):
-                        sampler.accept(cand)
-                        if loop_guard is not None:
-                            loop_guard.push(cand)
-                        emit(cand)
-                        n += 1
-                        self.counters.generated += 1
+                        take(cand)
                         self.counters.accepted += 1
                         if n >= max_tokens:
                             break

@@ -13,7 +13,15 @@ rejected guesses are cut from the cache at the next ``guess`` and only the token
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from localscribe.draft import llama_context
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 
 
 class DraftVocabError(ValueError):
@@ -28,7 +36,7 @@ _PROBE_STRIDE = 97
 class DraftModel:
     """A loaded llama.cpp model (``llama_cpp.Llama``) that proposes up to ``k`` tokens greedily."""
 
-    def __init__(self, llm, k: int):
+    def __init__(self, llm: Llama, k: int) -> None:
         if k < 1:
             raise ValueError(f"a draft model must guess at least one token ahead, not {k}")
         self._llm = llm
@@ -40,7 +48,7 @@ class DraftModel:
     def n_ctx(self) -> int:
         return self._llm.n_ctx()
 
-    def check_vocab(self, target) -> None:
+    def check_vocab(self, target: Llama) -> None:
         """Raise DraftVocabError unless ``target`` (the note model's Llama) spells the same tokens."""
         n = target.n_vocab()
         if n != self._n_vocab:
@@ -49,41 +57,23 @@ class DraftModel:
             if self._llm.detokenize([tok], special=True) != target.detokenize([tok], special=True):
                 raise DraftVocabError(f"token {tok} differs between the draft model and the note model")
 
-    def _common_prefix(self, tokens: np.ndarray) -> int:
-        have = np.asarray(self._llm.input_ids[: self._llm.n_tokens])
-        m = min(len(have), len(tokens))
-        diff = np.flatnonzero(have[:m] != tokens[:m])
-        return int(diff[0]) if len(diff) else m
-
-    def _truncate(self, n: int) -> None:
-        self._llm.n_tokens = n
-        self._llm._ctx.kv_cache_seq_rm(-1, n, -1)
-
     def _decode(self, tokens: list[int]) -> None:
-        llm = self._llm
-        for i in range(0, len(tokens), llm.n_batch):
-            batch = tokens[i:i + llm.n_batch]
-            llm._batch.set_batch(batch=batch, n_past=llm.n_tokens, logits_all=False)
-            llm._ctx.decode(llm._batch)
-            llm.input_ids[llm.n_tokens:llm.n_tokens + len(batch)] = batch
-            llm.n_tokens += len(batch)
-            self.evaluated += len(batch)
-        llm._requires_eval = True
+        self.evaluated += llama_context.decode(self._llm, tokens)
 
-    def sync(self, tokens) -> None:
+    def sync(self, tokens: Sequence[int] | np.ndarray) -> None:
         """Make the cache hold ``tokens`` (keeping the longest common prefix), logits for the last."""
         tokens = np.asarray(tokens, dtype=np.intc)
         if len(tokens) == 0:
-            self._truncate(0)
+            llama_context.truncate(self._llm, 0)
             return
-        keep = min(self._common_prefix(tokens), len(tokens) - 1)   # >= 1 decoded, for logits
-        self._truncate(keep)
+        keep = min(llama_context.common_prefix(self._llm, tokens), len(tokens) - 1)   # >= 1 decoded, for logits
+        llama_context.truncate(self._llm, keep)
         self._decode([int(t) for t in tokens[keep:]])
 
     def reset(self) -> None:
-        self._truncate(0)
+        llama_context.truncate(self._llm, 0)
 
-    def guess(self, tokens, room: int) -> list[int]:
+    def guess(self, tokens: Sequence[int] | np.ndarray, room: int) -> list[int]:
         """The draft model's greedy continuation of ``tokens``: at most ``min(k, room)`` tokens.
 
         No grammar and no loop controls here: a guess the note model would not choose is simply

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any, Self
 
 from localscribe.domain import Draft, Segment, Transcript
 from localscribe.draft.engine import DEFAULT_CTX
-from localscribe.engine_process import (EngineProcess, EngineProcessError, WorkerCrashed,
+from localscribe.engine_process import (EngineProcess, EngineProcessError, Event, WorkerCrashed,
                                         child_failed, child_ready)
 
 __all__ = ["DraftWorker", "WorkerConfig", "WorkerCrashed", "WorkerError"]
@@ -37,7 +38,7 @@ class WorkerConfig:
     max_tokens: int | None = None  # None: the template's note_tokens
 
 
-def _serve(cfg: WorkerConfig, requests, events) -> None:
+def _serve(cfg: WorkerConfig, requests: Queue[Any], events: Queue[Event]) -> None:
     # ``engine_process`` has installed the egress guard and the parent-death watch already.
     try:
         from localscribe.draft.engine import LlamaEngine
@@ -99,7 +100,7 @@ class DraftWorker:
     def pid(self) -> int | None:
         return self._proc.pid
 
-    def _next(self, timeout: float | None, doing: str):
+    def _next(self, timeout: float | None, doing: str) -> Event:
         try:
             return self._proc.next(timeout, doing)
         except TimeoutError:
@@ -113,7 +114,7 @@ class DraftWorker:
             self._await("fed", timeout, "reading the transcript")
 
     def _await(self, want: str, timeout: float | None, doing: str,
-               on_text: Callable[[str], None] | None = None):
+               on_text: Callable[[str], None] | None = None) -> list[Any]:
         while True:
             kind, *rest = self._next(timeout, doing)
             if kind == "error":
@@ -126,7 +127,7 @@ class DraftWorker:
                 return rest
 
     def finish(self, *, on_text: Callable[[str], None] | None = None,
-               timeout: float | None = None) -> tuple[Draft, dict]:
+               timeout: float | None = None) -> tuple[Draft, dict[str, Any]]:
         """Stop: returns the verified Draft and timing counters; text streams to ``on_text``."""
         self._requests.put(("finish",))
         draft, stats = self._await("draft", timeout, "writing the note", on_text)
@@ -138,5 +139,5 @@ class DraftWorker:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

@@ -107,17 +107,6 @@ class EhrService:
                                  f"(configured: {configured})")
         return registry.instantiate(config, self.context)
 
-    def allow_configured_endpoints(self) -> list[str]:
-        """Let every configured endpoint through the egress guard (call after unlocking)."""
-        opened = []
-        for name, _ in self.store.names():
-            try:
-                for host, port in self.connector(name).endpoints():
-                    opened.append(f"{host}:{port}")
-            except ConnectorError:
-                continue   # a broken connector config shows up when it is used
-        return opened
-
     def check(self, name: str) -> CheckResult:
         result: CheckResult
         try:

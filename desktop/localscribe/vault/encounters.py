@@ -12,6 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import sqlite_utils
 
@@ -174,7 +175,7 @@ class EncounterStore:
             raise PatientNotIdentified(eid, problem)
         return enc
 
-    def _row_to_encounter(self, row) -> Encounter:
+    def _row_to_encounter(self, row: tuple[Any, ...]) -> Encounter:
         eid = row[0]
         values = {attr: self.cipher.open_text("encounters", eid, col, row[11 + i])
                   for i, (col, attr) in enumerate(_PATIENT_FIELDS)}
@@ -197,7 +198,7 @@ class EncounterStore:
         row = self.db.execute("SELECT status FROM encounters WHERE id = ?", (eid,)).fetchone()
         if row is None:
             raise EncounterNotFound(eid)
-        return row[0]
+        return str(row[0])
 
     def set_status(self, eid: str, status: str | EncounterStatus) -> None:
         status = str(status)
@@ -267,7 +268,7 @@ class EncounterStore:
         with transaction(self.db):
             row = self.db.execute("SELECT COALESCE(MAX(version), 0) FROM note_versions "
                                   "WHERE encounter_id = ?", (eid,)).fetchone()
-            version = row[0] + 1
+            version = int(row[0]) + 1
             vid = f"{eid}-v{version}"
             body = self.cipher.seal_text("note_versions", vid, "body", text)
             self.db.execute("INSERT INTO note_versions (id, encounter_id, version, kind, "
