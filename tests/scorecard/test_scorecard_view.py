@@ -8,15 +8,13 @@ import re
 import zlib
 
 import pytest
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QImage, QPainter
 
-pytest.importorskip("PySide6.QtWidgets", reason="the screen needs Qt")
-
-from PySide6.QtCore import QRectF  # noqa: E402
-from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
-
-from localscribe.scorecard import service  # noqa: E402
-from localscribe.ui import scorecard_charts  # noqa: E402
-from scorecard_helpers import NOW, PASS, PHI_WORDS  # noqa: E402
+from localscribe.scorecard import service
+from localscribe.ui import scorecard_charts
+from scorecard_helpers import NOW, PASS, PHI_WORDS
+from tests.support.qt_wait import wait_until
 
 
 @pytest.fixture
@@ -46,7 +44,7 @@ def test_auditor_sees_scorecard_and_exports(window, practice, tmp_path, qtbot):
     _, eids = practice
     assert window.nav_scorecard.isHidden()
     window.unlock("aud", PASS)                   # key derivation runs off the UI thread
-    qtbot.waitUntil(lambda: not window.is_locked, timeout=60000)
+    wait_until(lambda: not window.is_locked, timeout=60000)
     assert window.nav_scorecard.isVisible()
     window.nav_scorecard.click()
     view = window.scorecard

@@ -7,43 +7,30 @@ from pathlib import Path
 
 import pytest
 
-from ui_helpers import require_core, unlock, wait_until, when_modal
+from ui_helpers import (open_new_encounter, pick_virtual_microphone, require_core, require_tiny_models,
+                        unlock, visible_texts, wait_until, when_modal)
 
 SPEECH = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav")
 
 
-def tiny_models_or_skip(paths) -> None:
+def require_models_and_speech(paths) -> None:
+    """The tiny models and the speech to play: `installer/install.sh --profile tiny --dev`
+    (run by tests/run.sh) installs both, so a missing one fails the test, never skips it."""
     require_core("localscribe.models:resolve_model", "localscribe.pipeline:LiveVisit")
-    from localscribe.models import ModelError, resolve_model
-    try:
-        resolve_model("asr", "tiny", paths)
-        resolve_model("llm", "tiny", paths)
-    except ModelError as exc:
-        pytest.skip(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
+    require_tiny_models(paths)
     if not SPEECH.exists():
-        pytest.skip(f"needs {SPEECH} (Debian pocketsphinx-testdata) to speak into the microphone")
+        pytest.fail(f"needs {SPEECH} (Debian pocketsphinx-testdata, installed by the installer's --dev)")
 
 
-def pick_virtual_microphone(panel) -> None:
-    names = [panel.mic.itemText(i) for i in range(panel.mic.count())]
-    pulse = next((i for i, n in enumerate(names) if n.startswith("pulse")), None)
-    assert pulse is not None, f"the virtual microphone is not offered; devices: {names}"
-    panel.mic.setCurrentIndex(pulse)
-
-
-def start_recording(window, qtbot, user: str = "drjones") -> str:
-    """Unlock, start a visit with Record and return its encounter id (consent given)."""
+def start_recording(window, qtbot, user: str = "drjones", *, virtual_microphone: bool = True) -> str:
+    """Unlock, start a visit ("Lock Test", LT-1) with Record and return its encounter id
+    (consent given). virtual_microphone=False: keep the panel's device (a test that replaces
+    the microphone source)."""
     if window.is_locked:
         unlock(window, qtbot, user)
-    def fill(dialog):
-        dialog.name.setText("Lock Test")
-        dialog.mrn.setText("LT-1")
-        dialog._accept()
-    when_modal(fill)
-    window.day.new_button.click()
-    enc = window.encounter
-    wait_until(lambda: window.content.currentWidget() is enc, timeout=5000)
-    pick_virtual_microphone(enc.panel)
+    enc = open_new_encounter(window, "Lock Test", "LT-1")
+    if virtual_microphone:
+        pick_virtual_microphone(enc.panel)
 
     def agree(box):
         next(b for b in box.buttons() if "agreed" in b.text()).click()
@@ -51,6 +38,19 @@ def start_recording(window, qtbot, user: str = "drjones") -> str:
     enc.panel.record_button.click()
     wait_until(lambda: enc.panel.state == "recording", timeout=10000)
     return enc.row.id
+
+
+def idle_lock(window) -> None:
+    """Let the idle lock fire now (0.2 s without input) and wait until it has."""
+    window.idle.set_timeout(0.2)
+    window.idle.arm()
+    wait_until(lambda: window.is_locked, timeout=5000)
+
+
+def no_phi_on_screen(*names: str) -> None:
+    """Nothing a person can read names start_recording's patient (or any of `names`)."""
+    texts = visible_texts()
+    assert not any(n in t for t in texts for n in ("Lock Test", "LT-1", *names)), texts
 
 
 def audit_actions(vault, user="drjones"):

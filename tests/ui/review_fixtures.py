@@ -31,3 +31,11 @@ def reviewable_encounter(vault, name: str = "Alan Turing") -> str:
     s.set_status(eid, "review")
     s.lock()
     return eid
+
+
+def sign_in_vault(vault, eid: str, text: str) -> None:
+    """drjones saves `text` as the note and signs it (st3 acknowledged) through the vault's API."""
+    s = vault.unlock("drjones", PASSPHRASE)
+    s.save_note_version(eid, text)
+    s.sign(eid, acknowledged_flag_ids=["st3"])
+    s.lock()

@@ -12,9 +12,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from localscribe.models import ModelError, resolve_model
 from tests.support.rebuild_visit import rebuild
 from ui_helpers import pump, wait_until, require_core, unlock, when_modal
+from ui_helpers import (open_new_encounter, pick_virtual_microphone, require_tiny_models,
+                        sign_acknowledging_every_flag)
 
 pytestmark = pytest.mark.slow
 VISIT = "day1_consultation01"
@@ -25,15 +26,6 @@ def _rebuilt_visit() -> Path:
     return Path(rebuild(VISIT, max_seconds=VISIT_SECONDS).audio_path)
 
 
-def _require_tiny_models(paths):
-    # tests/run.sh installs them: a missing model is a broken setup, never a reason to skip.
-    try:
-        resolve_model("asr", "tiny", paths)
-        resolve_model("llm", "tiny", paths)
-    except ModelError as exc:
-        pytest.fail(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
-
-
 def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone, qtbot, vault,
                                                               window, paths, monkeypatch):
     # virtual_microphone comes first so that it is torn down last, after the window has
@@ -41,7 +33,7 @@ def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone
     require_core("localscribe.pipeline:LiveVisit", "localscribe.pipeline.engines:transcriber_factory",
                  "localscribe.capture.sources:MicrophoneSource", "localscribe.draft.render:render_note",
                  "localscribe.ehr.clipboard_qt")
-    _require_tiny_models(paths)
+    require_tiny_models(paths)
     audio = _rebuilt_visit()
     from localscribe.ui import review_view
     monkeypatch.setattr(review_view, "AUTOSAVE_MS", 500)
@@ -49,19 +41,9 @@ def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone
     unlock(window, qtbot, "drjones")
     window.idle.set_timeout(3600)        # the clinician waits for the draft without touching
 
-    def fill(dialog):
-        dialog.name.setText("Pat Primock")
-        dialog.mrn.setText("PM-57")
-        dialog._accept()
-    when_modal(fill)
-    window.day.new_button.click()
-    enc = window.encounter
+    enc = open_new_encounter(window, "Pat Primock", "PM-57")
     panel = enc.panel
-    wait_until(lambda: window.content.currentWidget() is enc, timeout=5000)
-    names = [panel.mic.itemText(i) for i in range(panel.mic.count())]
-    pulse = next((i for i, n in enumerate(names) if n.startswith("pulse")), None)
-    assert pulse is not None, f"the virtual microphone is not offered; devices: {names}"
-    panel.mic.setCurrentIndex(pulse)
+    pick_virtual_microphone(panel)
 
     consent = []
 
@@ -113,12 +95,7 @@ def test_record_review_sign_copy_through_a_virtual_microphone(virtual_microphone
     wait_until(lambda: "Saved as version" in review.save_state.text(), timeout=5000)
     assert s.latest_version(eid).text.endswith("Reviewed with the patient.")
 
-    def sign(dialog):
-        for cb, _fid in dialog.checks:
-            cb.setChecked(True)
-        dialog.sign_button.click()
-    when_modal(sign)
-    review.sign_button.click()
+    sign_acknowledging_every_flag(review)
     assert review.signed, review.status.text()
     note = s.signed_note(eid)
     assert note.text.endswith("Reviewed with the patient.")

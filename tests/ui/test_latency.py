@@ -16,7 +16,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from lock_helpers import start_recording, tiny_models_or_skip
+from lock_helpers import start_recording, require_models_and_speech
 from ui_helpers import PASSPHRASE, pump, require_core, wait_until
 
 MAX_GAP_S = 0.100
@@ -99,7 +99,7 @@ def test_no_freeze_creating_the_first_admin_adding_a_user_and_unlocking(qtbot, w
 
 @pytest.mark.slow
 def test_no_freeze_on_stop_right_after_record(virtual_microphone, qtbot, vault, window, paths):
-    tiny_models_or_skip(paths)
+    require_models_and_speech(paths)
     sampler = LoopSampler()
     enc = window.encounter
     sampler.begin("record")

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QMessageBox
 from localscribe.capture.sources import AudioBlock
 from localscribe.domain import Draft, Section, Segment, Statement
 
-from lock_helpers import audit_actions
-from ui_helpers import pump, unlock, visible_texts, wait_until, when_modal
+from lock_helpers import audit_actions, idle_lock, no_phi_on_screen, start_recording
+from ui_helpers import pump, unlock, wait_until, when_modal
 
 RATE = 16000
 
@@ -102,48 +102,20 @@ def stand_ins(monkeypatch):
         v.wait(10)
 
 
-def _record(window, qtbot) -> str:
-    unlock(window, qtbot, "drjones")
-
-    def fill(dialog):
-        dialog.name.setText("Lock Test")
-        dialog.mrn.setText("LT-1")
-        dialog._accept()
-    when_modal(fill)
-    window.day.new_button.click()
-    enc = window.encounter
-    wait_until(lambda: window.content.currentWidget() is enc)
-    when_modal(lambda box: next(b for b in box.buttons() if "agreed" in b.text()).click())
-    enc.panel.record_button.click()
-    assert enc.panel.state == "recording"
-    return enc.row.id
-
-
-def _idle_lock(window) -> None:
-    window.idle.set_timeout(0.2)
-    window.idle.arm()
-    wait_until(lambda: window.is_locked, timeout=5000)
-
-
-def _no_phi_on_screen() -> None:
-    texts = visible_texts()
-    assert not any("Lock Test" in t or "LT-1" in t or "Lockless" in t for t in texts), texts
-
-
 def test_idle_lock_while_drafting_stores_the_draft_for_the_next_unlock(qtbot, vault, window, stand_ins):
-    eid = _record(window, qtbot)
+    eid = start_recording(window, qtbot, virtual_microphone=False)
     enc = window.encounter
     wait_until(lambda: enc.panel.transcript.count() >= 1, timeout=5000)
     enc.panel.stop_button.click()
     wait_until(lambda: enc.visit_state == "drafting", timeout=10000)
-    _idle_lock(window)
-    _no_phi_on_screen()
+    idle_lock(window)
+    no_phi_on_screen("Lockless")
     assert window.session is None and window._held_session is not None
     assert "still being drafted" in window.unlock_view.error.text()
     GatedDrafter.release.set()                          # the draft finishes behind the lock
     wait_until(lambda: not enc.visit_in_progress, timeout=10000)
     wait_until(lambda: window._held_session is None, timeout=15000)
-    _no_phi_on_screen()
+    no_phi_on_screen("Lockless")
     assert "stored" in window.unlock_view.error.text()
     unlock(window, qtbot, "drjones")
     assert window.content.currentWidget() is enc and enc.pages.currentWidget() is enc.review
@@ -156,14 +128,14 @@ def test_idle_lock_while_drafting_stores_the_draft_for_the_next_unlock(qtbot, va
 
 
 def test_lock_while_recording_keeps_recording_and_stop_needs_no_passphrase(qtbot, vault, window, stand_ins):
-    eid = _record(window, qtbot)
+    eid = start_recording(window, qtbot, virtual_microphone=False)
     enc = window.encounter
     pump(500)
     window.lock_button.click()                          # the user's own lock, Ctrl+L's button
     assert window.is_locked and enc.recording_active
     view = window.unlock_view
     assert view.stop_button.isVisible() and "Stop ends it without a passphrase" in view.error.text()
-    _no_phi_on_screen()
+    no_phi_on_screen("Lockless")
     heard = enc.visit.result.timings.audio_seconds
     pump(2500)
     assert enc.visit.result.timings.audio_seconds >= heard + 2     # still capturing
@@ -186,7 +158,7 @@ def test_lock_while_recording_keeps_recording_and_stop_needs_no_passphrase(qtbot
 
 
 def test_quitting_mid_recording_and_cancelling_a_draft_are_audited(qtbot, vault, window, stand_ins, paths):
-    eid = _record(window, qtbot)
+    eid = start_recording(window, qtbot, virtual_microphone=False)
     enc = window.encounter
     pump(1200)
     enc.panel.stop_button.click()

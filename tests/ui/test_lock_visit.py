@@ -6,26 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from lock_helpers import SPEECH, audit_actions, start_recording, tiny_models_or_skip
-from ui_helpers import pump, unlock, visible_texts, wait_until
+from lock_helpers import SPEECH, audit_actions, idle_lock, no_phi_on_screen, start_recording, require_models_and_speech
+from ui_helpers import pump, unlock, wait_until
 
 pytestmark = pytest.mark.slow
 
 
-def _idle_lock(window) -> None:
-    window.idle.set_timeout(0.2)
-    window.idle.arm()
-    wait_until(lambda: window.is_locked, timeout=5000)
-
-
-def _no_phi_on_screen() -> None:
-    texts = visible_texts()
-    assert not any("Lock Test" in t or "LT-1" in t for t in texts), texts
-
-
 def test_idle_lock_while_drafting_keeps_the_draft_for_the_next_unlock(virtual_microphone, qtbot,
                                                                        vault, window, paths):
-    tiny_models_or_skip(paths)
+    require_models_and_speech(paths)
     eid = start_recording(window, qtbot)
     enc = window.encounter
     player = virtual_microphone(SPEECH)
@@ -33,16 +22,16 @@ def test_idle_lock_while_drafting_keeps_the_draft_for_the_next_unlock(virtual_mi
     pump(1000)
     enc.panel.stop_button.click()
     assert enc.visit_in_progress                  # transcribing the tail / drafting
-    _idle_lock(window)
+    idle_lock(window)
     assert enc.visit_in_progress, "the lock came too late to test anything"
     assert window.session is None and window._held_session is not None
-    _no_phi_on_screen()
+    no_phi_on_screen()
     assert "still being drafted" in window.unlock_view.error.text()
 
     wait_until(lambda: not enc.visit_in_progress, timeout=600_000)
     pump(6000)                                    # the keep-alive tick locks the held session
     assert window._held_session is None
-    _no_phi_on_screen()
+    no_phi_on_screen()
     assert "stored" in window.unlock_view.error.text()
 
     unlock(window, qtbot, "drjones")
@@ -58,14 +47,14 @@ def test_idle_lock_while_drafting_keeps_the_draft_for_the_next_unlock(virtual_mi
 
 def test_idle_lock_while_recording_keeps_recording_and_stop_needs_no_passphrase(
         virtual_microphone, qtbot, vault, window, paths):
-    tiny_models_or_skip(paths)
+    require_models_and_speech(paths)
     eid = start_recording(window, qtbot)
     enc = window.encounter
     player = virtual_microphone(SPEECH)
     pump(1500)
-    _idle_lock(window)
+    idle_lock(window)
     assert enc.recording_active and window.unlock_view.stop_button.isVisible()
-    _no_phi_on_screen()
+    no_phi_on_screen()
     heard = enc.visit.result.timings.audio_seconds
     wait_until(lambda: player.poll() is not None, timeout=30000)
     pump(1000)
@@ -81,7 +70,7 @@ def test_idle_lock_while_recording_keeps_recording_and_stop_needs_no_passphrase(
     view.stop_button.click()
     assert window.is_locked and not view.stop_button.isVisible()
     assert enc.visit_state in ("finishing", "transcribing", "drafting", "review")
-    _no_phi_on_screen()
+    no_phi_on_screen()
 
     wait_until(lambda: not enc.visit_in_progress, timeout=600_000)
     unlock(window, qtbot, "drjones")

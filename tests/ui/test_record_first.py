@@ -12,9 +12,9 @@ import re
 import pytest
 
 from localscribe.domain import Patient
-from lock_helpers import SPEECH, audit_actions, tiny_models_or_skip
+from lock_helpers import SPEECH, audit_actions, require_models_and_speech
 from review_fixtures import TRANSCRIPT
-from ui_helpers import PASSPHRASE, pump, unlock, wait_until, when_modal
+from ui_helpers import PASSPHRASE, pump, sign_acknowledging_every_flag, unlock, wait_until, when_modal
 
 NAME, MRN = "Quentin Zarkov", "MRN-QZ-8812"
 UNNAMED = re.compile(r"^Unnamed visit \d\d:\d\d$")
@@ -81,12 +81,7 @@ def _refused_then_signed(window, eid: str) -> None:
     assert f"MRN {MRN}" in enc.subheader.text() and "needed" not in enc.subheader.text()
     assert _day_label(window, eid) == NAME
 
-    def sign(dialog):
-        for cb, _fid in dialog.checks:
-            cb.setChecked(True)
-        dialog.sign_button.click()
-    when_modal(sign)
-    review.sign_button.click()
+    sign_acknowledging_every_flag(review)
     assert review.signed, review.status.text()
     assert window.session.signed_note(eid).patient == Patient(NAME, MRN, "")
     assert not enc.patient_button.isVisible()            # a signed note keeps its patient
@@ -103,7 +98,7 @@ def _no_phi_in_trail(vault) -> list:
 def test_record_now_records_at_once_and_the_patient_is_attached_afterwards(
         virtual_microphone, qtbot, vault, window, paths):
     # virtual_microphone first: torn down last, after the window stopped its streams.
-    tiny_models_or_skip(paths)
+    require_models_and_speech(paths)
     from localscribe.ui import core
     unlock(window, qtbot, "drjones")
     window.idle.set_timeout(3600)          # the clinician waits for the draft without touching

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from review_fixtures import FLAGGED, reviewable_encounter
-from ui_helpers import unlock, wait_until, when_modal
+from ui_helpers import sign_acknowledging_every_flag, unlock, wait_until, when_modal
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 
@@ -79,12 +79,7 @@ def test_rewriting_a_flagged_statement_clears_its_flag_and_a_new_claim_is_flagge
     with pytest.raises(UnacknowledgedFlags):        # the core holds the same rule
         window.session.sign(eid, acknowledged_flag_ids=["st3"])
 
-    def sign(dialog):
-        for cb, _fid in dialog.checks:
-            cb.setChecked(True)
-        dialog.sign_button.click()
-    when_modal(sign)
-    review.sign_button.click()
+    sign_acknowledging_every_flag(review)
     assert review.signed, review.status.text()
     note = window.session.signed_note(eid)
     assert note.text.endswith("Prescribed lisinopril 20 mg daily.\n")

@@ -8,20 +8,11 @@ from __future__ import annotations
 import pytest
 
 from localscribe.domain import Patient, Segment, Transcript
-from ui_helpers import PASSPHRASE, unlock, wait_until
+from ui_helpers import PASSPHRASE, require_tiny_models, unlock, wait_until
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 SECONDS = 30          # of the sample visit: enough speech after the live transcript stopped
 LIVE_UNTIL = 15.0     # where the live transcript stopped
-
-
-def _tiny_models(paths):
-    from localscribe.models import ModelError, resolve_model
-    try:
-        resolve_model("asr", "tiny", paths)
-        resolve_model("llm", "tiny", paths)
-    except ModelError as exc:
-        pytest.fail(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
 
 
 def _visit_cut_short(vault) -> tuple[str, int]:
@@ -48,7 +39,7 @@ def _visit_cut_short(vault) -> tuple[str, int]:
 @pytest.mark.timeout(1800)
 def test_draft_from_the_saved_recording_transcribes_the_spool_to_its_last_second(
         qtbot, vault, window, paths):
-    _tiny_models(paths)
+    require_tiny_models(paths)
     eid, samples = _visit_cut_short(vault)
     unlock(window, qtbot, "drjones")          # finds the visit's process gone: interrupted
     window.idle.set_timeout(3600)             # the clinician waits for the draft without touching

@@ -11,8 +11,8 @@ import pytest
 from localscribe.domain import Patient
 from localscribe.pipeline import events as ev
 from localscribe.pipeline.stores import VaultVisitStore
-from review_fixtures import TRANSCRIPT, reviewable_encounter
-from ui_helpers import PASSPHRASE, unlock, wait_until, when_modal
+from review_fixtures import TRANSCRIPT, reviewable_encounter, sign_in_vault
+from ui_helpers import PASSPHRASE, send_through_dialog, unlock, wait_until, when_modal
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 
@@ -71,21 +71,14 @@ def test_labels_through_a_whole_visit_in_header_and_day_list(qtbot, vault, windo
     wait_until(lambda: _labels(window, eid) == ("Signed", "Signed"), timeout=5000)
     assert review.copy_button.isEnabled() and review.send_button.isVisible()
 
-    def choose(dialog):
-        dialog.connector.setCurrentText("clip")
-        dialog.accept()
-    when_modal(choose)
-    review.send_button.click()
+    send_through_dialog(review, "clip")
     wait_until(lambda: _labels(window, eid) == ("Sent", "Sent"), timeout=10000)
     assert s.get_encounter(eid).status == "sent"
 
 
 def test_a_new_encounter_after_a_signed_one_offers_none_of_its_buttons(qtbot, vault, window):
     signed = reviewable_encounter(vault, name="Katherine Johnson")
-    s = vault.unlock("drjones", PASSPHRASE)
-    s.save_note_version(signed, "SUBJECTIVE\n\nDry cough.\n")
-    s.sign(signed, acknowledged_flag_ids=["st3"])
-    s.lock()
+    sign_in_vault(vault, signed, "SUBJECTIVE\n\nDry cough.\n")
     unlock(window, qtbot, "drjones")
     window.open_encounter(signed)
     review = window.encounter.review

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QApplication
 
 from localscribe.domain import Draft, Flag, Patient, Section, Segment, Statement, Transcript
 
-from ui_helpers import wait_until, PASSPHRASE, require_core, unlock, visible_texts, when_modal
+from review_fixtures import sign_in_vault
+from ui_helpers import wait_until, PASSPHRASE, require_core, send_through_dialog, unlock, visible_texts, when_modal
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 
@@ -186,10 +187,7 @@ def test_clinician_follows_evidence_edits_signs_each_flag_and_copies(qtbot, vaul
 def test_signed_note_change_is_an_amendment(qtbot, vault, window):
     require_core("localscribe.draft.render:render_note")
     eid = _reviewable_encounter(vault, name="Katherine Johnson")
-    s = vault.unlock("drjones", PASSPHRASE)
-    s.save_note_version(eid, "Subjective\n\nDry cough.\n")
-    s.sign(eid, acknowledged_flag_ids=["st3"])
-    s.lock()
+    sign_in_vault(vault, eid, "Subjective\n\nDry cough.\n")
     unlock(window, qtbot, "drjones")
     window.open_encounter(eid)
     review = window.encounter.review
@@ -245,11 +243,7 @@ def test_a_note_sent_while_the_ehr_is_down_goes_out_by_itself(qtbot, vault, wind
     review = window.encounter.review
     assert review.send_button.isVisible() and review.send_button.isEnabled()
 
-    def choose(dialog):
-        dialog.connector.setCurrentText("hl7")
-        dialog.accept()
-    when_modal(choose)
-    review.send_button.click()
+    send_through_dialog(review, "hl7")
     wait_until(lambda: "Send pending" in window.encounter.subheader.text(), timeout=15000)
     assert window.session.get_encounter(eid).status == "send_pending"
     assert "Queued to hl7" in review.status.text(), review.status.text()

@@ -1,9 +1,12 @@
 """Helpers for the UI tests: what a person can read on screen, driving modal dialogs,
-unlocking, and naming the core pieces a test drives (failing when one is gone)."""
+unlocking, signing, waiting, and naming the core pieces and models a test drives (failing
+when one is gone)."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.support.qt_wait import pump, wait_until  # noqa: F401 (the UI tests import them from here)
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -57,6 +60,17 @@ def require_core(*modules: str) -> None:
             pytest.fail(f"the UI drives {name}, but {mod_name} has no {attr}", pytrace=False)
 
 
+def require_tiny_models(paths) -> None:
+    """tests/run.sh installs the tiny models: a missing one is a broken setup, never a reason
+    to skip."""
+    from localscribe.models import ModelError, resolve_model
+    try:
+        resolve_model("asr", "tiny", paths)
+        resolve_model("llm", "tiny", paths)
+    except ModelError as exc:
+        pytest.fail(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
+
+
 def when_modal(handler, qtbot=None):
     """Run `handler(dialog)` as soon as a modal dialog is open (dialogs block in exec())."""
     from PySide6.QtCore import QTimer
@@ -71,35 +85,50 @@ def when_modal(handler, qtbot=None):
     QTimer.singleShot(0, poll)
 
 
+def open_new_encounter(window, name: str, mrn: str):
+    """New encounter from the day list, the patient's name and MRN typed into its dialog;
+    returns the encounter view once it shows."""
+    def fill(dialog):
+        dialog.name.setText(name)
+        dialog.mrn.setText(mrn)
+        dialog._accept()
+    when_modal(fill)
+    window.day.new_button.click()
+    enc = window.encounter
+    wait_until(lambda: window.content.currentWidget() is enc, timeout=5000)
+    return enc
+
+
+def pick_virtual_microphone(panel) -> None:
+    """Choose the PulseAudio virtual microphone (the virtual_microphone fixture) in the panel."""
+    names = [panel.mic.itemText(i) for i in range(panel.mic.count())]
+    pulse = next((i for i, n in enumerate(names) if n.startswith("pulse")), None)
+    assert pulse is not None, f"the virtual microphone is not offered; devices: {names}"
+    panel.mic.setCurrentIndex(pulse)
+
+
+def sign_acknowledging_every_flag(review) -> None:
+    """Press Sign and, in the real sign dialog, tick every flag it asks about, then sign."""
+    def sign(dialog):
+        for cb, _fid in dialog.checks:
+            cb.setChecked(True)
+        dialog.sign_button.click()
+    when_modal(sign)
+    review.sign_button.click()
+
+
+def send_through_dialog(review, connector: str) -> None:
+    """Press Send and choose `connector` in the send dialog."""
+    def choose(dialog):
+        dialog.connector.setCurrentText(connector)
+        dialog.accept()
+    when_modal(choose)
+    review.send_button.click()
+
+
 def unlock(window, qtbot, user, passphrase=PASSPHRASE):
     view = window.unlock_view
     view.user.setText(user)
     view.passphrase.setText(passphrase)
     view.button.click()
     wait_until(lambda: not window.is_locked, timeout=10000)
-
-
-def pump(ms: int) -> None:
-    """Run the Qt event loop for `ms` milliseconds.
-
-    Used instead of qtbot.wait/waitUntil: those call QTest.qWait, and in PySide6 6.12 each
-    processEvents() there drops a reference to None, which crashes a long test run."""
-    from PySide6.QtCore import QEventLoop, QTimer
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def wait_until(predicate, timeout: int = 5000, step: int = 20) -> None:
-    """Like qtbot.waitUntil (raises on timeout), without QTest.qWait (see pump)."""
-    import time
-    deadline = time.monotonic() + timeout / 1000
-    while True:
-        try:
-            if predicate() not in (False, None):
-                return
-        except AssertionError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} ms")
-        pump(step)

@@ -19,11 +19,15 @@ verifier's own recall (tests/bench/bench_verify.py) bounds what that figure is w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
-from localscribe.domain import Statement, Transcript
+from localscribe.domain import Flag, Statement, Transcript
 from localscribe.draft.sections import _SPLIT, NONE_WORD
+
+# SentenceRules.gate's shape: (text so far, tokens generated) -> a piece test, or None.
+Gate: TypeAlias = "Callable[[str, int], Callable[[bytes], bool] | None]"
 
 MAX_TRIES_PER_SENTENCE = 2      # new openings tried for one sentence before it stays as is
 MAX_TRIES_PER_SECTION = 3       # bounds the extra tokens a section can cost (~40 per try)
@@ -49,7 +53,7 @@ class Verdict:
         return self.blocked
 
 
-def _denies(flag) -> bool:
+def _denies(flag: Flag) -> bool:
     """A negation flag on a note that *denies* something the visit reports ("denies chest
     pain" after "it hurts in my chest"): the fact belongs in the note, only its polarity is
     wrong, so its words must not be ruled out of the retry."""
@@ -57,7 +61,7 @@ def _denies(flag) -> bool:
         ("The note says no ", "The note says there is no ", "The note says the patient does not take "))
 
 
-def retry_avoid(flags) -> tuple[str, ...]:
+def retry_avoid(flags: Iterable[Flag]) -> tuple[str, ...]:
     """The blocked words a retry should not write again."""
     return tuple(dict.fromkeys(f.span.lower() for f in flags
                                if f.blocking and f.span.strip() and not _denies(f)))
@@ -90,13 +94,13 @@ def first_blocked(text: str, blocks: Callable[[str], object], *, after: int = -1
     return None
 
 
-def avoid_words(gate, start: int, words: tuple[str, ...]):
+def avoid_words(gate: Gate, start: int, words: tuple[str, ...]) -> Gate:
     """``gate`` (``SentenceRules.gate``) that also rules out any token that would write one of
     ``words`` (lower-cased) into the sentence beginning at character ``start``."""
     if not words:
         return gate
 
-    def combined(text: str, generated: int):
+    def combined(text: str, generated: int) -> Callable[[bytes], bool]:
         base = gate(text, generated)
         tail = text[start:].lower()
 

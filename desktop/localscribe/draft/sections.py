@@ -261,8 +261,10 @@ class SentenceRules:
         repeat = bool(sentence) and not sentence.endswith(".") and norm_sentence(sentence) in self.seen
         at_end = text.endswith(".") and not (len(text) > 1 and text[-2].isdigit())
         closing = at_end and (self._looping or generated + SENTENCE_TOKENS > self.budget)
-        tail = re.search(r"[\d,.]*$", text).group(0)
-        tail = tail[re.search(r"\d", tail).start():] if re.search(r"\d", tail) else ""
+        end = re.search(r"[\d,.]*$", text)
+        tail = end.group(0) if end else ""          # "*$" matches every text (at worst, empty)
+        digit = re.search(r"\d", tail)
+        tail = tail[digit.start():] if digit else ""
 
         def avoid(piece: bytes) -> bool:
             p = piece.decode("utf-8", "ignore")

@@ -10,6 +10,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from localscribe.resources import asset
 
@@ -74,16 +75,17 @@ def user_dir(data_dir: Path | None) -> Path | None:
     return Path(data_dir) / "templates" if data_dir else None
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
         if path.suffix == ".json":
-            return json.loads(path.read_text(encoding="utf-8"))
+            raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return raw
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:   # tomllib/json decode errors are ValueErrors
         raise TemplateError(f"template {path}: cannot be read: {exc}") from exc
 
 
-def parse_template(key: str, raw: dict, source: Path | None = None) -> Template:
+def parse_template(key: str, raw: dict[str, Any], source: Path | None = None) -> Template:
     where = f"template {source or key}"
     sections_raw = raw.get("sections")
     if not isinstance(sections_raw, list) or not sections_raw:
@@ -130,7 +132,7 @@ def parse_template(key: str, raw: dict, source: Path | None = None) -> Template:
                     example=_example(raw.get("example"), source, where), source=source)
 
 
-def _example(name, source: Path | None, where: str) -> str:
+def _example(name: object, source: Path | None, where: str) -> str:
     """The example note's text: a file beside the template (lines starting with '#' are
     comments for people: provenance, licence)."""
     if not name:

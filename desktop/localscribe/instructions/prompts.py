@@ -32,30 +32,28 @@ _MED_CUES = ("prescri", "milligram", "mg", "tablet", "pill", "refill", "dose")
 _RETURN_CUES = ("follow up", "follow-up", "come back", "see you back", "see you in", "return visit")
 _WARNING_CUES = ("emergency", "call us", "call me", "call the office", "right away", "if it gets worse")
 
-_SECTIONS = {
+# Each part of the summary: key, fewest and most sentences, transcript cues. The same in every
+# language; only the words below differ.
+_PARTS = (("pi_found", 1, 3, ()), ("pi_todo", 1, 4, ()), ("pi_meds", 0, 4, _MED_CUES),
+          ("pi_return", 0, 2, _RETURN_CUES), ("pi_warning", 0, 3, _WARNING_CUES))
+
+# Each part's title and guidance, in the order of _PARTS.
+_WORDS = {
     Language.EN: (
-        ("pi_found", "WHAT WE FOUND", 1, 3, "What the clinician found or thinks is going on.", ()),
-        ("pi_todo", "WHAT TO DO", 1, 4, "What you should do at home, as the clinician said.", ()),
-        ("pi_meds", "YOUR MEDICINES", 0, 4, "Each medicine to take or stop, with the dose and how "
-                                             "often exactly as said.",
-         _MED_CUES),
-        ("pi_return", "WHEN TO COME BACK", 0, 2, "When to come back or follow up, as said.",
-         _RETURN_CUES),
-        ("pi_warning", "WARNING SIGNS", 0, 3, "Warning signs the clinician told you to watch for "
-                                              "and what to do if they happen.",
-         _WARNING_CUES),
+        ("WHAT WE FOUND", "What the clinician found or thinks is going on."),
+        ("WHAT TO DO", "What you should do at home, as the clinician said."),
+        ("YOUR MEDICINES", "Each medicine to take or stop, with the dose and how often exactly as said."),
+        ("WHEN TO COME BACK", "When to come back or follow up, as said."),
+        ("WARNING SIGNS", "Warning signs the clinician told you to watch for and what to do if they "
+                          "happen."),
     ),
     Language.ES: (
-        ("pi_found", "LO QUE ENCONTRAMOS", 1, 3, "Lo que el médico encontró o cree que pasa.", ()),
-        ("pi_todo", "QUÉ HACER", 1, 4, "Lo que usted debe hacer en casa, como lo dijo el médico.", ()),
-        ("pi_meds", "SUS MEDICAMENTOS", 0, 4, "Cada medicamento que debe tomar o dejar, con la dosis "
-                                              "y la frecuencia exactamente como se dijeron.",
-         _MED_CUES),
-        ("pi_return", "CUÁNDO VOLVER", 0, 2, "Cuándo volver o hacer seguimiento, como se dijo.",
-         _RETURN_CUES),
-        ("pi_warning", "SEÑALES DE ALARMA", 0, 3, "Señales de alarma que el médico mencionó y qué "
-                                                  "hacer si aparecen.",
-         _WARNING_CUES),
+        ("LO QUE ENCONTRAMOS", "Lo que el médico encontró o cree que pasa."),
+        ("QUÉ HACER", "Lo que usted debe hacer en casa, como lo dijo el médico."),
+        ("SUS MEDICAMENTOS", "Cada medicamento que debe tomar o dejar, con la dosis y la frecuencia "
+                             "exactamente como se dijeron."),
+        ("CUÁNDO VOLVER", "Cuándo volver o hacer seguimiento, como se dijo."),
+        ("SEÑALES DE ALARMA", "Señales de alarma que el médico mencionó y qué hacer si aparecen."),
     ),
 }
 
@@ -65,7 +63,8 @@ SUMMARY_TOKENS = 400
 
 def summary_template(lang: Language) -> Template:
     sections = tuple(SectionSpec(key=k, title=t, guidance=g, min_statements=lo, max_statements=hi,
-                                 cues=cues) for k, t, lo, hi, g, cues in _SECTIONS[lang])
+                                 cues=cues)
+                     for (k, lo, hi, cues), (t, g) in zip(_PARTS, _WORDS[lang], strict=True))
     return Template(key=f"patient-instructions-{lang.value}", name="After-visit summary",
                     loinc="69730-0", loinc_display="Instructions",
                     sections=sections, note_tokens=SUMMARY_TOKENS)

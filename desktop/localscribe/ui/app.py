@@ -23,7 +23,8 @@ def run_app(args: argparse.Namespace | None = None) -> int:
     except ValueError as exc:
         print(f"localscribe: error: {exc}", file=sys.stderr)
         return 2
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()     # typed as the QCoreApplication base
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("LocalScribe")
     app.setApplicationDisplayName("LocalScribe")
     style.apply(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from PySide6.QtCore import QLocale
+from PySide6.QtCore import QDate, QLocale
 
 
 class DateError(ValueError):
@@ -20,7 +20,7 @@ class DateError(ValueError):
 def example(locale: QLocale | None = None) -> str:
     """23/04/1968 written the way this locale writes it (for hints and error messages)."""
     locale = locale or QLocale()
-    return locale.toString(dt.date(1968, 4, 23), _four_digit_year(locale.dateFormat(QLocale.FormatType.ShortFormat)))
+    return locale.toString(QDate(1968, 4, 23), _four_digit_year(locale.dateFormat(QLocale.FormatType.ShortFormat)))
 
 
 def parse_date(text: str, locale: QLocale | None = None) -> dt.date:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPushButton, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from localscribe.config import Paths
-from localscribe.domain import Draft, Transcript
+from localscribe.domain import Draft, Segment, Transcript
 from localscribe.pipeline import events as ev
 from localscribe.ui import core
 from localscribe.ui.audio_player import AudioPlayer
@@ -47,7 +48,7 @@ class EncounterView(QWidget):
         self.row: core.EncounterRow | None = None
         self.visit: Any = None
         self.visit_state = "idle"
-        self._audio = None
+        self._audio: np.ndarray | None = None
         self._amending = False
         self._recovering = False        # a recovery run audits its own failures (core)
         self._segments: dict[str, Any] = {}
@@ -153,6 +154,13 @@ class EncounterView(QWidget):
         else:
             self._load_review()
 
+    def _current(self) -> tuple[Session, core.EncounterRow]:
+        """The unlocked session and the open encounter. Every action below is offered only with
+        both; reaching one without them is a mistake in the window's code, said as such."""
+        if self.session is None or self.row is None:
+            raise RuntimeError("no encounter is open")
+        return self.session, self.row
+
     def _show_subheader(self) -> None:
         """The header and the line under it: who (or "Unnamed visit 14:32"), what, status."""
         if self.row is None:
@@ -202,6 +210,7 @@ class EncounterView(QWidget):
         if self.row is None:
             return
         if not self.visit_in_progress:
+            assert self.paths is not None          # set with the row by open()
             self.open(session, self.row.id, self.paths, self.profile)
             return
         self._show_subheader()
@@ -264,10 +273,11 @@ class EncounterView(QWidget):
             return
         if self.visit is not None:
             return
-        assert self.row is not None
-        if not self.row.recorded and with_consent:
-            agreed = ask_consent(self, self.row.patient.name)
-            core.consent_recorded(self.session, self.row.id, agreed)
+        session, row = self._current()
+        assert self.paths is not None              # set with the row by open()
+        if not row.recorded and with_consent:
+            agreed = ask_consent(self, row.patient.name)
+            core.consent_recorded(session, row.id, agreed)
             if not agreed:
                 self.panel.show_problem("Not recorded: the patient did not agree. You can write the "
                                         "note yourself in the record system.")
@@ -275,8 +285,8 @@ class EncounterView(QWidget):
         device = self.panel.device()
         try:
             source = core.microphone_source(device.id if device else None)
-            self.visit = core.live_visit(self.session, self.row.id, profile=self.profile,
-                                         template=self.row.template, source=source,
+            self.visit = core.live_visit(session, row.id, profile=self.profile,
+                                         template=row.template, source=source,
                                          on_event=self.bridge.post, paths=self.paths)
             self.visit.start()
         except Exception as exc:
@@ -296,6 +306,7 @@ class EncounterView(QWidget):
             self.visit_state = "finishing"
             if self._hidden:
                 return
+            assert self.row is not None            # a visit is recorded only into an open encounter
             self.review.set_transcript(Transcript(segments=self._live_segments()))
             self.review.begin_draft("Finishing the transcript, then drafting the note…",
                                    self._section_count(self.row.template))
@@ -303,7 +314,7 @@ class EncounterView(QWidget):
             self.review.tree.setFocus()
 
     def _cancel(self) -> None:
-        if self.row is not None and self.visit_in_progress:
+        if self.row is not None and self.session is not None and self.visit_in_progress:
             try:
                 self.session.audit("draft.abandoned", self.row.id, reason="cancelled")
             except Exception:
@@ -312,7 +323,8 @@ class EncounterView(QWidget):
             self._call_visit("cancel")
         self.review.end_progress()
         try:      # the audit trail says the visit stopped short, and how far it got
-            cov = core.record_stopped_short(self.session, self.row.id, "cancelled")
+            session, row = self._current()
+            cov = core.record_stopped_short(session, row.id, "cancelled")
             how_far = f" ({cov.words()})"
         except Exception:  # noqa: BLE001 - telling the clinician matters more than the detail
             how_far = ""
@@ -331,7 +343,7 @@ class EncounterView(QWidget):
             self._show_error(f"Could not {name}: {describe_error(exc)}")
             return False
 
-    def _live_segments(self) -> list:
+    def _live_segments(self) -> list[Segment]:
         return sorted(self._segments.values(), key=lambda s: s.t0)
 
     # --- pipeline events -----------------------------------------------------------------------
@@ -370,7 +382,7 @@ class EncounterView(QWidget):
         self.retry.hide()
         self.error.hide()
         try:
-            text = core.render_note(draft, self.paths.data_dir)
+            text = core.render_note(draft, self.paths.data_dir if self.paths else None)
         except core.TEMPLATE_ERRORS as exc:
             text = ""
             self._show_error(f"The note text cannot be rendered: {exc}")
@@ -389,7 +401,8 @@ class EncounterView(QWidget):
         self._show_error(f"{stage.capitalize()} problem: {message}{kept}")
         self.review.end_progress()
         self.retry.setVisible(stage in ("transcribe", "draft"))
-        if stage in ("transcribe", "draft") and not self._recovering and self.row is not None:
+        if stage in ("transcribe", "draft") and not self._recovering and self.row is not None \
+                and self.session is not None:
             try:
                 core.record_stopped_short(self.session, self.row.id, "failed", f"{stage}: {message}")
             except Exception:  # noqa: BLE001 - the clinician has been told already
@@ -402,37 +415,38 @@ class EncounterView(QWidget):
 
     # --- review --------------------------------------------------------------------------------
     def _load_review(self) -> None:
-        assert self.row is not None
+        session, row = self._current()
         self.pages.setCurrentWidget(self.review)
-        transcript = self.session.load_transcript(self.row.id) or Transcript()
+        transcript = session.load_transcript(row.id) or Transcript()
         self.review.set_transcript(transcript)
-        draft = self.session.load_draft(self.row.id)
+        draft = session.load_draft(row.id)
         if draft is None:
-            if core.resumable(self.session, self.row.id):
-                cov = core.transcript_coverage(self.session, self.row.id)
+            if core.resumable(session, row.id):
+                cov = core.transcript_coverage(session, row.id)
                 self._show_error(f"This visit stopped before a draft was made: {cov.words()}. "
                                  "The whole recording is kept; Draft from the saved recording "
                                  "transcribes all of it, to the last second, then drafts.")
                 self.retry.show()
             return
-        edited = core.latest_note_text(self.session, self.row.id)
+        edited = core.latest_note_text(session, row.id)
         try:
-            rendered = core.render_note(draft, self.paths.data_dir)
+            rendered = core.render_note(draft, self.paths.data_dir if self.paths else None)
         except core.TEMPLATE_ERRORS as exc:
             rendered = ""
             self._show_error(f"The note text cannot be rendered: {exc}")
         self.review.set_draft(draft, edited if edited is not None else rendered, edited is not None)
-        signed = self.row.status in SIGNED_STATUSES
+        signed = row.status in SIGNED_STATUSES
         self._apply_permissions()
         if signed:
-            self.review.set_signed(True, f"Status: {self.row.status_label}.", self._can("note.push"))
+            self.review.set_signed(True, f"Status: {row.status_label}.", self._can("note.push"))
             self.review.set_saver(None)
         else:
             self.review.set_saver(self._save_version)
 
     def _save_version(self, text: str) -> int:
         """Save the text; the statements, their evidence and flags follow it (re-verified)."""
-        edit = core.save_note_edit(self.session, self.row.id, text,
+        session, row = self._current()
+        edit = core.save_note_edit(session, row.id, text,
                                    self.paths.data_dir if self.paths else None)
         if edit.draft is not None and edit.changed:
             self.review.update_draft(edit.draft)
@@ -467,7 +481,8 @@ class EncounterView(QWidget):
     def _play(self, t0: float, t1: float) -> None:
         if self._audio is None:
             try:
-                self._audio = self.session.read_audio(self.row.id)
+                session, row = self._current()
+                self._audio = session.read_audio(row.id)
             except Exception as exc:
                 self.review.show_evidence_message(f"The audio cannot be read: {describe_error(exc)}")
                 return
@@ -476,7 +491,8 @@ class EncounterView(QWidget):
     def _copy(self) -> None:
         from localscribe.ehr.clipboard_qt import QtClipboardBackend
         try:
-            text = core.copy_signed_note(self.session, self.row.id, self.prefs.clipboard_clear_s)
+            session, row = self._current()
+            text = core.copy_signed_note(session, row.id, self.prefs.clipboard_clear_s)
         except Exception as exc:
             self.review.show_status(f"Not copied: {describe_error(exc)}", error=True)
             return
@@ -513,8 +529,9 @@ class EncounterView(QWidget):
             self.patient_button.setFocus()
             return
         try:
+            session, row = self._current()
             text = self.review.note_text()
-            if core.latest_note_text(self.session, self.row.id) != text:
+            if core.latest_note_text(session, row.id) != text:
                 # What is signed is exactly what is on screen, and the dialog asks about the
                 # flags of that text (saving re-verifies it), never of an earlier one.
                 self._save_version(text)
@@ -526,7 +543,7 @@ class EncounterView(QWidget):
         if dialog.exec() != SignDialog.DialogCode.Accepted:
             return
         try:
-            note = self.session.sign(self.row.id, acknowledged_flag_ids=dialog.acknowledged())
+            note = session.sign(row.id, acknowledged_flag_ids=dialog.acknowledged())
         except Exception as exc:
             self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)
             return
@@ -546,7 +563,8 @@ class EncounterView(QWidget):
             self.review.editor.setFocus()
             return
         try:
-            note = self.session.amend(self.row.id, self.review.note_text())
+            session, row = self._current()
+            note = session.amend(row.id, self.review.note_text())
         except Exception as exc:
             self.review.show_status(f"Amendment not saved: {describe_error(exc)}", error=True)
             return
@@ -560,7 +578,8 @@ class EncounterView(QWidget):
 
     def _send(self) -> None:
         try:
-            names = core.connector_names(self.session)
+            session, row = self._current()
+            names = core.connector_names(session)
         except Exception as exc:
             self.review.show_status(f"Cannot send: {describe_error(exc)}", error=True)
             return
@@ -571,21 +590,21 @@ class EncounterView(QWidget):
         dialog = SendDialog(names, self)
         if dialog.exec() != SendDialog.DialogCode.Accepted:
             return
-        eid, target = self.row.id, dialog.choice()
+        eid, target = row.id, dialog.choice()
         self.review.show_status(f"Sending to {target}…")
-        if dict(core.connectors(self.session)).get(target) == "clipboard":
+        if dict(core.connectors(session)).get(target) == "clipboard":
             # Qt's clipboard belongs to the UI thread, and copying is instant.
             from localscribe.ehr.clipboard_qt import QtClipboardBackend
             try:
-                self._sent(target, core.send_note(self.session, eid, target, QtClipboardBackend()))
+                self._sent(target, core.send_note(session, eid, target, QtClipboardBackend()))
             except Exception as exc:
                 self._send_failed(target, describe_error(exc))
             return
-        self.runner.start(f"Sending to {target}", core.send_note, self.session, eid, target,
+        self.runner.start(f"Sending to {target}", core.send_note, session, eid, target,
                           on_done=lambda r: self._sent(target, r),
                           on_error=lambda m: self._send_failed(target, m))
 
-    def _sent(self, target: str, receipt: dict) -> None:
+    def _sent(self, target: str, receipt: dict[str, Any]) -> None:
         word = "✓ Delivered" if receipt["delivered"] else f"… {receipt['state'].capitalize()}"
         self.review.show_status(f"{word} to {target}. {receipt['detail']}".strip())
         self._refresh_row()
@@ -602,25 +621,28 @@ class EncounterView(QWidget):
     def _regenerate(self, key: str) -> None:
         self.review.progress_label.setText(f"Regenerating {key}…")
         self.review.progress_row.show()
-        self.runner.start(f"Regenerating {key}", core.regenerate_section, self.session, self.row.id,
+        session, row = self._current()
+        self.runner.start(f"Regenerating {key}", core.regenerate_section, session, row.id,
                           key, profile=self.profile, paths=self.paths, on_event=self.bridge.post,
                           on_error=self._task_failed, keeps_session=True)
 
     def _switch_template(self, key: str) -> None:
-        if not key or key == self.row.template:
+        _, row = self._current()
+        if not key or key == row.template:
             return
         answer = QMessageBox.question(self, "Switch visit type",
                                       "Draft the note again with this template? Your edits to the "
                                       "current text are kept as an earlier version.")
         if answer != QMessageBox.StandardButton.Yes:
-            self.review.set_templates(self._templates(), self.row.template)
+            self.review.set_templates(self._templates(), row.template)
             return
         self.review.flush()
         self._redraft(key)
 
     def _redraft_current(self) -> None:
-        if not core.resumable(self.session, self.row.id):
-            self._redraft(self.row.template)
+        session, row = self._current()
+        if not core.resumable(session, row.id):
+            self._redraft(row.template)
             return
         # Never only what the live transcriber got to: the spool, to its last second.
         self.retry.hide()
@@ -629,13 +651,13 @@ class EncounterView(QWidget):
         self.review.set_transcript(Transcript())
         self._segments = {}
         self.review.begin_draft("Transcribing the whole recording, then drafting the note…",
-                                   self._section_count(self.row.template))
+                                   self._section_count(row.template))
 
         def started(visit) -> None:
             self.visit = visit          # so that Cancel drafting reaches it
         self._recovering = True
-        self.runner.start("Drafting from the saved recording", core.recover_visit, self.session,
-                          self.row.id, profile=self.profile, paths=self.paths,
+        self.runner.start("Drafting from the saved recording", core.recover_visit, session,
+                          row.id, profile=self.profile, paths=self.paths,
                           on_event=self.bridge.post, on_start=started,
                           on_done=lambda _r: self._recovered(), on_error=self._task_failed)
 
@@ -652,7 +674,8 @@ class EncounterView(QWidget):
         self.error.hide()
         self.pages.setCurrentWidget(self.review)
         self.review.begin_draft("Drafting the note again…", self._section_count(template))
-        self.runner.start("Drafting", core.redraft, self.session, self.row.id, template,
+        session, row = self._current()
+        self.runner.start("Drafting", core.redraft, session, row.id, template,
                           profile=self.profile, paths=self.paths, on_event=self.bridge.post,
                           on_error=self._task_failed, keeps_session=True)
 

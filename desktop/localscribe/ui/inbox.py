@@ -20,7 +20,7 @@ DRAIN_EVERY_MS = 30
 class UiInbox(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]]] = queue.SimpleQueue()
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_EVERY_MS)
         self._timer.timeout.connect(self.drain)

@@ -122,8 +122,8 @@ class MainWindow(QMainWindow):
         self.busy_bar.setMaximumWidth(160)
         self.busy_cancel = QPushButton("Cancel")
         self.busy_cancel.clicked.connect(self.runner.cancel_all)
-        for w in (self.busy_label, self.busy_bar, self.busy_cancel):
-            w.hide()
+        for busy in (self.busy_label, self.busy_bar, self.busy_cancel):
+            busy.hide()
         status = QHBoxLayout()
         status.addWidget(self.busy_label, 1)
         status.addWidget(self.busy_bar)
@@ -249,8 +249,8 @@ class MainWindow(QMainWindow):
         phi = core.sees_patients(session)
         self.nav_today.setVisible(phi)
         self.nav_audit.setVisible(core.allows(session, "audit.read"))
-        resume, self._resume_eid = self._resume_eid, ""
-        resume = resume.startswith(f"{session.user}/")      # only for who left it
+        left, self._resume_eid = self._resume_eid, ""
+        resume = left.startswith(f"{session.user}/")      # only for who left it
         if phi and self.encounter.row is not None and (resume or self.encounter.visit_in_progress):
             self.content.setCurrentWidget(self.encounter)
             try:
@@ -280,9 +280,9 @@ class MainWindow(QMainWindow):
             if isinstance(w, QDialog) and w.isVisible():
                 w.reject()
                 w.close()
-        on_encounter = self.content.currentWidget() is self.encounter and self.encounter.row is not None
+        row = self.encounter.row if self.content.currentWidget() is self.encounter else None
         who = str(getattr(self.session, "user", ""))
-        self._resume_eid = f"{who}/{self.encounter.row.id}" if on_encounter else ""
+        self._resume_eid = f"{who}/{row.id}" if row is not None else ""
         self.encounter.hide_phi()
         self.day.clear()
         self.settings.clear()
@@ -364,7 +364,7 @@ class MainWindow(QMainWindow):
         self.day.table.setFocus() if self.day.table.rowCount() else self.day.new_button.setFocus()
 
     def refresh_day(self) -> None:
-        if not core.sees_patients(self.session):
+        if self.session is None or not core.sees_patients(self.session):
             return
         try:
             self.day.set_encounters(core.encounters(self.session))
@@ -374,7 +374,7 @@ class MainWindow(QMainWindow):
         self.refresh_schedule()
 
     def refresh_schedule(self) -> None:
-        if not core.sees_patients(self.session):
+        if self.session is None or not core.sees_patients(self.session):
             return
         try:
             self.day.set_schedule(core.scheduled_not_started(self.session, self.day.shown_day()))
@@ -454,14 +454,15 @@ class MainWindow(QMainWindow):
     def open_encounter(self, eid: str, keep_live: bool = False) -> None:
         if self.session is None:
             return
-        if self.encounter.recording_active and not keep_live and eid != self.encounter.row.id:
+        current = self.encounter.row          # never None while recording or when keep_live
+        if self.encounter.recording_active and not keep_live and current is not None and eid != current.id:
             QMessageBox.information(self, "Recording in progress",
                                     "Stop the current recording before opening another encounter.")
-            self.open_encounter(self.encounter.row.id, keep_live=True)
+            self.open_encounter(current.id, keep_live=True)
             return
-        if keep_live:
+        if keep_live and current is not None:
             self.encounter.set_session(self.session)
-            self.encounter.header.setText(self.encounter.row.title)
+            self.encounter.header.setText(current.title)
         else:
             try:
                 self.encounter.open(self.session, eid, self.paths, self.profile)

@@ -103,7 +103,7 @@ class DraftTree(QListWidget):
         return self._statements.get(item.data(ROLE_ID))
 
     def selected_section_key(self) -> str | None:
-        item = self.currentItem()
+        item: QListWidgetItem | None = self.currentItem()   # None when nothing is selected
         if item is None:
             return None
         if item.data(ROLE_KIND) == "section":
@@ -299,10 +299,11 @@ class ReviewView(QWidget):
         layout.addWidget(split, 1)
         self._shortcuts = [shortcut(self, "Ctrl+P", self._play, local=True),
                            shortcut(self, "Ctrl+Shift+C", self._copy_shortcut, local=True)]
-        order = [self.template, self.regenerate, self.copy_button, self.amend_button, self.sign_button,
-                 self.send_button, self.tree, self.editor, self.transcript, self.play]
-        for a, b in zip(order, order[1:]):
-            self.setTabOrder(a, b)
+        order: list[QWidget] = [self.template, self.regenerate, self.copy_button, self.amend_button,
+                                self.sign_button, self.send_button, self.tree, self.editor,
+                                self.transcript, self.play]
+        for first, then in zip(order, order[1:]):
+            self.setTabOrder(first, then)
 
     # --- filled by the encounter view ----------------------------------------------------------
     def set_saver(self, save: Callable[[str], int] | None) -> None:

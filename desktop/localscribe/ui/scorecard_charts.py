@@ -36,7 +36,7 @@ class Chart:
     series: tuple[Series, ...]
 
 
-def _weekly(card: Scorecard, clinician: str) -> list[Row]:
+def _weekly(card: Scorecard, clinician: str) -> list[Row | None]:
     return [card.row(w, clinician) for w in card.weeks]
 
 
@@ -171,7 +171,7 @@ def summary_lines(card: Scorecard) -> list[tuple[str, ...]]:
         return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else \
             f"{s / 3600:.1f} h"
 
-    lines = [("Clinician", "Visits", "Signed", "Minor edits", "Major edits", "Flags fixed",
+    lines: list[tuple[str, ...]] = [("Clinician", "Visits", "Signed", "Minor edits", "Major edits", "Flags fixed",
               "Stop to draft", "Stop to signature", "After hours", "Sent/failed/waiting",
               "Abandoned")]
     for r in card.rows:

@@ -4,6 +4,7 @@ times, user names)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLin
                                QPushButton, QVBoxLayout, QWidget)
 
 from localscribe.scorecard import export, service
-from localscribe.scorecard.model import PRACTICE, Scorecard
+from localscribe.scorecard.model import PRACTICE, ClinicHours, Scorecard
 from localscribe.ui.scorecard_charts import draw_charts, summary_lines, write_pdf
 from localscribe.ui.settings_view import _fill, _table
 from localscribe.ui.workers import describe_error
@@ -145,22 +146,24 @@ class ScorecardView(QWidget):
 
     def export_csv(self, path: str | Path | None = None) -> Path | None:
         return self._export(path, "csv", "Export the scorecard as CSV", "CSV (*.csv)",
-                            lambda p: p.write_text(export.to_csv(self.card), encoding="utf-8"))
+                            lambda p, card: p.write_text(export.to_csv(card), encoding="utf-8"))
 
     def export_pdf(self, path: str | Path | None = None) -> Path | None:
         return self._export(path, "pdf", "Export the scorecard as PDF", "PDF (*.pdf)",
-                            lambda p: write_pdf(p, self.card,
+                            lambda p, card: write_pdf(p, card,
                                                 self.clinician.currentData() or PRACTICE))
 
-    def _export(self, path, fmt: str, caption: str, pattern: str, write) -> Path | None:
-        if self.card is None or self.session is None:
+    def _export(self, path: str | Path | None, fmt: str, caption: str, pattern: str,
+                write: Callable[[Path, Scorecard], object]) -> Path | None:
+        card = self.card
+        if card is None or self.session is None:
             return None
         target = self._target(path, caption, pattern)
         if target is None:
             return None
         try:
-            service.record_export(self.session, fmt, self.card)   # audited before it leaves
-            write(target)
+            service.record_export(self.session, fmt, card)   # audited before it leaves
+            write(target, card)
         except Exception as exc:
             self.state.setText(f"⚠ The {fmt.upper()} was not written: {describe_error(exc)}")
             return None
@@ -225,4 +228,4 @@ def _layouts(layout):
             yield from _layouts(child)
 
 
-_EMPTY = Scorecard(None, None, None, "", service.ClinicHours(), (), (), ())
+_EMPTY = Scorecard(None, None, None, "", ClinicHours(), (), (), ())

@@ -7,11 +7,11 @@ as such instead of being guessed at here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QListWidget, QPushButton, QSpinBox, QTableWidget,
+                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget, QAbstractItemView)
 
 from localscribe.config import PROFILES, Paths
@@ -278,10 +278,10 @@ class SettingsView(QWidget):
         self.retention_save.setEnabled(core.allows(session, "settings.manage"))
         self.refresh_microphones()
         self._fill_templates()
-        self._fill_retention()
+        self._fill_retention(session)
         if admin:
-            self._fill_users()
-        self._fill_connectors()
+            self._fill_users(session)
+        self.connector_panel.show_for(session)
         self.verify_models()
 
     def verify_models(self) -> None:
@@ -292,7 +292,7 @@ class SettingsView(QWidget):
         self.runner.start("Verifying model files", core.model_status, self.profile.currentText(),
                           self.paths, on_done=self._models_done, on_error=self._models_failed)
 
-    def _models_done(self, rows: list[dict]) -> None:
+    def _models_done(self, rows: list[dict[str, Any]]) -> None:
         self.verify.setEnabled(True)
         _fill(self.models, [[r["role"], r["name"] or "—", r["state"], r["sha256"][:16]] for r in rows])
         bad = [r for r in rows if not r["state"].startswith("Verified")]
@@ -314,7 +314,7 @@ class SettingsView(QWidget):
         self.runner.start("Looking for microphones", core.input_devices, on_done=self._show_microphones,
                           on_error=lambda m: self.mic_state.setText(f"⚠ No microphone is usable: {m}"))
 
-    def _show_microphones(self, devices: list) -> None:
+    def _show_microphones(self, devices: list[core.InputDevice]) -> None:
         self.mics.clear()
         for d in devices:
             mark = " ✓ (preferred)" if d.name == self.prefs.microphone else ""
@@ -323,7 +323,7 @@ class SettingsView(QWidget):
                                else "⚠ No microphone found. Connect one, then look again.")
 
     def _use_mic(self) -> None:
-        item = self.mics.currentItem()
+        item: QListWidgetItem | None = self.mics.currentItem()   # None when nothing is selected
         if item is None:
             return
         self.prefs.microphone = item.text().split(" (system default)")[0].split(" ✓")[0]
@@ -338,9 +338,9 @@ class SettingsView(QWidget):
         except core.TEMPLATE_ERRORS as exc:
             self.template_list.addItem(f"Templates are not available: {exc}")
 
-    def _fill_retention(self) -> None:
+    def _fill_retention(self, session: Session) -> None:
         try:
-            days = core.retention_days(self.session)
+            days = core.retention_days(session)
             self.retention.setValue(days or 0)
             self.retention_state.setText("")
         except Exception as exc:
@@ -348,6 +348,9 @@ class SettingsView(QWidget):
             self.retention_state.setText(f"Retention cannot be read here: {describe_error(exc)}")
 
     def _save_retention(self) -> None:
+        if self.session is None:          # locked meanwhile
+            self.retention_state.setText("⚠ Not saved: the vault is locked.")
+            return
         try:
             core.set_retention_days(self.session, self.retention.value())
             core.set_idle_timeout_s(self.session, self.idle.value() * 60)
@@ -362,9 +365,9 @@ class SettingsView(QWidget):
         emit(self.prefs_changed)
         self.retention_state.setText("✓ Window settings saved.")
 
-    def _fill_users(self) -> None:
+    def _fill_users(self, session: Session) -> None:
         try:
-            rows = core.users(self.session)
+            rows = core.users(session)
             _fill(self.users, [[u["name"], u["role"], "disabled" if u["disabled"]
                                 else "locked out" if u["locked"] else "active"] for u in rows])
         except Exception as exc:
@@ -388,14 +391,11 @@ class SettingsView(QWidget):
         self.users_state.setText(f"✓ Added {name}.")
         self.new_user.clear()
         self.new_pass.clear()
-        self._fill_users()
+        self._fill_users(self.session)
 
     def _user_not_added(self, message: str) -> None:
         self.add_button.setEnabled(True)
         self.users_state.setText(f"⚠ Not added: {message}")
-
-    def _fill_connectors(self) -> None:
-        self.connector_panel.show_for(self.session)
 
     def clear(self) -> None:
         self.session = None

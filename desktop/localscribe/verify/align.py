@@ -146,10 +146,10 @@ class Aligner:
                 for k in self.postings[x]:
                     if k in gain:
                         gain[k] -= self.weight[x]
-            for k in (best, self.pair[best]):
-                if k is not None and k not in chosen and len(chosen) < max_ids:
-                    chosen.append(k)
-                gain.pop(k, None) if k is not None else None
+            for pick in (best, self.pair[best]):
+                if pick is not None and pick not in chosen and len(chosen) < max_ids:
+                    chosen.append(pick)
+                gain.pop(pick, None) if pick is not None else None
         return [self.segments[k].id for k in sorted(chosen)]
 
 

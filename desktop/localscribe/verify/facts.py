@@ -49,8 +49,8 @@ class Facts:
     windows: list[tuple[set[str], set[tuple[str, str | None]]]] = field(default_factory=list)
     # Doses and frequencies bound to the drug named before them ("lisinopril 20 mg once a day and
     # carvedilol 25 mg twice a day"): generic -> (quantities, frequencies).
-    drug_slots: dict[str, tuple[set, set]] = field(default_factory=dict)
-    pair_counts: Counter = field(default_factory=Counter)
+    drug_slots: dict[str, tuple[set[tuple[str, str | None]], set[str]]] = field(default_factory=dict)
+    pair_counts: Counter[tuple[str, str | None]] = field(default_factory=Counter)
 
     @classmethod
     def of(cls, text: str, lexicon: DrugLexicon) -> Facts:
@@ -67,10 +67,10 @@ class Facts:
                 pairs.add(("bilateral", p))
         if {"left", "right"} <= sides:
             sides.add("bilateral")
-        drugs = {}
+        drugs: dict[str, str] = {}
         for name in lexicon.find(text):
             drugs.setdefault(lexicon.generic_of.get(name, name), name)
-        slots: dict[str, tuple[set, set]] = {}
+        slots: dict[str, tuple[set[tuple[str, str | None]], set[str]]] = {}
         low = text.lower()
         hits = [(m.start(), lexicon.generic_of.get(m.group(1), m.group(1))) for m in lexicon.pattern.finditer(low)]
         for i, (start, generic) in enumerate(hits):

@@ -23,7 +23,7 @@ _PER = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month":
         "monthly": "month", "night": "day", "evening": "day"}
 
 # Over the normalized token string (spelled-out numbers already digits).
-_PATTERNS: list[tuple[re.Pattern, object]] = [
+_PATTERNS: list[tuple[re.Pattern[str], object]] = [
     (re.compile(r"\bevery other day\b"), "every other day"),
     (re.compile(r"\b(?:as|when|if) (?:needed|necessary|required)\b"), "as needed"),
     (re.compile(r"\b(?:every|each|q) (\d+) (?:to \d+ )?(?:hour|hr|h)s?\b"), "hours"),

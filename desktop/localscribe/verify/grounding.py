@@ -16,6 +16,7 @@ are plain sentences for the clinician, one per distinct problem.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from localscribe.domain import Draft, Flag, FlagTier, Statement, Transcript
@@ -71,7 +72,7 @@ def _said(num: str, unit: str | None) -> str:
     return f"{num} {unit}" + ("s" if num != "1" and unit in _PLURAL_UNITS else "")
 
 
-def _listing(items) -> str:
+def _listing(items: Iterable[str]) -> str:
     items = sorted(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -118,7 +119,7 @@ class Verifier:
         scores = self.aligner.scores(text)
         return max(candidates, key=lambda k: (scores.get(k, 0.0), -k))
 
-    def _locate(self, c: _Check, holds, region: list[int], cited: list[int], text: str,
+    def _locate(self, c: _Check, holds: Callable[[int], bool], region: list[int], cited: list[int], text: str,
                 topical: bool = False) -> bool:
         """Is the fact (holds(k) -> bool) near the statement, else anywhere? Records support.
         topical: said elsewhere counts only where the visit speaks of the statement's topic (a
@@ -127,7 +128,7 @@ class Verifier:
         near = [k for k in region if holds(k)]
         # The cited lines themselves (and the question or answer paired with one) must hold the
         # fact for the citation to stand; a neighbour is not enough.
-        exact = set(cited) | {self.aligner.pair[k] for k in cited if self.aligner.pair[k] is not None}
+        exact = set(cited) | {p for k in cited if (p := self.aligner.pair[k]) is not None}
         if not any(holds(k) for k in exact):
             c.local_ok = False
         if near:
@@ -291,7 +292,7 @@ class Verifier:
                 c.flag("laterality", f"The note says '{side}', but that side was never mentioned in "
                                      "the visit.", side)
 
-    def _side_clause(self, text: str, part: str | None, topic: list[int]) -> set[str]:
+    def _side_clause(self, text: str, part: str | None, topic: Sequence[int]) -> set[str]:
         """Sides said in the clause of the visit that best matches the statement and names the
         same body part (or any side, for a statement without one): "swelling of the left knee"
         answers "right knee swelling", "the right knee is fine" does not."""

@@ -13,7 +13,7 @@ from localscribe.resources import asset
 @dataclass(frozen=True)
 class DrugLexicon:
     generic_of: dict[str, str]          # every known name -> its generic name
-    pattern: re.Pattern
+    pattern: re.Pattern[str]
 
     def find(self, text: str) -> list[str]:
         """Drug names mentioned in text (as written, lower case), longest names first."""

@@ -99,8 +99,8 @@ def _terms(content: list[str | None]) -> set[str]:
 
 @dataclass
 class Polarity:
-    asserted: Counter = field(default_factory=Counter)
-    negated: Counter = field(default_factory=Counter)
+    asserted: Counter[str] = field(default_factory=Counter)
+    negated: Counter[str] = field(default_factory=Counter)
     where_asserted: dict[str, list[str]] = field(default_factory=dict)
     where_negated: dict[str, list[str]] = field(default_factory=dict)
 
