@@ -51,7 +51,7 @@ gpu_cmake_args() {
 # repository, so the installer only says so).
 gpu_build_pkgs() {
   case "$1" in
-    vulkan) echo "libvulkan-dev glslc" ;;
+    vulkan) echo "libvulkan-dev glslc spirv-headers" ;;
     *) echo "" ;;
   esac
 }

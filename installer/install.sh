@@ -137,6 +137,27 @@ if ! have_backend; then
   "${pip[@]}" install -q --force-reinstall --no-deps "$wheel"
 fi
 
+# --- 3b. whisper.cpp for the same GPU backend ------------------------------------------------
+# PyPI's pywhispercpp wheels are CPU builds; a GPU backend builds one from its sdist (its
+# setup passes CMAKE_ARGS to whisper.cpp's CMake), cached like llama.cpp's.
+whisper_version="$(sed -n 's/^ *"pywhispercpp==\([0-9.]*\)".*/\1/p' "$repo/pyproject.toml")"
+if [ "$backend" != cpu ] && ! "$venv/bin/python" -c "
+import sys, _pywhispercpp as w
+sys.exit(0 if '$backend' in str(w.whisper_print_system_info()).lower() else 1)" 2>/dev/null; then
+  whisper_wheels="$wheelhouse/whisper-$backend"
+  mkdir -p "$whisper_wheels"
+  wheel="$(ls "$whisper_wheels"/pywhispercpp-"$whisper_version"-*.whl 2>/dev/null | head -n1 || true)"
+  if [ -z "$wheel" ]; then
+    say "building pywhispercpp $whisper_version for $backend"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF $(gpu_cmake_args "$backend")" NO_REPAIR=1 \
+      "${pip[@]}" wheel --no-cache-dir --no-deps --no-binary pywhispercpp -w "$whisper_wheels" \
+      "pywhispercpp==$whisper_version"
+    wheel="$(ls "$whisper_wheels"/pywhispercpp-"$whisper_version"-*.whl | head -n1)"
+  fi
+  say "installing $(basename "$wheel") ($backend)"
+  "${pip[@]}" install -q --force-reinstall --no-deps "$wheel"
+fi
+
 # --- 4. the app ----------------------------------------------------------------------------
 extras=""
 [ "$dev" = 1 ] && extras="test"
