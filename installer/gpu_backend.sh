@@ -47,6 +47,13 @@ gpu_cmake_args() {
   esac
 }
 
+# llama.cpp's Vulkan backend (llama-cpp-python 0.3.36) uses VK_EXT_layer_settings, which
+# older Vulkan headers lack: Debian 12's libvulkan-dev (1.3.239) fails to
+# compile it ("'LayerSettingEXT' is not a member of 'vk'", seen here). Checked before building.
+vulkan_headers_ok() {
+  grep -q VK_EXT_layer_settings "${1:-/usr/include/vulkan/vulkan_core.h}" 2>/dev/null
+}
+
 # Debian packages a backend's build needs (none for the CPU; CUDA comes from NVIDIA's own
 # repository, so the installer only says so).
 gpu_build_pkgs() {

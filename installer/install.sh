@@ -88,6 +88,16 @@ else
   say "system packages present"
 fi
 
+if [ "$backend" = vulkan ] && ! vulkan_headers_ok; then
+  if [ "$gpu" = auto ]; then
+    say "this system's Vulkan headers are too old for llama.cpp's Vulkan backend (they lack VK_EXT_layer_settings): building for the CPU"
+    backend=cpu
+  else
+    echo "install.sh: --gpu vulkan needs Vulkan headers that define VK_EXT_layer_settings; this system's do not" >&2
+    exit 2
+  fi
+fi
+
 # --- 2. Python environment -----------------------------------------------------------------
 # shellcheck source=installer/find_python.sh
 . "$repo/installer/find_python.sh"

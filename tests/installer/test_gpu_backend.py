@@ -98,3 +98,13 @@ def test_the_engines_of_this_install_report_what_they_were_built_with(probe):
     assert "CPU" in b.backends
     # A build with a GPU backend says so and can offload; a CPU build says CPU and cannot.
     assert (b.summary != "CPU") == b.gpu_offload, b
+
+
+def test_vulkan_headers_without_layer_settings_are_refused(tmp_path):
+    # Debian 12's headers (1.3.239) lack the extension llama.cpp's Vulkan backend compiles against.
+    old, new = tmp_path / "old.h", tmp_path / "new.h"
+    old.write_text("#define VK_HEADER_VERSION 239\n")
+    new.write_text("#define VK_HEADER_VERSION 275\n#define VK_EXT_layer_settings 1\n")
+    ok = [subprocess.run(["bash", "-c", f'. "{SCRIPT}"; vulkan_headers_ok "{h}"'], check=False).returncode
+          for h in (old, new)]
+    assert ok == [1, 0]
