@@ -2,9 +2,10 @@
 
 The hardware probes (nvidia-smi, nvcc, vulkaninfo, uname) are stand-ins: shell scripts that
 print what those tools print on a machine with that hardware, because this machine has no
-GPU. They test the choice, not the hardware. The real Vulkan build was checked on Mesa's CPU
-driver (lavapipe) with ``tests/bench/bench_backend.py``; what the build of this checkout
-reports is read from the real engines below.
+GPU. They test the choice, not the hardware. A real Vulkan build could not be made on this
+machine (Debian 12's Vulkan headers are too old for llama.cpp's Vulkan backend, see
+gpu_backend.sh); ``tests/bench/bench_backend.py`` is the correctness check to run where one
+can be built. What the build of this checkout reports is read from the real engines below.
 """
 
 from __future__ import annotations
