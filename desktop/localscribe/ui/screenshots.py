@@ -16,7 +16,16 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from localscribe.config import Paths
+
+Log = Callable[[str], Any]
 
 PASSPHRASE = "screenshot-only passphrase"
 SAMPLE_PATIENTS = [("Jordan Sample", "", "1980-02-29", "soap"),
@@ -24,13 +33,13 @@ SAMPLE_PATIENTS = [("Jordan Sample", "", "1980-02-29", "soap"),
                    ("Casey Placeholder", "DEMO-0003", "", "history_and_physical")]
 
 
-def _fill_vault(paths, profile: str, log) -> tuple[str, list[str]]:
+def _fill_vault(paths: Paths, profile: str, log: Log) -> tuple[str, list[str]]:
     from localscribe.domain import Patient
     from localscribe.models import resolve_model
     from localscribe.pipeline import scribe_file
     from localscribe.pipeline.stores import VaultVisitStore
     from localscribe.resources import asset
-    from localscribe.vault import TEST_PARAMS, Vault
+    from localscribe.vault import TEST_PARAMS, Vault, consent
 
     vault = Vault.create(paths, "admin", PASSPHRASE, kdf_params=TEST_PARAMS)
     admin = vault.unlock("admin", PASSPHRASE)
@@ -51,7 +60,11 @@ def _fill_vault(paths, profile: str, log) -> tuple[str, list[str]]:
     scribe_file(asset("sample_visit", "visit.ogg"), VaultVisitStore(s, ids[1]), asr_model=asr,
                 llm_model=llm, template="progress_note", data_dir=paths.data_dir)
     from localscribe.ui import core
+    # The second visit's patient consented; the first's answer is not on record yet, so its
+    # sign dialog shows the consent checkbox the practice's rule asks for.
+    consent.record(s, ids[1], True, after_start=True)
     draft = s.load_draft(ids[1])
+    assert draft is not None
     s.save_note_version(ids[1], core.render_note(draft, paths.data_dir))
     s.sign(ids[1], acknowledged_flag_ids=[st.id for st in draft.flagged])
     s.lock()
@@ -59,9 +72,14 @@ def _fill_vault(paths, profile: str, log) -> tuple[str, list[str]]:
     return ids[0], ids
 
 
-def render(out: Path, profile: str, log=print) -> list[Path]:
-    from PySide6.QtCore import QEventLoop, QTimer
+def _app() -> QApplication:
     from PySide6.QtWidgets import QApplication
+
+    return cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
+
+
+def render(out: Path, profile: str, log: Log = print) -> list[Path]:
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from localscribe.config import resolve_paths
     from localscribe.pipeline import events as ev
@@ -72,8 +90,7 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
     from localscribe.ui.sign_dialog import SignDialog
     from localscribe.ui import core
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    style.apply(app)
+    style.apply(_app())
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
@@ -83,7 +100,7 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    def shot(widget, name: str) -> None:
+    def shot(widget: QWidget, name: str) -> None:
         settle()
         path = out / f"{name}.png"
         if not widget.grab().save(str(path)):
@@ -118,6 +135,7 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
         w.open_encounter(ids[2])
         enc = w.encounter
         enc.panel.set_devices([core.InputDevice(0, "USB conference microphone (example)", True)])
+        assert w.session is not None
         transcript = w.session.load_transcript(review_id)
         for seg in (transcript.segments if transcript else [])[:9]:
             enc.bridge.post(ev.SegmentAdded(seg))
@@ -138,7 +156,9 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
         if flagged is not None:
             enc.review.tree.select_statement(flagged.id)
             shot(w, "07-review-flag")
-        sign = SignDialog(draft, "dr.patel", w)
+        sign = SignDialog(draft, "dr.patel", w,
+                          instructions=core.instructions_summary(w.session, review_id),
+                          consent_needed=core.consent_problem(w.session, review_id) is not None)
         sign.show()
         shot(sign, "08-sign")
         sign.close()
@@ -162,10 +182,9 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
     return written
 
 
-def render_scorecard(out: Path, log=print) -> Path:
+def render_scorecard(out: Path, log: Log = print) -> Path:
     """The Scorecard screen over eight scripted weeks of a fictional practice (no models)."""
     from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
 
     from localscribe.config import resolve_paths
     from localscribe.scorecard import demo
@@ -173,8 +192,7 @@ def render_scorecard(out: Path, log=print) -> Path:
     from localscribe.ui.main_window import MainWindow
     from localscribe.ui.prefs import UiPrefs
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    style.apply(app)
+    style.apply(_app())
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="localscribe-scorecard-") as tmp:
         paths = resolve_paths(Path(tmp) / "data", os.environ.get("LOCALSCRIBE_MODELS_DIR"))
@@ -185,7 +203,7 @@ def render_scorecard(out: Path, log=print) -> Path:
         w.show()
         w.unlock("auditor", PASSPHRASE)
         w.runner.wait(60000)           # the audit page's security report, built on unlock
-        w.show_scorecard()
+        w.show_scorecard()    # type: ignore[attr-defined]  # added by scorecard_view.install
         loop = QEventLoop()
         QTimer.singleShot(300, loop.quit)
         loop.exec()
