@@ -207,6 +207,10 @@ def test_cli_note_sign_obeys_the_same_rule(clinician_session):
     eid, other = _recorded(s), _recorded(s)
     data = s.vault.paths.data_dir
     s.lock()
+    r = _cli(data, "note", "show", eid)
+    assert r.returncode == 0 and "--consent agreed" in r.stdout, r.stderr
+    assert json.loads(_cli(data, "note", "show", eid, "--json").stdout)["consent_needed"] \
+        == "not_recorded"
     r = _cli(data, "note", "sign", eid)
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and "consent" in lines[0], r.stderr
@@ -217,5 +221,8 @@ def test_cli_note_sign_obeys_the_same_rule(clinician_session):
     assert r.returncode == 0 and json.loads(r.stdout)["status"] == "declined", r.stderr
     r = _cli(data, "encounters", "show", other, "--json")
     assert json.loads(r.stdout)["status"] == "declined", r.stdout
+    assert json.loads(_cli(data, "note", "show", eid, "--json").stdout)["consent_needed"] is None
+    assert json.loads(_cli(data, "note", "show", other, "--json").stdout)["consent_needed"] \
+        == "declined"
     r = _cli(data, "note", "sign", other)                  # the recording and its note are gone
     assert r.returncode == 2 and "declined" in r.stderr, r.stderr

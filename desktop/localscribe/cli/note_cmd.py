@@ -114,6 +114,7 @@ def _status(enc: Encounter) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from localscribe.vault import consent
     session = unlock(args)
     try:
         enc = _find(session, args.encounter)
@@ -124,6 +125,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                "encounter": enc.id, "status": _status(enc), "status_label": enc.status_label,
                "template": enc.template,
                "source": source, "version": version, "text": text, "checks": _checks(draft),
+               # What the practice's consent rule would refuse at signing (null: nothing).
+               "consent_needed": getattr(consent.sign_problem(session, enc.id), "value", None),
                "signed": None if signed is None else {
                    "note_id": signed.note_id, "version": signed.version,
                    "author": signed.author, "signed_at": signed.signed_at,
@@ -145,9 +148,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"\nCHECKS ({checks['summary']})")
     for line in checks["lines"]:
         print("  " + line)
-    if checks["to_acknowledge"] and not out["signed"]:
+    need = out["consent_needed"]
+    if need == "declined":
+        print("the patient declined the recording: it was erased and this visit is not signed")
+    elif (checks["to_acknowledge"] or need) and not out["signed"]:
         print("to sign: localscribe note sign " + enc.id + "".join(
-            f" --ack {i}" for i in checks["to_acknowledge"]))
+            f" --ack {i}" for i in checks["to_acknowledge"])
+            + (" --consent agreed  (the patient's consent to the recording is not on record)"
+               if need else ""))
     return 0
 
 
