@@ -29,7 +29,7 @@ Log = Callable[[str], Any]
 
 PASSPHRASE = "screenshot-only passphrase"
 SAMPLE_PATIENTS = [("Jordan Sample", "", "1980-02-29", "soap"),
-                   ("Robin Example", "DEMO-0002", "", "progress_note"),
+                   ("Robin Example", "DEMO-0002", "", "soap"),
                    ("Casey Placeholder", "DEMO-0003", "", "history_and_physical")]
 
 
@@ -45,6 +45,9 @@ def _fill_vault(paths: Paths, profile: str, log: Log) -> tuple[str, list[str]]:
     admin = vault.unlock("admin", PASSPHRASE)
     admin.add_user("dr.patel", "clinician", PASSPHRASE)
     admin.add_user("auditor", "auditor", PASSPHRASE)
+    # Drafting with the standard model on a busy machine can outlast the 5-minute idle lock
+    # of the session the pipeline writes through.
+    admin.set_setting("session.idle_timeout_s", 86400)
     admin.lock()
     s = vault.unlock("dr.patel", PASSPHRASE)
     ids = []
@@ -56,9 +59,13 @@ def _fill_vault(paths: Paths, profile: str, log: Log) -> tuple[str, list[str]]:
                          asr_model=asr, llm_model=llm, template="soap", data_dir=paths.data_dir)
     if getattr(result, "error", None):
         raise SystemExit(f"the sample visit failed in the pipeline: {result.error}")
-    # A second copy, signed, so the day shows more than one state.
-    scribe_file(asset("sample_visit", "visit.ogg"), VaultVisitStore(s, ids[1]), asr_model=asr,
-                llm_model=llm, template="progress_note", data_dir=paths.data_dir)
+    # A second copy of that visit, signed, so the day shows more than one state (its draft
+    # copied rather than drafted again: the standard pipeline is minutes on two cores).
+    transcript, first = s.load_transcript(ids[0]), s.load_draft(ids[0])
+    assert transcript is not None and first is not None
+    s.save_transcript(ids[1], transcript)
+    s.save_draft(ids[1], first)
+    s.set_status(ids[1], "review")
     from localscribe.ui import core
     # The second visit's patient consented; the first's answer is not on record yet, so its
     # sign dialog shows the consent checkbox the practice's rule asks for.
@@ -66,7 +73,7 @@ def _fill_vault(paths: Paths, profile: str, log: Log) -> tuple[str, list[str]]:
     draft = s.load_draft(ids[1])
     assert draft is not None
     s.save_note_version(ids[1], core.render_note(draft, paths.data_dir))
-    s.sign(ids[1], acknowledged_flag_ids=[st.id for st in draft.flagged])
+    s.sign(ids[1], acknowledged_flag_ids=draft.unacknowledged(set()))   # flags and notices
     s.lock()
     vault.close()
     return ids[0], ids
