@@ -49,6 +49,10 @@ def _fill_vault(paths: Paths, profile: str, log: Log) -> tuple[str, list[str]]:
     # of the session the pipeline writes through.
     admin.set_setting("session.idle_timeout_s", 86400)
     admin.lock()
+    for name in ("dr.patel", "auditor"):     # each chose their own passphrase since (else the
+        own = vault.unlock(name, PASSPHRASE)  # window opens on the forced change)
+        own.set_passphrase(name, PASSPHRASE)
+        own.lock()
     s = vault.unlock("dr.patel", PASSPHRASE)
     ids = []
     for name, mrn, dob, template in SAMPLE_PATIENTS:
