@@ -272,6 +272,9 @@ class SignedNote:
     # The EHR's identifiers for this visit when it was started from the ingested schedule
     # (filled at send time by ehr.delivery); None for a visit entered by hand.
     visit: VisitContext | None = None
+    # The patient instructions signed with this note, filled at send time by ehr.delivery so a
+    # connector that carries a second document sends them too (ehr.instructions_doc).
+    instructions: str = ""
 
 
 @dataclass(frozen=True)

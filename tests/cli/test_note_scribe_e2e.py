@@ -54,11 +54,12 @@ def test_scribe_then_show_edit_sign_amend_headless(vdir: VaultDir, tmp_path):
 
     if need:
         # Whatever the model flagged must be acknowledged: refused, one line naming each.
-        r = vdir.run("note", "sign", eid)
+        r = vdir.run("note", "sign", eid, "--consent", "agreed")
         assert r.returncode == 2
         line = r.stderr.strip()
         assert "\n" not in line and all(i in line for i in need), line
-    r = vdir.run("note", "sign", eid, *[a for i in need for a in ("--ack", i)], "--json")
+    r = vdir.run("note", "sign", eid, *[a for i in need for a in ("--ack", i)], "--consent",
+                 "agreed", "--json")
     assert r.returncode == 0, r.stderr
     signed = json.loads(r.stdout)
     enc = json.loads(vdir.run("encounters", "show", eid, "--json").stdout)

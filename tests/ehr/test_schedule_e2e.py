@@ -44,7 +44,8 @@ def _sign(vdir: VaultDir, eid: str, tmp_path, extra: str) -> dict:
     _ok(vdir.run("note", "edit", eid, "--file", str(f)))
     acks = [a for i in shown["checks"]["to_acknowledge"] for a in ("--ack", i)] \
         if shown.get("checks") else []
-    return json.loads(_ok(vdir.run("note", "sign", eid, *acks, "--json")).stdout)
+    return json.loads(_ok(vdir.run("note", "sign", eid, *acks, "--consent", "agreed",
+                                   "--json")).stdout)
 
 
 @pytest.mark.timeout(1500)   # the real tiny models under the shared machine's load

@@ -51,6 +51,8 @@ def world(tmp_path):
     spool.write(np.zeros(16000, dtype=np.float32))
     spool.close()
     doc.save_note_version(eid, "Assessment: sciatica.")
+    from localscribe.vault.consent import record as record_consent
+    record_consent(doc, eid, True)       # the recorded patient consented (vault.consent)
     note = doc.sign(eid)
     job = EhrService.from_session(doc).outbox.enqueue("hl7", note)
     doc.lock()

@@ -51,7 +51,7 @@ def test_identical_flags_show_once_with_a_count_and_every_count_agrees(qtbot, va
         seen["items"] = list(dialog.texts)
         seen["head"] = next(w.text() for w in dialog.findChildren(type(dialog.remaining))
                             if "acknowledgement" in w.text())
-        seen["sideways"] = dialog.scroll.horizontalScrollBar().maximum()
+        seen["sideways"] = dialog.scroll_area.horizontalScrollBar().maximum()
         last = dialog.items[-1][0]
         last.setFocus()
         pump(50)

@@ -52,6 +52,8 @@ def store(session) -> None:
                                    [Statement("st1", PHRASES["draft"], ["s1"])])])
     session.save_draft(eid, draft)
     session.save_note_version(eid, PHRASES["note"])
+    from localscribe.vault.consent import record as record_consent
+    record_consent(session, eid, True)      # the recorded patient consented (vault.consent)
     session.sign(eid)
     session.amend(eid, PHRASES["note"] + "\n" + PHRASES["amend"])
     # a second encounter stays unsigned so its audio remains on disk

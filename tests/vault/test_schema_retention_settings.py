@@ -59,6 +59,8 @@ def _recorded_signed(s):
     with s.open_audio_spool(eid) as spool:
         spool.write(np.zeros(20000, np.float32))
     s.save_note_version(eid, "note")
+    from localscribe.vault.consent import record as record_consent
+    record_consent(s, eid, True)         # the recorded patient consented (vault.consent)
     s.sign(eid)
     return eid
 

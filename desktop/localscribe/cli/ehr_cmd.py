@@ -79,8 +79,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         service = _service(session)
         configured = [{"name": n, "kind": k} for n, k in service.store.names()]
         session.audit("ehr.connectors.list", "ehr", configured=len(configured))
+    from localscribe.ehr.instructions_doc import carried_by
+
     installed = [{"kind": i.kind, "title": i.title, "distribution": i.distribution,
-                  "target": i.target,
+                  "target": i.target, "second_document": carried_by(i.factory),
                   "settings": [{"name": s.name, "kind": s.kind, "required": s.required,
                                 "default": s.default, "help": s.help} for s in i.settings]}
                  for i in found.connectors.values()]
@@ -91,6 +93,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("Installed connectors:")
     for i in installed:
         print(f"  {i['kind']:<14} {i['title']}  [{i['distribution']}]")
+        print(f"  {'':<14} {i['second_document']}")
     for problem in found.problems:
         print(f"  ! {problem}")
     if configured:

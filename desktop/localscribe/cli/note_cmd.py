@@ -45,9 +45,18 @@ def register(subparsers: Subparsers) -> None:
                                       "prints it). Every blocking flag and empty-section notice "
                                       "must be acknowledged: --ack st3 (a statement), --ack st3#0 "
                                       "(one flag), --ack section:plan (a notice). On a terminal, "
-                                      "what is not acknowledged is asked one by one.")
+                                      "what is not acknowledged is asked one by one, the "
+                                      "patient instructions' flags (pi3#0, section:pi_meds) with "
+                                      "the note's. Where the practice requires the patient's "
+                                      "consent to the recording and none is on record, "
+                                      "--consent agreed records it (asked on a terminal); "
+                                      "--consent declined erases the visit's recording and "
+                                      "transcript and signs nothing.")
     sign.add_argument("--ack", action="append", default=[], metavar="ID",
                       help="acknowledge a flagged statement, flag or notice (repeatable)")
+    sign.add_argument("--consent", choices=("agreed", "declined"),
+                      help="the patient's answer to being recorded, as the sign dialog's "
+                           "checkbox (audited; 'declined' erases the recording)")
     sign.add_argument("--no-input", action="store_true",
                       help="never prompt, even on a terminal")
     amend = sub.add_parser("amend", help="amend a signed note (the amendment is signed at once)",
@@ -105,6 +114,7 @@ def _status(enc: Encounter) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from localscribe.vault import consent
     session = unlock(args)
     try:
         enc = _find(session, args.encounter)
@@ -115,6 +125,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                "encounter": enc.id, "status": _status(enc), "status_label": enc.status_label,
                "template": enc.template,
                "source": source, "version": version, "text": text, "checks": _checks(draft),
+               # What the practice's consent rule would refuse at signing (null: nothing).
+               "consent_needed": getattr(consent.sign_problem(session, enc.id), "value", None),
                "signed": None if signed is None else {
                    "note_id": signed.note_id, "version": signed.version,
                    "author": signed.author, "signed_at": signed.signed_at,
@@ -136,9 +148,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"\nCHECKS ({checks['summary']})")
     for line in checks["lines"]:
         print("  " + line)
-    if checks["to_acknowledge"] and not out["signed"]:
+    need = out["consent_needed"]
+    if need == "declined":
+        print("the patient declined the recording: it was erased and this visit is not signed")
+    elif (checks["to_acknowledge"] or need) and not out["signed"]:
         print("to sign: localscribe note sign " + enc.id + "".join(
-            f" --ack {i}" for i in checks["to_acknowledge"]))
+            f" --ack {i}" for i in checks["to_acknowledge"])
+            + (" --consent agreed  (the patient's consent to the recording is not on record)"
+               if need else ""))
     return 0
 
 
@@ -229,20 +246,23 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- signing
 
-def _ask(draft: Draft, acks: set[str]) -> set[str]:
-    """On a terminal, ask for each item still blocking; returns the acknowledgements given."""
+def _ask(drafts: list[tuple[str, Draft]], acks: set[str]) -> set[str]:
+    """On a terminal, ask for each item still blocking, of the note and of the patient's
+    instructions; returns the acknowledgements given."""
     from localscribe.domain import flag_id, notice_id
     given = set(acks)
-    for sec in draft.notices:
-        if notice_id(sec.key) not in given and _yes(f"{sec.title}: {sec.notice}"):
-            given.add(notice_id(sec.key))
-    for st in draft.blocking:
-        if st.id in given:
-            continue
-        for i, f in enumerate(st.flags):
-            fid = flag_id(st.id, i)
-            if f.blocking and fid not in given and _yes(f"{st.id} \"{st.text}\": {f.reason}"):
-                given.add(fid)
+    for label, draft in drafts:
+        for sec in draft.notices:
+            if notice_id(sec.key) not in given and _yes(f"{label}{sec.title}: {sec.notice}"):
+                given.add(notice_id(sec.key))
+        for st in draft.blocking:
+            if st.id in given:
+                continue
+            for i, f in enumerate(st.flags):
+                fid = flag_id(st.id, i)
+                if (f.blocking and fid not in given
+                        and _yes(f"{label}{st.id} \"{st.text}\": {f.reason}")):
+                    given.add(fid)
     return given
 
 
@@ -255,35 +275,75 @@ def _yes(item: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _known_ids(draft: Draft) -> set[str]:
+def _known_ids(drafts: list[tuple[str, Draft]]) -> set[str]:
     from localscribe.domain import flag_id, notice_id
-    ids = {notice_id(sec.key) for sec in draft.notices}
-    for st in draft.statements:
-        ids.add(st.id)
-        ids.update(flag_id(st.id, i) for i in range(len(st.flags)))
+    ids: set[str] = set()
+    for _, draft in drafts:
+        ids.update(notice_id(sec.key) for sec in draft.notices)
+        for st in draft.statements:
+            ids.add(st.id)
+            ids.update(flag_id(st.id, i) for i in range(len(st.flags)))
     return ids
 
 
+def _drafts(session: Session, eid: str) -> list[tuple[str, Draft]]:
+    """The note's draft and the patient's instructions, both signed by this command."""
+    from localscribe.instructions import store
+    out: list[tuple[str, Draft]] = []
+    draft = session.load_draft(eid)
+    if draft is not None:
+        out.append(("", draft))
+    summary = store.load(session, eid)
+    if summary is not None:
+        out.append(("patient instructions: ", summary.summary))
+    return out
+
+
+def _consent(session: Session, args: argparse.Namespace, eid: str) -> bool:
+    """Record the patient's answer where the practice's rule asks for it (vault.consent, the
+    same call as the sign dialog's checkbox). False: the patient declined, nothing to sign."""
+    from localscribe.vault import consent
+    if args.consent is not None:
+        agreed = bool(args.consent == "agreed")
+        consent.record(session, eid, agreed, after_start=True, via="cli")
+        return agreed
+    if (consent.sign_problem(session, eid) is consent.ConsentState.NOT_RECORDED
+            and sys.stdin.isatty() and not args.no_input and not args.json
+            and _yes("the patient's consent to the recording is not recorded: did the patient "
+                     "consent to it")):
+        consent.record(session, eid, True, after_start=True, via="cli")
+    return True
+
+
 def cmd_sign(args: argparse.Namespace) -> int:
+    from localscribe.vault.consent import ConsentMissing
     from localscribe.vault.encounters import PatientNotIdentified
     from localscribe.vault.session import UnacknowledgedFlags
     session = unlock(args)
     try:
         enc = _find(session, args.encounter)
-        draft = session.load_draft(enc.id)
+        drafts = _drafts(session, enc.id)
         acks = set(args.ack)
-        if draft is not None:
-            unknown = sorted(acks - _known_ids(draft))
-            if unknown:
-                raise UserError(f"no such statement, flag or notice in the draft: "
-                                f"{', '.join(unknown)} (see `localscribe note show {enc.id}`)")
-            if (draft.unacknowledged(acks) and sys.stdin.isatty() and not args.no_input
-                    and not args.json):
-                acks = _ask(draft, acks)
-            if session.latest_version(enc.id) is None and not draft.unacknowledged(acks):
-                # As in the window: what is signed is exactly the text `note show` printed.
-                text, _, _ = current_text(session, enc.id, draft)
-                session.save_note_version(enc.id, text)
+        unknown = sorted(acks - _known_ids(drafts))
+        if unknown:
+            raise UserError(f"no such statement, flag or notice in the draft: "
+                            f"{', '.join(unknown)} (see `localscribe note show {enc.id}`)")
+        if not _consent(session, args, enc.id):
+            if args.json:
+                print_json({"encounter": enc.id, "status": "declined", "signed": False})
+            else:
+                print(f"encounter {enc.id}: the patient declined; the recording and transcript "
+                      "were erased and nothing was signed")
+            return 0
+        pending = [d for _, d in drafts if d.unacknowledged(acks)]
+        if pending and sys.stdin.isatty() and not args.no_input and not args.json:
+            acks = _ask(drafts, acks)
+        draft = session.load_draft(enc.id)
+        if draft is not None and session.latest_version(enc.id) is None \
+                and not draft.unacknowledged(acks):
+            # As in the window: what is signed is exactly the text `note show` printed.
+            text, _, _ = current_text(session, enc.id, draft)
+            session.save_note_version(enc.id, text)
         try:
             note = session.sign(enc.id, acknowledged_flag_ids=sorted(acks))
         except UnacknowledgedFlags as exc:
@@ -292,6 +352,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
         except PatientNotIdentified as exc:
             raise UserError(f"not signed: {exc} (`localscribe encounters patient {enc.id} "
                             "--patient-name NAME --mrn MRN`)") from None
+        except ConsentMissing as exc:
+            raise UserError(f"not signed: {exc}") from None
     finally:
         session.lock()
     return _print_signed(args, note, "signed")

@@ -27,12 +27,19 @@ def send_encounter(session: Any, service: EhrService, eid: str, to: str) -> list
     notes = session.signed_notes(eid)
     if not notes:
         raise ValueError(f"encounter {eid} has no signed note: sign it first")
+    from localscribe.ehr.instructions_doc import carried_by, with_instructions
     from localscribe.ingest.service import with_visit
 
     jobs = []
     for note in notes:
-        # A visit started from the EHR's schedule goes back with the EHR's identifiers.
-        job = service.send(with_visit(session, note), to)
+        # A visit started from the EHR's schedule goes back with the EHR's identifiers, and
+        # the note the patient's instructions were signed with carries them.
+        note = with_instructions(session, with_visit(session, note))
+        if note.instructions and not getattr(service.connector(to), "second_document", ""):
+            # Never dropped silently: the trail says the summary did not go this way.
+            session.audit("instructions.not_sent", eid, connector=to, note_id=note.note_id,
+                          reason=carried_by(type(service.connector(to))))
+        job = service.send(note, to)
         session.record_push(eid, to, "ok" if job.state == DELIVERED else job.state,
                             note.note_id, job=job.id)
         jobs.append(job)

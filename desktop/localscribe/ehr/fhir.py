@@ -8,19 +8,25 @@ HTTP through ``requests``; TLS verification is on unless a setting turns it off,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.fhir_auth import AuthError, BearerAuth, NoAuth, SmartBackendAuth
 from localscribe.ehr.fhir_document import (ENCOUNTER_SYSTEM, NOTE_SYSTEM, DocumentOptions,
-                                           build_document_reference)
+                                           build_document_reference, validate_document_reference)
+from localscribe.ehr.instructions_doc import companion
 from localscribe.ehr.patient import logical_subject, searched_subject
 from localscribe.ehr.protocol import (BaseConnector, CheckResult, ConnectorConfig,
                                       ConnectorContext, DeliveryError, Setting, SettingsError)
 from localscribe.ehr.settings import is_loopback
 
 FHIR_JSON = "application/fhir+json"
+
+
+class _Created(NamedTuple):
+    remote_id: str
+    detail: str
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 
 
@@ -276,8 +282,24 @@ class FhirConnector(BaseConnector):
         return CheckResult(True, f"{self.base} answers FHIR {version}; credentials accepted "
                            "(authorized DocumentReference search)")
 
+    second_document = ("a second DocumentReference (LOINC 69730-0 Instructions) that "
+                       "relatesTo 'appends' the note")
+
     def push(self, note: SignedNote) -> PushReceipt:
-        return self._create(note, None)
+        receipt = self._create(note, None)
+        extra = companion(note)
+        if extra is None:
+            return receipt
+        # Sent after the note, in the same job: a failure here retries both, and the note's
+        # conditional create finds the document the first attempt made.
+        resource = self.document(extra, None)
+        resource["relatesTo"] = [{"code": "appends", "target": {
+            "reference": f"DocumentReference/{receipt.remote_id}"}}]
+        validate_document_reference(resource)
+        second = self._post(resource)
+        return self.receipt(note, remote_id=receipt.remote_id,
+                            detail=f"{receipt.detail}; patient instructions {second.remote_id} "
+                                   f"({second.detail})")
 
     def amend(self, note: SignedNote, replaces_remote_id: str) -> PushReceipt:
         return self._create(note, replaces_remote_id)
@@ -321,18 +343,19 @@ class FhirConnector(BaseConnector):
         return {"identifier": {"system": NPI_SYSTEM, "value": npi}, "display": note.author}
 
     def _create(self, note: SignedNote, replaces: str | None) -> PushReceipt:
-        resource = self.document(note, replaces)
+        return self.receipt(note, *self._post(self.document(note, replaces)))
+
+    def _post(self, resource: dict[str, Any]) -> _Created:
+        """Conditional create of ``resource`` on its identifier."""
         ident = resource["identifier"][0]
         condition = "identifier=" + quote(f"{ident['system']}|{ident['value']}", safe=":/|")
         resp = self._request("POST", "DocumentReference", json=resource,
                              headers={"Content-Type": FHIR_JSON, "If-None-Exist": condition,
                                       "Prefer": "return=representation"})
         self._raise_for(resp, "DocumentReference create")
-        remote_id = self._remote_id(resp)
         existed = resp.status_code == 200
-        return self.receipt(note, remote_id=remote_id,
-                            detail="already on the server (conditional create matched)"
-                            if existed else "created")
+        return _Created(self._remote_id(resp), "already on the server (conditional create "
+                        "matched)" if existed else "created")
 
     @staticmethod
     def _remote_id(resp: Any) -> str:

@@ -23,6 +23,7 @@ LOINC_DISPLAY = {
     "11488-4": "Consult note",
     "18842-5": "Discharge summary",
     "28570-0": "Procedure note",
+    "69730-0": "Instructions",        # the patient's after-visit summary (ehr.instructions_doc)
 }
 NOTE_SYSTEM = "urn:localscribe:note-id"
 US_CORE_PROFILE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-documentreference"

@@ -25,6 +25,7 @@ from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.fhir_document import (ENCOUNTER_SYSTEM, NOTE_SYSTEM, DocumentOptions,
                                            build_document_reference)
 from localscribe.ehr.hl7_mllp import HL7_SETTINGS, hl7_options
+from localscribe.ehr.instructions_doc import companion, companion_id
 from localscribe.ehr.hl7v2 import build_mdm
 from localscribe.ehr.patient import logical_subject, require_mrn
 from localscribe.ehr.protocol import (BaseConnector, CheckResult, ConnectorConfig,
@@ -124,8 +125,16 @@ class FileDropConnector(BaseConnector):
             return CheckResult(False, f"cannot write into {folder}: {exc.strerror or exc}")
         return CheckResult(True, f"{folder} is writable; format {self.config.get('format')}")
 
+    second_document = "a second file beside the note's, named <note id>-pi"
+
     def push(self, note: SignedNote) -> PushReceipt:
-        return self._drop(note, None)
+        receipt = self._drop(note, None)
+        extra = companion(note)
+        if extra is None:
+            return receipt
+        second = self._drop(extra, None)
+        return self.receipt(note, remote_id=receipt.remote_id,
+                            detail=f"{receipt.detail}; patient instructions {second.detail}")
 
     def housekeeping(self, note_ids: Iterable[str], now: float | None = None) -> list[str]:
         """Remove the files this connector dropped for ``note_ids`` (the outbox's delivered
@@ -137,7 +146,8 @@ class FileDropConnector(BaseConnector):
             return []
         cutoff = (time.time() if now is None else now) - hours * 3600
         removed = []
-        for note_id in sorted(set(note_ids)):
+        ids = set(note_ids)
+        for note_id in sorted(ids | {companion_id(i) for i in ids}):
             for ext in EXTENSIONS.values():     # the format may have changed since
                 path = self.folder / (_safe_name(note_id) + ext)
                 try:

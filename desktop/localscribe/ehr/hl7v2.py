@@ -26,7 +26,10 @@ from localscribe.ehr.patient import PatientDataInvalid, hl7_birth_date, name_par
 
 VERSION = "2.5"
 # LOINC document type -> HL7 table 0270 document type.
-DOC_TYPE = {"11506-3": "PR", "34117-2": "HP", "11488-4": "CN", "18842-5": "DS", "28570-0": "PN"}
+DOC_TYPE = {"11506-3": "PR", "34117-2": "HP", "11488-4": "CN", "18842-5": "DS", "28570-0": "PN",
+            # Table 0270 is user-defined and names no patient-instructions type: "PI" is this
+            # site-style code; OBX-3 carries the standard LOINC 69730-0 beside it.
+            "69730-0": "PI"}
 NPI_AUTHORITY = ["NPI", "2.16.840.1.113883.4.6", "ISO"]     # HD of the US National Provider Id
 # Setting value -> (Python codec, HL7 table 0211 name for MSH-18).
 CHARSETS = {"UTF-8": ("utf-8", "UNICODE UTF-8"), "ISO-8859-1": ("latin-1", "8859/1"),

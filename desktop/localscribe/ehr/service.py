@@ -109,8 +109,13 @@ class EhrService:
 
     def check(self, name: str) -> CheckResult:
         result: CheckResult
+        from dataclasses import replace
+
+        from localscribe.ehr.instructions_doc import carried_by
         try:
-            result = self.connector(name).check()
+            connector = self.connector(name)
+            result = connector.check()
+            result = replace(result, details=(*result.details, carried_by(type(connector))))
         except ConnectorError as exc:
             result = CheckResult(False, str(exc))
         self.audit("ehr.connector.check", object=name, outcome="ok" if result.ok else "error",

@@ -39,8 +39,8 @@ def attach_patient(session: Session, eid: str, patient: Patient, *,
                    consent: bool | None = None) -> Patient:
     """Attach ``patient`` to the unsigned encounter ``eid`` (the vault refuses a signed one).
 
-    ``consent`` True or False records the patient's answer in the audit trail, as the consent
-    question before recording does; None records nothing. A visit started from the EHR's
+    ``consent`` True or False records the patient's answer (``vault.consent.record``: a refusal
+    erases the visit's recording and transcript); None records nothing. A visit started from the EHR's
     schedule keeps the EHR's patient: its note is matched to the EHR's patient id, and a name
     typed over it would send one patient's note under another's identifiers."""
     from localscribe.ingest.service import visit_context
@@ -51,5 +51,7 @@ def attach_patient(session: Session, eid: str, patient: Patient, *,
                                   "is the EHR's and is not changed here")
     session.set_patient(eid, cleaned)
     if consent is not None:
-        session.audit("consent", eid, outcome="ok" if consent else "declined", after_start=True)
+        from localscribe.vault import consent as consent_rule
+
+        consent_rule.record(session, eid, consent, after_start=True)
     return cleaned

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from localscribe.pipeline import LiveVisit
     from localscribe.pipeline.note_edit import NoteEdit
     from localscribe.pipeline.resume import Coverage
+    from localscribe.vault.consent import ConsentState
     from localscribe.vault.session import Session
 
 # The roles an admin may give, in the order the Users tab offers them (the vault's own list).
@@ -180,8 +181,27 @@ def latest_note_text(session: Session, eid: str) -> str | None:
     return None if version is None else version.text
 
 
-def consent_recorded(session: Session, eid: str, given: bool) -> None:
-    session.audit("consent", eid, outcome="ok" if given else "declined")
+def consent_recorded(session: Session, eid: str, given: bool, *, after_start: bool = False,
+                     via: str = "") -> None:
+    """The patient's answer (``vault.consent.record``; a refusal erases the recording)."""
+    from localscribe.vault import consent
+
+    consent.record(session, eid, given, after_start=after_start, via=via)
+
+
+def consent_problem(session: Session, eid: str) -> ConsentState | None:
+    """What the practice's consent rule would refuse at signing (``vault.consent``), or None."""
+    from localscribe.vault import consent
+
+    return consent.sign_problem(session, eid)
+
+
+def instructions_summary(session: Session, eid: str) -> Draft | None:
+    """The patient's instructions signed with the note (their flags are acknowledged with it)."""
+    from localscribe.instructions import store
+
+    current = store.load(session, eid)
+    return None if current is None else current.summary
 
 
 def copy_signed_note(session: Session, eid: str, auto_clear_s: int) -> str:

@@ -538,11 +538,28 @@ class EncounterView(QWidget):
         except Exception as exc:
             self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)
             return
+        try:
+            consent = core.consent_problem(session, row.id)
+            instructions = core.instructions_summary(session, row.id)
+        except Exception as exc:
+            self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)
+            return
+        if consent is not None and consent.value == "declined":
+            self.review.show_status("Not signed: the patient declined the recording; its audio "
+                                    "and transcript were erased.", error=True)
+            return
         signer = str(getattr(self.session, "user", ""))
-        dialog = SignDialog(self.review.draft, signer, self)
-        if dialog.exec() != SignDialog.DialogCode.Accepted:
+        dialog = SignDialog(self.review.draft, signer, self, instructions=instructions,
+                            consent_needed=consent is not None)
+        accepted = dialog.exec() == SignDialog.DialogCode.Accepted
+        if dialog.declined:
+            self._consent_declined()
+            return
+        if not accepted:
             return
         try:
+            if dialog.consent_given():     # ticked in place: recorded as the consent event
+                core.consent_recorded(session, row.id, True, after_start=True, via="sign_dialog")
             note = session.sign(row.id, acknowledged_flag_ids=dialog.acknowledged())
         except Exception as exc:
             self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)
@@ -552,6 +569,27 @@ class EncounterView(QWidget):
         self.review.set_saver(None)
         self.review.set_signed(True, f"Version {getattr(note, 'version', '?')} signed by {signer}.",
                                self._can("note.push"))
+        emit(self.changed)
+
+    def _consent_declined(self) -> None:
+        """The patient declined: the core erases the recording and transcript (audited)."""
+        try:
+            session, row = self._current()
+            core.consent_recorded(session, row.id, False, after_start=True, via="sign_dialog")
+        except Exception as exc:
+            self.review.show_status(f"Not erased: {describe_error(exc)}", error=True)
+            return
+        self._refresh_row()
+        self._show_subheader()
+        self.review.set_saver(None)
+        self.review.set_transcript(Transcript())
+        self.review.tree.clear_draft()
+        self.review.draft = None
+        self.review.set_note_text("")
+        self.review.editor.setReadOnly(True)
+        self.review.sign_button.setEnabled(False)
+        self.review.show_status("The patient declined the recording: its audio, transcript and "
+                                "draft were erased (audited).")
         emit(self.changed)
 
     def _amend(self) -> None:

@@ -16,27 +16,43 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from localscribe.config import Paths
+
+Log = Callable[[str], Any]
 
 PASSPHRASE = "screenshot-only passphrase"
 SAMPLE_PATIENTS = [("Jordan Sample", "", "1980-02-29", "soap"),
-                   ("Robin Example", "DEMO-0002", "", "progress_note"),
+                   ("Robin Example", "DEMO-0002", "", "soap"),
                    ("Casey Placeholder", "DEMO-0003", "", "history_and_physical")]
 
 
-def _fill_vault(paths, profile: str, log) -> tuple[str, list[str]]:
+def _fill_vault(paths: Paths, profile: str, log: Log) -> tuple[str, list[str]]:
     from localscribe.domain import Patient
     from localscribe.models import resolve_model
     from localscribe.pipeline import scribe_file
     from localscribe.pipeline.stores import VaultVisitStore
     from localscribe.resources import asset
-    from localscribe.vault import TEST_PARAMS, Vault
+    from localscribe.vault import TEST_PARAMS, Vault, consent
 
     vault = Vault.create(paths, "admin", PASSPHRASE, kdf_params=TEST_PARAMS)
     admin = vault.unlock("admin", PASSPHRASE)
     admin.add_user("dr.patel", "clinician", PASSPHRASE)
     admin.add_user("auditor", "auditor", PASSPHRASE)
+    # Drafting with the standard model on a busy machine can outlast the 5-minute idle lock
+    # of the session the pipeline writes through.
+    admin.set_setting("session.idle_timeout_s", 86400)
     admin.lock()
+    for name in ("dr.patel", "auditor"):     # each chose their own passphrase since (else the
+        own = vault.unlock(name, PASSPHRASE)  # window opens on the forced change)
+        own.set_passphrase(name, PASSPHRASE)
+        own.lock()
     s = vault.unlock("dr.patel", PASSPHRASE)
     ids = []
     for name, mrn, dob, template in SAMPLE_PATIENTS:
@@ -47,21 +63,34 @@ def _fill_vault(paths, profile: str, log) -> tuple[str, list[str]]:
                          asr_model=asr, llm_model=llm, template="soap", data_dir=paths.data_dir)
     if getattr(result, "error", None):
         raise SystemExit(f"the sample visit failed in the pipeline: {result.error}")
-    # A second copy, signed, so the day shows more than one state.
-    scribe_file(asset("sample_visit", "visit.ogg"), VaultVisitStore(s, ids[1]), asr_model=asr,
-                llm_model=llm, template="progress_note", data_dir=paths.data_dir)
+    # A second copy of that visit, signed, so the day shows more than one state (its draft
+    # copied rather than drafted again: the standard pipeline is minutes on two cores).
+    transcript, first = s.load_transcript(ids[0]), s.load_draft(ids[0])
+    assert transcript is not None and first is not None
+    s.save_transcript(ids[1], transcript)
+    s.save_draft(ids[1], first)
+    s.set_status(ids[1], "review")
     from localscribe.ui import core
+    # The second visit's patient consented; the first's answer is not on record yet, so its
+    # sign dialog shows the consent checkbox the practice's rule asks for.
+    consent.record(s, ids[1], True, after_start=True)
     draft = s.load_draft(ids[1])
+    assert draft is not None
     s.save_note_version(ids[1], core.render_note(draft, paths.data_dir))
-    s.sign(ids[1], acknowledged_flag_ids=[st.id for st in draft.flagged])
+    s.sign(ids[1], acknowledged_flag_ids=draft.unacknowledged(set()))   # flags and notices
     s.lock()
     vault.close()
     return ids[0], ids
 
 
-def render(out: Path, profile: str, log=print) -> list[Path]:
-    from PySide6.QtCore import QEventLoop, QTimer
+def _app() -> QApplication:
     from PySide6.QtWidgets import QApplication
+
+    return cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
+
+
+def render(out: Path, profile: str, log: Log = print) -> list[Path]:
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from localscribe.config import resolve_paths
     from localscribe.pipeline import events as ev
@@ -72,8 +101,7 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
     from localscribe.ui.sign_dialog import SignDialog
     from localscribe.ui import core
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    style.apply(app)
+    style.apply(_app())
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
@@ -83,7 +111,7 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    def shot(widget, name: str) -> None:
+    def shot(widget: QWidget, name: str) -> None:
         settle()
         path = out / f"{name}.png"
         if not widget.grab().save(str(path)):
@@ -118,6 +146,7 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
         w.open_encounter(ids[2])
         enc = w.encounter
         enc.panel.set_devices([core.InputDevice(0, "USB conference microphone (example)", True)])
+        assert w.session is not None
         transcript = w.session.load_transcript(review_id)
         for seg in (transcript.segments if transcript else [])[:9]:
             enc.bridge.post(ev.SegmentAdded(seg))
@@ -138,7 +167,9 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
         if flagged is not None:
             enc.review.tree.select_statement(flagged.id)
             shot(w, "07-review-flag")
-        sign = SignDialog(draft, "dr.patel", w)
+        sign = SignDialog(draft, "dr.patel", w,
+                          instructions=core.instructions_summary(w.session, review_id),
+                          consent_needed=core.consent_problem(w.session, review_id) is not None)
         sign.show()
         shot(sign, "08-sign")
         sign.close()
@@ -162,10 +193,9 @@ def render(out: Path, profile: str, log=print) -> list[Path]:
     return written
 
 
-def render_scorecard(out: Path, log=print) -> Path:
+def render_scorecard(out: Path, log: Log = print) -> Path:
     """The Scorecard screen over eight scripted weeks of a fictional practice (no models)."""
     from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
 
     from localscribe.config import resolve_paths
     from localscribe.scorecard import demo
@@ -173,8 +203,7 @@ def render_scorecard(out: Path, log=print) -> Path:
     from localscribe.ui.main_window import MainWindow
     from localscribe.ui.prefs import UiPrefs
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    style.apply(app)
+    style.apply(_app())
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="localscribe-scorecard-") as tmp:
         paths = resolve_paths(Path(tmp) / "data", os.environ.get("LOCALSCRIBE_MODELS_DIR"))
@@ -185,7 +214,7 @@ def render_scorecard(out: Path, log=print) -> Path:
         w.show()
         w.unlock("auditor", PASSPHRASE)
         w.runner.wait(60000)           # the audit page's security report, built on unlock
-        w.show_scorecard()
+        w.show_scorecard()    # type: ignore[attr-defined]  # added by scorecard_view.install
         loop = QEventLoop()
         QTimer.singleShot(300, loop.quit)
         loop.exec()

@@ -38,6 +38,7 @@ class EncounterStatus(str, Enum):
     SEND_PENDING = "send_pending"
     SEND_FAILED = "send_failed"
     AMENDED = "amended"
+    DECLINED = "declined"         # the patient declined the recording: it was erased (vault.consent)
 
     def __str__(self) -> str:
         return self.value
@@ -53,6 +54,7 @@ _LABELS = {
     S.DRAFTING: "Drafting", S.REVIEW: "Needs review", S.INTERRUPTED: "Interrupted (audio kept)",
     S.FAILED: "Not drafted (audio kept)", S.SIGNED: "Signed", S.SENT: "Sent",
     S.SEND_PENDING: "Send pending", S.SEND_FAILED: "Send failed", S.AMENDED: "Amended",
+    S.DECLINED: "Consent declined (recording erased)",
 }
 # A run that ended without a draft leaves "review" with only a transcript (cancelled, no
 # speech, the note engine failed): nothing to review, and the audio can be drafted again.

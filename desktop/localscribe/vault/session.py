@@ -20,7 +20,7 @@ from localscribe.config import Paths
 from localscribe.domain import Draft, Patient, SignedNote, Transcript
 from localscribe.scorecard import edits as scorecard_edits
 from localscribe.vault import egress_authority as egress  # the allowlist capability
-from localscribe.vault import (audio_spool, audit_anchor, crypto, integrity, keys,
+from localscribe.vault import (audio_spool, audit_anchor, consent, crypto, integrity, keys,
                                lock_request, retention, roles, users, visit_lease)
 from localscribe.vault import settings as settings_mod
 from localscribe.vault.audit import AuditEvent, AuditLog, VerifyResult
@@ -399,6 +399,12 @@ class Session(AdminOps):
         except PatientNotIdentified as exc:
             self.audit("sign", eid, "refused", reason="patient_not_identified",
                        missing=exc.problem)
+            raise
+        try:    # the practice's consent rule, in the same place as the identity rule
+            consent.require(self.vault.db, eid, bool(self._setting(consent.REQUIRED)),
+                            consent.verifier(self.vault.vault_id, self._public_keys()))
+        except consent.ConsentMissing as exc:
+            self.audit("sign", eid, "refused", reason=f"consent_{exc.state.value}")
             raise
         draft = self._encounters.load_draft(eid)
         acknowledged = set(acknowledged_flag_ids)

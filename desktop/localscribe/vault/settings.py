@@ -21,6 +21,7 @@ from localscribe.vault.db import transaction
 IDLE_TIMEOUT = "session.idle_timeout_s"
 EGRESS_ALLOW = "egress.allow"
 KEYRING_ALLOWED = "security.keyring_unlock_allowed"
+CONSENT_REQUIRED = "consent.required_before_signing"   # the rule: vault.consent
 
 DEFAULTS: dict[str, Any] = {
     "retention.audio_days": 0,
@@ -28,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     IDLE_TIMEOUT: 300,
     EGRESS_ALLOW: [],
     KEYRING_ALLOWED: False,
+    CONSENT_REQUIRED: True,
 }
 _MISSING = object()
 
@@ -47,7 +49,7 @@ def validate(key: str, value: Any) -> Any:
         if not isinstance(value, list):
             raise ValueError(f"{key} must be a list of host[:port] entries")
         value = [str(Endpoint.parse(str(v))) for v in value]
-    if key == KEYRING_ALLOWED and not isinstance(value, bool):
+    if key in (KEYRING_ALLOWED, CONSENT_REQUIRED) and not isinstance(value, bool):
         raise ValueError(f"{key} must be true or false")
     json.dumps(value)
     return value
