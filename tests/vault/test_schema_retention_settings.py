@@ -99,8 +99,15 @@ def test_records_purged_when_policy_set(vault):
     raw = sqlite3.connect(vault.paths.vault_db)
     raw.execute("UPDATE encounters SET signed_at=? WHERE id=?", (old, eid))
     raw.commit()
+    sealed = [bytes(r[0])[:64] for r in raw.execute(
+        "SELECT body FROM note_versions WHERE encounter_id=?", (eid,))]
+    assert sealed
     assert admin.run_retention()["records"] == [eid]
     assert raw.execute("SELECT COUNT(*) FROM note_versions").fetchone()[0] == 0
+    # Gone from the file and its write-ahead log, not only from the table.
+    on_disk = b"".join(p.read_bytes() for p in vault.paths.vault_db.parent.iterdir()
+                       if p.name.startswith(vault.paths.vault_db.name))
+    assert not any(c in on_disk for c in sealed)
     # outside a retention purge, history stays append-only
     eid2 = _recorded_signed(doc)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):

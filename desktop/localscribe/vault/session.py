@@ -502,4 +502,8 @@ class Session(AdminOps):
             audio_spool.purge_audio(self.vault.paths.audio_dir, eid)
             self._encounters.purge_records(eid)
             self.audit("purge", eid, what="records", records_days=policy.records_days)
+        if records:
+            # secure_delete overwrote the rows' pages; the write-ahead log keeps them as they
+            # were until a checkpoint (as for a declined visit, vault/consent.py).
+            self.vault.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return {"audio": audio, "records": records}
