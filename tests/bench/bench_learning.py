@@ -6,8 +6,8 @@ what they sign?
 
 History: the ACI-Bench ``train`` encounters replayed as one clinician's signings, their
 reference notes as what was signed (laid out under the template's headings, as a signed note
-is). A train encounter found in ``--history-drafts`` (a ``bench_quality.py --save`` file; one
-signing per saved draft) is a draft/signed pair; ``--draft-history N`` drafts N more with the
+is). A train encounter found in ``--history-drafts`` (a ``bench_quality.py --save`` file; its
+first saved draft) is a draft/signed pair; ``--draft-history N`` drafts N more with the
 model; every other one is a signed note without a draft (lengths and negatives only: no
 phrase swap or deleted section can be learned without the draft).
 Then K ``valid`` encounters are drafted twice in one run, without and with the learned profile
@@ -87,7 +87,8 @@ def load_drafts(path: Path | None) -> dict[str, list[Draft]]:
     if path:
         for line in path.read_text(encoding="utf-8").splitlines():
             rec = json.loads(line)
-            out.setdefault(rec["encounter"], []).append(Draft.from_dict(rec["draft"]))
+            # One signing per visit: the first draft saved for it (bench_quality's first mode).
+            out.setdefault(rec["encounter"], [Draft.from_dict(rec["draft"])])
     return out
 
 

@@ -54,8 +54,8 @@ def request_note(profile: StyleProfile, spec: SectionSpec) -> str:
     return ""
 
 
-def _cased(replacement: str, original: str) -> str:
-    if original[:1].isupper() and replacement[:1].islower():
+def _cased(replacement: str, starts_sentence: bool) -> str:
+    if starts_sentence and replacement[:1].islower():
         return replacement[:1].upper() + replacement[1:]
     return replacement
 
@@ -74,5 +74,7 @@ def rewrite(profile: StyleProfile, text: str) -> tuple[str, int]:
     def swap(m: re.Match[str]) -> str:
         nonlocal made
         made += 1
-        return _cased(table[" ".join(m.group(1).lower().split())], m.group(1))
+        before = text[:m.start()].rstrip()
+        return _cased(table[" ".join(m.group(1).lower().split())],
+                      not before or before.endswith((".", "!", "?")))
     return pattern.sub(swap, text), made

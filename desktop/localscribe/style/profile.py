@@ -6,8 +6,10 @@ that visit, a habit shows in many. Thresholds, and why:
 - length: each section's signed length, relative to the visit's length on the same curve as
   ``draft.sections.fit_to_visit`` (a short visit gets a short note), median over the notes;
 - skip a section: the clinician deleted what the draft wrote there in at least
-  ``HABIT_SHARE`` of the notes whose draft had it (and in ``k`` of them);
-- always write a section: they wrote it themselves where the draft left it empty, as often;
+  ``HABIT_SHARE`` of the notes whose draft had it (and in ``k`` of them), and it is empty in
+  as many of all their signed notes;
+- always write a section: they wrote it themselves where the draft left it empty, as often,
+  and it is filled in as many of all their signed notes;
 - negatives: one form ("Denies X." / "No X." / "Negative for X.") in ``HABIT_SHARE`` of the
   negatives they signed;
 - a phrase swap: the same draft phrase replaced by the same signed phrase in ``k`` notes, and
@@ -200,8 +202,13 @@ def learn(history: StyleHistory, k: int = MIN_NOTES) -> StyleProfile:
     sections = []
     for key, st in history.sections.items():
         words = statistics.median(st.lengths) if len(st.lengths) >= k else None
-        skip = st.drafted >= k and st.deleted >= HABIT_SHARE * st.drafted
-        always = st.left_empty >= k and st.added >= HABIT_SHARE * st.left_empty
+        # Both also need the signed notes themselves to agree: a section the clinician writes
+        # in most of their notes is not one they "always delete", whatever a few drafts showed.
+        empty_share = sum(1 for x in st.lengths if x == 0) / max(len(st.lengths), 1)
+        skip = (st.drafted >= k and st.deleted >= HABIT_SHARE * st.drafted
+                and empty_share >= HABIT_SHARE)
+        always = (st.left_empty >= k and st.added >= HABIT_SHARE * st.left_empty
+                  and 1 - empty_share >= HABIT_SHARE)
         sections.append(SectionStyle(key, words, skip, always and not skip))
     wps = (statistics.median(history.words_per_sentence) if len(history.words_per_sentence) >= k
            else DEFAULT_WORDS_PER_SENTENCE)
