@@ -144,3 +144,25 @@ def test_a_row_copied_to_another_clinician_fails_to_open_and_signing_still_works
     other.lock()
     failed = [e for e in _events(vdir, "style.learned") if e.actor == "doc2"]
     assert [(e.outcome, e.details["error"]) for e in failed] == [("error", "TamperError")]
+
+
+def test_drafting_uses_the_clinicians_own_style_and_never_fails_a_draft(vdir):
+    _add_clinician(vdir, "doc2")
+    s = vdir.session("doc")
+    assert store.drafting_style(s) is None                   # nothing learned yet
+    for i in range(3):
+        _sign(s, i)
+    assert store.drafting_style(s) == store.profile(s)
+    s.lock()
+    asst = vdir.session("asst")
+    assert store.drafting_style(asst) is None                # an assistant's drafts: no style
+    asst.lock()
+    raw = sqlite3.connect(vdir.paths.vault_db)
+    raw.execute("UPDATE style_profiles SET body = X'00'")    # damaged: the draft goes on
+    raw.commit()
+    raw.close()
+    s = vdir.session("doc")
+    assert store.drafting_style(s) is None
+    s.lock()
+    (ev,) = _events(vdir, "style.apply")
+    assert (ev.outcome, ev.details["error"]) == ("error", "TamperError")

@@ -130,3 +130,19 @@ def learn_from_signing(session: Any, eid: str, draft: Draft | None, note: Signed
             session.audit("style.learned", eid, "error", error=type(exc).__name__)
         except Exception:  # noqa: BLE001 - a locked session cannot audit; signing still stands
             pass
+
+
+def drafting_style(session: Any) -> StyleProfile | None:
+    """The style a draft for the signed-in user follows: a clinician's learned profile, None
+    for any other role or when there is nothing learned. Never fails a draft: a history that
+    cannot be read is audited (by kind) and the draft is written without a style."""
+    from localscribe.vault.roles import allows
+
+    if not allows(session.role, roles.STYLE_OWN):
+        return None
+    try:
+        learned = profile(session)
+    except Exception as exc:  # noqa: BLE001 - drafting goes on without the style
+        session.audit("style.apply", session.user, "error", error=type(exc).__name__)
+        return None
+    return None if learned.empty else learned
