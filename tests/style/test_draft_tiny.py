@@ -27,8 +27,8 @@ def engine():
     from localscribe.models import resolve_model
     try:
         model = resolve_model("llm", "tiny")
-    except Exception as exc:  # noqa: BLE001 - the reason is the skip's message
-        pytest.skip(f"the tiny profile's note model is not installed here: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the message says what is missing
+        pytest.fail(f"the tiny models must be installed for this test: {exc}")
     return LlamaEngine(model, n_ctx=2048, n_threads=1)
 
 
