@@ -156,8 +156,9 @@ def summarize(per: dict[str, list[dict]]) -> None:
         base, styled = ({r["encounter"]: r for r in recs} for recs in per.values())
         for m in METRICS:
             diffs = [styled[e][m] - base[e][m] for e in done]
+            per_note = ", ".join(f"{e} {d:+.2f}" for e, d in zip(done, diffs))
             print(f"difference (styled - none) {m}: mean {statistics.mean(diffs):+.2f}, median "
-                  f"{statistics.median(diffs):+.2f}, per note " + ", ".join(f"{e} {d:+.2f}" for e, d in zip(done, diffs)))
+                  f"{statistics.median(diffs):+.2f}, per note {per_note}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     profile = learn(history, args.k)
     print(f"history: {len(train)} ACI-Bench train encounters, {counts['signings']} signings "
           f"({counts['with_draft']} with a draft, {counts['reference_only']} reference only), k={args.k}; "
-          f"model {engine.model_path.name}, template {template.key}, valid {', '.join(r['encounter_id'] for r in valid)}",
+          f"model {engine.model_path.name}, template {template.key}, "
+          f"valid {', '.join(r['encounter_id'] for r in valid)}",
           flush=True)
     print("learned style:\n  " + "\n  ".join(profile.describe() or ["(nothing)"]), flush=True)
     if out:

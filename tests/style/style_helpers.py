@@ -27,7 +27,8 @@ def draft(i: int) -> Draft:
             st("S3", "Pain in the left knee.")]),
         Section("objective", "OBJECTIVE", [st("O1", "Lungs are clear.")]),
         Section("assessment", "ASSESSMENT", []),
-        Section("plan", "PLAN", [st("P1", "Take ibuprofen 400 milligrams twice a day."), st("P2", "Ice the knee 3 times a day.")]),
+        Section("plan", "PLAN", [st("P1", "Take ibuprofen 400 milligrams twice a day."),
+                                 st("P2", "Ice the knee 3 times a day.")]),
     ], model_sha256="m" * 64, prompt_sha256="p" * 64)
 
 

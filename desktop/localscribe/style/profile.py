@@ -218,7 +218,11 @@ def learn(history: StyleHistory, k: int = MIN_NOTES) -> StyleProfile:
         form, n = max(history.negatives.items(), key=lambda kv: (kv[1], kv[0]))
         if n >= HABIT_SHARE * total and form in NegativeForm.ALL:
             negative = form
-    swaps = tuple(sorted(tuple(key.split("\t", 1)) for key, (n, kept) in history.swaps.items()  # type: ignore[misc]
-                         if n >= k and kept < n))
+    learned: list[tuple[str, str]] = []
+    for key, (n, kept) in history.swaps.items():
+        draft, _, signed = key.partition("\t")
+        if n >= k and kept < n:
+            learned.append((draft, signed))
+    swaps = tuple(sorted(learned))
     return StyleProfile(notes=history.notes, sections=tuple(sections), words_per_sentence=wps,
                         negative=negative, swaps=swaps)

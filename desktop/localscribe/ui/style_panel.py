@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 def _load(session: Session) -> tuple[int, list[str]]:
     from localscribe.style import store
+    from localscribe.style.profile import learn
 
     history = store.history(session)
-    return history.notes, store.learn(history).describe()
+    return history.notes, learn(history).describe()
 
 
 def _reset(session: Session) -> int:
