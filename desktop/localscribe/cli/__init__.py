@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "localscribe.cli.ehr_cmd",
     "localscribe.cli.scorecard_cmd",
     "localscribe.cli.instructions_cmd",
+    "localscribe.cli.style_cmd",
 )
 
 

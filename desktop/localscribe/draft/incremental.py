@@ -16,11 +16,13 @@ deterministic code the verifier can trust.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol
 
 from localscribe.domain import Draft, Section, Segment, Transcript
 from localscribe.draft import prompt as P
@@ -29,7 +31,9 @@ from localscribe.draft import sections as SX
 from localscribe.draft.decoding import DecodeControls
 from localscribe.draft.engine import Generation, LlamaEngine
 from localscribe.draft.schema import SectionBudget, build_grammar, parse_note
-from localscribe.draft.templates import Template
+from localscribe.draft.templates import SectionSpec, Template
+from localscribe.style import apply as STYLE
+from localscribe.style.profile import StyleProfile
 from localscribe.verify.align import align as align_evidence
 
 
@@ -43,6 +47,15 @@ class DraftMode(str, Enum):
 
 
 DEFAULT_MODE = DraftMode.SECTIONS
+TextSink = Callable[[str], None]
+
+
+class _Writer(Protocol):
+    """One section's turn, written again from a token position (``_rewrite_blocked``)."""
+
+    def __call__(self, prefix: Sequence[int] = ..., avoid: Collection[int] = ..., *,
+                 on_text: TextSink | None = ..., should_stop: Callable[[], bool] | None = ...,
+                 words: tuple[str, ...] = ..., start: int = ...) -> Generation: ...
 
 
 @dataclass
@@ -62,6 +75,8 @@ class DraftStats:
     rewrite_tokens: int = 0          # tokens generated for those second tries
     rewrites_empty: int = 0          # retries that wrote no sentence (the blocked one stayed)
     prefix: str = ""                 # how the fixed prompt prefix reached the cache
+    style_swaps: int = 0             # clinician's phrase swaps made (style.apply.rewrite)
+    style_skipped: list[str] = field(default_factory=list)   # sections the style does not draft
     generations: list[Generation] = field(default_factory=list)
 
     @property
@@ -85,12 +100,15 @@ class IncrementalDrafter:
                  align: Callable[[str, Transcript], list[str]] | None = None,
                  prefix_cache: bool = True, recheck: bool = True, fit: bool = True,
                  blocker: Callable[[Transcript, Callable[[str, Transcript], list[str]]],
-                                   Callable[[str], bool]] = RC.verifier_blocks):
+                                   Callable[[str], object]] = RC.verifier_blocks,
+                 style: StyleProfile | None = None):
         """``recheck``: in the per-section modes, write again a sentence that ``blocker``
         (by default the note verifier) blocks (``draft.recheck``). ``max_tokens``: generated
         tokens per note (default: the template's ``note_tokens``), shared among its sections by
-        their statement caps."""
+        their statement caps. ``style``: the clinician's learned style (``localscribe.style``),
+        applied in the per-section modes."""
         self.engine = engine
+        self.style = style if style is not None and not style.empty else None
         self.template = template
         self.mode = DraftMode(mode)
         self.controls = controls if controls is not None else (
@@ -172,9 +190,19 @@ class IncrementalDrafter:
             written = self._generate_prose(chunk, on_text)
         else:
             written = self._generate_sections(chunk, on_text)
-        return SX.to_sections(self.template, written, transcript, self.align)
+        if self.style is not None:
+            # The clinician's phrase swaps, by code, before evidence is linked and before the
+            # verifier runs: what is verified is what the clinician will read.
+            swapped = [STYLE.rewrite(self.style, w.text) for w in written]
+            self.stats.style_swaps += sum(n for _, n in swapped)
+            written = [SX.SectionText(w.key, t, w.finished) for w, (t, _) in zip(written, swapped)]
+        sections = SX.to_sections(self.template, written, transcript, self.align)
+        for sec in sections:
+            if sec.key in self.stats.style_skipped:
+                sec.notice = ""       # not drafted by the clinician's choice: nothing to confirm
+        return sections
 
-    def _generate_lines(self, chunk: _Chunk, on_text) -> list[Section]:
+    def _generate_lines(self, chunk: _Chunk, on_text: TextSink | None) -> list[Section]:
         labels = P.labels_for(chunk.segments, chunk.first_index)
         grammar = build_grammar(self.template, list(labels))
         gen = self._record(self.engine.generate(
@@ -186,7 +214,7 @@ class IncrementalDrafter:
         limits = self._section_budget.limits
         return [b - a for a, b in zip((0,) + limits[:-1], limits)]
 
-    def _generate_sections(self, chunk: _Chunk, on_text) -> list[SX.SectionText]:
+    def _generate_sections(self, chunk: _Chunk, on_text: TextSink | None) -> list[SX.SectionText]:
         written: list[SX.SectionText] = []
         base = self._section_context(chunk)
         context = list(base)
@@ -197,6 +225,14 @@ class IncrementalDrafter:
         for i, (spec, share) in enumerate(zip(self.template.sections, self._shares())):
             if self.fit and not self._done:       # a chunk of a long visit is not a short visit
                 spec = SX.fit_to_visit(spec, words)
+            if self.style is not None:
+                styled = self._style_spec(i, spec, words)
+                if styled is None:
+                    if spec.key not in self.stats.style_skipped:
+                        self.stats.style_skipped.append(spec.key)
+                    written.append(SX.SectionText(spec.key, SX.NONE_WORD, True))
+                    continue
+                spec = styled
             if not spec.min_statements and SX.discussed(spec, transcript):
                 # The visit spoke to this section (its cues): "None." is not an answer here.
                 spec = dataclasses.replace(spec, min_statements=1)
@@ -210,8 +246,10 @@ class IncrementalDrafter:
             rules.new_section()
             base_seen = set(rules.seen)
 
-            def write(prefix=(), avoid=(), spec=spec, tokens=tokens, share=share, on_text=on_text,
-                      should_stop=None, words=(), start=0):
+            def write(prefix: Sequence[int] = (), avoid: Collection[int] = (), spec: SectionSpec = spec,
+                      tokens: list[int] = tokens, share: int = share, on_text: TextSink | None = on_text,
+                      should_stop: Callable[[], bool] | None = None, words: tuple[str, ...] = (),
+                      start: int = 0) -> Generation:
                 return self._record(self.engine.generate(
                     tokens, SX.build_grammar(spec), max_tokens=share + SX.SENTENCE_TOKENS + 10,
                     on_text=on_text, gate=RC.avoid_words(rules.gate, start, words), controls=self.controls,
@@ -232,17 +270,32 @@ class IncrementalDrafter:
             context = tokens + list(gen.tokens)
         return written
 
+    def _style_spec(self, i: int, spec: SectionSpec, words: int) -> SectionSpec | None:
+        """The section under the clinician's style (None: not drafted). Its length replaces
+        the generic fit, except in the chunks of a long visit, which keep their caps."""
+        assert self.style is not None     # only called with a style
+        styled = STYLE.section_spec(self.style, self.template.sections[i], words)
+        if styled is None or not self._done:
+            return styled
+        return dataclasses.replace(spec, min_statements=max(spec.min_statements, styled.min_statements))
+
     def _section_context(self, chunk: _Chunk) -> list[int]:
         """What each section's turn follows: the prompt head and the transcript (a subclass
         may add to it, e.g. the signed note for the patient's summary)."""
         return list(chunk.tokens)
 
-    def _section_request(self, spec, *, first: bool) -> str:
+    def _section_request(self, spec: SectionSpec, *, first: bool) -> str:
         """The turn that asks for one section (``sections.request_text``; a subclass may ask
         in its own words)."""
-        return SX.request_text(spec, first=first)
+        text = SX.request_text(spec, first=first)
+        note = STYLE.request_note(self.style, spec) if self.style is not None else ""
+        if note:
+            head, end, tail = text.rpartition("<|im_end|>")
+            text = head + note + end + tail
+        return text
 
-    def _rewrite_blocked(self, gen: Generation, write, blocks, rules: SX.SentenceRules,
+    def _rewrite_blocked(self, gen: Generation, write: _Writer, blocks: Callable[[str], object],
+                         rules: SX.SentenceRules,
                          base_seen: set[str]) -> tuple[Generation, set[str]]:
         """Write again each sentence of the section that the verifier blocks (``draft.recheck``):
         the model restarts at the sentence's first token and writes one sentence; the
@@ -275,7 +328,7 @@ class IncrementalDrafter:
             rules.restart(base_seen, kept, rejected)
             new_text: list[str] = []
 
-            def one_sentence(new_text=new_text) -> bool:
+            def one_sentence(new_text: list[str] = new_text) -> bool:
                 # A full stop followed by a space or the line's end closes the sentence.
                 return re.search(r"\.\s|\n", "".join(new_text)) is not None
             head = len(b"".join(pieces[:k]).decode("utf-8", "replace"))
@@ -308,7 +361,7 @@ class IncrementalDrafter:
         return (f"\nWrite the note under exactly these headings, in this order:\n{headings}\n"
                 "<|im_end|>\n<|im_start|>assistant\n")
 
-    def _generate_prose(self, chunk: _Chunk, on_text) -> list[SX.SectionText]:
+    def _generate_prose(self, chunk: _Chunk, on_text: TextSink | None) -> list[SX.SectionText]:
         specs = self.template.sections
         grammar = SX.build_note_grammar(self.template)
         limits = self._section_budget.limits
@@ -316,7 +369,7 @@ class IncrementalDrafter:
                                  numbers=SX.spoken_numbers(Transcript(segments=list(chunk.segments))))
         section = [0]
 
-        def gate(text: str, generated: int):
+        def gate(text: str, generated: int) -> Callable[[bytes], bool] | None:
             k = max(0, min(len(specs) - 1, sum(1 for ln in text.split("\n") if ln.strip() in
                                                {s.title for s in specs}) - 1))
             if k != section[0]:
@@ -328,7 +381,9 @@ class IncrementalDrafter:
         gen = self._record(self.engine.generate(
             chunk.tokens + self._tail, grammar, max_tokens=self._hard_cap, on_text=on_text,
             gate=gate, controls=self.controls))
-        written, current, lines = [], None, []
+        written: list[SX.SectionText] = []
+        current: str | None = None
+        lines: list[str] = []
         titles = {s.title: s.key for s in specs}
         for line in gen.text.split("\n"):
             if line.strip() in titles:
@@ -363,6 +418,10 @@ class IncrementalDrafter:
         self.stats.repeats_removed = removed
         prompt_hash = (P.prompt_sha256(self.template) if self.mode is DraftMode.LINES
                        else SX.prompt_sha256(self.template, self.mode.value))
+        if self.style is not None:
+            # A styled draft names its style too (a fingerprint, never the rules' words).
+            prompt_hash = hashlib.sha256(f"{prompt_hash}\x00style:{self.style.fingerprint()}"
+                                         .encode()).hexdigest()
         return Draft(template=self.template.key, sections=sections,
                      model_sha256=self.engine.model_sha256, prompt_sha256=prompt_hash)
 
@@ -411,10 +470,12 @@ def draft_transcript(engine: LlamaEngine, transcript: Transcript, template: Temp
                      controls: DecodeControls | None = None,
                      align: Callable[[str, Transcript], list[str]] | None = None,
                      on_text: Callable[[str], None] | None = None,
-                     recheck: bool = True, fit: bool = True) -> tuple[Draft, DraftStats]:
+                     recheck: bool = True, fit: bool = True,
+                     style: StyleProfile | None = None) -> tuple[Draft, DraftStats]:
     """One-shot drafting of a finished transcript (the CLI and the naive baseline)."""
     drafter = IncrementalDrafter(engine, template, max_tokens=max_tokens, prefill=False, mode=mode,
-                                 controls=controls, align=align, recheck=recheck, fit=fit)
+                                 controls=controls, align=align, recheck=recheck, fit=fit,
+                                 style=style)
     drafter.feed(transcript.segments)
     draft = drafter.finish(on_text=on_text)
     return draft, drafter.stats

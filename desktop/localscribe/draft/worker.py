@@ -36,6 +36,7 @@ class WorkerConfig:
     n_threads: int | None = None
     lookahead: int = 0
     max_tokens: int | None = None  # None: the template's note_tokens
+    style: Any = None               # the clinician's learned StyleProfile (localscribe.style)
 
 
 def _serve(cfg: WorkerConfig, requests: Queue[Any], events: Queue[Event]) -> None:
@@ -48,7 +49,7 @@ def _serve(cfg: WorkerConfig, requests: Queue[Any], events: Queue[Event]) -> Non
 
         template = load_template(cfg.template, Path(cfg.data_dir) if cfg.data_dir else None)
         engine = LlamaEngine(cfg.model, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, lookahead=cfg.lookahead)
-        drafter = IncrementalDrafter(engine, template, max_tokens=cfg.max_tokens)
+        drafter = IncrementalDrafter(engine, template, max_tokens=cfg.max_tokens, style=cfg.style)
     except Exception as exc:  # noqa: BLE001 - any start-up failure must reach the caller as a message
         child_failed(events, str(exc))
         return
@@ -72,7 +73,7 @@ def _serve(cfg: WorkerConfig, requests: Queue[Any], events: Queue[Event]) -> Non
                     "stop_prompt_tokens": s.stop_prompt_tokens, "stop_generated": s.stop_generated,
                     "stop_decoded": s.stop_decoded, "stop_prompt_s": s.stop_prompt_s,
                     "stop_gen_s": s.stop_gen_s, "finished": s.finished}))
-                drafter = IncrementalDrafter(engine, template, max_tokens=cfg.max_tokens)
+                drafter = IncrementalDrafter(engine, template, max_tokens=cfg.max_tokens, style=cfg.style)
                 segments = []
             elif kind == "close":
                 return

@@ -41,9 +41,10 @@ def transcriber_factory(asr_model: ModelRef, *, channel_map: dict[int, str] | No
 
 
 def drafter_factory(llm_model: ModelRef, template: str, *, data_dir: Path | None = None,
-                    n_threads: int | None = None) -> Callable[[], WorkerDrafter]:
+                    n_threads: int | None = None, style: Any = None) -> Callable[[], WorkerDrafter]:
     def make() -> WorkerDrafter:
         config = WorkerConfig(model=llm_model, template=template,
-                              data_dir=str(data_dir) if data_dir else None, n_threads=n_threads)
+                              data_dir=str(data_dir) if data_dir else None, n_threads=n_threads,
+                              style=style)
         return WorkerDrafter(DraftWorker(config))
     return make

@@ -27,8 +27,9 @@ def _generate(session: Session, eid: str, template: str, profile: str, paths: Pa
         raise ValueError("this encounter has no transcript to draft from")
     on_event(ev.StateChanged("drafting"))
     on_event(ev.Progress("loading the note model"))
+    from localscribe.style.store import drafting_style   # the clinician's learned style
     drafter = drafter_factory(resolve_model("llm", profile, paths), template,
-                              data_dir=paths.data_dir)()
+                              data_dir=paths.data_dir, style=drafting_style(session))()
     try:
         drafter.feed(transcript.segments)
         on_event(ev.Progress("drafting"))

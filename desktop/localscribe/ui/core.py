@@ -353,12 +353,14 @@ def live_visit(session: Session, eid: str, *, profile: str, template: str, sourc
                on_event: Callable[[object], None], paths: Paths) -> LiveVisit:
     """A live visit over the vault, wired the way the pipeline's own `scribe_file` wires one."""
     from localscribe.pipeline import LiveVisit, VaultVisitStore, engines
+    from localscribe.style.store import drafting_style   # the clinician's learned style
 
     return LiveVisit(
         source, VaultVisitStore(session, eid),
         transcriber_factory=engines.transcriber_factory(resolve_model("asr", profile, paths)),
         drafter_factory=engines.drafter_factory(resolve_model("llm", profile, paths), template,
-                                                data_dir=paths.data_dir),
+                                                data_dir=paths.data_dir,
+                                                style=drafting_style(session)),
         on_event=on_event)
 
 

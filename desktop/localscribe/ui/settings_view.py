@@ -18,6 +18,7 @@ from localscribe.config import PROFILES, Paths
 from localscribe.ui import core
 from localscribe.ui.connectors_panel import ConnectorsPanel
 from localscribe.ui.prefs import UiPrefs
+from localscribe.ui.style_panel import StylePanel
 from localscribe.ui.workers import TaskRunner, describe_error
 from localscribe.ui.qtcompat import emit
 
@@ -71,6 +72,7 @@ class SettingsView(QWidget):
         self.tabs.addTab(self._connectors_tab(), "&Connectors")
         self.account_tab = self._account_tab()
         self.tabs.addTab(self.account_tab, "&Your passphrase")
+        self.tabs.addTab(StylePanel(self.runner, lambda: self.session), "Your &drafting style")
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.tabs, 1)

@@ -43,10 +43,11 @@ AUDIT_READ = "audit.read"
 AUDIT_EXPORT = "audit.export"
 SECURITY_REPORT = "security.report"
 SCORECARD_READ = "scorecard.read"  # the practice scorecard: counts and times, never PHI
+STYLE_OWN = "style.own"          # learn from, see and reset one's own drafting style
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.CLINICIAN: frozenset({PHI_READ, PHI_WRITE, RECORD, NOTE_SIGN, NOTE_COPY, NOTE_PUSH,
-                               SECRETS_USE}),
+                               SECRETS_USE, STYLE_OWN}),
     Role.ASSISTANT: frozenset({PHI_READ, PHI_WRITE, RECORD}),
     Role.AUDITOR: frozenset({AUDIT_READ, AUDIT_EXPORT, SECURITY_REPORT, SCORECARD_READ}),
     Role.ADMIN: frozenset({USERS_MANAGE, SETTINGS_MANAGE, SECRETS_MANAGE, SECRETS_USE,
@@ -62,6 +63,7 @@ _PHRASES = {
     USERS_MANAGE: "manage users", AUDIT_READ: "read the audit trail",
     AUDIT_EXPORT: "export the audit trail", SECURITY_REPORT: "run the security report",
     SCORECARD_READ: "read the practice scorecard",
+    STYLE_OWN: "learn, see or reset a drafting style",
 }
 
 

@@ -418,6 +418,8 @@ class Session(AdminOps):
         self.audit("sign", eid, note_id=note.note_id, version=note.version,
                    acknowledged=sorted(acknowledged))
         scorecard_edits.record(self, eid, draft, note)   # PHI-free edit counts (scorecard)
+        from localscribe.style import store as style   # the clinician's style learns (never fails)
+        style.learn_from_signing(self, eid, draft, note)
         instructions.seal_with_note(self, eid, note)
         self._purge_audio_if_due(eid)
         return self._with_loinc(note)

@@ -1,0 +1,235 @@
+"""Learning from edits, measured: does a clinician's learned style bring new drafts closer to
+what they sign?
+
+    .venv/bin/python tests/bench/bench_learning.py [--profile standard] [--limit K]
+        [--history-drafts out.jsonl] [--draft-history N] [--save learning.jsonl] [--tune]
+
+History: the ACI-Bench ``train`` encounters replayed as one clinician's signings, their
+reference notes as what was signed (laid out under the template's headings, as a signed note
+is). A train encounter found in ``--history-drafts`` (a ``bench_quality.py --save`` file; its
+first saved draft) is a draft/signed pair; ``--draft-history N`` drafts N more with the
+model; every other one is a signed note without a draft (lengths and negatives only: no
+phrase swap or deleted section can be learned without the draft).
+Then K ``valid`` encounters are drafted twice in one run, without and with the learned profile
+(same engine, same settings), and each draft is compared with the reference: ROUGE-1/2/Lsum as
+``bench_quality.py`` computes them, and the word-level edit distance (``scorecard.edits``) to
+the reference, per note and as median and mean, with the difference. Results are written per
+note as they come (``--save``). The effect is reported, never asserted.
+
+``--tune``: the threshold k (notes a rule needs) replayed on train only, no model: for each
+candidate k, every train note's section lengths predicted from the notes before it, with the
+learned rule once active and with the generic fit before; mean absolute error per section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_quality import DATA, reference_sections, score  # noqa: E402
+
+from localscribe.domain import Draft  # noqa: E402
+from localscribe.draft.render import render_note  # noqa: E402
+from localscribe.draft.sections import fit_to_visit  # noqa: E402
+from localscribe.draft.templates import Template, load_template  # noqa: E402
+from localscribe.draft.transcript_text import parse_transcript_text  # noqa: E402
+from localscribe.scorecard.edits import edit_distance, words  # noqa: E402
+from localscribe.style import edits as E  # noqa: E402
+from localscribe.style.profile import (DEFAULT_WORDS_PER_SENTENCE, MIN_NOTES, StyleHistory,  # noqa: E402
+                                       StyleProfile, learn, visit_scale)
+
+
+def signed_text(reference: str, template: Template) -> str:
+    """The reference note as the clinician's signed note: under the template's headings."""
+    secs = reference_sections(reference)
+    return "\n\n".join(f"{s.title}\n\n{secs[s.key]}" for s in template.sections if secs.get(s.key)) + "\n"
+
+
+def titles_of(template: Template) -> dict[str, str]:
+    return {s.title.lower(): s.key for s in template.sections}
+
+
+def drafted_text(draft: Draft) -> dict[str, str]:
+    return {sec.key: " ".join(st.text for st in sec.statements) for sec in draft.sections}
+
+
+def visit_words(dialogue: str) -> int:
+    return sum(len(s.text.split()) for s in parse_transcript_text(dialogue).segments)
+
+
+def build_history(rows: list[dict], template: Template, drafts: dict[str, list[Draft]],
+                  k: int) -> tuple[StyleHistory, dict[str, int]]:
+    history = StyleHistory()
+    counts = {"signings": 0, "with_draft": 0, "reference_only": 0}
+    titles = titles_of(template)
+    for row in rows:
+        signed = signed_text(row["note"], template)
+        vw = visit_words(row["dialogue"])
+        known = {key.split("\t")[0] for key in history.swaps}
+        pairs = drafts.get(row["encounter_id"]) or [None]
+        for draft in pairs:
+            obs = E.observe(titles, drafted_text(draft) if draft else None, signed, vw, known)
+            history.add(obs, k)
+            counts["signings"] += 1
+            counts["with_draft" if draft else "reference_only"] += 1
+    return history, counts
+
+
+def load_drafts(path: Path | None) -> dict[str, list[Draft]]:
+    out: dict[str, list[Draft]] = {}
+    if path:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            # One signing per visit: the first draft saved for it (bench_quality's first mode).
+            out.setdefault(rec["encounter"], [Draft.from_dict(rec["draft"])])
+    return out
+
+
+def tune(rows: list[dict], template: Template, ks: list[int]) -> None:
+    """Section-length error of the learned rule against the generic fit, replayed in order."""
+    titles = titles_of(template)
+    for k in ks:
+        history = StyleHistory()
+        err_learned: list[float] = []
+        err_generic: list[float] = []
+        for row in rows:
+            vw = visit_words(row["dialogue"])
+            profile = learn(history, k)
+            ref = reference_sections(row["note"])
+            for spec in template.sections:
+                actual = len(ref.get(spec.key, "").split())
+                generic = fit_to_visit(spec, vw).max_statements * DEFAULT_WORDS_PER_SENTENCE
+                style = profile.section(spec.key)
+                learned = (style.words * visit_scale(vw) if style and style.words is not None
+                           else generic)
+                err_generic.append(abs(generic - actual))
+                err_learned.append(abs(learned - actual))
+            history.add(E.observe(titles, None, signed_text(row["note"], template), vw), k)
+        print(f"k={k}: mean abs error per section, words: learned {statistics.mean(err_learned):.1f}"
+              f" vs generic caps {statistics.mean(err_generic):.1f} over {len(rows)} notes", flush=True)
+
+
+def evaluate(row: dict, arm: str, style: StyleProfile | None, engine, template: Template,
+             scorer, max_tokens: int | None) -> dict:
+    from localscribe.draft.incremental import draft_transcript
+    from localscribe.verify import verify_draft
+
+    transcript = parse_transcript_text(row["dialogue"])
+    engine.reset()
+    t = time.perf_counter()
+    draft, stats = draft_transcript(engine, transcript, template, max_tokens=max_tokens, style=style)
+    wall = time.perf_counter() - t
+    verify_draft(draft, transcript)
+    note = render_note(draft, template)
+    s = score(scorer, row["note"], note)
+    ref_words = words(row["note"])
+    dist = edit_distance(words(note), ref_words)
+    return {"encounter": row["encounter_id"], "arm": arm, **{k: round(v, 2) for k, v in s.items()},
+            "edit_distance": dist, "edit_ratio": round(dist / max(len(ref_words), 1), 3),
+            "words": len(words(note)), "ref_words": len(ref_words),
+            "blocking_flags": sum(len(st.blocking_flags) for st in draft.statements),
+            "generated": stats.stop_generated, "seconds": round(wall, 1),
+            "style_swaps": stats.style_swaps, "style_skipped": stats.style_skipped,
+            "note": note, "draft": draft.to_dict()}
+
+
+METRICS = ("rouge1", "rouge2", "rougeLsum", "edit_distance", "edit_ratio", "words", "generated", "seconds")
+
+
+def summarize(per: dict[str, list[dict]]) -> None:
+    done = sorted(set.intersection(*(set(r["encounter"] for r in recs) for recs in per.values())))
+    print(f"\npaired encounters: {len(done)} ({', '.join(done)})")
+    for arm, recs in per.items():
+        recs = [r for r in recs if r["encounter"] in done]
+        if recs:
+            print(f"{arm:>10}: " + " | ".join(
+                f"{m} mean {statistics.mean(r[m] for r in recs):.2f} median {statistics.median(r[m] for r in recs):.2f}"
+                for m in METRICS))
+    if len(per) == 2 and done:
+        base, styled = ({r["encounter"]: r for r in recs} for recs in per.values())
+        for m in METRICS:
+            diffs = [styled[e][m] - base[e][m] for e in done]
+            per_note = ", ".join(f"{e} {d:+.2f}" for e, d in zip(done, diffs))
+            print(f"difference (styled - none) {m}: mean {statistics.mean(diffs):+.2f}, median "
+                  f"{statistics.median(diffs):+.2f}, per note {per_note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="tiny")
+    ap.add_argument("--template", default="history_and_physical")
+    ap.add_argument("--limit", type=int, default=3, help="K valid encounters")
+    ap.add_argument("--offset", type=int, default=0)
+    ap.add_argument("--history-drafts", type=Path, help="a bench_quality.py --save file (train drafts)")
+    ap.add_argument("--draft-history", type=int, default=0,
+                    help="draft this many train encounters (without a saved draft) for the history")
+    ap.add_argument("--k", type=int, default=MIN_NOTES, help="notes a rule needs")
+    ap.add_argument("--tune", action="store_true", help="replay train for k (no model) and stop")
+    ap.add_argument("--max-tokens", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--n-ctx", type=int, default=8192)
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--save", type=Path)
+    args = ap.parse_args(argv)
+    template = load_template(args.template)
+    with open(args.data / "train.csv", encoding="utf-8") as f:
+        train = list(csv.DictReader(f))
+    if args.tune:
+        tune(train, template, [1, 2, 3, 5, 8, 13])
+        return 0
+    with open(args.data / "valid.csv", encoding="utf-8") as f:
+        valid = list(csv.DictReader(f))[args.offset:args.offset + args.limit]
+
+    from localscribe.draft.engine import LlamaEngine
+    from rouge_score import rouge_scorer
+
+    engine = LlamaEngine.for_profile(args.profile, n_ctx=args.n_ctx, n_threads=args.threads)
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=False)
+    out = open(args.save, "w", encoding="utf-8") if args.save else None  # noqa: SIM115 - written per note
+    drafts = load_drafts(args.history_drafts)
+    if args.draft_history:
+        from localscribe.draft.incremental import draft_transcript
+
+        todo = [r for r in train if r["encounter_id"] not in drafts][: args.draft_history]
+        for row in todo:
+            engine.reset()
+            d, _ = draft_transcript(engine, parse_transcript_text(row["dialogue"]), template,
+                                    max_tokens=args.max_tokens)
+            drafts[row["encounter_id"]] = [d]
+            if out:
+                out.write(json.dumps({"history_draft": row["encounter_id"], "draft": d.to_dict()}) + "\n")
+                out.flush()
+    history, counts = build_history(train, template, drafts, args.k)
+    profile = learn(history, args.k)
+    print(f"history: {len(train)} ACI-Bench train encounters, {counts['signings']} signings "
+          f"({counts['with_draft']} with a draft, {counts['reference_only']} reference only), k={args.k}; "
+          f"model {engine.model_path.name}, template {template.key}, "
+          f"valid {', '.join(r['encounter_id'] for r in valid)}",
+          flush=True)
+    print("learned style:\n  " + "\n  ".join(profile.describe() or ["(nothing)"]), flush=True)
+    if out:
+        out.write(json.dumps({"profile": profile.describe(), "counts": counts, "k": args.k,
+                              "model": engine.model_path.name}) + "\n")
+        out.flush()
+    per: dict[str, list[dict]] = {"none": [], "learned": []}
+    for row in valid:
+        for arm, style in (("none", None), ("learned", profile)):
+            rec = evaluate(row, arm, style, engine, template, scorer, args.max_tokens)
+            per[arm].append(rec)
+            print(json.dumps({k: v for k, v in rec.items() if k not in ("note", "draft")}), flush=True)
+            if out:
+                out.write(json.dumps(rec) + "\n")
+                out.flush()
+    summarize(per)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
