@@ -355,3 +355,15 @@ def fhir_server(tmp_path_factory):
     server = FhirServer(tmp_path_factory.mktemp("fhir"), token="test-token").start()
     yield server
     server.stop()
+
+
+def vault_with_clinician(tmp_path: Path):
+    """A new vault in ``tmp_path`` with admin "admin" and clinician "doc"; (paths, vault, admin)."""
+    from localscribe.config import Paths
+    from localscribe.vault import TEST_PARAMS, Vault
+
+    paths = Paths(data_dir=tmp_path / "data", models_dir=tmp_path / "models")
+    vault = Vault.create(paths, "admin", "admin pass 1", kdf_params=TEST_PARAMS)
+    admin = vault.unlock("admin", "admin pass 1")
+    admin.add_user("doc", "clinician", "clinician pass 1")
+    return paths, vault, admin

@@ -7,15 +7,13 @@ import time
 
 import pytest
 
-from localscribe.config import Paths
 from localscribe.domain import Patient
 from localscribe.ehr import delivery
 from localscribe.ehr.outbox import RetryPolicy
 from localscribe.ehr.service import EhrService
-from localscribe.vault import TEST_PARAMS, Vault
 from localscribe.vault.roles import PermissionDenied
 
-from conftest import Receiver, free_port
+from conftest import Receiver, free_port, vault_with_clinician
 
 # Seconds, not the product's 30 s: the test waits for the backoff to pass rather than
 # making jobs due by hand, so what it checks is the automatic path.
@@ -24,10 +22,7 @@ FAST = RetryPolicy(base_s=0.2, cap_s=0.5, jitter=0.0)
 
 @pytest.fixture
 def world(tmp_path):
-    paths = Paths(data_dir=tmp_path / "data", models_dir=tmp_path / "models")
-    vault = Vault.create(paths, "admin", "admin pass 1", kdf_params=TEST_PARAMS)
-    admin = vault.unlock("admin", "admin pass 1")
-    admin.add_user("doc", "clinician", "clinician pass 1")
+    paths, vault, admin = vault_with_clinician(tmp_path)
     port = free_port()
     EhrService.from_session(admin).configure(
         "hl7", {"host": "127.0.0.1", "port": port, "timeout_seconds": 10}, kind="hl7v2-mllp")

@@ -15,7 +15,6 @@ import pytest
 from fhir.resources.R4B.documentreference import DocumentReference
 from hl7apy.parser import parse_message
 
-from localscribe.config import Paths
 from localscribe.domain import Draft, Patient, Section, Statement
 from localscribe.ehr import delivery
 from localscribe.ehr.filedrop import FileDropConnector
@@ -23,10 +22,9 @@ from localscribe.ehr.hl7_mllp import Hl7MllpConnector
 from localscribe.ehr.instructions_doc import NOT_CARRIED, carried_by, companion_id
 from localscribe.ehr.protocol import ConnectorConfig, ConnectorContext
 from localscribe.ehr.service import EhrService
-from localscribe.vault import TEST_PARAMS, Vault
 from localscribe.vault.consent import record as record_consent
 
-from conftest import hl7_unescape, note_text, wire
+from conftest import hl7_unescape, note_text, vault_with_clinician, wire
 from test_fhir import documents, fhir
 
 TEXT = ("WHAT WE FOUND\nYour left ankle is sprained.\nYOUR MEDICINES\nIbuprofen 400 mg three "
@@ -111,10 +109,7 @@ def signed_with_instructions(tmp_path):
     from localscribe.instructions import store
     from localscribe.instructions.prompts import Language
 
-    paths = Paths(data_dir=tmp_path / "data", models_dir=tmp_path / "models")
-    vault = Vault.create(paths, "admin", "admin pass 1", kdf_params=TEST_PARAMS)
-    admin = vault.unlock("admin", "admin pass 1")
-    admin.add_user("doc", "clinician", "clinician pass 1")
+    paths, vault, admin = vault_with_clinician(tmp_path)
     doc = vault.unlock("doc", "clinician pass 1")
     eid = doc.create_encounter(Patient(name="Ana Silva", mrn="MRN-1"), "soap")
     store.save(doc, eid, Draft("patient_instructions", [Section("pi_todo", "WHAT TO DO", [

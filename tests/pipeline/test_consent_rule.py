@@ -7,10 +7,7 @@ Real vaults, real files; each attack an auditor would try is kept as a test."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -23,6 +20,8 @@ from localscribe.vault import audio_spool, consent
 from localscribe.vault.consent import ConsentMissing, ConsentState
 from localscribe.vault.crypto import TamperError
 from localscribe.vault.integrity import IntegrityError
+
+from tests.pipeline.test_record_first_core import _cli   # the clinician's CLI, one home
 
 NAME, MRN = "Quentin Zarkov", "MRN-QZ-8812"
 SPOKEN = "the ferry crossing left my left knee swollen"
@@ -192,14 +191,6 @@ def test_declined_before_anything_was_recorded_erases_nothing_and_keeps_the_stat
     assert consent.record(s, eid, False) == {"chunks": 0, "transcripts": 0, "drafts": 0,
                                              "patient_instructions": 0, "note_versions": 0}
     assert s.get_encounter(eid).status == "new"
-
-
-def _cli(data_dir, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSCRIBE_")}
-    env.update(LOCALSCRIBE_USER="drlee", LOCALSCRIBE_PASSPHRASE=PASS,
-               LOCALSCRIBE_DATA_DIR=str(data_dir))
-    return subprocess.run([sys.executable, "-m", "localscribe", *args], capture_output=True,
-                          text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
 
 
 def test_cli_note_sign_obeys_the_same_rule(clinician_session):

@@ -49,10 +49,16 @@ def _add_clinician(v, name: str) -> None:
     admin.lock()
 
 
-def test_signing_learns_exactly_the_scripted_style(vdir):
+def _doc_after_three_signings(vdir):
+    """Dr doc's session after three signed visits with the scripted edits (``_sign``)."""
     s = vdir.session("doc")
     for i in range(3):
         _sign(s, i)
+    return s
+
+
+def test_signing_learns_exactly_the_scripted_style(vdir):
+    s = _doc_after_three_signings(vdir)
     got = store.profile(s)
     s.lock()
     expected = StyleHistory()
@@ -71,9 +77,7 @@ def test_signing_learns_exactly_the_scripted_style(vdir):
 
 
 def test_sealed_at_rest_no_learned_phrase_in_the_file(vdir):
-    s = vdir.session("doc")
-    for i in range(3):
-        _sign(s, i)
+    s = _doc_after_three_signings(vdir)
     assert ("shortness of breath", "SOB") in store.profile(s).swaps
     s.lock()
     raw = _disk(vdir)
@@ -85,9 +89,7 @@ def test_sealed_at_rest_no_learned_phrase_in_the_file(vdir):
 
 
 def test_reset_forgets_and_is_audited(vdir):
-    s = vdir.session("doc")
-    for i in range(3):
-        _sign(s, i)
+    s = _doc_after_three_signings(vdir)
     assert not store.profile(s).empty
     assert store.reset(s) == 3
     assert store.profile(s) == StyleProfile() and store.history(s).notes == 0
@@ -98,9 +100,7 @@ def test_reset_forgets_and_is_audited(vdir):
 
 def test_a_clinician_sees_and_resets_only_their_own(vdir):
     _add_clinician(vdir, "doc2")
-    s = vdir.session("doc")
-    for i in range(3):
-        _sign(s, i)
+    s = _doc_after_three_signings(vdir)
     s.lock()
     other = vdir.session("doc2")
     assert store.profile(other).empty                       # their own: nothing learned yet
@@ -126,9 +126,7 @@ def test_a_clinician_sees_and_resets_only_their_own(vdir):
 
 def test_a_row_copied_to_another_clinician_fails_to_open_and_signing_still_works(vdir):
     _add_clinician(vdir, "doc2")
-    s = vdir.session("doc")
-    for i in range(3):
-        _sign(s, i)
+    s = _doc_after_three_signings(vdir)
     s.lock()
     raw = sqlite3.connect(vdir.paths.vault_db)
     # An attacker with the file gives doc2 doc's learned style (to steer doc2's drafts).

@@ -12,7 +12,7 @@ from localscribe.style import store  # noqa: E402
 from localscribe.ui.style_panel import StylePanel  # noqa: E402
 from localscribe.ui.workers import TaskRunner  # noqa: E402
 
-from tests.style.test_store import _events, _sign  # noqa: E402
+from tests.style.test_store import _doc_after_three_signings, _events  # noqa: E402
 from tests.support.cli_vault import vdir  # noqa: F401,E402 (fixture)
 from tests.support.qt_wait import wait_until  # noqa: E402
 
@@ -28,14 +28,17 @@ def _rules(panel: StylePanel) -> list[str]:
     return [panel.rules.item(i).text() for i in range(panel.rules.count())]
 
 
-def test_shows_the_rules_and_resets_after_confirming(qtbot, vdir, runner):
-    s = vdir.session("doc")
-    for i in range(3):
-        _sign(s, i)
+def _panel_after_three_signings(qtbot, vdir, runner):
+    s = _doc_after_three_signings(vdir)
     panel = StylePanel(runner, lambda: s)
     qtbot.addWidget(panel)
     panel.show()
     wait_until(lambda: panel.rules.count() == 8, timeout=30000)
+    return s, panel
+
+
+def test_shows_the_rules_and_resets_after_confirming(qtbot, vdir, runner):
+    s, panel = _panel_after_three_signings(qtbot, vdir, runner)
     assert "\u201cshortness of breath\u201d is written \u201cSOB\u201d" in _rules(panel)
     assert panel.summary.text() == "Learned from 3 signed note(s); 8 rule(s)."
     panel.reset_button.click()
@@ -50,13 +53,7 @@ def test_shows_the_rules_and_resets_after_confirming(qtbot, vdir, runner):
 
 
 def test_hidden_clears_and_other_roles_have_no_style(qtbot, vdir, runner):
-    s = vdir.session("doc")
-    for i in range(3):
-        _sign(s, i)
-    panel = StylePanel(runner, lambda: s)
-    qtbot.addWidget(panel)
-    panel.show()
-    wait_until(lambda: panel.rules.count() == 8, timeout=30000)
+    s, panel = _panel_after_three_signings(qtbot, vdir, runner)
     panel.hide()
     assert panel.rules.count() == 0 and panel.summary.text() == ""
     s.lock()

@@ -25,7 +25,7 @@ from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.fhir_document import (ENCOUNTER_SYSTEM, NOTE_SYSTEM, DocumentOptions,
                                            build_document_reference)
 from localscribe.ehr.hl7_mllp import HL7_SETTINGS, hl7_options
-from localscribe.ehr.instructions_doc import companion, companion_id
+from localscribe.ehr.instructions_doc import companion_id, with_companion
 from localscribe.ehr.hl7v2 import build_mdm
 from localscribe.ehr.patient import logical_subject, require_mrn
 from localscribe.ehr.protocol import (BaseConnector, CheckResult, ConnectorConfig,
@@ -128,13 +128,7 @@ class FileDropConnector(BaseConnector):
     second_document = "a second file beside the note's, named <note id>-pi"
 
     def push(self, note: SignedNote) -> PushReceipt:
-        receipt = self._drop(note, None)
-        extra = companion(note)
-        if extra is None:
-            return receipt
-        second = self._drop(extra, None)
-        return self.receipt(note, remote_id=receipt.remote_id,
-                            detail=f"{receipt.detail}; patient instructions {second.detail}")
+        return with_companion(lambda n: self._drop(n, None), note, self.receipt)
 
     def housekeeping(self, note_ids: Iterable[str], now: float | None = None) -> list[str]:
         """Remove the files this connector dropped for ``note_ids`` (the outbox's delivered

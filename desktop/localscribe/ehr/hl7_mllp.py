@@ -18,7 +18,7 @@ from typing import Any
 
 from localscribe.domain import PushReceipt, SignedNote
 from localscribe.ehr.hl7v2 import CHARSETS, Hl7Options, build_mdm, control_id, parse_ack
-from localscribe.ehr.instructions_doc import companion
+from localscribe.ehr.instructions_doc import with_companion
 from localscribe.ehr.mllp import MllpConnection, MllpError, TlsOptions, send_message
 from localscribe.ehr.patient import require_mrn
 from localscribe.ehr.protocol import (BaseConnector, CheckResult, ConnectorConfig,
@@ -195,15 +195,9 @@ class Hl7MllpConnector(BaseConnector):
                        "after the note's")
 
     def push(self, note: SignedNote) -> PushReceipt:
-        receipt = self._send(note, None)
-        extra = companion(note)
-        if extra is None:
-            return receipt
-        # One message in flight per connection: the note's ACK came first. A receiver that
-        # refuses this one holds the job (the note's TXA-12 makes its resend a duplicate).
-        second = self._send(extra, None)
-        return self.receipt(note, remote_id=receipt.remote_id,
-                            detail=f"{receipt.detail}; patient instructions {second.detail}")
+        # One message in flight per connection: the note's ACK comes first. A receiver that
+        # refuses the second holds the job (the note's TXA-12 makes its resend a duplicate).
+        return with_companion(lambda n: self._send(n, None), note, self.receipt)
 
     def amend(self, note: SignedNote, replaces_remote_id: str) -> PushReceipt:
         return self._send(note, replaces_remote_id)

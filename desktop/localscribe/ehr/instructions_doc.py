@@ -15,9 +15,10 @@ attribute sends the note alone, and ``connectors list/check`` and the send itsel
 from __future__ import annotations
 
 from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
-from localscribe.domain import SignedNote
+from localscribe.domain import PushReceipt, SignedNote
 
 LOINC_CODE, LOINC_DISPLAY = "69730-0", "Instructions"
 SUFFIX = "-pi"
@@ -36,6 +37,19 @@ def companion(note: SignedNote) -> SignedNote | None:
     return replace(note, note_id=companion_id(note.note_id), text=note.instructions,
                    template="patient_instructions", loinc=LOINC_CODE,
                    loinc_display=LOINC_DISPLAY, instructions="")
+
+
+def with_companion(send: Callable[[SignedNote], PushReceipt], note: SignedNote,
+                   receipt: Callable[..., PushReceipt]) -> PushReceipt:
+    """``send`` the note, then its instructions as a second document when it carries them
+    (one after the other: the note's answer comes first); one receipt names both."""
+    first = send(note)
+    extra = companion(note)
+    if extra is None:
+        return first
+    second = send(extra)
+    return receipt(note, remote_id=first.remote_id,
+                   detail=f"{first.detail}; patient instructions {second.detail}")
 
 
 def carried_by(factory: Any) -> str:

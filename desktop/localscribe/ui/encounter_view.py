@@ -564,12 +564,16 @@ class EncounterView(QWidget):
         except Exception as exc:
             self.review.show_status(f"Not signed: {describe_error(exc)}", error=True)
             return
-        self._refresh_row()
-        self._show_subheader()
-        self.review.set_saver(None)
+        self._closed_for_editing()
         self.review.set_signed(True, f"Version {getattr(note, 'version', '?')} signed by {signer}.",
                                self._can("note.push"))
         emit(self.changed)
+
+    def _closed_for_editing(self) -> None:
+        """After signing or an erase: the row and header as stored, no more saving of edits."""
+        self._refresh_row()
+        self._show_subheader()
+        self.review.set_saver(None)
 
     def _consent_declined(self) -> None:
         """The patient declined: the core erases the recording and transcript (audited)."""
@@ -579,9 +583,7 @@ class EncounterView(QWidget):
         except Exception as exc:
             self.review.show_status(f"Not erased: {describe_error(exc)}", error=True)
             return
-        self._refresh_row()
-        self._show_subheader()
-        self.review.set_saver(None)
+        self._closed_for_editing()
         self.review.set_transcript(Transcript())
         self.review.tree.clear_draft()
         self.review.draft = None
