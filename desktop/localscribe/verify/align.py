@@ -115,7 +115,7 @@ class Aligner:
     def scores(self, text: str, skip: tuple[str, ...] = ()) -> dict[int, float]:
         """Weight each segment shares with the text (segments sharing nothing are absent)."""
         out: dict[int, float] = defaultdict(float)
-        for x in self.features(text):
+        for x in sorted(self.features(text)):     # one summation order: ties break the same every run
             if x[0] in skip:
                 continue
             for k in self.postings.get(x, ()):
@@ -128,8 +128,10 @@ class Aligner:
         want = {x for x in self.features(text) if x[0] not in skip}
         # Each line's weight not yet covered by the lines already chosen, kept up to date through
         # the postings: a whole note aligns in a few milliseconds against a long visit.
+        # Features are summed in sorted order: a float sum depends on its order, and a set's order
+        # on the process's hash seed, so equal lines would otherwise tie differently per run.
         gain: dict[int, float] = defaultdict(float)
-        for x in want:
+        for x in sorted(want):
             for k in self.postings.get(x, ()):
                 gain[k] += self.weight[x]
         chosen: list[int] = []
@@ -141,7 +143,7 @@ class Aligner:
             if g < (_MIN_FIRST if not chosen else max(_MIN_FIRST, _MIN_NEXT_SHARE * first)):
                 break
             first = first or g
-            for x in (self.feats[best] & want) - covered:
+            for x in sorted((self.feats[best] & want) - covered):
                 covered.add(x)
                 for k in self.postings[x]:
                     if k in gain:

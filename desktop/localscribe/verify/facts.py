@@ -75,7 +75,10 @@ class Facts:
         hits = [(m.start(), lexicon.generic_of.get(m.group(1), m.group(1))) for m in lexicon.pattern.finditer(low)]
         for i, (start, generic) in enumerate(hits):
             end = hits[i + 1][0] if i + 1 < len(hits) else len(low)
-            chunk = low[max(0, start - 30) if i == 0 else start:end]    # "20 milligrams of lisinopril"
+            chunk = low[start:end]
+            if i == 0:                  # "20 milligrams of lisinopril": a dose just before the name,
+                before = low[max(0, start - 30):start]     # never one of an earlier item of a list
+                chunk = re.split(r"[,;.:]|\band\b", before)[-1] + chunk
             doses, freqs = slots.setdefault(generic, (set(), set()))
             doses.update(quantities(chunk))
             freqs.update(frequencies(chunk))

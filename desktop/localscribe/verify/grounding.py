@@ -42,7 +42,9 @@ from localscribe.verify.polarity import (
     segment_polarities,
 )
 from localscribe.verify.text import (
+    DATE,
     DOSE_UNITS,
+    MONTHS,
     canon_number,
     is_number,
     normalize_numbers,
@@ -180,6 +182,12 @@ class Verifier:
     # -- numbers, units and doses -----------------------------------------------------------
     def _numbers(self, c: _Check, mine: Facts, text: str, region: list[int], topic: list[int],
                  cited: list[int]) -> None:
+        for tok in words(text):         # "02/2020": its month is checked as the name the visit says
+            date = DATE.fullmatch(tok)
+            month = MONTHS[int(date.group(1)) - 1] if date else ""
+            if month and month not in self.whole.stems:
+                c.flag("number", f"The note says {month.capitalize()} ({tok}), but the visit never says "
+                                 f"{month.capitalize()}.", tok)
         for num, unit in dict.fromkeys(quantities(text)):
             said = _said(num, unit)
             kind = "dose" if unit in DOSE_UNITS else "number"
@@ -187,13 +195,17 @@ class Verifier:
                 c.flag(kind, f"The note says '{said}', but {num} was never said in the visit.", said)
                 continue
             bound = [g for g, (q, _) in mine.drug_slots.items() if (num, unit) in q]
-            if unit in DOSE_UNITS and bound:
-                slot = self.whole.drug_slots.get(bound[0], (set(), set()))[0]
-                doses = {q for q in slot if q[1] == unit}
+            wrong = None        # every drug the note gives this dose ("A 500 mg and B 500 mg")
+            for g in bound if unit in DOSE_UNITS else []:
+                doses = {q for q in self.whole.drug_slots.get(g, (set(), set()))[0] if q[1] == unit}
                 if doses and (num, unit) not in doses:
-                    c.flag("dose", f"The note gives {mine.drug_names[bound[0]]} as {said}, but the visit "
-                                   f"gives {_listing(_said(n, u) for n, u in doses)}.", said)
-                    continue
+                    wrong = (g, doses)
+                    break
+            if wrong:
+                g, doses = wrong
+                c.flag("dose", f"The note gives {mine.drug_names[g]} as {said}, but the visit "
+                               f"gives {_listing(_said(n, u) for n, u in doses)}.", said)
+                continue
             same = {q for k in topic for q in self.facts[k].quantities if q[1] == unit}
             if unit in DOSE_UNITS and mine.drug_names:
                 same = set()        # a drug's dose is judged against that drug only (above)
@@ -234,11 +246,19 @@ class Verifier:
             head = toks[i - 1]
             if not head.isalpha() or len(head) < 3 or head in STOPWORDS or head in _NOT_HEADS:
                 continue
+            # After a month only a day is bound to it: "january 2020" names the year, which is
+            # no contradiction of "1/23/2020".
+            month = head in MONTHS
+
+            def day(n: str, month: bool = month) -> bool:
+                return not month or float(n) <= 31
+            if not day(num):
+                continue
             said: set[str] = set()
             for f in self.facts:
                 ft = f.tokens
                 for j, w in enumerate(ft[:-1]):
-                    if w == head and is_number(ft[j + 1]):
+                    if w == head and is_number(ft[j + 1]) and day(ft[j + 1]):
                         said.add(canon_number(ft[j + 1]))
             if said and num not in said:
                 return head, said

@@ -9,6 +9,7 @@ them its polarity ("any fever?" / "no").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from localscribe.domain import Segment
@@ -199,6 +200,11 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
     return pol
 
 
+# "... a little congestion. but everything else has been okay": the answer denies the rest of
+# the list, however long its first part.
+_REST_DENIED = re.compile(r"\b(?:everything|all) else\b[^.?!]{0,25}\b(?:okay|ok|fine|good|normal|alright)\b"
+                          r"|\bnothing else\b|\b(?:otherwise|other than that)\s*,?\s*(?:no|nothing|fine|okay)\b", re.I)
+
 _LIST_FILLER = {",", "and", "or", "any", "like", "no", "okay", "ok", "um", "uh", "so", "how", "about",
                 "what", "other", "the", "a", "an", "of", "with", "."}
 
@@ -248,7 +254,7 @@ def segment_polarities(segments: list[Segment], findings: FindingLexicon) -> lis
                         pol.negated |= asked
                     elif len(asked) == 1:        # "yes" to "fever, chills or sweats?" says which? none
                         pol.asserted |= asked
-                elif len(asked) >= 2 and named and len(words(seg.text)) <= 15:
+                elif len(asked) >= 2 and named and (len(words(seg.text)) <= 15 or _REST_DENIED.search(seg.text)):
                     pol.mentioned |= asked
                     pol.negated |= asked - pol.asserted - pol.negated
         out.append(pol)

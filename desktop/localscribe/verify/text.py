@@ -43,6 +43,11 @@ _RATE_BEFORE = {"times", "time", "once", "twice", "thrice", "mg", "milligrams", 
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
              "eighth": 8, "ninth": 9, "tenth": 10}
 _NUMBER_WORDS = set(_ONES) | set(_TENS) | set(_SCALES)
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")
+# "02/2020", "10/12/2021": a date. Its month is said as a name ("since february 2020"), so it is
+# kept as one, never as the number 2.
+DATE = re.compile(r"(0?[1-9]|1[0-2])/(?:(\d{1,2})/)?((?:19|20)\d\d)")
 
 
 def words(text: str) -> list[str]:
@@ -80,6 +85,8 @@ def normalize_numbers(tokens: list[str]) -> list[str]:
                                        (tokens[j] == "and" and j + 1 < len(tokens)
                                         and tokens[j + 1] in _NUMBER_WORDS and current)):
                 w = tokens[j]
+                if last == "scale" and w not in _SCALES and tokens[j + 1:j + 2] == [tokens[j - 1]]:
+                    break           # "five hundred five hundred": said twice, not 50,500
                 if w in _ONES:
                     if last == "ones" and current < 10 and _ONES[w] >= 10:
                         current, last = current * 100 + _ONES[w], "teen"     # "one eighteen" = 118
@@ -128,7 +135,10 @@ def normalize_numbers(tokens: list[str]) -> list[str]:
             out.append(str(_ORDINALS[t]))
             i += 1
             continue
-        if t == "couple" and (not out or out[-1] in ("a", "the")):
+        nxt = tokens[i + 1:i + 3]
+        after = (nxt[1:] if nxt[:1] == ["of"] else nxt[:1]) or [""]
+        if t == "couple" and (not out or out[-1] in ("a", "the") or _UNITS.get(after[0]) in (
+                "day", "week", "month", "year", "hour", "minute")):      # "the past couple months"
             if out and out[-1] in ("a", "the"):
                 out.pop()
             out.append("2")
@@ -160,6 +170,12 @@ def normalize_numbers(tokens: list[str]) -> list[str]:
                 "day", "week", "month", "year", "hour", "minute") and (
                 not out or out[-1] not in _RATE_BEFORE) and not (out and is_number(out[-1])):
             out.append("1")
+            i += 1
+            continue
+        date = DATE.fullmatch(t)
+        if date:
+            out.append(MONTHS[int(date.group(1)) - 1])
+            out.extend(p for p in (date.group(2), date.group(3)) if p)
             i += 1
             continue
         if "/" in t and all(p.replace(".", "", 1).isdigit() for p in t.split("/") if p):

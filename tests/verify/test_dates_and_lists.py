@@ -1,0 +1,79 @@
+"""Issue 9, third round (tuned on ACI-Bench train): dates, "a couple", a list of medicines, and
+an answer that clears the rest of a list.
+
+Every visit line is a real ACI-Bench train turn (encounter id in the comment; Yim et al. 2023,
+CC BY 4.0, github.com/wyim/aci-bench). Each test pairs the false alarm the verifier raised on the
+clinician's own sentence with an error of the same shape that it must still catch.
+"""
+
+from __future__ import annotations
+
+from localscribe.domain import Draft, Section, Segment, Statement, Transcript
+from localscribe.verify import verify_draft
+from localscribe.verify.text import normalize_numbers, words
+
+
+def visit(*lines: tuple[str, str]) -> Transcript:
+    return Transcript([Segment(f"seg{i + 1}", i, i + 1, text, spk) for i, (spk, text) in enumerate(lines)])
+
+
+def blocking(tr: Transcript, text: str) -> list[str]:
+    st = Statement("st1", text, [])
+    verify_draft(Draft("soap", [Section("s", "S", [st])]), tr)
+    return [f.kind for f in st.blocking_flags]
+
+
+def test_a_month_and_year_written_as_digits_is_the_month_said_by_name():
+    assert normalize_numbers(words("started on 02/2020")) == ["started", "on", "february", "2020"]
+    assert normalize_numbers(words("ct on 1/23/2020")) == ["ct", "on", "january", "23", "2020"]
+    assert normalize_numbers(words("bp 120/80")) == ["bp", "120", "80"]           # not a date
+    tr = visit(("clinician", "okay , and this has been going on since february 2020 ?"),  # D2N032
+               ("patient", "yeah ."))
+    assert blocking(tr, "Her symptoms started on 02/2020 and have progressively worsened.") == []
+    assert blocking(tr, "Her symptoms started on 05/2020 and have progressively worsened.") != []
+    assert blocking(tr, "Her symptoms started on 02/2018 and have progressively worsened.") != []
+
+
+def test_a_year_after_a_month_is_not_its_day():
+    tr = visit(("clinician", "here for chronic abdominal pain . he had an abdominal ct on 1/23/2020 ."))  # D2N028
+    assert blocking(tr, "In 01/2020, the patient underwent an abdominal CT scan.") == []
+    assert blocking(tr, "On 01/25/2020, the patient underwent an abdominal CT scan.") == ["number"]
+
+
+def test_a_couple_before_a_unit_is_two_without_an_article():
+    assert normalize_numbers(words("in the past couple months")) == ["in", "the", "past", "2", "months"]
+    assert normalize_numbers(words("a couple of days")) == ["2", "days"]
+    tr = visit(("clinician", "has this been the case over the past two years as well ?"),            # D2N028
+               ("patient", "more recently in the past couple months , at least with the constipation and diarrhea ."))
+    assert blocking(tr, "Constipation and diarrhea have been more frequent in the past 2 months.") == []
+    assert blocking(tr, "Constipation and diarrhea have been more frequent in the past 5 months.") != []
+
+
+def test_a_dose_of_an_earlier_list_item_is_not_the_next_drugs():
+    tr = visit(("clinician", "for your hypertension i want you to continue on the cozaar one hundred milligrams "
+                             "daily and the bumex two milligrams once a day"))                   # D2N035
+    assert blocking(tr, "Patient reports taking Bumex 2 mg once daily, Cozaar 100 mg daily.") == []
+    assert blocking(tr, "Patient reports taking Bumex 2 mg once daily, Cozaar 50 mg daily.") == ["dose"]
+    # the dose said just before a name is still that drug's
+    assert blocking(tr, "Continue 100 mg of Cozaar daily.") == []
+    assert blocking(tr, "Continue 2 mg of Cozaar daily.") == ["dose"]
+
+
+def test_everything_else_okay_denies_the_rest_of_a_long_list_answer():
+    tr = visit(("clinician", "anything else that i might have missed , fever chills , any nasal congestion , "
+                             "sore throat , cough ?"),                                              # D2N008
+               ("patient", "uh , i've had a little bit of nasal congestion just because with the seasons "
+                           "changing , i , i get seasonal allergies . but everything else has been okay ."))
+    assert blocking(tr, "She reports some nasal congestion from seasonal allergies.") == []
+    assert blocking(tr, "She denies fever, chills, sore throat, or cough.") == []
+    assert set(blocking(tr, "The patient reports fever, chills, sore throat, or cough.")) == {"negation"}
+
+
+def test_a_number_said_twice_is_not_one_long_number():
+    assert normalize_numbers(words("five hundred five hundred milligrams")) == ["500", "500", "milligrams"]
+    assert normalize_numbers(words("one thousand five hundred")) == ["1500"]
+    tr = visit(("clinician", "i'm gon na recommend we start you on some anti-inflammatory naprosyn five hundred "
+                             "five hundred milligrams twice a day and flexeril ten milligrams twice a day"))  # D2N066
+    assert blocking(tr, "Start Naprosyn 500 mg twice a day and Flexeril 10 mg twice a day.") == []
+    assert blocking(tr, "Start Naprosyn 250 mg twice a day and Flexeril 10 mg twice a day.") == ["dose"]
+    assert blocking(tr, "Start Naprosyn 500 mg twice a day and Flexeril 500 mg twice a day.") == ["dose"]
