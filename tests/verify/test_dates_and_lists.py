@@ -77,3 +77,22 @@ def test_a_number_said_twice_is_not_one_long_number():
     assert blocking(tr, "Start Naprosyn 500 mg twice a day and Flexeril 10 mg twice a day.") == []
     assert blocking(tr, "Start Naprosyn 250 mg twice a day and Flexeril 10 mg twice a day.") == ["dose"]
     assert blocking(tr, "Start Naprosyn 500 mg twice a day and Flexeril 500 mg twice a day.") == ["dose"]
+
+
+def test_a_dose_said_before_the_name_is_that_drugs():
+    from localscribe.verify.facts import Facts
+    from localscribe.verify.lexicon import load_lexicon
+    turn = ("for your hypertension i'm gon na keep you on that two . five norvasc your blood pressures look good "
+            "and then for your diabetes we'll keep you on the five hundred of metformin")              # D2N049
+    slots = Facts.of(turn, load_lexicon()).drug_slots
+    assert slots["amlodipine"][0] == {("2.5", None)}
+    assert slots["metformin"][0] == {("500", None)}
+    assert blocking(visit(("clinician", turn)), "Continue Norvasc 2.5 mg and metformin 500 mg.") == []
+    tr = visit(("clinician", "continue the norvasc five milligrams and i'll add twenty milligrams of lipitor"))
+    assert blocking(tr, "Continue Norvasc 5 mg and start Lipitor 20 mg.") == []
+    assert set(blocking(tr, "Continue Norvasc 20 mg and start Lipitor 5 mg.")) == {"dose"}
+
+
+def test_everyday_is_once_a_day():
+    from localscribe.verify.frequency import frequencies
+    assert frequencies("have you been taking that metformin everyday") == {"1/day"}                # D2N049

@@ -73,12 +73,13 @@ class Facts:
         slots: dict[str, tuple[set[tuple[str, str | None]], set[str]]] = {}
         low = text.lower()
         hits = [(m.start(), lexicon.generic_of.get(m.group(1), m.group(1))) for m in lexicon.pattern.finditer(low)]
-        for i, (start, generic) in enumerate(hits):
-            end = hits[i + 1][0] if i + 1 < len(hits) else len(low)
-            chunk = low[start:end]
-            if i == 0:                  # "20 milligrams of lisinopril": a dose just before the name,
-                before = low[max(0, start - 30):start]     # never one of an earlier item of a list
-                chunk = re.split(r"[,;.:]|\band\b", before)[-1] + chunk
+        # A dose said just before a name ("five hundred of metformin", "81 mg aspirin") is that
+        # drug's, not the one named before it; the rest of a stretch belongs to the name it follows.
+        starts = [_dose_before(low, start, hits[i - 1][0] if i else max(0, start - 40)) for i, (start, _) in
+                  enumerate(hits)]
+        for i, (_, generic) in enumerate(hits):
+            end = starts[i + 1] if i + 1 < len(hits) else len(low)
+            chunk = low[starts[i]:end]
             doses, freqs = slots.setdefault(generic, (set(), set()))
             doses.update(quantities(chunk))
             freqs.update(frequencies(chunk))
@@ -107,6 +108,21 @@ class Facts:
             for g, n in f.drug_names.items():
                 u.drug_names.setdefault(g, n)
         return u
+
+
+_NUM_WORD = (r"(?:\d+(?:\.\d+)?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+             r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|point|and a half|half)")
+_DOSE_TAIL = re.compile(r"(?:\b" + _NUM_WORD + r"\b[\s.,]*)+"
+                        r"(?:(?:mg|mcg|milligrams?|micrograms?|units?|grams?|ml|cc)\b\s*)?(?:of\s+)?(?:the\s+|your\s+|his\s+|her\s+)?$")
+
+
+def _dose_before(low: str, start: int, floor: int) -> int:
+    """Where a dose said just before the drug name at ``start`` begins (``start`` if none);
+    never before ``floor`` (the previous name) nor across a list's comma or "and"."""
+    before = low[floor:start]
+    cut = max((m.end() for m in re.finditer(r"[;:]|\band\b|,\s(?=\D)", before)), default=0)
+    m = _DOSE_TAIL.search(before, cut)
+    return floor + m.start() if m and m.group().strip() else start
 
 
 _CLAUSE_BREAK = {".", ";", "?", "!", ",", ":", "but", "however", "whereas", "while"}

@@ -17,7 +17,7 @@ _HOURS_PER_DAY = {24: 1, 12: 2, 8: 3, 6: 4}
 _ABBR = {"qd": "1/day", "q.d": "1/day", "od": "1/day", "bid": "2/day", "b.i.d": "2/day",
          "tid": "3/day", "t.i.d": "3/day", "qid": "4/day", "q.i.d": "4/day", "qhs": "at night",
          "q.h.s": "at night", "qam": "in the morning", "prn": "as needed", "p.r.n": "as needed",
-         "qod": "every other day", "daily": "1/day", "nightly": "at night", "weekly": "1/week",
+         "qod": "every other day", "daily": "1/day", "everyday": "1/day", "nightly": "at night", "weekly": "1/week",
          "monthly": "1/month", "bedtime": "at night"}
 _PER = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month": "month",
         "monthly": "month", "night": "day", "evening": "day"}
