@@ -96,3 +96,33 @@ def test_a_dose_said_before_the_name_is_that_drugs():
 def test_everyday_is_once_a_day():
     from localscribe.verify.frequency import frequencies
     assert frequencies("have you been taking that metformin everyday") == {"1/day"}                # D2N049
+
+
+def test_denying_a_narrower_finding_the_visit_reports_broadly_is_a_conflict():
+    tr = visit(("clinician", "okay . any chest pain , shortness of breath , or belly pain ?"),       # D2N012
+               ("patient", "shortness of breath . no belly pain though ."),
+               ("clinician", "okay . and how often have you been using your inhaler over the past year ?"))
+    assert blocking(tr, "Denies dyspnea on exertion.") == ["negation"]
+    assert blocking(tr, "Reports shortness of breath.") == []
+    assert blocking(tr, "Denies abdominal pain.") == []
+
+
+def test_a_sited_denial_conflicts_with_the_finding_reported_where_the_site_is_asked():
+    tr = visit(                                                                                      # D2N007
+        ("clinician", "okay . all right . and , and what else has been going on with you ? i know that you've had "
+                      "this chronic back pain that we've been dealing with . how's that , how's that going ?"),
+        ("patient", "uh , i've been managing it . it's still , um , here nor there . it really bothers me when i "
+                    "sit for long periods of time at , at my desk at work ."),
+        ("clinician", "okay , and do you get any numbing or tingling down your legs or any pain down "
+                      "leg versus the other ?"),
+        ("patient", "a little bit of numbing , but nothing tingling or hurting down my legs ."),
+        ("clinician", "okay , and does the , um , do those symptoms improve when you stand up or change position ?"),
+        ("patient", "yeah , it does ."),
+        ("clinician", "okay . and are you able to , um , do your activities of daily living ? do you exercise , "
+                      "go to the store , that type of thing ?"),
+        ("patient", "yeah , i am . it bothers me when i'm on my feet for too long and sitting too long ."))
+    assert blocking(tr, "Denies numbness in legs.") == ["negation"]
+    assert blocking(tr, "Reports numbness in legs.") == []
+    assert blocking(tr, "Denies tingling in legs.") == []
+    # a side named is left to the side rules; a condition is not a site
+    assert blocking(tr, "Denies pain with walking.") == []

@@ -39,6 +39,7 @@ from localscribe.verify.polarity import (
     GENERIC,
     FindingPolarity,
     finding_polarity,
+    is_site,
     segment_polarities,
 )
 from localscribe.verify.text import (
@@ -394,13 +395,27 @@ class Verifier:
                        for v in site_variants(site) for s in self.whole.stems):
                 c.flag("finding", f"The note reports {f} of the {site}, but the {site} was never "
                                   "mentioned in the visit.", f"{site} {f}")
+        near_stems = set().union(*(self.facts[k].stems for k in region)) if region else set()
+        sided = bool({"left", "right", "bilateral", "bilaterally"} & set(words(text)))
         for f in sorted(pol.negated - pol.asserted):
             if "|" in f and f not in whole.mentioned:
+                generic, _, site = f.partition("|")
+                # "Denies tingling in the left leg" where the lines it stands on report tingling
+                # and speak of the leg: the visit never put it that way, but it reports it.
+                # A statement naming a side is left to the side rules ("denies right hand pain"
+                # beside left hand pain reported); a condition ("pain with moving") is no site.
+                if is_site(site) and not sided and generic in near.asserted and generic not in near.negated and any(
+                        s.startswith(v) for v in site_variants(site) for s in near_stems):
+                    c.flag("negation", f"The note says there is no {generic} of the {site}, but the visit "
+                                       f"reports {generic} where it speaks of the {site}.", _name(f))
                 continue
             kin = {r for r in self.findings.related.get(f, ()) if r[0] != "~" and r != "pain"}
-            if f not in near.mentioned and kin & near.asserted and not kin & near.negated:
+            # "Denies dyspnea on exertion" against a visit that reports shortness of breath and
+            # never speaks of it on exertion as such: the parent finding reported is a conflict.
+            said = near if f in near.mentioned or kin & near.mentioned else whole
+            if f not in said.mentioned and kin & said.asserted and not kin & said.negated:
                 c.flag("negation", f"The note says there is no {f}, but the visit reports "
-                                   f"{_listing(kin & near.asserted)}.", f)
+                                   f"{_listing(kin & said.asserted)}.", f)
                 continue
             if f not in whole.mentioned:
                 c.flag("not-discussed", f"The note says there is no {f}; the visit did not discuss it.",

@@ -97,14 +97,14 @@ def _site(toks: list[str], m: Mention) -> str | None:
     while b > 0 and toks[b] in _AUX:
         b -= 1                      # "my knee has been hurting"
     before = toks[b] if b >= 0 else ""
-    if _is_site(before):
+    if is_site(before):
         return root(before)
     k = m.end
     if k < len(toks) and toks[k] in ("in", "of", "on", "over", "at", "around", "to"):
         for t in toks[k + 1:k + 4]:
             if t in FILLERS or t in _NOT_SITES or t in ("left", "right", "both", "bilateral"):
                 continue
-            return root(t) if _is_site(t) else None
+            return root(t) if is_site(t) else None
     return None
 
 
@@ -112,7 +112,7 @@ _AUX = {"has", "have", "had", "been", "is", "was", "are", "were", "be", "keeps",
         "really", "still", "always", "just", "also", "kinda", "kind", "of"}
 
 
-def _is_site(word: str) -> bool:
+def is_site(word: str) -> bool:
     return word.isalpha() and any(word.startswith(b) for b in _BODY_SITES)
 
 
