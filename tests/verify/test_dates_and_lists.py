@@ -126,3 +126,14 @@ def test_a_sited_denial_conflicts_with_the_finding_reported_where_the_site_is_as
     assert blocking(tr, "Denies tingling in legs.") == []
     # a side named is left to the side rules; a condition is not a site
     assert blocking(tr, "Denies pain with walking.") == []
+
+
+def test_a_spoken_any_list_asks_every_item_even_after_a_repeated_word():
+    tr = visit(("patient", "sometime my belly hurts up here"),                                       # D2N062
+               ("clinician", "okay alright so epigastric pain alright any blood in your stool or dark dark "
+                             "tarry stool"),
+               ("patient", "not that i noticed"),
+               ("clinician", "okay alright so i'm gon na go ahead and do my physical exam"))
+    assert blocking(tr, "Reports dark, tarry stools.") == ["negation"]
+    assert blocking(tr, "Denies melena or blood in the stool.") == []
+    assert blocking(tr, "She reports epigastric pain.") == []

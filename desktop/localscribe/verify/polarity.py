@@ -184,7 +184,7 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
                     pol.negated.add(qualified)
                 else:
                     pol.negated.add(m.concept)
-            elif spoken and "any" in toks[max(0, m.start - 2):m.start]:
+            elif spoken and _after_any(toks, m.start, free):
                 continue        # "any nausea vomiting or diarrhea" without a negation: a question
             else:
                 pol.asserted.add(m.concept)
@@ -204,6 +204,21 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
 # the list, however long its first part.
 _REST_DENIED = re.compile(r"\b(?:everything|all) else\b[^.?!]{0,25}\b(?:okay|ok|fine|good|normal|alright)\b"
                           r"|\bnothing else\b|\b(?:otherwise|other than that)\s*,?\s*(?:no|nothing|fine|okay)\b", re.I)
+
+def _after_any(toks: list[str], start: int, covered: set[int]) -> bool:
+    """Spoken "any blood in your stool or dark dark tarry stool": the finding is an item of a
+    list that "any" opens, reached back over other items, list words and repeated words only."""
+    j = start - 1
+    while j >= 0 and start - j <= 12:
+        t = toks[j]
+        if t == "any":
+            return True
+        if not (j in covered or t in _LIST_FILLER or t in FILLERS or t in STOPWORDS
+                or t in toks[max(0, j - 1):j] or t in toks[j + 1:j + 2]):
+            return False
+        j -= 1
+    return False
+
 
 _LIST_FILLER = {",", "and", "or", "any", "like", "no", "okay", "ok", "um", "uh", "so", "how", "about",
                 "what", "other", "the", "a", "an", "of", "with", "."}
