@@ -137,3 +137,27 @@ def test_a_spoken_any_list_asks_every_item_even_after_a_repeated_word():
     assert blocking(tr, "Reports dark, tarry stools.") == ["negation"]
     assert blocking(tr, "Denies melena or blood in the stool.") == []
     assert blocking(tr, "She reports epigastric pain.") == []
+
+
+def test_a_finding_that_holds_a_negation_is_not_its_own_denial():
+    tr = visit(("clinician", "okay so have you noticed any nausea chills fever"),                      # D2N049
+               ("patient", "no fever some chills and i i just in so much pain i i ca n't eat and i do feel a "
+                           "little nauseous"))
+    assert blocking(tr, "Reports chills and decreased appetite.") == []
+    assert blocking(tr, "Reports fever.") == ["negation"]
+
+
+def test_a_replys_no_before_its_subject_denies_only_the_question():
+    tr = visit(("clinician", "yeah absolutely i can see how that would increase your stress but like with that "
+                             "have you lost any weight because of your symptoms"),                   # D2N062
+               ("patient", "no i wish unfortunately i've gained some weight"))
+    assert blocking(tr, "He denies any weight loss, but endorses weight gain.") == []
+    assert blocking(tr, "He reports weight loss.") == ["negation"]
+
+
+def test_a_former_habit_is_not_contradicted_by_its_end():
+    tr = visit(("clinician", "okay alright and then are you are you a smoker or did you smoke"),       # D2N051
+               ("patient", "i did back you know kind of years ago i did but yeah i have n't smoked anything "
+                           "in in good number of years"))
+    assert blocking(tr, "Patient reports he is a former smoker.") == []
+    assert blocking(tr, "Patient reports he is a current smoker.") == ["negation"]

@@ -141,8 +141,8 @@ def negation_mask(toks: list[str], free: set[int] | None = None) -> list[bool]:
     i = 0
     while i < len(toks):
         t = toks[i]
-        if t in _TRIGGERS and _pseudo(toks, i):
-            i += 1
+        if t in _TRIGGERS and (_pseudo(toks, i) or i in free or _interjection(toks, i)):
+            i += 1          # "ca n't eat" is a finding of its own, never its own denial
             continue
         if t.startswith("non-"):
             neg_mask[i] = True      # "non-smoker" negates itself; "non-healing ulcer" not the ulcer
@@ -166,6 +166,17 @@ def negation_mask(toks: list[str], free: set[int] | None = None) -> list[bool]:
             continue
         i += 1
     return neg_mask
+
+
+# "no i wish , i've gained some weight": a reply's "no" before a subject answers the question;
+# it denies nothing of what the reply goes on to say.
+_SUBJECTS = {"i", "i'm", "i've", "i'd", "i'll", "im", "ive", "it", "it's", "its", "we", "we're", "that", "that's",
+             "he", "she", "they", "there", "there's", "you", "but", "just", "actually", "well", "unfortunately",
+             "sadly"}
+
+
+def _interjection(toks: list[str], i: int) -> bool:
+    return toks[i] == "no" and i + 1 < len(toks) and toks[i + 1] in _SUBJECTS
 
 
 def _pseudo(toks: list[str], i: int) -> bool:

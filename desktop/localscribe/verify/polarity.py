@@ -42,6 +42,7 @@ _ASKING_ONE = {"if", "whether", "risk", "risks", "complications", "prevent", "av
                "suspect", "screen",
                "screening", "ruled", "unless", "hopefully", "question"}
 _ASK_SCOPE = 20
+_PAST = {"former", "ex", "ex-", "previous", "previously", "prior", "quit", "past", "remote"}
 _QUALIFIERS = {"with", "when", "during", "upon", "on", "while", "after", "to", "at", "if", "from"}
 # Findings so broad that a qualified denial of them says nothing about the finding as a whole.
 GENERIC = _GENERIC = {"pain", "tenderness", "edema", "weakness", "numbness", "tingling", "stiffness", "redness",
@@ -184,6 +185,8 @@ def finding_polarity(text: str, findings: FindingLexicon, *, question: bool = Fa
                     pol.negated.add(qualified)
                 else:
                     pol.negated.add(m.concept)
+            elif any(t in _PAST for t in toks[max(0, m.start - 2):m.start]):
+                continue        # "a former smoker": said of the past, which "I quit years ago" is not against
             elif spoken and _after_any(toks, m.start, free):
                 continue        # "any nausea vomiting or diarrhea" without a negation: a question
             else:
