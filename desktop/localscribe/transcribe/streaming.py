@@ -1,8 +1,9 @@
 """Live transcription: audio blocks in as they arrive, timed Segments out as windows finish.
 
 Audio is cut at pauses into windows of at most 30 s (capture.windows), each window goes to
-the whisper.cpp worker process while the visit continues, and Whisper's inventions are
-dropped on the way back. At Stop, finish() only has the last window left to do.
+the whisper.cpp worker process while the visit continues (windows that wait for a busy worker
+go together, one encoder pass: transcribe.batching), and Whisper's inventions are dropped on
+the way back. At Stop, finish() only has the last window left to do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from localscribe.capture.vad import FRAME, SAMPLE_RATE, VadConfig
 from localscribe.capture.windows import CutConfig, Window, WindowCutter
 from localscribe.domain import Segment, Speaker
+from localscribe.transcribe.batching import Batch, seconds, take_batch
 from localscribe.transcribe.engine import RawSegment
 from localscribe.transcribe.hallucination import HallucinationFilter
 from localscribe.transcribe.worker import EngineWorker, JobResult
@@ -38,6 +40,7 @@ class StreamStats:
     audio_seconds: float = 0.0
     speech_seconds: float = 0.0
     windows: int = 0
+    jobs: int = 0               # encoder passes: windows merged while the worker was busy count once
     engine_seconds: float = 0.0
     dropped: list[Dropped] = field(default_factory=list)
 
@@ -69,12 +72,16 @@ class StreamingTranscriber:
     def __init__(self, model_file: Any, *, channel_map: Mapping[int, str] | None = None,
                  n_threads: int | None = None, cut: CutConfig | None = None,
                  vad: VadConfig | None = None, max_pending: int = 3,
-                 hallucinations: HallucinationFilter | None = None, id_prefix: str = "s"):
+                 hallucinations: HallucinationFilter | None = None, id_prefix: str = "s",
+                 merge: bool = True):
         self.channel_map = dict(channel_map or {})
         self._cutter = WindowCutter(cut, vad)
         self._worker = EngineWorker(model_file, n_threads)
         self._filter = hallucinations or HallucinationFilter()
-        self._pending: OrderedDict[int, Window] = OrderedDict()
+        self._pending: OrderedDict[int, Batch] = OrderedDict()
+        self._waiting: list[Window] = []            # cut, not yet sent (the worker was busy)
+        self._merge = merge
+        self._batch_s = (cut or CutConfig()).max_window_s
         self._max_pending = max(1, max_pending)
         self._next_id = 1
         self._prefix = id_prefix
@@ -110,9 +117,8 @@ class StreamingTranscriber:
         self.stats.audio_seconds += len(samples) / SAMPLE_RATE
         new: list[Segment] = []
         for window in self._cutter.push(samples, channels if self.channel_map else None):
-            while len(self._pending) >= self._max_pending:   # back-pressure: wait for one
-                new += self._collect(self._worker.get())
-            self._submit(window)
+            self._waiting.append(window)
+            new += self._dispatch()
         return new + self.poll()
 
     def poll(self) -> list[Segment]:
@@ -126,37 +132,53 @@ class StreamingTranscriber:
             if res is None:
                 break
             new += self._collect(res)
-        return new
+        return new + self._dispatch()
 
     def finish(self) -> list[Segment]:
         """At Stop: cut the tail, wait for every window, return the remaining Segments."""
         self.start()
-        for window in self._cutter.flush():
-            self._submit(window)
-        new: list[Segment] = []
+        self._waiting += self._cutter.flush()
+        new = self._dispatch(flush=True)
         while self._pending:
             new += self._collect(self._worker.get())
         return new
 
     @property
     def pending_windows(self) -> int:
-        return len(self._pending)
+        """Windows cut and not yet transcribed (sent or still waiting to be)."""
+        return sum(len(b.windows) for b in self._pending.values()) + len(self._waiting)
 
     # -- internals ------------------------------------------------------------------------
-    def _submit(self, window: Window) -> None:
-        self._worker.submit(window.index, window.samples)
-        self._pending[window.index] = window
-        self.stats.windows += 1
-        self.stats.speech_seconds += float(window.speech.sum()) * FRAME / SAMPLE_RATE
+    def _dispatch(self, flush: bool = False) -> list[Segment]:
+        """Send what waits: at once to an idle worker, else once a full batch has gathered
+        (or at Stop); never more than max_pending jobs in the worker's queue."""
+        new: list[Segment] = []
+        while self._waiting:
+            full = seconds(self._waiting) >= self._batch_s
+            if self._merge and self._pending and not (full or flush):
+                break
+            while len(self._pending) >= self._max_pending:   # back-pressure: wait for one
+                new += self._collect(self._worker.get())
+            batch = take_batch(self._waiting, self._batch_s) if self._merge else Batch.of([self._waiting.pop(0)])
+            self._submit(batch)
+        return new
+
+    def _submit(self, batch: Batch) -> None:
+        self._worker.submit(batch.job_id, batch.samples)
+        self._pending[batch.job_id] = batch
+        self.stats.jobs += 1
+        self.stats.windows += len(batch.windows)
+        self.stats.speech_seconds += sum(float(w.speech.sum()) for w in batch.windows) * FRAME / SAMPLE_RATE
 
     def _collect(self, res: JobResult | None) -> list[Segment]:
         if res is None:
             return []
-        window = self._pending.pop(res.job_id)
+        batch = self._pending.pop(res.job_id)
         self.stats.engine_seconds += res.seconds
         out = []
         for raw in res.segments:
-            seg = self._accept(window, raw)
+            window, rel = batch.locate(raw)
+            seg = self._accept(window, rel)
             if seg is not None:
                 out.append(seg)
         self.segments += out
