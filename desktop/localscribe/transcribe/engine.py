@@ -79,6 +79,25 @@ def default_threads() -> int:
     return max(1, min(8, cores, cores - busy + 1))
 
 
+@dataclass(frozen=True)
+class DecodeOptions:
+    """whisper.cpp settings that trade speed against accuracy, one field each so that
+    tests/bench/bench_asr_options.py can measure them one by one; the defaults are the app's."""
+
+    flash_attn: bool = False        # whisper.cpp's flash attention (context parameter)
+    beam_size: int = 1              # 1: greedy, as faster-whisper's comparison rows; >1: beam search
+    fit_audio_ctx: bool = False     # see WhisperEngine.audio_ctx_for
+
+    def model_kwargs(self) -> dict[str, Any]:
+        kw: dict[str, Any] = {}
+        if self.flash_attn:
+            kw["context_params"] = {"flash_attn": True}
+        if self.beam_size > 1:
+            kw["params_sampling_strategy"] = 1
+            kw["beam_search"] = {"beam_size": self.beam_size, "patience": -1.0}
+        return kw
+
+
 DECODE_PARAMS: dict[str, Any] = {
     "print_progress": False,
     "print_realtime": False,
@@ -104,10 +123,12 @@ def _load_model(model_file: Any, n_threads: int, params: dict[str, Any]) -> Mode
 
 class WhisperEngine:
     def __init__(self, model_file: Any, n_threads: int | None = None, *, fit_audio_ctx: bool = False,
-                 **decode_overrides: Any):
+                 options: DecodeOptions | None = None, **decode_overrides: Any):
         self.n_threads = n_threads or default_threads()
-        self.fit_audio_ctx = fit_audio_ctx
-        self.model = _load_model(model_file, self.n_threads, {**DECODE_PARAMS, **decode_overrides})
+        self.options = options or DecodeOptions(fit_audio_ctx=fit_audio_ctx)
+        self.fit_audio_ctx = self.options.fit_audio_ctx
+        self.model = _load_model(model_file, self.n_threads,
+                                 {**DECODE_PARAMS, **self.options.model_kwargs(), **decode_overrides})
         import _pywhispercpp as pw
 
         self._pw = pw

@@ -19,7 +19,7 @@ from localscribe.capture.vad import FRAME, SAMPLE_RATE, VadConfig
 from localscribe.capture.windows import CutConfig, Window, WindowCutter
 from localscribe.domain import Segment, Speaker
 from localscribe.transcribe.batching import Batch, seconds, take_batch
-from localscribe.transcribe.engine import RawSegment
+from localscribe.transcribe.engine import DecodeOptions, RawSegment
 from localscribe.transcribe.hallucination import HallucinationFilter
 from localscribe.transcribe.worker import EngineWorker, JobResult
 
@@ -73,10 +73,10 @@ class StreamingTranscriber:
                  n_threads: int | None = None, cut: CutConfig | None = None,
                  vad: VadConfig | None = None, max_pending: int = 3,
                  hallucinations: HallucinationFilter | None = None, id_prefix: str = "s",
-                 merge: bool = True):
+                 merge: bool = True, options: DecodeOptions | None = None):
         self.channel_map = dict(channel_map or {})
         self._cutter = WindowCutter(cut, vad)
-        self._worker = EngineWorker(model_file, n_threads)
+        self._worker = EngineWorker(model_file, n_threads, options=options)
         self._filter = hallucinations or HallucinationFilter()
         self._pending: OrderedDict[int, Batch] = OrderedDict()
         self._waiting: list[Window] = []            # cut, not yet sent (the worker was busy)

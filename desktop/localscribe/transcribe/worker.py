@@ -17,7 +17,7 @@ import numpy as np
 
 from localscribe.engine_process import (EngineProcess, EngineProcessError, Event, WorkerCrashed,
                                         child_failed, child_ready)
-from localscribe.transcribe.engine import EngineError, RawSegment, model_path_of
+from localscribe.transcribe.engine import DecodeOptions, EngineError, RawSegment, model_path_of
 
 __all__ = ["EngineWorker", "JobResult", "TranscriptionError", "WorkerCrashed"]
 
@@ -26,7 +26,7 @@ class TranscriptionError(RuntimeError):
     """Transcription cannot go on; recorded audio is unaffected (it lives with the caller)."""
 
 
-def worker_main(model_ref: Any, n_threads: int | None, requests: Queue[Any],
+def worker_main(model_ref: Any, n_threads: int | None, options: DecodeOptions | None, requests: Queue[Any],
                 results: Queue[Event]) -> None:
     """The engine's loop in the spawned process (``engine_process`` has set up the guard and
     the parent-death watch already)."""
@@ -35,7 +35,7 @@ def worker_main(model_ref: Any, n_threads: int | None, requests: Queue[Any],
     from localscribe.transcribe.engine import WhisperEngine
 
     try:
-        engine = WhisperEngine(model_ref, n_threads)
+        engine = WhisperEngine(model_ref, n_threads, options=options)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as text
         child_failed(results, f"{type(exc).__name__}: {exc}")
         return
@@ -66,12 +66,13 @@ class EngineWorker:
     """Parent-side handle: start(), submit(), get(); stop() when done."""
 
     def __init__(self, model_file: Any, n_threads: int | None = None,
-                 start_timeout_s: float = 120.0):
+                 start_timeout_s: float = 120.0, options: DecodeOptions | None = None):
         # A ModelFile pickles fine; a bare path is checked here so the error is the caller's.
         self._model_ref = model_file if hasattr(model_file, "path") else model_path_of(model_file)
         if hasattr(model_file, "path"):
             model_path_of(model_file)
         self._threads = n_threads
+        self._options = options
         self._timeout = start_timeout_s
         self._proc: EngineProcess | None = None
         self.info: dict[str, Any] = {}
@@ -84,7 +85,7 @@ class EngineWorker:
         return bool(self._proc and self._proc.is_alive())
 
     def start(self) -> EngineWorker:
-        self._proc = EngineProcess(worker_main, (self._model_ref, self._threads),
+        self._proc = EngineProcess(worker_main, (self._model_ref, self._threads, self._options),
                                    name="localscribe-asr", what="the speech engine",
                                    crash_hint="Transcription stopped; the recorded audio is kept.")
         try:
