@@ -163,6 +163,7 @@ def reverify(path: Path, data: Path, *, clauses: bool = False) -> dict[str, list
             r["blocking_flags"] = sum(len(st.blocking_flags) for st in draft.statements)
             r["blocking_statements"] = len(draft.blocking)
             r["statements"] = len(draft.statements)
+            r["notices"] = [sec.key for sec in draft.notices]     # "+clauses": made again by code
             if template is not None:
                 note = render_note(draft, template)
                 r.update({k: round(v, 2) for k, v in score(scorer, row["note"], note).items()})

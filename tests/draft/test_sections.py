@@ -70,6 +70,25 @@ def test_an_empty_section_the_visit_spoke_to_carries_a_visible_notice():
     assert quiet["objective"].notice == "" and quiet["plan"].notice == ""
 
 
+def test_an_empty_review_of_systems_the_visit_asked_about_carries_a_notice_and_stays_optional():
+    template = load_template("history_and_physical")
+    ros = template.section("ros")
+    assert ros.notice_cues and not ros.cues and ros.min_statements == 0      # the model may answer None
+    asked = _transcript("Any fever or chills?", "No.")          # ACI-Bench train's ROS questions
+    never = _transcript("My knee hurts when I climb stairs.", "Since Monday.")
+    written = [SX.SectionText(s.key, "None.", True) for s in template.sections]
+    by = {s.key: s for s in SX.to_sections(template, written, asked, lambda t, tr: [])}
+    assert "REVIEW OF SYSTEMS" in by["ros"].notice and "any fever" in by["ros"].notice
+    assert SX.discussed(ros, asked) is None                     # it never makes ROS required
+    quiet = {s.key: s for s in SX.to_sections(template, written, never, lambda t, tr: [])}
+    assert quiet["ros"].notice == ""
+    # the prompt is the one the valid figures were drafted with: notice cues are not in it
+    before = SX.prompt_sha256(template, "sections")
+    import dataclasses
+    bare = dataclasses.replace(template, sections=tuple(dataclasses.replace(x, notice_cues=()) for x in template.sections))
+    assert SX.prompt_sha256(bare, "sections") == before
+
+
 def test_merge_counts_the_repeats_it_drops():
     template = load_template("soap")
     tr = _transcript("I have a cough.")

@@ -36,6 +36,7 @@ def test_a_practice_adds_and_overrides_templates(tmp_path):
     ("[[sections]]\nkey = 'a'\ntitle = 'A'\n[[sections]]\nkey = 'a'\ntitle = 'B'\n", "unique"),
     ("[[sections]]\nkey = 'a'\ntitle = '## A'\n", "without '#'"),
     ("not toml at all [", "cannot be read"),
+    ("[[sections]]\nkey = 'a'\ntitle = 'A'\nnotice_cues = 'fever'\n", "notice_cues must be a list"),
 ])
 def test_malformed_templates_are_explained(tmp_path, body, words):
     p = tmp_path / "bad.toml"

@@ -328,18 +328,24 @@ def split_sentences(text: str) -> list[str]:
 
 
 def discussed(spec: SectionSpec, transcript: Transcript) -> str | None:
-    """The first cue of the section found in the transcript, or None."""
-    if not spec.cues:
+    """The first cue of the section found in the transcript, or None: the visit spoke to a
+    section that must then be written."""
+    return _heard(spec.cues, transcript)
+
+
+def _heard(cues: tuple[str, ...], transcript: Transcript) -> str | None:
+    if not cues:
         return None
     text = " ".join(s.text.lower() for s in transcript.segments)
-    for cue in spec.cues:
+    for cue in cues:
         if re.search(r"(?<![a-z])" + re.escape(cue), text):
             return cue
     return None
 
 
 def empty_notice(spec: SectionSpec, transcript: Transcript) -> str:
-    cue = discussed(spec, transcript)
+    """What an empty section the visit spoke to tells the clinician ("" when it did not)."""
+    cue = discussed(spec, transcript) or _heard(spec.notice_cues, transcript)
     if cue is None:
         return ""
     return (f"Nothing was drafted for {spec.title}, although the visit seems to speak to it "

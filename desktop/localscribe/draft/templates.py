@@ -38,6 +38,9 @@ class SectionSpec:
     # Words whose presence in a transcript shows the visit spoke to this section (e.g. "x-ray"
     # for results). When drafting leaves such a section empty, the draft says so visibly.
     cues: tuple[str, ...] = ()
+    # Words that show the visit touched a section it is the clinician's call to write (review of
+    # systems): an empty one carries the same notice, but the model may still answer "None.".
+    notice_cues: tuple[str, ...] = ()
     # A section written as one short phrase ("Right knee pain."), as clinicians write a chief
     # complaint, rather than as sentences.
     phrase: bool = False
@@ -102,9 +105,10 @@ def parse_template(key: str, raw: dict[str, Any], source: Path | None = None) ->
         title = str(s["title"]).strip()
         if "\n" in title or "#" in title:
             raise TemplateError(f"{where}: section title {title!r} must be one line without '#'")
-        cues = s.get("cues", [])
-        if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
-            raise TemplateError(f"{where}: section {skey!r}: cues must be a list of words")
+        cues, notice_cues = s.get("cues", []), s.get("notice_cues", [])
+        for name, words in (("cues", cues), ("notice_cues", notice_cues)):
+            if not isinstance(words, list) or not all(isinstance(c, str) and c.strip() for c in words):
+                raise TemplateError(f"{where}: section {skey!r}: {name} must be a list of words")
         try:
             hi, lo = int(s.get("max_statements", 12)), int(s.get("min_statements", 0))
         except (TypeError, ValueError):
@@ -116,7 +120,8 @@ def parse_template(key: str, raw: dict[str, Any], source: Path | None = None) ->
             raise TemplateError(f"{where}: section {skey!r}: phrase must be true or false")
         sections.append(SectionSpec(key=skey, title=title, guidance=str(s.get("guidance", "")),
                                     max_statements=1 if phrase else hi, min_statements=min(lo, 1) if phrase else lo,
-                                    cues=tuple(c.strip().lower() for c in cues), phrase=phrase))
+                                    cues=tuple(c.strip().lower() for c in cues), phrase=phrase,
+                                    notice_cues=tuple(c.strip().lower() for c in notice_cues)))
     style = str(raw.get("style", "prose"))
     if style not in STYLES:
         raise TemplateError(f"{where}: style must be one of {', '.join(STYLES)}")
