@@ -252,6 +252,7 @@ class LlamaEngine:
         self._lc = llama_cpp
         self.model_path = path
         self.model_sha256 = model_sha256
+        self.n_threads = n_threads or default_threads()
         self.n_ctx = self._llm.n_ctx()
         # Notes copy phrases from the transcript, so the tokens that followed the last few
         # generated tokens somewhere in the prompt are good guesses for the next ones; one
@@ -300,6 +301,12 @@ class LlamaEngine:
         from localscribe.models import resolve_model
 
         return cls(resolve_model("llm", profile, paths), **kw)
+
+    def set_threads(self, n: int | None) -> None:
+        """Decode with ``n`` threads from now on (None: the engine's own): early drafts during a
+        visit leave the other core to the transcriber (``draft.early``)."""
+        n = n or self.n_threads
+        self._lc.llama_set_n_threads(self._llm._ctx.ctx, n, n)
 
     # -- tokens ---------------------------------------------------------------------------
     def tokenize(self, text: str, *, first: bool = False) -> list[int]:
