@@ -28,6 +28,7 @@ provisional reaches the clinician unverified.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -45,6 +46,10 @@ LAST_SECTION_WORDS = 12
 EARLY_THREADS = 1
 # Whether the live worker drafts before Stop by default (README: measured against the plain path).
 DEFAULT_ON = True
+# How long a fed line may wait for the section being written early to end. Lines waiting are
+# fed at the next section boundary anyway; past this the section is held and continued later
+# (re-reading it is cheap, but not free: with a line every few seconds it would be all we did).
+MAX_LINE_WAIT_S = 20.0
 
 
 class EarlyCancelled(Exception):
@@ -168,4 +173,38 @@ class EarlyPolicy:
         return self.enabled and len(segments) >= self.min_lines and state.stale(specs, segments)
 
 
-Cancel = Callable[[], bool]
+class Yield:
+    """When an early draft gives way, asked between tokens (``__call__``: stop now, holding the
+    section) and between sections (``lines_waiting``: stop before starting the next one).
+
+    - ``urgent`` (Stop, or the worker closing): stop at once;
+    - ``busy`` (the transcriber has a window in work): pause, keeping the KV cache as it is,
+      so transcription gets the cores and never falls behind for a draft nobody waits for;
+    - ``waiting`` (a new line is there to be fed): stop once it has waited ``max_wait`` s."""
+
+    def __init__(self, waiting: Callable[[], bool], urgent: Callable[[], bool],
+                 busy: Callable[[], bool] | None = None, *, max_wait: float = MAX_LINE_WAIT_S,
+                 clock: Callable[[], float] = time.monotonic, nap: float = 0.02) -> None:
+        self.waiting, self.urgent, self.busy = waiting, urgent, busy
+        self.max_wait, self.clock, self.nap = max_wait, clock, nap
+        self._since: float | None = None
+        self.paused_s = 0.0
+
+    def lines_waiting(self) -> bool:
+        return self.urgent() or self.waiting()
+
+    def __call__(self) -> bool:
+        if self.busy is not None and self.busy() and not self.urgent():
+            t = self.clock()
+            while self.busy() and not self.urgent():
+                time.sleep(self.nap)
+            self.paused_s += self.clock() - t
+        if self.urgent():
+            return True
+        if not self.waiting():
+            self._since = None
+            return False
+        now = self.clock()
+        if self._since is None:
+            self._since = now
+        return now - self._since >= self.max_wait

@@ -137,6 +137,7 @@ class IncrementalDrafter:
         self.early_policy = early if early is not None and self.mode is DraftMode.SECTIONS else None
         self.early = EarlyState()
         self._cancel: Callable[[], bool] | None = None   # set while an early round runs
+        self._waiting: Callable[[], bool] | None = None
         if self.mode is DraftMode.LINES:
             self._head = engine.tokenize(P.head_text(template), first=True)
             self._tail = engine.tokenize(P.tail_text(template))
@@ -279,6 +280,8 @@ class IncrementalDrafter:
                 else:
                     self.stats.written_after_stop[spec.key] = self.early.why_written(
                         spec, chunk.segments, last=i == last)
+            if self._waiting is not None and self._waiting():
+                raise EarlyCancelled(spec.key)       # lines to feed first; nothing is lost
             as_of = held.as_of if held is not None else len(chunk.segments)
             request = self.engine.tokenize(self._section_request(spec, first=not chained))
             tokens = (context if chained else base) + request
@@ -450,17 +453,18 @@ class IncrementalDrafter:
         return self.early_policy is not None and self.early_policy.due(
             self.early, self.template.sections, self._chunk.segments)
 
-    def draft_early(self, cancel: Callable[[], bool]) -> bool:
+    def draft_early(self, cancel: Callable[[], bool], waiting: Callable[[], bool] | None = None) -> bool:
         """Write, from the transcript so far, the sections the visit has outgrown (during the
-        visit, between fed lines). ``cancel`` is asked between tokens: True (a new line or Stop
-        waits) ends the round at once, holding the section in progress (``early``). Nothing
-        here reaches the draft except through ``finish``, which re-checks every section.
-        Returns True when the round reached the note's end."""
+        visit, between fed lines). ``cancel`` is asked between tokens: True ends the round at
+        once, holding the section in progress (``early``); ``waiting`` before each section: True
+        ends the round there (``early.Yield`` gives both). Nothing here reaches the draft except
+        through ``finish``, which re-checks every section. Returns True when the round reached
+        the note's end."""
         if self.early_policy is None or not self._chunk.segments:
             return False
         self.stats.early_rounds += 1
         counts = (self.stats.rewritten, self.stats.rewrite_tokens, self.stats.rewrites_empty)
-        self._cancel = cancel
+        self._cancel, self._waiting = cancel, waiting
         threads = self.early_policy.threads
         if threads:
             self.engine.set_threads(threads)
@@ -471,7 +475,7 @@ class IncrementalDrafter:
             self.stats.early_cancelled += 1
             return False
         finally:
-            self._cancel = None
+            self._cancel = self._waiting = None
             if threads:
                 self.engine.set_threads(None)
             # The recheck's counts are the final note's (``finish`` counts its own).
