@@ -90,8 +90,9 @@ def _words(segments: Sequence[Segment]) -> int:
     return sum(len(s.text.split()) for s in segments)
 
 
-def touched(spec: SectionSpec, new: Sequence[Segment], *, last: bool) -> str | None:
-    """Why the lines ``new`` (said since the section was written) make it stale, or None."""
+def fresh(spec: SectionSpec, new: Sequence[Segment], *, last: bool) -> str | None:
+    """Why the lines ``new`` make the section one to write afresh (its cue, or the visit's end
+    for the last section: what it said may be superseded), or None."""
     if not new:
         return None
     cue = SX.discussed(spec, Transcript(segments=list(new)))
@@ -100,6 +101,18 @@ def touched(spec: SectionSpec, new: Sequence[Segment], *, last: bool) -> str | N
     words = _words(new)
     if last and words >= LAST_SECTION_WORDS:
         return f"last section, {words} new words"
+    return None
+
+
+def touched(spec: SectionSpec, new: Sequence[Segment], *, last: bool) -> str | None:
+    """Why the lines ``new`` (said since the section was written) make it stale, or None.
+    Beyond ``fresh``: a section without cues (the history) the patient has said more to; that
+    one is *continued* from its early text (the history is told in order, so what is new goes
+    at its end, and the model continuing it sees the whole transcript)."""
+    why = fresh(spec, new, last=last)
+    if why is not None or not new:
+        return why
+    words = _words(new)
     if not spec.cues:
         speakers = {s.speaker for s in new}
         known = "patient" in speakers or "clinician" in speakers
@@ -107,6 +120,18 @@ def touched(spec: SectionSpec, new: Sequence[Segment], *, last: bool) -> str | N
         if said >= UNCUED_PATIENT_WORDS:
             return f"{said} new words from the patient" if known else f"{said} new words"
     return None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ``finish`` (or the next early round) does with a section: ``reuse`` its early text,
+    ``continue`` from ``prefix`` (held tokens, or the early text to extend), or ``write`` it."""
+
+    action: str
+    why: str = ""
+    text: SX.SectionText | None = None
+    tokens: tuple[int, ...] = ()        # held tokens to continue from
+    prefix: str = ""                    # early text to continue from (tokenized by the drafter)
 
 
 @dataclass
@@ -121,32 +146,28 @@ class EarlyState:
         self.done.clear()
         self.held = None
 
-    def reusable(self, spec: SectionSpec, segments: Sequence[Segment], *, last: bool) -> SX.SectionText | None:
-        """The early text of the section, if the lines since then do not touch it."""
-        prev = self.done.get(spec.key)
-        if prev is None or not _fits(prev, spec) or prev.as_of > len(segments):
-            return None
-        if touched(spec, segments[prev.as_of:], last=last) is not None:
-            return None
-        return prev.text
-
-    def why_written(self, spec: SectionSpec, segments: Sequence[Segment], *, last: bool) -> str:
-        """For the audit: why a section was written after Stop."""
-        prev = self.done.get(spec.key)
-        if prev is None:
-            return "not written before Stop"
-        if not _fits(prev, spec):
-            return "its sentence cap grew and it had used it all"
-        return touched(spec, segments[prev.as_of:], last=last) or "not written before Stop"
-
-    def resume(self, spec: SectionSpec, segments: Sequence[Segment], *, last: bool) -> HeldSection | None:
-        """The held tokens to continue the section from, if they still fit it."""
+    def decide(self, spec: SectionSpec, segments: Sequence[Segment], *, last: bool) -> Decision:
         held = self.held
-        if held is None or held.key != spec.key or held.spec != spec or held.as_of > len(segments):
-            return None
-        if touched(spec, segments[held.as_of:], last=last) is not None:
-            return None
-        return held
+        if held is not None and held.key == spec.key and held.as_of <= len(segments):
+            why = fresh(spec, segments[held.as_of:], last=last)
+            if why is None and held.spec == spec:
+                return Decision("continue", "begun before Stop", tokens=held.tokens)
+            if spec.key not in self.done:
+                return Decision("write", why or "its sentence cap grew")
+        prev = self.done.get(spec.key)
+        if prev is None or prev.as_of > len(segments):
+            return Decision("write", "not written before Stop")
+        new = segments[prev.as_of:]
+        why = fresh(spec, new, last=last)
+        if why is not None:
+            return Decision("write", why)
+        why = touched(spec, new, last=last)
+        if why is None and _fits(prev, spec):
+            return Decision("reuse", text=prev.text)
+        if prev.text.text.strip() == SX.NONE_WORD or not prev.text.finished:
+            return Decision("write", why or "its sentence cap grew")
+        return Decision("continue", why or "its sentence cap grew and it had used it all",
+                        prefix=prev.text.text.rstrip("\n"))
 
     def stale(self, specs: Sequence[SectionSpec], segments: Sequence[Segment]) -> bool:
         """Whether an early round has anything to write (a section missing or touched). The

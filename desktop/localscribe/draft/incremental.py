@@ -79,8 +79,8 @@ class DraftStats:
     style_swaps: int = 0             # clinician's phrase swaps made (style.apply.rewrite)
     style_skipped: list[str] = field(default_factory=list)   # sections the style does not draft
     reused: list[str] = field(default_factory=list)      # sections written before Stop, kept as they were
-    resumed: list[str] = field(default_factory=list)     # sections begun before Stop, finished after it
-    written_after_stop: dict[str, str] = field(default_factory=dict)   # section -> why (early.touched)
+    resumed: list[str] = field(default_factory=list)     # sections continued after Stop from early text
+    written_after_stop: dict[str, str] = field(default_factory=dict)   # section -> why (early.decide)
     early_rounds: int = 0            # early drafts begun during the visit (early.py)
     early_cancelled: int = 0         # of them, interrupted by a new line
     early_generated: int = 0         # tokens generated during the visit for early drafts
@@ -261,11 +261,11 @@ class IncrementalDrafter:
             rules.must_write = bool(spec.min_statements)
             rules.new_section()
             base_seen = set(rules.seen)
-            kept = self.early.reusable(spec, chunk.segments, last=i == last) if self.early_policy else None
-            if kept is not None:
+            plan = self.early.decide(spec, chunk.segments, last=i == last) if self.early_policy else None
+            if plan is not None and plan.text is not None:
                 # Written before Stop and untouched since: the later sections' repeat rules see
                 # its sentences as if it had just been written (sections mode: no KV needed).
-                done = self.early.done[spec.key]
+                kept, done = plan.text, self.early.done[spec.key]
                 rules.restart(base_seen, [s for _, s in RC.finished_sentences(kept.text)], set(done.rejected))
                 if self._cancel is None:
                     self.stats.reused.append(spec.key)
@@ -273,16 +273,16 @@ class IncrementalDrafter:
                     on_text(kept.text + "\n")
                 written.append(kept)
                 continue
-            held = self.early.resume(spec, chunk.segments, last=i == last) if self.early_policy else None
-            if self._cancel is None and self.early_policy:
-                if held is not None:
+            prefix: Sequence[int] = ()
+            if plan is not None and plan.action == "continue":
+                prefix = plan.tokens or self.engine.tokenize(plan.prefix)
+            if self._cancel is None and plan is not None:
+                if prefix:
                     self.stats.resumed.append(spec.key)
-                else:
-                    self.stats.written_after_stop[spec.key] = self.early.why_written(
-                        spec, chunk.segments, last=i == last)
+                self.stats.written_after_stop[spec.key] = plan.why
             if self._waiting is not None and self._waiting():
                 raise EarlyCancelled(spec.key)       # lines to feed first; nothing is lost
-            as_of = held.as_of if held is not None else len(chunk.segments)
+            as_of = len(chunk.segments)
             request = self.engine.tokenize(self._section_request(spec, first=not chained))
             tokens = (context if chained else base) + request
 
@@ -295,7 +295,7 @@ class IncrementalDrafter:
                     on_text=on_text, gate=RC.avoid_words(rules.gate, start, words), controls=self.controls,
                     answer_prefix=prefix, first_avoid=avoid, should_stop=should_stop),
                     whole=should_stop is None)
-            gen = write(prefix=held.tokens if held is not None else (), should_stop=self._cancel)
+            gen = write(prefix=prefix, should_stop=self._cancel)
             if self._cancel is not None and not gen.finished and self._cancel():
                 # A new line came: keep what was written so far, to continue from next round.
                 self.early.held = HeldSection(spec.key, gen.tokens, spec, as_of)
