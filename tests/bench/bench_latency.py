@@ -74,9 +74,8 @@ def run_streaming(engine, template, segments, speed, max_tokens, early: EarlyPol
             # Between lines the early drafter writes, giving way as it does in the worker
             # (draft/worker.py): lines wait up to MAX_LINE_WAIT_S or the section's end; Stop
             # (the last line's arrival) ends it at once.
-            first = i
-            drafter.draft_early(*_yield(early_yield(lambda: time.perf_counter() >= arrival[first],
-                                                    lambda: time.perf_counter() >= stop_at)))
+            y = Yield(lambda t=arrival[i]: time.perf_counter() >= t, lambda: time.perf_counter() >= stop_at)
+            drafter.draft_early(y, y.lines_waiting)
             continue
         time.sleep(max(0.0, arrival[i] - time.perf_counter()))
     backlog = max(0.0, time.perf_counter() - stop_at)   # feeding still behind when Stop came
@@ -84,14 +83,6 @@ def run_streaming(engine, template, segments, speed, max_tokens, early: EarlyPol
     draft = drafter.finish()
     took = time.perf_counter() - t + backlog
     return took, backlog, drafter.stats, draft
-
-
-def early_yield(waiting, urgent) -> Yield:
-    return Yield(waiting, urgent)
-
-
-def _yield(y: Yield):
-    return y, y.lines_waiting
 
 
 def run_naive(engine, template, segments, max_tokens):

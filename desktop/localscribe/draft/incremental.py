@@ -279,6 +279,8 @@ class IncrementalDrafter:
             if self._cancel is None and plan is not None:
                 if prefix:
                     self.stats.resumed.append(spec.key)
+                    if on_text:        # the stream shows the section whole, its early part too
+                        on_text(b"".join(map(self.engine.piece, prefix)).decode("utf-8", "replace"))
                 self.stats.written_after_stop[spec.key] = plan.why
             if self._waiting is not None and self._waiting():
                 raise EarlyCancelled(spec.key)       # lines to feed first; nothing is lost
@@ -298,7 +300,7 @@ class IncrementalDrafter:
             gen = write(prefix=prefix, should_stop=self._cancel)
             if self._cancel is not None and not gen.finished and self._cancel():
                 # A new line came: keep what was written so far, to continue from next round.
-                self.early.held = HeldSection(spec.key, gen.tokens, spec, as_of)
+                self.early.held = HeldSection(spec.key, gen.tokens, spec, as_of) if gen.tokens else None
                 raise EarlyCancelled(spec.key)
             if blocks is not None:
                 gen, rejected = self._rewrite_blocked(gen, write, blocks, rules, base_seen)
