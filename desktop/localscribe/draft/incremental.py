@@ -249,6 +249,8 @@ class IncrementalDrafter:
                     if spec.key not in self.stats.style_skipped:
                         self.stats.style_skipped.append(spec.key)
                     written.append(SX.SectionText(spec.key, SX.NONE_WORD, True))
+                    if self._cancel is not None:     # nothing to write early either
+                        self.early.done[spec.key] = EarlySection(written[-1], spec, len(chunk.segments))
                     continue
                 spec = styled
             if not spec.min_statements and SX.discussed(spec, transcript):
