@@ -95,6 +95,9 @@ def default_threads() -> int:
 # variants (tests/bench/bench_speculative.py), so speculation stays off by default.
 EXACT_BATCH = 6
 
+# Prompt tokens read between two ``should_stop`` checks (~1 s on one core for the 1.5B model).
+PROMPT_SLICE = 32
+
 
 def _load_llama(model: ModelSource, n_ctx: int, n_threads: int, batch_invariant: bool = False,
                 gpu_layers: int | None = None) -> Llama:
@@ -252,6 +255,7 @@ class LlamaEngine:
         self._lc = llama_cpp
         self.model_path = path
         self.model_sha256 = model_sha256
+        self.n_threads = n_threads or default_threads()
         self.n_ctx = self._llm.n_ctx()
         # Notes copy phrases from the transcript, so the tokens that followed the last few
         # generated tokens somewhere in the prompt are good guesses for the next ones; one
@@ -300,6 +304,12 @@ class LlamaEngine:
         from localscribe.models import resolve_model
 
         return cls(resolve_model("llm", profile, paths), **kw)
+
+    def set_threads(self, n: int | None) -> None:
+        """Decode with ``n`` threads from now on (None: the engine's own): early drafts during a
+        visit leave the other core to the transcriber (``draft.early``)."""
+        n = n or self.n_threads
+        self._lc.llama_set_n_threads(self._llm._ctx.ctx, n, n)
 
     # -- tokens ---------------------------------------------------------------------------
     def tokenize(self, text: str, *, first: bool = False) -> list[int]:
@@ -459,7 +469,17 @@ class LlamaEngine:
         t0 = time.perf_counter()
         keep = min(self.common_prefix(tokens), len(tokens) - 1)   # re-decode >= 1 for logits
         self._truncate(keep)
-        self._decode(tokens[keep:])
+        # With ``should_stop`` the prompt too is read in short slices, asking between them: an
+        # early draft (draft/early.py) re-reading its section must give way as fast as it writes.
+        step = PROMPT_SLICE if should_stop is not None else len(tokens)
+        for i in range(keep, len(tokens), step):
+            if i > keep and should_stop is not None and should_stop():
+                t = time.perf_counter()
+                return Generation(text="", finished=False, prompt_tokens=len(tokens),
+                                  prompt_evaluated=self.counters.evaluated - before, generated=0,
+                                  decoded=self.counters.evaluated - before, prompt_s=t - t0, gen_s=0.0,
+                                  tokens=tuple(answer_prefix))
+            self._decode(tokens[i:i + step])
         prompt_decoded = self.counters.evaluated - before
         t_first = time.perf_counter()
 

@@ -28,6 +28,7 @@ from localscribe.domain import Draft, Section, Segment, Transcript
 from localscribe.draft import prompt as P
 from localscribe.draft import recheck as RC
 from localscribe.draft import sections as SX
+from localscribe.draft.early import EarlyCancelled, EarlyPolicy, EarlySection, EarlyState, HeldSection
 from localscribe.draft.decoding import DecodeControls
 from localscribe.draft.engine import Generation, LlamaEngine
 from localscribe.draft.schema import SectionBudget, build_grammar, parse_note
@@ -77,6 +78,13 @@ class DraftStats:
     prefix: str = ""                 # how the fixed prompt prefix reached the cache
     style_swaps: int = 0             # clinician's phrase swaps made (style.apply.rewrite)
     style_skipped: list[str] = field(default_factory=list)   # sections the style does not draft
+    reused: list[str] = field(default_factory=list)      # sections written before Stop, kept as they were
+    resumed: list[str] = field(default_factory=list)     # sections continued after Stop from early text
+    written_after_stop: dict[str, str] = field(default_factory=dict)   # section -> why (early.decide)
+    early_rounds: int = 0            # early drafts begun during the visit (early.py)
+    early_cancelled: int = 0         # of them, interrupted by a new line
+    early_generated: int = 0         # tokens generated during the visit for early drafts
+    early_gen_s: float = 0.0
     generations: list[Generation] = field(default_factory=list)
 
     @property
@@ -101,12 +109,13 @@ class IncrementalDrafter:
                  prefix_cache: bool = True, recheck: bool = True, fit: bool = True,
                  blocker: Callable[[Transcript, Callable[[str, Transcript], list[str]]],
                                    Callable[[str], object]] = RC.verifier_blocks,
-                 style: StyleProfile | None = None):
+                 style: StyleProfile | None = None, early: EarlyPolicy | None = None):
         """``recheck``: in the per-section modes, write again a sentence that ``blocker``
         (by default the note verifier) blocks (``draft.recheck``). ``max_tokens``: generated
         tokens per note (default: the template's ``note_tokens``), shared among its sections by
         their statement caps. ``style``: the clinician's learned style (``localscribe.style``),
-        applied in the per-section modes."""
+        applied in the per-section modes. ``early``: draft while the visit goes on
+        (``draft_early``; "sections" mode only, see ``draft.early``)."""
         self.engine = engine
         self.style = style if style is not None and not style.empty else None
         self.template = template
@@ -125,6 +134,10 @@ class IncrementalDrafter:
         self._hard_cap = max_tokens + 2 * self._section_budget.statement_tokens
         self.prefill_during_visit = prefill
         self.stats = DraftStats()
+        self.early_policy = early if early is not None and self.mode is DraftMode.SECTIONS else None
+        self.early = EarlyState()
+        self._cancel: Callable[[], bool] | None = None   # set while an early round runs
+        self._waiting: Callable[[], bool] | None = None
         if self.mode is DraftMode.LINES:
             self._head = engine.tokenize(P.head_text(template), first=True)
             self._tail = engine.tokenize(P.tail_text(template))
@@ -176,6 +189,10 @@ class IncrementalDrafter:
     def _record(self, gen: Generation, *, whole: bool = True) -> Generation:
         """``whole``: a section's own turn (a one-sentence retry stops early by design and
         says nothing about whether the section fitted its budget)."""
+        if self._cancel is not None:      # an early draft: counted apart from the note's own
+            self.stats.early_generated += gen.generated
+            self.stats.early_gen_s += gen.prompt_s + gen.gen_s
+            return gen
         self.stats.generations.append(gen)
         if whole:
             self.stats.finished = self.stats.finished and gen.finished
@@ -222,6 +239,7 @@ class IncrementalDrafter:
         rules = SX.SentenceRules(budget=0, seen=set(), numbers=SX.spoken_numbers(transcript))
         blocks = self.blocker(transcript, self.align) if self.recheck else None
         words = SX.visit_words(transcript)
+        last = len(self.template.sections) - 1
         for i, (spec, share) in enumerate(zip(self.template.sections, self._shares())):
             if self.fit and not self._done:       # a chunk of a long visit is not a short visit
                 spec = SX.fit_to_visit(spec, words)
@@ -231,20 +249,46 @@ class IncrementalDrafter:
                     if spec.key not in self.stats.style_skipped:
                         self.stats.style_skipped.append(spec.key)
                     written.append(SX.SectionText(spec.key, SX.NONE_WORD, True))
+                    if self._cancel is not None:     # nothing to write early either
+                        self.early.done[spec.key] = EarlySection(written[-1], spec, len(chunk.segments))
                     continue
                 spec = styled
             if not spec.min_statements and SX.discussed(spec, transcript):
                 # The visit spoke to this section (its cues): "None." is not an answer here.
                 spec = dataclasses.replace(spec, min_statements=1)
             chained = self.mode is DraftMode.CHAINED and i > 0
-            request = self.engine.tokenize(self._section_request(spec, first=not chained))
-            tokens = (context if chained else base) + request
             if on_text:
                 on_text(f"{spec.title}\n")
             rules.budget = share
             rules.must_write = bool(spec.min_statements)
             rules.new_section()
             base_seen = set(rules.seen)
+            plan = self.early.decide(spec, chunk.segments, last=i == last) if self.early_policy else None
+            if plan is not None and plan.text is not None:
+                # Written before Stop and untouched since: the later sections' repeat rules see
+                # its sentences as if it had just been written (sections mode: no KV needed).
+                kept, done = plan.text, self.early.done[spec.key]
+                rules.restart(base_seen, [s for _, s in RC.finished_sentences(kept.text)], set(done.rejected))
+                if self._cancel is None:
+                    self.stats.reused.append(spec.key)
+                if on_text:
+                    on_text(kept.text + "\n")
+                written.append(kept)
+                continue
+            prefix: Sequence[int] = ()
+            if plan is not None and plan.action == "continue":
+                prefix = plan.tokens or self.engine.tokenize(plan.prefix)
+            if self._cancel is None and plan is not None:
+                if prefix:
+                    self.stats.resumed.append(spec.key)
+                    if on_text:        # the stream shows the section whole, its early part too
+                        on_text(b"".join(map(self.engine.piece, prefix)).decode("utf-8", "replace"))
+                self.stats.written_after_stop[spec.key] = plan.why
+            if self._waiting is not None and self._waiting():
+                raise EarlyCancelled(spec.key)       # lines to feed first; nothing is lost
+            as_of = len(chunk.segments)
+            request = self.engine.tokenize(self._section_request(spec, first=not chained))
+            tokens = (context if chained else base) + request
 
             def write(prefix: Sequence[int] = (), avoid: Collection[int] = (), spec: SectionSpec = spec,
                       tokens: list[int] = tokens, share: int = share, on_text: TextSink | None = on_text,
@@ -255,7 +299,11 @@ class IncrementalDrafter:
                     on_text=on_text, gate=RC.avoid_words(rules.gate, start, words), controls=self.controls,
                     answer_prefix=prefix, first_avoid=avoid, should_stop=should_stop),
                     whole=should_stop is None)
-            gen = write()
+            gen = write(prefix=prefix, should_stop=self._cancel)
+            if self._cancel is not None and not gen.finished and self._cancel():
+                # A new line came: keep what was written so far, to continue from next round.
+                self.early.held = HeldSection(spec.key, gen.tokens, spec, as_of) if gen.tokens else None
+                raise EarlyCancelled(spec.key)
             if blocks is not None:
                 gen, rejected = self._rewrite_blocked(gen, write, blocks, rules, base_seen)
             else:
@@ -268,6 +316,9 @@ class IncrementalDrafter:
                 on_text("\n")
             written.append(SX.SectionText(spec.key, gen.text, gen.finished))
             context = tokens + list(gen.tokens)
+            if self._cancel is not None:
+                self.early.held = None
+                self.early.done[spec.key] = EarlySection(written[-1], spec, as_of, frozenset(rejected))
         return written
 
     def _style_spec(self, i: int, spec: SectionSpec, words: int) -> SectionSpec | None:
@@ -399,6 +450,40 @@ class IncrementalDrafter:
     def _close_chunk(self) -> None:
         self._done.append(self._generate(self._chunk, None))
         self._chunk = _Chunk(first_index=self._count, tokens=list(self._head))
+        self.early.clear()
+
+    def early_due(self) -> bool:
+        """Whether an early round has something to write now (``early.EarlyPolicy.due``)."""
+        return self.early_policy is not None and self.early_policy.due(
+            self.early, self.template.sections, self._chunk.segments)
+
+    def draft_early(self, cancel: Callable[[], bool], waiting: Callable[[], bool] | None = None) -> bool:
+        """Write, from the transcript so far, the sections the visit has outgrown (during the
+        visit, between fed lines). ``cancel`` is asked between tokens: True ends the round at
+        once, holding the section in progress (``early``); ``waiting`` before each section: True
+        ends the round there (``early.Yield`` gives both). Nothing here reaches the draft except
+        through ``finish``, which re-checks every section. Returns True when the round reached
+        the note's end."""
+        if self.early_policy is None or not self._chunk.segments:
+            return False
+        self.stats.early_rounds += 1
+        counts = (self.stats.rewritten, self.stats.rewrite_tokens, self.stats.rewrites_empty)
+        self._cancel, self._waiting = cancel, waiting
+        threads = self.early_policy.threads
+        if threads:
+            self.engine.set_threads(threads)
+        try:
+            self._generate_sections(self._chunk, None)
+            return True
+        except EarlyCancelled:
+            self.stats.early_cancelled += 1
+            return False
+        finally:
+            self._cancel = self._waiting = None
+            if threads:
+                self.engine.set_threads(None)
+            # The recheck's counts are the final note's (``finish`` counts its own).
+            self.stats.rewritten, self.stats.rewrite_tokens, self.stats.rewrites_empty = counts
 
     def finish(self, on_text: Callable[[str], None] | None = None) -> Draft:
         """Stop: evaluate what is left of the prompt, generate, merge chunks, return the Draft."""

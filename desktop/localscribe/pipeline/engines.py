@@ -25,6 +25,10 @@ class WorkerDrafter:
     def feed(self, segments: list[Segment]) -> None:
         self.worker.feed(segments)
 
+    def transcribing(self, busy: bool) -> None:
+        """The speech engine is (not) working on a window: early drafts pause meanwhile."""
+        self.worker.transcribing(busy)
+
     def finish(self, on_text: Callable[[str], None] | None = None) -> Draft:
         draft, self.stats = self.worker.finish(on_text=on_text)
         return draft
@@ -41,10 +45,12 @@ def transcriber_factory(asr_model: ModelRef, *, channel_map: dict[int, str] | No
 
 
 def drafter_factory(llm_model: ModelRef, template: str, *, data_dir: Path | None = None,
-                    n_threads: int | None = None, style: Any = None) -> Callable[[], WorkerDrafter]:
+                    n_threads: int | None = None, style: Any = None,
+                    early: bool | None = None) -> Callable[[], WorkerDrafter]:
+    """``early``: draft before Stop (``draft.early``; None: its default, ``DEFAULT_ON``)."""
     def make() -> WorkerDrafter:
         config = WorkerConfig(model=llm_model, template=template,
                               data_dir=str(data_dir) if data_dir else None, n_threads=n_threads,
-                              style=style)
+                              style=style, **({} if early is None else {"early": early}))
         return WorkerDrafter(DraftWorker(config))
     return make

@@ -40,7 +40,9 @@ class Transcriber(Protocol):
 
 class Drafter(Protocol):
     """``finish`` returns the draft verified against what was fed: the draft worker checks it
-    where it was written (draft/worker.py), so the visit only keeps and shows it."""
+    where it was written (draft/worker.py), so the visit only keeps and shows it. A drafter
+    that drafts before Stop may also take ``transcribing(busy)`` (``draft.early``: it pauses
+    while the transcriber has a window in work, so transcription never waits for a draft)."""
 
     def feed(self, segments: list[Segment]) -> None: ...
     def finish(self, on_text: Callable[[str], None] | None = None) -> Draft: ...
@@ -110,6 +112,7 @@ class LiveVisit:
         # an audio device can take a second, which must not freeze the window that pressed Stop);
         # the lock orders the two, and a Stop before the start means the source never starts.
         self._source_lock = threading.Lock()
+        self._drafter: Drafter | None = None     # for the transcriber's busy signal
         self.result = VisitResult()
         self._done = threading.Event()
 
@@ -227,19 +230,30 @@ class LiveVisit:
                 if self._cancelled.is_set():
                     continue
                 self._publish(transcriber.feed(*item))
+                self._signal_busy(getattr(transcriber, "pending_windows", 0) > 0)
             if not self._cancelled.is_set():
                 self._emit(ev.StateChanged("transcribing"))
                 self._emit(ev.Progress("transcribing the last words"))
+                self._signal_busy(True)         # the tail: an early draft waits for it
                 self._publish(transcriber.finish())
         except Exception as exc:  # noqa: BLE001
             self._fail("transcribe", exc)
             while self._audio_q.get() is not _STOP:    # let capture finish into the spool
                 pass
         finally:
+            self._signal_busy(False)
             self.result.timings.transcript_done_at = time.perf_counter()
             if transcriber is not None:
                 transcriber.close()
             self._seg_q.put(_STOP)
+
+    def _signal_busy(self, busy: bool) -> None:
+        signal = getattr(self._drafter, "transcribing", None)
+        if signal is not None:
+            try:
+                signal(busy)
+            except Exception:  # noqa: BLE001 - a lost pause signal costs speed, never the visit
+                pass
 
     def _publish(self, segments: list[Segment]) -> None:
         if not segments:
@@ -255,7 +269,7 @@ class LiveVisit:
         try:
             if self._make_drafter is not None:
                 self._emit(ev.Progress("loading the note model"))
-                drafter = self._make_drafter()
+                drafter = self._drafter = self._make_drafter()
             while True:
                 item = self._seg_q.get()
                 if item is _STOP:
