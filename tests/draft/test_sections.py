@@ -85,7 +85,8 @@ def test_an_empty_review_of_systems_the_visit_asked_about_carries_a_notice_and_s
     # the prompt is the one the valid figures were drafted with: notice cues are not in it
     before = SX.prompt_sha256(template, "sections")
     import dataclasses
-    bare = dataclasses.replace(template, sections=tuple(dataclasses.replace(x, notice_cues=()) for x in template.sections))
+    bare = dataclasses.replace(
+        template, sections=tuple(dataclasses.replace(x, notice_cues=()) for x in template.sections))
     assert SX.prompt_sha256(bare, "sections") == before
 
 
