@@ -132,10 +132,13 @@ def learn_from_signing(session: Any, eid: str, draft: Draft | None, note: Signed
             pass
 
 
-def drafting_style(session: Any) -> StyleProfile | None:
-    """The style a draft for the signed-in user follows: a clinician's learned profile, None
-    for any other role or when there is nothing learned. Never fails a draft: a history that
-    cannot be read is audited (by kind) and the draft is written without a style."""
+def drafting_style(session: Any, eid: str | None = None) -> StyleProfile | None:
+    """The one home for which style a draft follows (window, redraft, ``scribe``, resume): the
+    signed-in clinician's learned profile; None for any other role (no clinician is signed
+    in) or when nothing is learned. A style applied is audited as ``style.apply`` on the
+    encounter ``eid`` (the user's name when not given), with its fingerprint and rule count,
+    never its words. Never fails a draft: a history that cannot be read is audited (by kind)
+    and the draft is written without a style."""
     from localscribe.vault.roles import allows
 
     if not allows(session.role, roles.STYLE_OWN):
@@ -143,6 +146,10 @@ def drafting_style(session: Any) -> StyleProfile | None:
     try:
         learned = profile(session)
     except Exception as exc:  # noqa: BLE001 - drafting goes on without the style
-        session.audit("style.apply", session.user, "error", error=type(exc).__name__)
+        session.audit("style.apply", eid or session.user, "error", error=type(exc).__name__)
         return None
-    return None if learned.empty else learned
+    if learned.empty:
+        return None
+    session.audit("style.apply", eid or session.user, notes=learned.notes,
+                  rules=len(learned.describe()), fingerprint=learned.fingerprint())
+    return learned
