@@ -79,15 +79,43 @@ def profile(session: Any, clinician: str | None = None, k: int = MIN_NOTES) -> S
     return learn(history(session, clinician), k)
 
 
+def _delete(db: Any, user: str) -> int:
+    """The row gone (``secure_delete`` zeroes its pages: vault.db); how many signings it held."""
+    row = db.execute(f"SELECT notes FROM {TABLE} WHERE user = ?", (user,)).fetchone()
+    db.execute(f"DELETE FROM {TABLE} WHERE user = ?", (user,))
+    return int(row[0]) if row else 0
+
+
+def _checkpoint(db: Any) -> None:
+    # The write-ahead log keeps the row's pages as they were (learned phrases are words from
+    # notes) until a checkpoint copies the zeroed pages back and truncates it (vault/consent.py).
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def reset(session: Any, clinician: str | None = None) -> int:
     """Forget everything learned; returns how many signings were forgotten."""
     user = _own(session, clinician, "style.reset")
     with transaction(session.db):
-        row = session.db.execute(f"SELECT notes FROM {TABLE} WHERE user = ?", (user,)).fetchone()
-        session.db.execute(f"DELETE FROM {TABLE} WHERE user = ?", (user,))
-    forgotten = int(row[0]) if row else 0
+        forgotten = _delete(session.db, user)
+    _checkpoint(session.db)
     session.audit("style.reset", user, notes=forgotten)
     return forgotten
+
+
+def erase_account(session: Any, user: str) -> None:
+    """Called by ``disable_user`` (an admin's, already permitted) inside its transaction: a
+    disabled account never signs in again (a name is never reused), so what it learned
+    would only be words from its notes kept for no one. Audited as ``style.reset``."""
+    if TABLE not in session.db.table_names():
+        return
+    forgotten = _delete(session.db, user)
+    if forgotten:
+        session.audit("style.reset", user, notes=forgotten, reason="user.disable")
+
+
+def after_erase(session: Any) -> None:
+    """After the disabling transaction has committed (a checkpoint cannot run inside one)."""
+    _checkpoint(session.db)
 
 
 def _titles(session: Any, draft: Draft | None, note: SignedNote) -> dict[str, str]:
