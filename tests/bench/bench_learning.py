@@ -47,8 +47,8 @@ from localscribe.draft.templates import Template, load_template  # noqa: E402
 from localscribe.draft.transcript_text import parse_transcript_text  # noqa: E402
 from localscribe.scorecard.edits import edit_distance, words  # noqa: E402
 from localscribe.style import edits as E  # noqa: E402
-from localscribe.style.profile import (DEFAULT_WORDS_PER_SENTENCE, MIN_NOTES, StyleHistory,  # noqa: E402
-                                       StyleProfile, learn, visit_scale)
+from localscribe.style.profile import (DEFAULT_WORDS_PER_SENTENCE, HABIT_SHARE, MIN_NOTES,  # noqa: E402
+                                       StyleHistory, StyleProfile, learn, visit_scale)
 
 
 def signed_text(reference: str, template: Template) -> str:
@@ -133,8 +133,21 @@ def rule_kinds(profile: StyleProfile) -> dict[str, object]:
             "negative_form": profile.negative, "swaps": len(profile.swaps)}
 
 
+def ceilings(rows: list[dict], template: Template) -> None:
+    """What the signed notes alone allow (no draft, no model): a section is "always deleted"
+    only if it is empty in HABIT_SHARE of the signed notes, a negative form is learned only if
+    it is HABIT_SHARE of the negatives signed. Printed so a missing rule kind is explained."""
+    history, _ = build_history(rows, template, {}, MIN_NOTES)
+    empty = {k: sum(1 for x in st.lengths if x == 0) for k, st in history.sections.items()}
+    total = sum(history.negatives.values())
+    print(f"signed notes: {history.notes}; empty per section {json.dumps(empty)} "
+          f"(a deleted-section rule needs {HABIT_SHARE:.0%}); negatives {json.dumps(history.negatives)} "
+          f"of {total} (a form needs {HABIT_SHARE:.0%})", flush=True)
+
+
 def tune(rows: list[dict], template: Template, ks: list[int]) -> None:
     """Section-length error of the learned rule against the generic fit, replayed in order."""
+    ceilings(rows, template)
     titles = titles_of(template)
     for k in ks:
         history = StyleHistory()
