@@ -15,6 +15,8 @@ found in a drafts file is ignored (and said so).
 ``--save`` is also the run's memory: an interrupted run started again with the same arguments
 reuses the history drafts and the valid drafts already in it (a "learned" one only if the
 profile, by its fingerprint, is the same), appends, and goes on where it stopped.
+``--history-only``: the history and the rule kinds it activates (with the phrase-swap
+evidence short of a habit), from the saved drafts alone; no model, nothing written.
 Then K ``valid`` encounters are drafted twice in one run, without and with the learned profile
 (same engine, same settings), and each draft is compared with the reference: ROUGE-1/2/Lsum as
 ``bench_quality.py`` computes them, and the word-level edit distance (``scorecard.edits``) to
@@ -227,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="draft this many train encounters (without a saved draft) for the history")
     ap.add_argument("--k", type=int, default=MIN_NOTES, help="notes a rule needs")
     ap.add_argument("--tune", action="store_true", help="replay train for k (no model) and stop")
+    ap.add_argument("--history-only", action="store_true",
+                    help="build the history from the drafts files (and --save's, read only), "
+                         "print what it activates and stop (no model)")
     ap.add_argument("--max-tokens", type=int, default=None)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--n-ctx", type=int, default=8192)
@@ -245,12 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     from localscribe.draft.engine import LlamaEngine
     from rouge_score import rouge_scorer
 
-    engine = LlamaEngine.for_profile(args.profile, n_ctx=args.n_ctx, n_threads=args.threads)
+    if args.history_only and args.draft_history:
+        ap.error("--history-only drafts nothing: drop --draft-history")
+    engine = (None if args.history_only else
+              LlamaEngine.for_profile(args.profile, n_ctx=args.n_ctx, n_threads=args.threads))
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=False)
     train_ids = {r["encounter_id"] for r in train}
     saved_history, done = load_saved(args.save)
     saved_history = {e: d for e, d in saved_history.items() if e in train_ids}
-    out = open(args.save, "a", encoding="utf-8") if args.save else None  # noqa: SIM115 - written per note
+    out = (open(args.save, "a", encoding="utf-8")  # noqa: SIM115 - written per note
+           if args.save and not args.history_only else None)
     drafts = load_drafts(args.history_drafts, train_ids)
     given = set(drafts)
     for eid, d in saved_history.items():
@@ -263,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"history drafts: {len(ours) - len(todo)} of {len(ours)} already saved, "
               f"drafting {len(todo)}", flush=True)
         for row in todo:
+            assert engine is not None
             engine.reset()
             t = time.perf_counter()
             d, _ = draft_transcript(engine, parse_transcript_text(row["dialogue"]), template,
@@ -277,11 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     fingerprint = profile.fingerprint()
     print(f"history: {len(train)} ACI-Bench train encounters, {counts['signings']} signings "
           f"({counts['with_draft']} with a draft, {counts['reference_only']} reference only), k={args.k}; "
-          f"model {engine.model_path.name}, template {template.key}, "
+          f"model {engine.model_path.name if engine else '-'}, template {template.key}, "
           f"valid {', '.join(r['encounter_id'] for r in valid)}",
           flush=True)
     print("learned style:\n  " + "\n  ".join(profile.describe() or ["(nothing)"]), flush=True)
     print(f"rule kinds activated: {json.dumps(rule_kinds(profile))}", flush=True)
+    print(f"phrase swaps: {len(history.swaps)} habits; {len(history.pending)} candidates seen in "
+          f"fewer than k notes (the most-seen in {max(history.pending.values(), default=0)})", flush=True)
+    if engine is None:
+        return 0
     if out:
         out.write(json.dumps({"profile": profile.describe(), "rule_kinds": rule_kinds(profile),
                               "style": fingerprint, "counts": counts, "k": args.k,
