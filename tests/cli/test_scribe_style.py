@@ -58,8 +58,8 @@ def short_visit(tmp_path):
     return path
 
 
-def _scribe(vdir: VaultDir, user: str, audio) -> dict:
-    r = vdir.run("scribe", str(audio), "--json", "--profile", "tiny",
+def _scribe(vdir: VaultDir, user: str, *audio: str) -> dict:
+    r = vdir.run("scribe", *audio, "--json", "--profile", "tiny",
                  "--models-dir", str(resolve_model("llm", "tiny").path.parent),
                  "--template", str(vdir.template), "--patient-name", "Sample Patient",
                  "--mrn", "S-1", user=user, timeout=SLOW)
@@ -75,11 +75,11 @@ def test_scribe_drafts_in_the_signed_in_clinicians_style_only(vdir: VaultDir, sh
     _add_clinician(vdir, "doc2")
     _teach_doc_to_delete_the_chief_complaint(vdir)
 
-    styled = _scribe(vdir, "doc", short_visit)
+    styled = _scribe(vdir, "doc", str(short_visit))
     assert _sections(styled)["cc"] == [], styled["note"]
     assert "CHIEF COMPLAINT" not in styled["note"] and _sections(styled)["plan"]
 
-    plain = _scribe(vdir, "doc2", short_visit)
+    plain = _scribe(vdir, "doc2", str(short_visit))
     assert _sections(plain)["cc"], plain["note"]             # min_statements = 1 without a style
     assert "CHIEF COMPLAINT" in plain["note"]
     assert styled["draft"]["prompt_sha256"] != plain["draft"]["prompt_sha256"]
@@ -98,3 +98,25 @@ def test_help_says_which_style_applies(vdir: VaultDir):
     assert "learned style" in " ".join(scribe.split()) and "assistant's) follows none" in " ".join(scribe.split())
     draft = " ".join(vdir.run("draft", "--help").stdout.split())
     assert "no clinician's learned style applies" in draft
+
+
+def test_scribe_resume_drafts_in_the_clinicians_style(vdir: VaultDir, short_visit):
+    """A failed visit finished from its spooled audio (`scribe --resume`, the window's "Draft
+    from the saved recording" too) follows the same style."""
+    import soundfile as sf
+
+    _teach_doc_to_delete_the_chief_complaint(vdir)
+    s = vdir.session("doc")
+    try:
+        eid = s.create_encounter(Patient(name="Sample Patient", mrn="S-2"), str(vdir.template))
+        spool = s.open_audio_spool(eid)
+        spool.write(sf.read(str(short_visit), dtype="float32")[0])
+        spool.close()
+        s.set_status(eid, "failed")
+    finally:
+        s.lock()
+    out = _scribe(vdir, "doc", "--resume", eid)
+    assert out["encounter"] == eid and out["resumed"] is True
+    assert _sections(out)["cc"] == [] and _sections(out)["plan"], out["note"]
+    applied = _events(vdir, "style.apply")
+    assert [(e.object, e.outcome) for e in applied] == [(eid, "ok")]
