@@ -1,15 +1,22 @@
 """Learning from edits, measured: does a clinician's learned style bring new drafts closer to
 what they sign?
 
-    .venv/bin/python tests/bench/bench_learning.py [--profile standard] [--limit K]
-        [--history-drafts out.jsonl] [--draft-history N] [--save learning.jsonl] [--tune]
+    nice -n 19 .venv/bin/python tests/bench/bench_learning.py [--profile standard] [--limit K]
+        [--history-drafts out.jsonl ...] [--draft-history N] [--save learning.jsonl] [--tune]
 
 History: the ACI-Bench ``train`` encounters replayed as one clinician's signings, their
 reference notes as what was signed (laid out under the template's headings, as a signed note
 is). A train encounter found in ``--history-drafts`` (a ``bench_quality.py --save`` file; its
 first saved draft) is a draft/signed pair; ``--draft-history N`` drafts N more with the
-model; every other one is a signed note without a draft (lengths and negatives only: no
-phrase swap or deleted section can be learned without the draft).
+model (the first N train encounters without one, in the split's order); every other one is a
+signed note without a draft (lengths and negatives only: no phrase swap or deleted section can
+be learned without the draft). Only train encounters are ever history: a ``valid`` encounter
+found in a drafts file is ignored (and said so).
+``--save`` is also the run's memory: an interrupted run started again with the same arguments
+reuses the history drafts and the valid drafts already in it (a "learned" one only if the
+profile, by its fingerprint, is the same), appends, and goes on where it stopped.
+``--history-only``: the history and the rule kinds it activates (with the phrase-swap
+evidence short of a habit), from the saved drafts alone; no model, nothing written.
 Then K ``valid`` encounters are drafted twice in one run, without and with the learned profile
 (same engine, same settings), and each draft is compared with the reference: ROUGE-1/2/Lsum as
 ``bench_quality.py`` computes them, and the word-level edit distance (``scorecard.edits``) to
@@ -42,8 +49,8 @@ from localscribe.draft.templates import Template, load_template  # noqa: E402
 from localscribe.draft.transcript_text import parse_transcript_text  # noqa: E402
 from localscribe.scorecard.edits import edit_distance, words  # noqa: E402
 from localscribe.style import edits as E  # noqa: E402
-from localscribe.style.profile import (DEFAULT_WORDS_PER_SENTENCE, MIN_NOTES, StyleHistory,  # noqa: E402
-                                       StyleProfile, learn, visit_scale)
+from localscribe.style.profile import (DEFAULT_WORDS_PER_SENTENCE, HABIT_SHARE, MIN_NOTES,  # noqa: E402
+                                       StyleHistory, StyleProfile, learn, visit_scale)
 
 
 def signed_text(reference: str, template: Template) -> str:
@@ -82,18 +89,67 @@ def build_history(rows: list[dict], template: Template, drafts: dict[str, list[D
     return history, counts
 
 
-def load_drafts(path: Path | None) -> dict[str, list[Draft]]:
+def load_drafts(paths: list[Path], train_ids: set[str]) -> dict[str, list[Draft]]:
     out: dict[str, list[Draft]] = {}
-    if path:
+    ignored: set[str] = set()
+    for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             rec = json.loads(line)
+            eid = rec["encounter"]
+            if eid not in train_ids:
+                ignored.add(eid)
+                continue
             # One signing per visit: the first draft saved for it (bench_quality's first mode).
-            out.setdefault(rec["encounter"], [Draft.from_dict(rec["draft"])])
+            out.setdefault(eid, [Draft.from_dict(rec["draft"])])
+    if ignored:
+        print(f"not history (not train encounters): {', '.join(sorted(ignored))}", flush=True)
     return out
+
+
+def load_saved(path: Path | None) -> tuple[dict[str, list[Draft]], dict[tuple[str, str], dict]]:
+    """What an earlier, interrupted run of this benchmark left in its ``--save`` file: its
+    history drafts, and its valid records keyed by (encounter, arm or "learned:" fingerprint)."""
+    history: dict[str, list[Draft]] = {}
+    done: dict[tuple[str, str], dict] = {}
+    if path is None or not path.exists():
+        return history, done
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:      # a line cut short when the run was killed
+            continue
+        if "history_draft" in rec:
+            history.setdefault(rec["history_draft"], [Draft.from_dict(rec["draft"])])
+        elif "arm" in rec:
+            arm = rec["arm"] if rec["arm"] == "none" else f"learned:{rec.get('style', '')}"
+            done[(rec["encounter"], arm)] = rec
+    return history, done
+
+
+def rule_kinds(profile: StyleProfile) -> dict[str, object]:
+    """Which kinds of rule the history activated (the issue's list: lengths, deleted and
+    always-written sections, negative forms, phrase swaps)."""
+    return {"lengths": sorted(s.key for s in profile.sections if s.words is not None and not s.skip),
+            "deleted_sections": sorted(s.key for s in profile.sections if s.skip),
+            "always_sections": sorted(s.key for s in profile.sections if s.always),
+            "negative_form": profile.negative, "swaps": len(profile.swaps)}
+
+
+def ceilings(rows: list[dict], template: Template) -> None:
+    """What the signed notes alone allow (no draft, no model): a section is "always deleted"
+    only if it is empty in HABIT_SHARE of the signed notes, a negative form is learned only if
+    it is HABIT_SHARE of the negatives signed. Printed so a missing rule kind is explained."""
+    history, _ = build_history(rows, template, {}, MIN_NOTES)
+    empty = {k: sum(1 for x in st.lengths if x == 0) for k, st in history.sections.items()}
+    total = sum(history.negatives.values())
+    print(f"signed notes: {history.notes}; empty per section {json.dumps(empty)} "
+          f"(a deleted-section rule needs {HABIT_SHARE:.0%}); negatives {json.dumps(history.negatives)} "
+          f"of {total} (a form needs {HABIT_SHARE:.0%})", flush=True)
 
 
 def tune(rows: list[dict], template: Template, ks: list[int]) -> None:
     """Section-length error of the learned rule against the generic fit, replayed in order."""
+    ceilings(rows, template)
     titles = titles_of(template)
     for k in ks:
         history = StyleHistory()
@@ -167,11 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--template", default="history_and_physical")
     ap.add_argument("--limit", type=int, default=3, help="K valid encounters")
     ap.add_argument("--offset", type=int, default=0)
-    ap.add_argument("--history-drafts", type=Path, help="a bench_quality.py --save file (train drafts)")
+    ap.add_argument("--history-drafts", type=Path, action="append", default=[],
+                    help="a bench_quality.py --save file (train drafts); may be repeated")
     ap.add_argument("--draft-history", type=int, default=0,
                     help="draft this many train encounters (without a saved draft) for the history")
     ap.add_argument("--k", type=int, default=MIN_NOTES, help="notes a rule needs")
     ap.add_argument("--tune", action="store_true", help="replay train for k (no model) and stop")
+    ap.add_argument("--history-only", action="store_true",
+                    help="build the history from the drafts files (and --save's, read only), "
+                         "print what it activates and stop (no model)")
     ap.add_argument("--max-tokens", type=int, default=None)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--n-ctx", type=int, default=8192)
@@ -190,43 +250,69 @@ def main(argv: list[str] | None = None) -> int:
     from localscribe.draft.engine import LlamaEngine
     from rouge_score import rouge_scorer
 
-    engine = LlamaEngine.for_profile(args.profile, n_ctx=args.n_ctx, n_threads=args.threads)
+    if args.history_only and args.draft_history:
+        ap.error("--history-only drafts nothing: drop --draft-history")
+    engine = (None if args.history_only else
+              LlamaEngine.for_profile(args.profile, n_ctx=args.n_ctx, n_threads=args.threads))
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=False)
-    out = open(args.save, "w", encoding="utf-8") if args.save else None  # noqa: SIM115 - written per note
-    drafts = load_drafts(args.history_drafts)
+    train_ids = {r["encounter_id"] for r in train}
+    saved_history, done = load_saved(args.save)
+    saved_history = {e: d for e, d in saved_history.items() if e in train_ids}
+    out = (open(args.save, "a", encoding="utf-8")  # noqa: SIM115 - written per note
+           if args.save and not args.history_only else None)
+    drafts = load_drafts(args.history_drafts, train_ids)
+    given = set(drafts)
+    for eid, d in saved_history.items():
+        drafts.setdefault(eid, d)
     if args.draft_history:
         from localscribe.draft.incremental import draft_transcript
 
-        todo = [r for r in train if r["encounter_id"] not in drafts][: args.draft_history]
+        ours = [r for r in train if r["encounter_id"] not in given][: args.draft_history]
+        todo = [r for r in ours if r["encounter_id"] not in drafts]
+        print(f"history drafts: {len(ours) - len(todo)} of {len(ours)} already saved, "
+              f"drafting {len(todo)}", flush=True)
         for row in todo:
+            assert engine is not None
             engine.reset()
+            t = time.perf_counter()
             d, _ = draft_transcript(engine, parse_transcript_text(row["dialogue"]), template,
                                     max_tokens=args.max_tokens)
             drafts[row["encounter_id"]] = [d]
+            print(f"history draft {row['encounter_id']}: {time.perf_counter() - t:.0f} s", flush=True)
             if out:
                 out.write(json.dumps({"history_draft": row["encounter_id"], "draft": d.to_dict()}) + "\n")
                 out.flush()
     history, counts = build_history(train, template, drafts, args.k)
     profile = learn(history, args.k)
+    fingerprint = profile.fingerprint()
     print(f"history: {len(train)} ACI-Bench train encounters, {counts['signings']} signings "
           f"({counts['with_draft']} with a draft, {counts['reference_only']} reference only), k={args.k}; "
-          f"model {engine.model_path.name}, template {template.key}, "
+          f"model {engine.model_path.name if engine else '-'}, template {template.key}, "
           f"valid {', '.join(r['encounter_id'] for r in valid)}",
           flush=True)
     print("learned style:\n  " + "\n  ".join(profile.describe() or ["(nothing)"]), flush=True)
+    print(f"rule kinds activated: {json.dumps(rule_kinds(profile))}", flush=True)
+    print(f"phrase swaps: {len(history.swaps)} habits; {len(history.pending)} candidates seen in "
+          f"fewer than k notes (the most-seen in {max(history.pending.values(), default=0)})", flush=True)
+    if engine is None:
+        return 0
     if out:
-        out.write(json.dumps({"profile": profile.describe(), "counts": counts, "k": args.k,
+        out.write(json.dumps({"profile": profile.describe(), "rule_kinds": rule_kinds(profile),
+                              "style": fingerprint, "counts": counts, "k": args.k,
                               "model": engine.model_path.name}) + "\n")
         out.flush()
     per: dict[str, list[dict]] = {"none": [], "learned": []}
     for row in valid:
         for arm, style in (("none", None), ("learned", profile)):
-            rec = evaluate(row, arm, style, engine, template, scorer, args.max_tokens)
+            rec = done.get((row["encounter_id"], arm if style is None else f"learned:{fingerprint}"))
+            if rec is None:
+                rec = evaluate(row, arm, style, engine, template, scorer, args.max_tokens)
+                rec["style"] = fingerprint if style is not None else ""
+                if out:
+                    out.write(json.dumps(rec) + "\n")
+                    out.flush()
             per[arm].append(rec)
             print(json.dumps({k: v for k, v in rec.items() if k not in ("note", "draft")}), flush=True)
-            if out:
-                out.write(json.dumps(rec) + "\n")
-                out.flush()
     summarize(per)
     return 0
 

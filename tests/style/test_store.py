@@ -150,7 +150,8 @@ def test_drafting_uses_the_clinicians_own_style_and_never_fails_a_draft(vdir):
     assert store.drafting_style(s) is None                   # nothing learned yet
     for i in range(3):
         _sign(s, i)
-    assert store.drafting_style(s) == store.profile(s)
+    learned = store.profile(s)
+    assert store.drafting_style(s) == learned
     s.lock()
     asst = vdir.session("asst")
     assert store.drafting_style(asst) is None                # an assistant's drafts: no style
@@ -160,7 +161,11 @@ def test_drafting_uses_the_clinicians_own_style_and_never_fails_a_draft(vdir):
     raw.commit()
     raw.close()
     s = vdir.session("doc")
-    assert store.drafting_style(s) is None
+    assert store.drafting_style(s, "enc-1") is None
     s.lock()
-    (ev,) = _events(vdir, "style.apply")
-    assert (ev.outcome, ev.details["error"]) == ("error", "TamperError")
+    applied, failed = _events(vdir, "style.apply")          # the one use above, then the damage
+    assert (applied.outcome, applied.object, applied.details["notes"]) == ("ok", "doc", 3)
+    assert applied.details["fingerprint"] == learned.fingerprint()
+    assert applied.details["rules"] == len(learned.describe())
+    assert not any(w.lower() in repr(applied.details).lower() for w in PHI + ("SOB", "mg"))
+    assert (failed.outcome, failed.object, failed.details["error"]) == ("error", "enc-1", "TamperError")

@@ -27,7 +27,9 @@ def register(subparsers: Subparsers) -> None:
         "draft", help="draft a clinical note from a transcript",
         description="Draft a note with the local language model from a transcript: plain text, "
                     "'[doctor] ...' / '[patient] ...' turns, or the JSON of 'transcribe --json'. "
-                    "Every statement cites transcript segments; unsupported ones are flagged.")
+                    "Every statement cites transcript segments; unsupported ones are flagged. "
+                    "No vault is opened and no one signs in, so no clinician's learned style "
+                    "applies (`scribe` drafts in the signed-in clinician's).")
     p.add_argument("transcript", metavar="TRANSCRIPT", help="transcript file ('-' reads stdin)")
     p.add_argument("--template", default="soap",
                    help="note template: soap, history_and_physical, progress_note, a file of "

@@ -29,7 +29,10 @@ if TYPE_CHECKING:   # the vault, models and pipeline are imported inside the com
 def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("scribe", help="transcribe and draft a recorded visit into the vault",
                               description="Run the whole pipeline on a recording (WAV, FLAC or OGG) "
-                                          "and store the encounter, encrypted, in the vault.")
+                                          "and store the encounter, encrypted, in the vault. A "
+                                          "signed-in clinician's draft follows their learned "
+                                          "style (`localscribe style show`); anyone else's (an "
+                                          "assistant's) follows none.")
     p.add_argument("audio", metavar="AUDIO", nargs="?")
     p.add_argument("--resume", metavar="ENCOUNTER",
                    help="transcribe and draft an interrupted or failed encounter from its "
@@ -111,14 +114,14 @@ def _prepare(args: argparse.Namespace, audio: str | None) -> Prepared:
 
 
 def _scribe(args: argparse.Namespace, store: Store, audio: str,
-            prepared: Prepared | None = None) -> tuple[Template, VisitResult, float]:
+            prepared: Prepared | None = None, style: Any = None) -> tuple[Template, VisitResult, float]:
     from localscribe.pipeline import scribe_file
 
     template, asr, llm = prepared or _prepare(args, audio)
     began = time.perf_counter()
     result = scribe_file(audio, store, asr_model=asr, llm_model=llm, template=template.key,
                          data_dir=paths_from(args).data_dir, realtime=args.realtime,
-                         on_event=_progress(args.json))
+                         on_event=_progress(args.json), style=style)
     return template, result, time.perf_counter() - began
 
 
@@ -193,8 +196,9 @@ def run_scribe(args: argparse.Namespace) -> int:
         else:
             eid = session.create_encounter(Patient(name=args.patient_name, mrn=args.mrn,
                                                    birth_date=args.dob), prepared[0].key)
+        from localscribe.style.store import drafting_style   # the signed-in clinician's
         template, result, elapsed = _scribe(args, VaultVisitStore(session, eid), args.audio,
-                                            prepared)
+                                            prepared, drafting_style(session, eid))
         if result.error:
             session.set_status(eid, EncounterStatus.FAILED.value)
         return _report(args, template, result, elapsed, {"encounter": eid})

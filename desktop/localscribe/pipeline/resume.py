@@ -78,9 +78,11 @@ def resume_visit(session: Session, eid: str, audio: np.ndarray, *, asr_model: Mo
                  on_start: Callable[[LiveVisit], None] | None = None) -> VisitResult:
     """Transcribe and draft ``audio`` (from ``resumable_audio``) into encounter ``eid``.
     ``on_start`` receives the running visit (the window keeps it to offer Cancel)."""
+    from localscribe.style.store import drafting_style   # the signed-in clinician's style
     store = VaultVisitStore(session, eid, record_audio=False)
     visit = LiveVisit(SpoolSource(audio), store, transcriber_factory=transcriber_factory(asr_model),
-                      drafter_factory=drafter_factory(llm_model, template, data_dir=data_dir),
+                      drafter_factory=drafter_factory(llm_model, template, data_dir=data_dir,
+                                                      style=drafting_style(session, eid)),
                       on_event=on_event, start_status=EncounterStatus.TRANSCRIBING.value)
     visit.start()
     if on_start is not None:

@@ -79,15 +79,43 @@ def profile(session: Any, clinician: str | None = None, k: int = MIN_NOTES) -> S
     return learn(history(session, clinician), k)
 
 
+def _delete(db: Any, user: str) -> int:
+    """The row gone (``secure_delete`` zeroes its pages: vault.db); how many signings it held."""
+    row = db.execute(f"SELECT notes FROM {TABLE} WHERE user = ?", (user,)).fetchone()
+    db.execute(f"DELETE FROM {TABLE} WHERE user = ?", (user,))
+    return int(row[0]) if row else 0
+
+
+def _checkpoint(db: Any) -> None:
+    # The write-ahead log keeps the row's pages as they were (learned phrases are words from
+    # notes) until a checkpoint copies the zeroed pages back and truncates it (vault/consent.py).
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def reset(session: Any, clinician: str | None = None) -> int:
     """Forget everything learned; returns how many signings were forgotten."""
     user = _own(session, clinician, "style.reset")
     with transaction(session.db):
-        row = session.db.execute(f"SELECT notes FROM {TABLE} WHERE user = ?", (user,)).fetchone()
-        session.db.execute(f"DELETE FROM {TABLE} WHERE user = ?", (user,))
-    forgotten = int(row[0]) if row else 0
+        forgotten = _delete(session.db, user)
+    _checkpoint(session.db)
     session.audit("style.reset", user, notes=forgotten)
     return forgotten
+
+
+def erase_account(session: Any, user: str) -> None:
+    """Called by ``disable_user`` (an admin's, already permitted) inside its transaction: a
+    disabled account never signs in again (a name is never reused), so what it learned
+    would only be words from its notes kept for no one. Audited as ``style.reset``."""
+    if TABLE not in session.db.table_names():
+        return
+    forgotten = _delete(session.db, user)
+    if forgotten:
+        session.audit("style.reset", user, notes=forgotten, reason="user.disable")
+
+
+def after_erase(session: Any) -> None:
+    """After the disabling transaction has committed (a checkpoint cannot run inside one)."""
+    _checkpoint(session.db)
 
 
 def _titles(session: Any, draft: Draft | None, note: SignedNote) -> dict[str, str]:
@@ -132,10 +160,13 @@ def learn_from_signing(session: Any, eid: str, draft: Draft | None, note: Signed
             pass
 
 
-def drafting_style(session: Any) -> StyleProfile | None:
-    """The style a draft for the signed-in user follows: a clinician's learned profile, None
-    for any other role or when there is nothing learned. Never fails a draft: a history that
-    cannot be read is audited (by kind) and the draft is written without a style."""
+def drafting_style(session: Any, eid: str | None = None) -> StyleProfile | None:
+    """The one home for which style a draft follows (window, redraft, ``scribe``, resume): the
+    signed-in clinician's learned profile; None for any other role (no clinician is signed
+    in) or when nothing is learned. A style applied is audited as ``style.apply`` on the
+    encounter ``eid`` (the user's name when not given), with its fingerprint and rule count,
+    never its words. Never fails a draft: a history that cannot be read is audited (by kind)
+    and the draft is written without a style."""
     from localscribe.vault.roles import allows
 
     if not allows(session.role, roles.STYLE_OWN):
@@ -143,6 +174,10 @@ def drafting_style(session: Any) -> StyleProfile | None:
     try:
         learned = profile(session)
     except Exception as exc:  # noqa: BLE001 - drafting goes on without the style
-        session.audit("style.apply", session.user, "error", error=type(exc).__name__)
+        session.audit("style.apply", eid or session.user, "error", error=type(exc).__name__)
         return None
-    return None if learned.empty else learned
+    if learned.empty:
+        return None
+    session.audit("style.apply", eid or session.user, notes=learned.notes,
+                  rules=len(learned.describe()), fingerprint=learned.fingerprint())
+    return learned

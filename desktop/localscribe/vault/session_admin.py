@@ -255,10 +255,13 @@ class AdminOps(SessionBase):
             raise ValueError("cannot disable the last active admin")
         new = state.edited()
         new.users[user] = {**entry, "disabled": True, "epoch": int(entry["epoch"]) + 1}
+        from localscribe.style import store as style   # the account's learned style goes with it
         with transaction(self.vault.db):
             users.disable(self.vault.db, user, int(entry["epoch"]) + 1)
             self._save_state(new, f"user:{user}")
             self.audit("user.disable", user)
+            style.erase_account(self, user)
+        style.after_erase(self)
 
     # ------------------------------------------------------------ PHI grants
     def _pending_grants(self, state: SecurityState) -> list[str]:
