@@ -11,20 +11,15 @@ import pytest
 
 from localscribe.ehr.fhir_document import build_document_reference
 from localscribe.ehr.hl7v2 import build_mdm
-from localscribe.models import ModelError, resolve_model
+from localscribe.models import resolve_model
 from localscribe.resources import asset
 from tests.support.cli_vault import VaultDir, vdir  # noqa: F401 (the fixture)
+from tests.support.tiny_models import tiny_models  # noqa: F401 (the fixture)
 
 SLOW = 900   # seconds for one model run on a shared 2-core machine
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _tiny_models():
-    try:
-        resolve_model("asr", "tiny")
-        resolve_model("llm", "tiny")
-    except ModelError as exc:
-        pytest.fail(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
+pytestmark = pytest.mark.usefixtures("tiny_models")
 
 
 def _models_dir() -> str:

@@ -14,9 +14,10 @@ import pytest
 from localscribe.config import Paths
 from localscribe.draft.clauses import one_fact_sentences
 from localscribe.draft.sections import MAX_SENTENCE_CHARS, split_sentences
-from localscribe.models import ModelError, resolve_model
+from localscribe.models import resolve_model
 from localscribe.resources import asset
 from localscribe.vault import TEST_PARAMS, Vault
+from tests.support.tiny_models import tiny_models  # noqa: F401 (the fixture)
 
 PASS = "clinician pass 1"
 
@@ -30,13 +31,7 @@ def _run(args, env_extra=None, timeout=900):
                           text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _tiny_models():
-    try:
-        resolve_model("asr", "tiny")
-        resolve_model("llm", "tiny")
-    except ModelError as exc:
-        pytest.fail(f"needs the tiny models (installer/install.sh --profile tiny): {exc}")
+pytestmark = pytest.mark.usefixtures("tiny_models")
 
 
 def _check_grounded(out: dict) -> set[str]:
