@@ -7,7 +7,7 @@ import numpy as np
 from localscribe.domain import Segment, Transcript
 from localscribe.draft import sections as SX
 from localscribe.draft.decoding import DecodeControls
-from localscribe.draft.incremental import merge_sections
+from localscribe.draft.merge import merge_sections
 from localscribe.draft.templates import load_template
 
 

@@ -7,7 +7,9 @@ Public API:
         .counters (tokens decoded / generated)
     incremental.IncrementalDrafter(engine, template, max_tokens=None)
         .feed(segments) during the visit ; .finish(on_text=callback) -> Draft at Stop ; .stats
-    incremental.draft_transcript(engine, transcript, template) -> (Draft, DraftStats)
+    incremental.draft_transcript(engine, transcript, template) -> (Draft, stats.DraftStats)
+    recheck.rewrite_blocked(...): a sentence the verifier blocks, written again
+    merge.merge_sections(template, parts): a long visit's chunk notes, merged in code
     service.draft_note(engine, transcript, template) -> (Draft, stats)   (drafts and verifies)
     worker.DraftWorker(WorkerConfig(model=..., template=...)): .feed(), .finish(on_text=), .close()
     render.render_note(draft, template) -> str

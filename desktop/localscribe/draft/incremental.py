@@ -7,22 +7,21 @@ then generates the note.
 Visits longer than the context window are drafted in chunks (map, then merge in code): when
 the next line would not fit, the chunk so far gets its own note under the same template and
 grammar (during the visit, so this costs nothing at Stop), and a new chunk starts. At Stop the
-chunk notes are merged section by section, dropping repeated statements. We chose this over a
-rolling LLM summary because every statement keeps evidence ids that point at real segments
-(a summary of a summary loses them), nothing said early is condensed away, and the merge is
-deterministic code the verifier can trust.
+chunk notes are merged section by section, dropping repeated statements (``merge``). We chose
+this over a rolling LLM summary because every statement keeps evidence ids that point at real
+segments (a summary of a summary loses them), nothing said early is condensed away, and the
+merge is deterministic code the verifier can trust. A sentence the verifier blocks is written
+again as its section is written (``recheck``); what the run cost is in ``stats``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
 
 from localscribe.domain import Draft, Section, Segment, Transcript
 from localscribe.draft import prompt as P
@@ -31,7 +30,9 @@ from localscribe.draft import sections as SX
 from localscribe.draft.early import EarlyCancelled, EarlyPolicy, EarlySection, EarlyState, HeldSection
 from localscribe.draft.decoding import DecodeControls
 from localscribe.draft.engine import Generation, LlamaEngine
+from localscribe.draft.merge import merge_sections
 from localscribe.draft.schema import SectionBudget, build_grammar, parse_note
+from localscribe.draft.stats import DraftStats
 from localscribe.draft.templates import SectionSpec, Template
 from localscribe.style import apply as STYLE
 from localscribe.style.profile import StyleProfile
@@ -49,47 +50,6 @@ class DraftMode(str, Enum):
 
 DEFAULT_MODE = DraftMode.SECTIONS
 TextSink = Callable[[str], None]
-
-
-class _Writer(Protocol):
-    """One section's turn, written again from a token position (``_rewrite_blocked``)."""
-
-    def __call__(self, prefix: Sequence[int] = ..., avoid: Collection[int] = ..., *,
-                 on_text: TextSink | None = ..., should_stop: Callable[[], bool] | None = ...,
-                 words: tuple[str, ...] = ..., start: int = ...) -> Generation: ...
-
-
-@dataclass
-class DraftStats:
-    chunks: int = 0
-    fed_segments: int = 0
-    prefill_tokens: int = 0          # decoded during the visit by feed()
-    prefill_s: float = 0.0
-    stop_prompt_tokens: int = 0      # decoded after Stop before the first note token
-    stop_generated: int = 0
-    stop_decoded: int = 0            # everything decoded after Stop (prompt, note, drafts)
-    stop_prompt_s: float = 0.0
-    stop_gen_s: float = 0.0
-    finished: bool = True            # every section/chunk completed within its token budget
-    repeats_removed: int = 0         # statements dropped by the merge as already said
-    rewritten: int = 0               # sentences the verifier blocked, written again
-    rewrite_tokens: int = 0          # tokens generated for those second tries
-    rewrites_empty: int = 0          # retries that wrote no sentence (the blocked one stayed)
-    prefix: str = ""                 # how the fixed prompt prefix reached the cache
-    style_swaps: int = 0             # clinician's phrase swaps made (style.apply.rewrite)
-    style_skipped: list[str] = field(default_factory=list)   # sections the style does not draft
-    reused: list[str] = field(default_factory=list)      # sections written before Stop, kept as they were
-    resumed: list[str] = field(default_factory=list)     # sections continued after Stop from early text
-    written_after_stop: dict[str, str] = field(default_factory=dict)   # section -> why (early.decide)
-    early_rounds: int = 0            # early drafts begun during the visit (early.py)
-    early_cancelled: int = 0         # of them, interrupted by a new line
-    early_generated: int = 0         # tokens generated during the visit for early drafts
-    early_gen_s: float = 0.0
-    generations: list[Generation] = field(default_factory=list)
-
-    @property
-    def time_to_draft_s(self) -> float:
-        return self.stop_prompt_s + self.stop_gen_s
 
 
 @dataclass
@@ -305,7 +265,8 @@ class IncrementalDrafter:
                 self.early.held = HeldSection(spec.key, gen.tokens, spec, as_of) if gen.tokens else None
                 raise EarlyCancelled(spec.key)
             if blocks is not None:
-                gen, rejected = self._rewrite_blocked(gen, write, blocks, rules, base_seen)
+                gen, rejected = RC.rewrite_blocked(self.engine, self.stats, gen, write, blocks, rules,
+                                                   base_seen)
             else:
                 rejected = set()
             # Every sentence the section kept counts as written for the sections after it,
@@ -344,67 +305,6 @@ class IncrementalDrafter:
             head, end, tail = text.rpartition("<|im_end|>")
             text = head + note + end + tail
         return text
-
-    def _rewrite_blocked(self, gen: Generation, write: _Writer, blocks: Callable[[str], object],
-                         rules: SX.SentenceRules,
-                         base_seen: set[str]) -> tuple[Generation, set[str]]:
-        """Write again each sentence of the section that the verifier blocks (``draft.recheck``):
-        the model restarts at the sentence's first token and writes one sentence; the
-        section's later sentences are kept as they were. The first try rules out the words the
-        verifier blocked (the denied symptom, the unsaid drug), so the sentence can keep what
-        was right; a later try, or one with no such words, rules out the opening too. Returns
-        the section and the rejected sentences (normalized)."""
-        tries: dict[int, int] = {}             # token position -> tries made there
-        openings: dict[int, set[int]] = {}     # token position -> openings ruled out there
-        words: dict[int, set[str]] = {}        # token position -> words ruled out there
-        rejected: set[str] = set()
-        after, spent = -1, 0
-        while spent < RC.MAX_TRIES_PER_SECTION:
-            bad = RC.first_blocked(gen.text, blocks, after=after)
-            if bad is None:
-                break
-            pieces = [self.engine.piece(t) for t in gen.tokens]
-            k = RC.token_boundary(pieces, gen.text, bad.start)
-            if tries.get(k, 0) >= RC.MAX_TRIES_PER_SENTENCE or k >= len(gen.tokens):
-                after = bad.index             # it stays, flagged; look further on
-                continue
-            tries[k] = tries.get(k, 0) + 1
-            banned = words.setdefault(k, set())
-            ruled_out = openings.setdefault(k, set())
-            if banned.issuperset(bad.avoid):
-                ruled_out.add(gen.tokens[k])  # nothing new to rule out by word: a new opening
-            banned.update(bad.avoid)
-            rejected.add(SX.norm_sentence(bad.sentence))
-            kept = [s for _, s in RC.finished_sentences(gen.text)[:bad.index]]
-            rules.restart(base_seen, kept, rejected)
-            new_text: list[str] = []
-
-            def one_sentence(new_text: list[str] = new_text) -> bool:
-                # A full stop followed by a space or the line's end closes the sentence.
-                return re.search(r"\.\s|\n", "".join(new_text)) is not None
-            head = len(b"".join(pieces[:k]).decode("utf-8", "replace"))
-            retry = write(prefix=gen.tokens[:k], avoid=frozenset(ruled_out), on_text=new_text.append,
-                          should_stop=one_sentence, words=tuple(sorted(banned)), start=head)
-            spent += 1
-            self.stats.rewritten += 1
-            self.stats.rewrite_tokens += retry.generated
-            gen = self._splice(gen, retry, bad, k)
-        return gen, rejected
-
-    def _splice(self, gen: Generation, retry: Generation, bad: RC.Blocked, k: int) -> Generation:
-        """The section with its blocked sentence replaced by the retry's first sentence, its
-        later text unchanged. A retry that ends the section instead (or answers "None.") leaves
-        the blocked sentence where it was: dropping it could empty a section the visit filled."""
-        head = b"".join(map(self.engine.piece, gen.tokens[:k])).decode("utf-8", "replace")
-        written = retry.text[len(head):] if retry.text.startswith(head) else ""
-        m = re.search(r"\.(?=\s|$)", written)
-        sentence = written[:m.end()] if m and written[:m.end()].strip() else ""
-        if not sentence.strip() or sentence.strip() == SX.NONE_WORD:
-            self.stats.rewrites_empty += 1
-            return gen
-        tail = gen.text[bad.start + len(bad.sentence):]
-        tokens = list(gen.tokens[:k]) + self.engine.tokenize(sentence) + self.engine.tokenize(tail)
-        return dataclasses.replace(gen, text=head + sentence + tail, tokens=tuple(tokens))
 
     def _prose_request(self) -> str:
         headings = "\n".join(f"{s.title}: {s.guidance} At most {s.max_statements} sentences."
@@ -509,45 +409,6 @@ class IncrementalDrafter:
                                          .encode()).hexdigest()
         return Draft(template=self.template.key, sections=sections,
                      model_sha256=self.engine.model_sha256, prompt_sha256=prompt_hash)
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
-
-
-def merge_sections(template: Template, parts: list[list[Section]]) -> tuple[list[Section], int]:
-    """Concatenate each section across chunks, dropping statements already said; returns the
-    sections and how many repeats were dropped (reported, never silent). A section keeps an
-    empty-section notice only if no chunk wrote anything for it; a section left empty because
-    all it had repeated earlier statements says so."""
-    merged = [Section(key=s.key, title=s.title) for s in template.sections]
-    index = {s.key: s for s in merged}
-    seen: set[str] = set()
-    n = removed = 0
-    notices: dict[str, str] = {}
-    for sections in parts:
-        for sec in sections:
-            if sec.notice:
-                notices.setdefault(sec.key, sec.notice)
-            for st in sec.statements:
-                key = _norm(st.text)
-                if not key:
-                    continue
-                if key in seen:
-                    removed += 1
-                    notices.setdefault(sec.key, (
-                        f"Nothing new was drafted for {sec.title}: what the model wrote there "
-                        "repeated statements already in the note. Write this section or confirm "
-                        "it is not needed."))
-                    continue
-                seen.add(key)
-                n += 1
-                st.id = f"st{n}"
-                index[sec.key].statements.append(st)
-    for sec in merged:
-        if not sec.statements and sec.key in notices:
-            sec.notice = notices[sec.key]
-    return merged, removed
 
 
 def draft_transcript(engine: LlamaEngine, transcript: Transcript, template: Template, *,

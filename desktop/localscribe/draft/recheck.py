@@ -19,12 +19,16 @@ verifier's own recall (tests/bench/bench_verify.py) bounds what that figure is w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import dataclasses
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 from localscribe.domain import Flag, Statement, Transcript
-from localscribe.draft.sections import _SPLIT, NONE_WORD
+from localscribe.draft.engine import Generation, LlamaEngine
+from localscribe.draft.sections import _SPLIT, NONE_WORD, SentenceRules, norm_sentence
+from localscribe.draft.stats import DraftStats
 
 # SentenceRules.gate's shape: (text so far, tokens generated) -> a piece test, or None.
 Gate: TypeAlias = "Callable[[str, int], Callable[[bytes], bool] | None]"
@@ -139,3 +143,75 @@ def verifier_blocks(transcript: Transcript,
         flags = verifier.check(st)
         return Verdict(any(f.blocking for f in flags), retry_avoid(flags))
     return blocks
+
+
+class Writer(Protocol):
+    """One section's turn, written again from a token position (``rewrite_blocked``)."""
+
+    def __call__(self, prefix: Sequence[int] = ..., avoid: Collection[int] = ..., *,
+                 on_text: Callable[[str], None] | None = ..., should_stop: Callable[[], bool] | None = ...,
+                 words: tuple[str, ...] = ..., start: int = ...) -> Generation: ...
+
+
+def rewrite_blocked(engine: LlamaEngine, stats: DraftStats, gen: Generation, write: Writer,
+                    blocks: Callable[[str], object], rules: SentenceRules,
+                    base_seen: set[str]) -> tuple[Generation, set[str]]:
+    """Write again each sentence of the section that the verifier blocks (this module's rule):
+    the model restarts at the sentence's first token and writes one sentence; the
+    section's later sentences are kept as they were. The first try rules out the words the
+    verifier blocked (the denied symptom, the unsaid drug), so the sentence can keep what
+    was right; a later try, or one with no such words, rules out the opening too. Returns
+    the section and the rejected sentences (normalized)."""
+    tries: dict[int, int] = {}             # token position -> tries made there
+    openings: dict[int, set[int]] = {}     # token position -> openings ruled out there
+    words: dict[int, set[str]] = {}        # token position -> words ruled out there
+    rejected: set[str] = set()
+    after, spent = -1, 0
+    while spent < MAX_TRIES_PER_SECTION:
+        bad = first_blocked(gen.text, blocks, after=after)
+        if bad is None:
+            break
+        pieces = [engine.piece(t) for t in gen.tokens]
+        k = token_boundary(pieces, gen.text, bad.start)
+        if tries.get(k, 0) >= MAX_TRIES_PER_SENTENCE or k >= len(gen.tokens):
+            after = bad.index             # it stays, flagged; look further on
+            continue
+        tries[k] = tries.get(k, 0) + 1
+        banned = words.setdefault(k, set())
+        ruled_out = openings.setdefault(k, set())
+        if banned.issuperset(bad.avoid):
+            ruled_out.add(gen.tokens[k])  # nothing new to rule out by word: a new opening
+        banned.update(bad.avoid)
+        rejected.add(norm_sentence(bad.sentence))
+        kept = [s for _, s in finished_sentences(gen.text)[:bad.index]]
+        rules.restart(base_seen, kept, rejected)
+        new_text: list[str] = []
+
+        def one_sentence(new_text: list[str] = new_text) -> bool:
+            # A full stop followed by a space or the line's end closes the sentence.
+            return re.search(r"\.\s|\n", "".join(new_text)) is not None
+        head = len(b"".join(pieces[:k]).decode("utf-8", "replace"))
+        retry = write(prefix=gen.tokens[:k], avoid=frozenset(ruled_out), on_text=new_text.append,
+                      should_stop=one_sentence, words=tuple(sorted(banned)), start=head)
+        spent += 1
+        stats.rewritten += 1
+        stats.rewrite_tokens += retry.generated
+        gen = _splice(engine, stats, gen, retry, bad, k)
+    return gen, rejected
+
+
+def _splice(engine: LlamaEngine, stats: DraftStats, gen: Generation, retry: Generation, bad: Blocked,
+            k: int) -> Generation:
+    """The section with its blocked sentence replaced by the retry's first sentence, its
+    later text unchanged. A retry that ends the section instead (or answers "None.") leaves
+    the blocked sentence where it was: dropping it could empty a section the visit filled."""
+    head = b"".join(map(engine.piece, gen.tokens[:k])).decode("utf-8", "replace")
+    written = retry.text[len(head):] if retry.text.startswith(head) else ""
+    m = re.search(r"\.(?=\s|$)", written)
+    sentence = written[:m.end()] if m and written[:m.end()].strip() else ""
+    if not sentence.strip() or sentence.strip() == NONE_WORD:
+        stats.rewrites_empty += 1
+        return gen
+    tail = gen.text[bad.start + len(bad.sentence):]
+    tokens = list(gen.tokens[:k]) + engine.tokenize(sentence) + engine.tokenize(tail)
+    return dataclasses.replace(gen, text=head + sentence + tail, tokens=tuple(tokens))

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from localscribe.domain import Draft, Transcript
 from localscribe.draft.engine import LlamaEngine
-from localscribe.draft.incremental import DraftStats, draft_transcript
+from localscribe.draft.incremental import draft_transcript
+from localscribe.draft.stats import DraftStats
 from localscribe.draft.templates import Template
 from localscribe.verify import verify_draft
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from localscribe.domain import Draft, Transcript
 from localscribe.draft.engine import LlamaEngine
 from localscribe.draft.templates import SectionSpec
-from localscribe.draft.incremental import DraftMode, DraftStats, IncrementalDrafter, _Chunk
+from localscribe.draft.incremental import DraftMode, IncrementalDrafter, _Chunk
+from localscribe.draft.stats import DraftStats
 from localscribe.instructions import prompts as PR
 from localscribe.instructions.prompts import Language
 from localscribe.verify import verify_draft
