@@ -99,19 +99,24 @@ class Statement:
     text: str
     evidence: list[str] = field(default_factory=list)   # Segment ids
     flags: list[Flag] = field(default_factory=list)
+    # A translated statement's verified original (instructions.translate); empty otherwise.
+    source: str = ""
 
     @property
     def blocking_flags(self) -> list[Flag]:
         return [f for f in self.flags if f.blocking]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "text": self.text, "evidence": list(self.evidence),
-                "flags": [f.to_dict() for f in self.flags]}
+        d = {"id": self.id, "text": self.text, "evidence": list(self.evidence),
+             "flags": [f.to_dict() for f in self.flags]}
+        if self.source:       # only then: every stored note's serialization stays as it was
+            d["source"] = self.source
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Statement:
         return cls(id=d["id"], text=d["text"], evidence=list(d.get("evidence", [])),
-                   flags=[Flag.from_dict(f) for f in d.get("flags", [])])
+                   flags=[Flag.from_dict(f) for f in d.get("flags", [])], source=d.get("source", ""))
 
 
 @dataclass
@@ -273,8 +278,13 @@ class SignedNote:
     # (filled at send time by ehr.delivery); None for a visit entered by hand.
     visit: VisitContext | None = None
     # The patient instructions signed with this note, filled at send time by ehr.delivery so a
-    # connector that carries a second document sends them too (ehr.instructions_doc).
+    # connector that carries a second document sends them too (ehr.instructions_doc), and
+    # their language ("en", "es"): a Spanish summary must reach the EHR labelled as Spanish.
     instructions: str = ""
+    instructions_language: str = ""
+    # The language of ``text`` when a connector should say it (the instructions' own
+    # document); "" for a note, written in the practice's language.
+    language: str = ""
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ TEXT = ("WHAT WE FOUND\nYour left ankle is sprained.\nYOUR MEDICINES\nIbuprofen 
         "times a day with food.\n")
 
 
-def _carrying(note):
-    return replace(note, instructions=TEXT)
+def _carrying(note, language: str = "en"):
+    return replace(note, instructions=TEXT, instructions_language=language)
 
 
 def test_fhir_sends_a_second_document_reference_that_appends_the_note(fhir_server, note_factory):
@@ -48,6 +48,9 @@ def test_fhir_sends_a_second_document_reference_that_appends_the_note(fhir_serve
                                      "display": "Instructions"}]
     assert base64.b64decode(pi["content"][0]["attachment"]["data"]).decode() == TEXT
     assert base64.b64decode(doc["content"][0]["attachment"]["data"]).decode() == note.text
+    # The summary says its language; the note, in the practice's language, says none.
+    assert pi["content"][0]["attachment"]["language"] == "en"
+    assert "language" not in doc["content"][0]["attachment"]
     assert pi["relatesTo"] == [{"code": "appends",
                                 "target": {"reference": f"DocumentReference/{doc['id']}"}}]
     assert pi["subject"] == doc["subject"] and pi["context"] == doc["context"]
@@ -60,6 +63,12 @@ def test_fhir_sends_a_second_document_reference_that_appends_the_note(fhir_serve
     plain = note_factory(902)
     c.push(plain)
     assert documents(fhir_server, companion_id(plain.note_id)) == []
+    # A Spanish summary reaches the EHR labelled as Spanish.
+    spanish = _carrying(note_factory(905), "es")
+    c.push(spanish)
+    [pi_es] = documents(fhir_server, companion_id(spanish.note_id))
+    DocumentReference.model_validate(pi_es)
+    assert pi_es["content"][0]["attachment"]["language"] == "es"
 
 
 def test_hl7_sends_a_second_mdm_t02_after_the_note(receiver, note_factory):

@@ -84,3 +84,30 @@ def test_the_note_text_is_read_after_the_transcript(run, engine, visit):
     assert run.stats.generations
     assert all(g.prompt_tokens > head + lines + note for g in run.stats.generations)
     assert run.draft.prompt_sha256 != PR.prompt_sha256(PR.summary_template(Language.EN), Language.EN, False)
+
+
+def test_spanish_is_the_verified_english_translated_with_its_flags_kept(run, engine):
+    """Spanish: the same English summary (greedy, same engine and settings), each sentence
+    translated under the same id with the English flags first, then the translation check's
+    own; a sentence the model failed to translate keeps its English words, flagged."""
+    from localscribe.instructions.translate import check, is_translation_flag
+
+    engine.reset()
+    es = draft_summary(engine, make_transcript(), Language.ES, note_text=NOTE, max_tokens=TOKENS,
+                       prefix_cache=False)
+    english = run.draft.statements
+    assert [st.id for st in es.draft.statements] == [st.id for st in english]
+    assert [st.source for st in es.draft.statements] == [st.text for st in english]
+    assert [s.title for s in es.draft.sections] == [s.title for s in PR.summary_template(Language.ES).sections]
+    assert es.translated_tokens > 0
+    for st, src in zip(es.draft.statements, english, strict=True):
+        assert st.flags[:len(src.flags)] == src.flags
+        own = st.flags[len(src.flags):]
+        assert all(is_translation_flag(f) and f.blocking for f in own)
+        assert own == check(src.text, st.text) or st.text == src.text
+        assert st.evidence == src.evidence
+    assert es.translation_flagged == sum(1 for st, src in zip(es.draft.statements, english)
+                                         if len(st.flags) > len(src.flags))
+    assert es.draft.prompt_sha256 != run.draft.prompt_sha256
+    restored = Draft.from_dict(es.draft.to_dict())
+    assert [st.source for st in restored.statements] == [st.text for st in english]

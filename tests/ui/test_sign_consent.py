@@ -17,11 +17,13 @@ from ui_helpers import PASSPHRASE, pump, unlock, wait_until, when_modal
 pytestmark = pytest.mark.usefixtures("qtbot")
 PI_TEXT = "Take ibuprofen 400 mg three times a day."
 PI_REASON = "The summary says 400 mg, but 400 was never said in the visit."
+PI_ES = "Tome ibuprofeno 400 mg tres veces al día."
 
 
-def _recorded_visit(vault, instructions: bool = True) -> str:
+def _recorded_visit(vault, instructions: bool = True, spanish: bool = False) -> str:
     """A visit recorded (audio spooled), drafted with one flagged note statement and, with
-    ``instructions``, a patient summary with one blocking flag; no consent on record."""
+    ``instructions``, a patient summary with one blocking flag (``spanish``: its translation,
+    the English kept as the statement's source); no consent on record."""
     from localscribe.instructions import store
     from localscribe.instructions.prompts import Language
 
@@ -30,9 +32,10 @@ def _recorded_visit(vault, instructions: bool = True) -> str:
     with s.open_audio_spool(eid) as spool:
         spool.write(np.full(8000, 0.05, np.float32))
     if instructions:
-        store.save(s, eid, Draft("patient_instructions", [Section("pi_meds", "YOUR MEDICINES", [
-            Statement("pi1", PI_TEXT, ["s4"], [Flag("number", PI_REASON, "400 mg")])])]),
-                   Language("en"))
+        st = (Statement("pi1", PI_ES, ["s4"], [Flag("number", PI_REASON, "400 mg")], source=PI_TEXT)
+              if spanish else Statement("pi1", PI_TEXT, ["s4"], [Flag("number", PI_REASON, "400 mg")]))
+        store.save(s, eid, Draft("patient_instructions", [Section("pi_meds", "YOUR MEDICINES", [st])]),
+                   Language("es" if spanish else "en"))
     s.lock()
     return eid
 
@@ -88,6 +91,25 @@ def test_consent_and_the_instructions_flags_are_acknowledged_in_the_sign_dialog(
     s = vault.unlock("drjones", PASSPHRASE)
     assert store.signed(s, eid) is not None and PI_TEXT in store.signed(s, eid).text
     s.lock()
+
+
+def test_a_translated_summarys_flag_shows_the_english_it_came_from(qtbot, vault, window):
+    """A clinician who reads no Spanish acknowledges a flag on a Spanish sentence knowing what
+    it says: the item shows the sentence and its verified English source."""
+    eid = _recorded_visit(vault, spanish=True)
+    unlock(window, qtbot, "drjones")
+    window.open_encounter(eid)
+    seen: dict = {}
+
+    def look(dialog):
+        pump(50)
+        seen["items"] = list(dialog.texts)
+        dialog.reject()
+    when_modal(look)
+    window.encounter.review.sign_button.click()
+    wait_until(lambda: "items" in seen, timeout=5000)
+    assert PI_ES in seen["items"][-1] and f"(English: “{PI_TEXT}”)" in seen["items"][-1], seen["items"]
+    assert PI_REASON in seen["items"][-1]
 
 
 def test_patient_declined_in_the_sign_dialog_erases_the_recording(qtbot, vault, window):

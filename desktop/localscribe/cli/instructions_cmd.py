@@ -27,7 +27,8 @@ def register(subparsers: Subparsers) -> None:
     sub = p.add_subparsers(dest="instructions_command", metavar="ACTION", required=True)
     draft = sub.add_parser("draft", help="write the summary from the visit, verified like the note")
     show = sub.add_parser("show", help="the current summary, its checks and reading level")
-    draft.add_argument("--lang", choices=("en", "es"), default="en", help="the summary's language")
+    draft.add_argument("--lang", choices=("en", "es"), default="en",
+                       help="the summary's language (es: the verified English summary, translated and checked)")
     draft.add_argument("--max-tokens", type=int, default=None, help="tokens for the whole summary")
     draft.add_argument("--threads", type=int, default=None)
     draft.add_argument("--stream", action="store_true", help="show the text as it is written (stderr)")
@@ -53,6 +54,7 @@ def _note_text(session: Session, eid: str) -> str:
 
 def _payload(enc_id: str, current: StoredSummary | None, signed: SignedSummary | None) -> dict[str, Any]:
     from localscribe.draft.render import checks_summary, render_checks
+    from localscribe.instructions.languages import caveat
     from localscribe.instructions.reading import reading_level
     from localscribe.instructions.render import plain_sentences, render_text
 
@@ -66,6 +68,8 @@ def _payload(enc_id: str, current: StoredSummary | None, signed: SignedSummary |
             "instructions_id": instructions_id,
             "text": render_text(summary, lang),
             "reading": reading_level(plain_sentences(summary), lang).to_dict(),
+            "caveat": caveat(lang),
+            "sources": {st.id: st.source for st in summary.statements if st.source},
             "checks": {"summary": checks_summary(summary), "lines": render_checks(summary),
                        "to_acknowledge": [] if signed else summary.unacknowledged(set())},
             "signed": None if signed is None else {"note_id": signed.note_id, "author": signed.author,
@@ -78,7 +82,12 @@ def _print(out: dict[str, Any]) -> None:
     r = out["reading"]
     print(f"encounter {out['encounter']}: patient instructions ({out['lang']}), {where}")
     print(f"reading level: {r['metric']} {r['score']} (target {r['target']}, {r['method']})\n")
+    if out["caveat"]:
+        print(f"note: {out['caveat']}.\n")
     print(out["text"], end="")
+    if out["sources"]:
+        print("\nTRANSLATED FROM (the verified English of each sentence)")
+        print("\n".join(f"{i}: {src}" for i, src in out["sources"].items()))
     if out["checks"]["lines"]:
         print(f"\nCHECKS ({out['checks']['summary']})")
         print("\n".join(out["checks"]["lines"]))
@@ -122,15 +131,11 @@ def cmd_draft(args: argparse.Namespace) -> int:
     from localscribe.config import default_profile
     from localscribe.draft.engine import EngineError, LlamaEngine
     from localscribe.instructions import store
-    from localscribe.instructions.languages import refusal
     from localscribe.instructions.prompts import Language
     from localscribe.instructions.writer import draft_summary
     from localscribe.models import ModelError
 
     lang = Language(args.lang)
-    reason = refusal(lang)
-    if reason:
-        raise UserError(reason)
     session = unlock(args)
     try:
         enc = _find(session, args.encounter)
@@ -159,7 +164,9 @@ def cmd_draft(args: argparse.Namespace) -> int:
         store.save(session, enc.id, run.draft, lang)
         out = _payload(enc.id, store.load(session, enc.id), None)
         out["timing"] = {"seconds": round(run.seconds, 1), "generated_tokens": run.stats.stop_generated,
-                         "complete": run.stats.finished, "rewritten": run.stats.rewritten}
+                         "complete": run.stats.finished, "rewritten": run.stats.rewritten,
+                         "translated_tokens": run.translated_tokens,
+                         "translations_flagged": run.translation_flagged}
     finally:
         session.lock()
     if args.json:

@@ -139,6 +139,8 @@ def build_document_reference(note: SignedNote, subject: dict[str, Any],
         }, "format": FORMAT_CODE}],
         "context": encounter_context(note, options),
     }
+    if note.language:
+        resource["content"][0]["attachment"]["language"] = note.language
     if not resource["author"]:
         del resource["author"]
     if replaces_remote_id and replaces_by_identifier:

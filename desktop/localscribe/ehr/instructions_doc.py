@@ -36,7 +36,8 @@ def companion(note: SignedNote) -> SignedNote | None:
         return None
     return replace(note, note_id=companion_id(note.note_id), text=note.instructions,
                    template="patient_instructions", loinc=LOINC_CODE,
-                   loinc_display=LOINC_DISPLAY, instructions="")
+                   loinc_display=LOINC_DISPLAY, instructions="",
+                   language=note.instructions_language, instructions_language="")
 
 
 def with_companion(send: Callable[[SignedNote], PushReceipt], note: SignedNote,
@@ -65,4 +66,4 @@ def with_instructions(session: Any, note: SignedNote) -> SignedNote:
     signed = store.signed(session, note.encounter_id)
     if signed is None or signed.note_id != note.note_id:
         return note
-    return replace(note, instructions=signed.text)
+    return replace(note, instructions=signed.text, instructions_language=signed.lang.value)

@@ -1,24 +1,23 @@
-"""Which summary languages LocalScribe offers, and why one is refused.
+"""Which summary languages LocalScribe offers, and what the clinician is told about each.
 
-Spanish is written by the standard model when asked (prompts.Language.ES), but is refused
-for now: the summary's promise is that every sentence is checked by the note's verifier, and
-that verifier reads English only. Its evidence alignment, negation and finding checks work on
-English words, so a Spanish sentence about an English visit finds no support whatever it says
-(the number, drug and dose checks still work). A summary the verifier cannot vouch for is not
-one LocalScribe hands to a patient. Measured with tests/bench/bench_instructions.py
---langs en,es on ACI-Bench train (see README, "Patient instructions").
+English is written from the visit and every sentence verified like the note's. Spanish is the
+verified English summary translated sentence by sentence, each translation checked against its
+English source (``translate``): the verifier reads English only, so a summary written in
+Spanish straight from the visit could not be checked (measured against this design with
+tests/bench/bench_instructions.py --langs en,es,es-direct; see README, "Patient instructions").
 """
 
 from __future__ import annotations
 
 from localscribe.instructions.prompts import Language
 
-_REFUSED: dict[Language, str] = {
-    Language.ES: ("Spanish patient instructions are not offered: the note's verifier reads English "
-                  "only, so their sentences cannot be checked like the note's"),
+_CAVEATS: dict[Language, str] = {
+    Language.ES: ("Translated from the verified English summary, one sentence at a time; the "
+                  "translation check covers numbers, medicine names, left and right, and 'no' "
+                  "only: have a Spanish reader look at the rest"),
 }
 
 
-def refusal(lang: Language | str) -> str | None:
-    """The one-line reason a language is not offered, or None."""
-    return _REFUSED.get(Language(lang))
+def caveat(lang: Language | str) -> str:
+    """What the clinician must know before signing a summary in ``lang`` ("" for English)."""
+    return _CAVEATS.get(Language(lang), "")

@@ -20,6 +20,7 @@ from localscribe.draft.incremental import DraftMode, IncrementalDrafter, _Chunk
 from localscribe.draft.stats import DraftStats
 from localscribe.instructions import prompts as PR
 from localscribe.instructions.prompts import Language
+from localscribe.instructions.translate import translate_summary
 from localscribe.verify import verify_draft
 
 
@@ -55,20 +56,27 @@ class SummaryDrafter(IncrementalDrafter):
 @dataclass(frozen=True)
 class SummaryRun:
     draft: Draft                # the summary as statements, verified (flags set)
-    stats: DraftStats
+    stats: DraftStats           # the (English) summary's writing
     seconds: float
+    translated_tokens: int = 0  # generated for the translation (translate.py), if any
+    translation_flagged: int = 0
 
 
 def draft_summary(engine: LlamaEngine, transcript: Transcript, lang: Language = Language.EN, *,
                   note_text: str = "", max_tokens: int | None = None, prefix_cache: bool = True,
                   on_text: Callable[[str], None] | None = None,
                   blocker: Callable[[Transcript, Callable[[str, Transcript], list[str]]],
-                                    Callable[[str], bool]] | None = None) -> SummaryRun:
+                                    Callable[[str], bool]] | None = None,
+                  direct: bool = False) -> SummaryRun:
     """The visit's summary for the patient, every sentence checked by the note's verifier
-    (the flags are kept on the statements, exactly as on a note's)."""
+    (the flags are kept on the statements, exactly as on a note's). In another language than
+    English, the verified English summary is translated sentence by sentence and each
+    translation checked against its source (``translate``); ``direct=True`` writes it in that
+    language from the visit instead, unverifiable, for the benchmark's comparison only."""
     t = time.perf_counter()
-    drafter = SummaryDrafter(engine, Language(lang), note_text=note_text, max_tokens=max_tokens,
-                             prefix_cache=prefix_cache)
+    lang = Language(lang)
+    drafter = SummaryDrafter(engine, lang if direct else Language.EN, note_text=note_text,
+                             max_tokens=max_tokens, prefix_cache=prefix_cache)
     if blocker is not None:
         drafter.blocker = blocker
     drafter.feed(transcript.segments)
@@ -77,4 +85,7 @@ def draft_summary(engine: LlamaEngine, transcript: Transcript, lang: Language = 
         st.id = f"{PR.ID_PREFIX}{n}"
     draft.prompt_sha256 = PR.prompt_sha256(drafter.template, drafter.lang, bool(note_text.strip()))
     verify_draft(draft, transcript)
-    return SummaryRun(draft, drafter.stats, time.perf_counter() - t)
+    if lang is Language.EN or direct:
+        return SummaryRun(draft, drafter.stats, time.perf_counter() - t)
+    tr = translate_summary(engine, draft, lang)
+    return SummaryRun(tr.draft, drafter.stats, time.perf_counter() - t, tr.generated, tr.flagged)

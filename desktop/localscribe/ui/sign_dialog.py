@@ -135,7 +135,9 @@ class SignDialog(QDialog):
                 if not flag.blocking:
                     continue
                 times = f" (×{len(copies)})" if len(copies) > 1 else ""
-                self._add(f"“{st.text}”\n⚠ {flag.reason}{times}", prefix + flag.reason,
+                # A translated sentence shows the verified English it came from as well.
+                source = f"\n(English: “{st.source}”)" if st.source else ""
+                self._add(f"“{st.text}”{source}\n⚠ {flag.reason}{times}", prefix + flag.reason,
                           [flag_id(st.id, i) for i in copies])
 
     def _add(self, text: str, reason: str, ids: list[str]) -> None:
