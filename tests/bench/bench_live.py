@@ -95,9 +95,14 @@ def run_streaming(audio: Path, asr, llm, template: str) -> dict:
     if result.error is not None:
         raise SystemExit(f"streaming run failed: {result.error}")
     t = result.timings
+    st = result.draft_stats
     return {"lag": t.transcript_lag_s, "draft": t.time_to_draft_s, "peak_mb": mem.peak_mb,
             "segments": len(result.transcript.segments), "statements": len(result.draft.statements),
-            "note": render_note(result.draft, load_template(template))}
+            "note": render_note(result.draft, load_template(template)),
+            "after_stop": (f"after Stop: prompt {st.get('stop_prompt_tokens', 0)} tokens in "
+                           f"{st.get('stop_prompt_s', 0.0):.1f} s, generated {st.get('stop_generated', 0)} "
+                           f"in {st.get('stop_gen_s', 0.0):.1f} s; reused {st.get('reused', [])}, "
+                           f"continued {st.get('resumed', [])}, written {st.get('written_after_stop', {})}")}
 
 
 def rouge_against_clinician(visit: str, note: str) -> dict[str, float]:
@@ -172,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {visit}: transcript lag at Stop {r['lag']:6.1f} s   time to draft {r['draft']:6.1f} s"
                   f"{extra}   peak RSS, all processes {r['peak_mb']:6.0f} MB   "
                   f"({r['segments']} segments, {r['statements']} statements)", flush=True)
+            if r.get("after_stop"):
+                print(f"            {r['after_stop']}", flush=True)
             if "rouge" in r:
                 print("            ROUGE-1/2/Lsum against the clinician's note: " + " / ".join(
                     f"{r['rouge'][k]:.1f}" for k in ("rouge1", "rouge2", "rougeLsum")), flush=True)

@@ -73,6 +73,8 @@ def test_rebuilt_visit_through_a_virtual_microphone_gives_a_grounded_draft(
     assert clinician_session.get_encounter(encounter).status == "review"
     assert seen.of(ev.DraftReady) and seen.of(ev.LevelChanged)
     assert result.timings.transcript_lag_s is not None and result.timings.time_to_draft_s is not None
+    # The drafter's counters come back with the result (bench_live prints them).
+    assert result.draft_stats["stop_generated"] > 0 and "written_after_stop" in result.draft_stats
 
 
 def _kill_when(predicate, pid_of, timeout=120):

@@ -85,6 +85,9 @@ class VisitResult:
     draft: Draft | None = None
     error: ev.PipelineError | None = None
     timings: VisitTimings = field(default_factory=VisitTimings)
+    # The drafter's counters at Stop (tokens and seconds after Stop, sections reused from early
+    # drafts and why the others were written again), when it reports them.
+    draft_stats: dict[str, Any] = field(default_factory=dict)
 
 
 class LiveVisit:
@@ -292,6 +295,7 @@ class LiveVisit:
             self._store.set_status("review")
             self.result.draft = draft
             self.result.timings.draft_done_at = time.perf_counter()
+            self.result.draft_stats = dict(getattr(drafter, "stats", None) or {})
             self._emit(ev.DraftReady(draft))
             self._emit(ev.StateChanged("review"))
         except Exception as exc:  # noqa: BLE001
