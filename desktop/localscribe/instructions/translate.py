@@ -188,25 +188,28 @@ def check(source: str, translation: str, lexicon: DrugLexicon | None = None) -> 
     flags: list[Flag] = []
     en, es = english_numbers(src) - _UNCHECKED, spanish_numbers(dst) - _UNCHECKED
     if en - es:
-        flags.append(_flag(Change.NUMBER, f"The Spanish sentence does not say {', '.join(sorted(en - es))}, "
-                                "which its English source says.", " ".join(sorted(en - es))))
+        said = ", ".join(sorted(en - es))
+        flags.append(_flag(Change.NUMBER, f"The Spanish sentence does not say {said}, which its English "
+                                          "source says.", " ".join(sorted(en - es))))
     if es - en:
-        flags.append(_flag(Change.NUMBER, f"The Spanish sentence says {', '.join(sorted(es - en))}, which its "
-                                "English source does not.", " ".join(sorted(es - en))))
+        added = ", ".join(sorted(es - en))
+        flags.append(_flag(Change.NUMBER, f"The Spanish sentence says {added}, which its English source "
+                                          "does not.", " ".join(sorted(es - en))))
     missing = [n for n in dict.fromkeys(lexicon.find(src)) if not _names_drug(dst, n)]
     if missing:
-        flags.append(_flag(Change.MEDICINE, f"The Spanish sentence does not name {', '.join(missing)} as its English "
-                                "source does.", ", ".join(missing)))
+        names = ", ".join(missing)
+        flags.append(_flag(Change.MEDICINE, f"The Spanish sentence does not name {names} as its English "
+                                            "source does.", names))
     low_src, low_dst = src.lower(), dst.lower()
     for side in ("left", "right"):
-        said, kept = bool(_EN_SIDES[side].search(low_src)), bool(_ES_SIDES[side].search(low_dst))
-        if said != kept:
-            flags.append(_flag(Change.SIDE, f"The Spanish sentence {'drops' if said else 'adds'} the {side} side "
-                                    "of its English source.", side))
+        said_side, kept = bool(_EN_SIDES[side].search(low_src)), bool(_ES_SIDES[side].search(low_dst))
+        if said_side != kept:
+            how = "drops" if said_side else "adds"
+            flags.append(_flag(Change.SIDE, f"The Spanish sentence {how} the {side} side of its English "
+                                            "source.", side))
     if _negated_en(src) != _negated_es(dst):
-        flags.append(_flag(Change.NEGATION, "The Spanish sentence " + ("drops the 'no' of" if _negated_en(src)
-                                                           else "adds a 'no' to")
-                          + " its English source.", "no"))
+        how = "drops the 'no' of" if _negated_en(src) else "adds a 'no' to"
+        flags.append(_flag(Change.NEGATION, f"The Spanish sentence {how} its English source.", "no"))
     return flags
 
 
