@@ -2,7 +2,7 @@
 streaming against the naive pipeline in one run, with the peak memory of every process.
 
     .venv/bin/python tests/bench/bench_live.py [--visits day1_consultation01,...] [--count 3]
-        [--profile standard] [--template soap] [--speed 1] [--skip-naive] [--early on|off]
+        [--profile standard] [--template soap] [--speed 1] [--skip-naive] [--early default|on|off]
 
 Streaming (what the app does): the visit's audio is played at real-time pace (``FileSource``
 with ``realtime=True``) into ``LiveVisit``; the whisper.cpp worker transcribes each window as it
@@ -19,8 +19,8 @@ Quality: each streaming draft, rendered as note text, is scored with ROUGE-1/2/L
 the clinician's own note for that visit (PriMock57 ``notes/``; the clinicians wrote terse
 shorthand such as "3/7 hx of diarrhea", so these figures run lower than on ACI-Bench).
 
-``--early off`` streams without early drafts (``draft.early``; on is the app's default), so the
-two can be compared on the same audio.
+``--early on|off`` streams with early drafts forced on or off (``draft.early``; off is the app's
+default), so the two can be compared on the same audio.
 
 Memory: this process and all its children (the two engine workers) are sampled every 0.25 s;
 the peak of their summed RSS is printed per visit and overall.
@@ -142,16 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--template", default="soap")
     ap.add_argument("--skip-naive", action="store_true", help="streaming only (halves the run)")
     ap.add_argument("--max-seconds", type=float, default=None, help="cut each visit (smoke runs)")
-    ap.add_argument("--early", choices=("on", "off"), default="on",
-                    help="early drafts in the streaming run (draft/early.py)")
+    ap.add_argument("--early", choices=("default", "on", "off"), default="default",
+                    help="early drafts in the streaming run (draft/early.py; default: the app's, off)")
     args = ap.parse_args(argv)
-    if args.early == "off":
+    if args.early != "default":
         # scribe_file builds its drafter through pipeline.run's drafter_factory: the benchmark
-        # (only) swaps in one with early drafts off, the app's path otherwise unchanged.
+        # (only) swaps in one with early drafts forced on or off, the app's path otherwise
+        # unchanged.
         import functools
 
         import localscribe.pipeline.run as run_mod
-        run_mod.drafter_factory = functools.partial(drafter_factory, early=False)
+        run_mod.drafter_factory = functools.partial(drafter_factory, early=args.early == "on")
 
     visits = [v for v in args.visits.split(",") if v] or list(DEFAULT_VISITS[: args.count])
     asr, llm = resolve_model("asr", args.profile), resolve_model("llm", args.profile)

@@ -44,8 +44,12 @@ LAST_SECTION_WORDS = 12
 # Threads for early drafting: the other core stays with whisper.cpp, so transcription is never
 # slowed by a draft nobody waits for (see README, live latency).
 EARLY_THREADS = 1
-# Whether the live worker drafts before Stop by default (README: measured against the plain path).
-DEFAULT_ON = True
+# Whether the live worker drafts before Stop by default. Off: on these two cores the whole
+# pipeline (bench_live.py, three visits, --early on then off, same session) drafted no sooner
+# with it (median 47.5 s against 45.0 s after Stop) and transcription fell further behind
+# (lag at Stop 5.2 s against 3.2 s): whisper.cpp and early drafting share the cores. With the
+# language model alone (bench_latency.py) it wins 1.6x, so it stays, switched on per worker.
+DEFAULT_ON = False
 # How long a fed line may wait for the section being written early to end. Lines waiting are
 # fed at the next section boundary anyway; past this the section is held and continued later
 # (re-reading it is cheap, but not free: with a line every few seconds it would be all we did).
