@@ -3,6 +3,7 @@ verifier flags per summary, tokens and time, per language.
 
     PYTHONPATH=desktop nice -n 5 .venv/bin/python tests/bench/bench_instructions.py \
         --limit 3 --langs en,es,es-direct [--profile standard] [--save out.jsonl]
+        [--english-from earlier.jsonl]
 
 Per summary: Flesch-Kincaid grade (en; target <= 8) or Fernández-Huerta ease (es; target >= 70),
 blocking and informational flags by kind (the note's verifier, same rules), sentences the
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import statistics
 import sys
 from collections import Counter
@@ -83,6 +85,10 @@ def evaluate(row: dict, variant: str, engine: LlamaEngine, max_tokens: int | Non
            "complete": complete, "text": text, "draft": d.to_dict(), **extra}
     if lang is Language.ES:
         rec["spanish_share"] = round(spanish_share(text), 2)
+        # The summary speaks to the patient as "usted"; a sentence with "tu", "tus", "te"
+        # speaks as "tú" (the familiar form: wrong register for a clinic's paper).
+        rec["tu_sentences"] = sum(bool(re.search(r"\b(?:tu|tus|te|ti|contigo)\b", st.text.lower()))
+                                  for st in d.statements)
     return rec
 
 
@@ -96,7 +102,8 @@ def summarize(lang: str, recs: list[dict]) -> str:
             f"no-support share median {med('unsupported_share')}; generated tokens median {med('generated')}, "
             f"{med('gen_tok_s')} tok/s; seconds median {med('seconds')}")
     if lang.startswith("es"):
-        line += f"; Spanish function-word share {[r['spanish_share'] for r in recs]}"
+        line += (f"; Spanish function-word share {[r['spanish_share'] for r in recs]}; sentences "
+                 f"speaking as 'tú' {[r['tu_sentences'] for r in recs]}")
     if lang == "es":
         line += (f"; sentences whose translation was flagged {[r['sentences_flagged'] for r in recs]} "
                  f"of {[r['sentences'] for r in recs]}; caught "
@@ -115,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=None, help="default: the summary's own budget")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--save", type=Path, help="per-summary records with their text (JSON lines)")
+    ap.add_argument("--english-from", type=Path,
+                    help="a --save file: translate its English summaries (es) instead of writing them "
+                         "again, to compare translation settings on the same English")
     args = ap.parse_args(argv)
     langs = [x.strip() for x in args.langs.split(",") if x.strip()]
     if not set(langs) <= {"en", "es", "es-direct"}:
@@ -128,9 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ACI-Bench train: {len(rows)} encounters from {args.offset}, model {engine.model_path.name}, "
           f"languages {','.join(langs)}, threads {args.threads or 'all'}", flush=True)
     out = open(args.save, "w", encoding="utf-8") if args.save else None  # noqa: SIM115 - per record
+    saved: dict[str, Draft] = {}
+    if args.english_from:
+        for line in args.english_from.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            if r["lang"] == "en":
+                saved[r["encounter"]] = Draft.from_dict(r["draft"])
     per: dict[str, list[dict]] = {x: [] for x in langs}
     for row in rows:
-        english: Draft | None = None
+        english: Draft | None = saved.get(row["encounter_id"])
         for lang in langs:
             rec = evaluate(row, lang, engine, args.max_tokens, english)
             if lang == "en":

@@ -58,3 +58,13 @@ def test_a_translation_that_changes_a_fact_is_flagged(source, translation, span,
     flags = check(source, translation)
     assert flags and all(is_translation_flag(f) and f.blocking for f in flags)
     assert (span, change) in {(f.span, what_changed(f)) for f in flags}, [f.to_dict() for f in flags]
+
+
+def test_the_prompts_own_examples_pass_the_check():
+    """The made-up sentences shown to the model are translations the check accepts, so the
+    model is never shown a translation the check would flag."""
+    from localscribe.instructions.prompts import Language
+    from localscribe.instructions.translate import EXAMPLES
+
+    for en, es in EXAMPLES[Language.ES]:
+        assert check(en, es) == []

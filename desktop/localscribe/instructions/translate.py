@@ -216,14 +216,28 @@ def check(source: str, translation: str, lexicon: DrugLexicon | None = None) -> 
     return flags
 
 
+# Two made-up sentences and their translations, in the prompt before the patient's: asked in
+# words alone, the model wrote "tú" ("Toma lisinopril...") and numbers as words; shown, it
+# writes "usted" and digits (bench_instructions.py --english-from, before and after, README).
+# No patient data: the same tokens for every visit, so their KV state is kept between sentences.
+EXAMPLES = {
+    Language.ES: (("Take ibuprofen 400 mg twice a day with food.",
+                   "Tome ibuprofeno 400 mg dos veces al día con comida."),
+                  ("Do not lift anything heavy with your left arm for 2 weeks.",
+                   "No levante nada pesado con el brazo izquierdo durante 2 semanas.")),
+}
+
+
 def _prompt(lang: Language, sentence: str) -> str:
-    return (f"<|im_start|>system\n{_SYSTEM[lang]}<|im_end|>\n<|im_start|>user\n{sentence.strip()}"
+    shown = "".join(f"<|im_start|>user\n{en}<|im_end|>\n<|im_start|>assistant\n{out}<|im_end|>\n"
+                    for en, out in EXAMPLES[lang])
+    return (f"<|im_start|>system\n{_SYSTEM[lang]}<|im_end|>\n{shown}<|im_start|>user\n{sentence.strip()}"
             "<|im_end|>\n<|im_start|>assistant\n")
 
 
 def prompt_sha256(english_recipe: str, lang: Language) -> str:
     """The Spanish summary's recipe: the English summary's, then the translation prompt."""
-    return hashlib.sha256(f"{english_recipe}\x00translate:{lang.value}\x00{_SYSTEM[lang]}\x00{GRAMMAR}"
+    return hashlib.sha256(f"{english_recipe}\x00translate:{lang.value}\x00{_prompt(lang, '')}\x00{GRAMMAR}"
                           .encode()).hexdigest()
 
 
