@@ -35,6 +35,10 @@ def test_english_frequency_counts_as_its_number():
     ("Come back in 3 months.", "Vuelva en tres meses."),
     ("You have a sprain of the right ankle.", "Usted tiene un esguince en el tobillo derecho."),
     ("Avoid heavy lifting.", "Evite levantar objetos pesados."),
+    # ACI-Bench train D2N002: "every six hours" is a rate of 4 a day to the verifier, but the
+    # sentence says 6, and so does its translation.
+    ("Take ultram 50 milligrams every six hours as needed.",
+     "Tome ultram 50 miligramos cada seis horas según sea necesario."),
 ])
 def test_a_faithful_translation_is_not_flagged(source, translation):
     assert check(source, translation) == []

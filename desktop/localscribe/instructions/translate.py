@@ -24,7 +24,6 @@ from enum import Enum
 from localscribe.domain import Draft, Flag, Section, Statement
 from localscribe.draft.engine import LlamaEngine
 from localscribe.instructions.prompts import Language, summary_template
-from localscribe.verify.frequency import frequencies
 from localscribe.verify.lexicon import DrugLexicon, load_lexicon
 from localscribe.verify.text import quantities
 
@@ -70,7 +69,7 @@ ES_FUNCTION = frozenset("el la los las de del que y en un una es por con para su
                         "más pero usted debe tome cada día días si le muy".split())
 EN_FUNCTION = frozenset("the of and to in is for with your you that on it be take each day days if "
                         "this are should".split())
-_FREQ_COUNT = re.compile(r"^(\d+)/(?:day|week|month)$")
+_COUNTS = {"once": "1", "twice": "2", "thrice": "3"}
 # "One" is not checked: Spanish writes it as the article ("una infección"), English as "a".
 _UNCHECKED = {"1"}
 
@@ -118,13 +117,11 @@ def spanish_numbers(text: str) -> set[str]:
 
 
 def english_numbers(text: str) -> set[str]:
-    """Numbers an English sentence states, as the verifier reads them, with a frequency's count
-    ("twice a day" -> "2": Spanish says "dos veces al día")."""
+    """Numbers an English sentence states, as the verifier reads them, with the count of
+    "once", "twice", "thrice" ("twice a day" -> "2": Spanish says "dos veces al día"). Not a
+    frequency's rate: "every six hours" is 4 a day to the verifier, but says 6, as Spanish does."""
     nums = {n for n, _ in quantities(text)}
-    for f in frequencies(text):
-        m = _FREQ_COUNT.match(f)
-        if m:
-            nums.add(m.group(1))
+    nums |= {_COUNTS[t] for t in re.findall(r"[a-z]+", text.lower()) if t in _COUNTS}
     return nums
 
 
