@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from localscribe.domain import Patient
+from localscribe.domain import Draft, Patient, Section, Statement
 from localscribe.instructions import store
 from localscribe.instructions.prompts import Language
 from tests.instructions.conftest import CANARY, handmade_summary, make_transcript
@@ -111,25 +111,28 @@ def test_bad_input_is_one_line_and_changes_nothing(vdir):
     s.lock()
 
 
-def test_spanish_is_drafted_with_each_sentences_english_source_and_the_caveat(vdir):
-    """`--lang es`: the verified English summary translated; `show` says what the check covers
-    and lists each sentence's English source for a clinician who reads no Spanish."""
+def test_spanish_is_refused_in_one_line_before_anything_is_loaded(vdir):
     eid = _encounter(vdir)
-    r = vdir.run("instructions", "draft", eid[:8], "--lang", "es", "--profile", "tiny", "--threads", "1",
-                 "--max-tokens", "60", "--json", timeout=900)
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
-    assert out["lang"] == "es" and out["text"].startswith("RESUMEN DE SU VISITA\n")
-    assert "translation check covers numbers" in out["caveat"]
-    sts = [st for sec in out["summary"]["sections"] for st in sec["statements"]]
-    assert sts and all(st["source"] for st in sts)
-    assert out["sources"] == {st["id"]: st["source"] for st in sts}
-    assert out["timing"]["translated_tokens"] > 0
+    r = vdir.run("instructions", "draft", eid[:8], "--lang", "es", "--profile", "tiny")
+    assert r.returncode == 2
+    assert "Spanish" in _one_line_error(r) and "kidney cancer" in r.stderr
+    s = vdir.session("doc")
+    assert store.load(s, eid) is None
+    s.lock()
+
+
+def test_a_translated_summary_is_shown_with_its_caveat_and_each_sentences_english(vdir):
+    """A Spanish summary (the translation path, written here by hand: the CLI refuses to draft
+    one) is shown with what its check covers and the verified English of each sentence."""
+    eid = _encounter(vdir)
+    s = vdir.session("doc")
+    store.save(s, eid, Draft("patient-instructions-es", [Section("pi_meds", "SUS MEDICAMENTOS", [
+        Statement("pi1", "Tome lisinopril 20 mg una vez al día.", ["s1"],
+                  source="Take lisinopril 20 mg once a day.")])]), Language.ES)
+    s.lock()
     shown = vdir.run("instructions", "show", eid[:8])
     assert shown.returncode == 0, shown.stderr
     assert "note: Translated from the verified English summary" in shown.stdout
-    assert "TRANSLATED FROM" in shown.stdout and sts[0]["source"] in shown.stdout
-    s = vdir.session("doc")
-    assert store.load(s, eid).lang is Language.ES
-    s.lock()
-
+    assert "TRANSLATED FROM" in shown.stdout and "pi1: Take lisinopril 20 mg once a day." in shown.stdout
+    out = json.loads(vdir.run("instructions", "show", eid[:8], "--json").stdout)
+    assert out["sources"] == {"pi1": "Take lisinopril 20 mg once a day."} and out["lang"] == "es"

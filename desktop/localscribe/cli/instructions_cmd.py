@@ -28,7 +28,7 @@ def register(subparsers: Subparsers) -> None:
     draft = sub.add_parser("draft", help="write the summary from the visit, verified like the note")
     show = sub.add_parser("show", help="the current summary, its checks and reading level")
     draft.add_argument("--lang", choices=("en", "es"), default="en",
-                       help="the summary's language (es: the verified English summary, translated and checked)")
+                       help="the summary's language (es: refused for now, see README)")
     draft.add_argument("--max-tokens", type=int, default=None, help="tokens for the whole summary")
     draft.add_argument("--threads", type=int, default=None)
     draft.add_argument("--stream", action="store_true", help="show the text as it is written (stderr)")
@@ -131,11 +131,15 @@ def cmd_draft(args: argparse.Namespace) -> int:
     from localscribe.config import default_profile
     from localscribe.draft.engine import EngineError, LlamaEngine
     from localscribe.instructions import store
+    from localscribe.instructions.languages import refusal
     from localscribe.instructions.prompts import Language
     from localscribe.instructions.writer import draft_summary
     from localscribe.models import ModelError
 
     lang = Language(args.lang)
+    reason = refusal(lang)
+    if reason:
+        raise UserError(reason)
     session = unlock(args)
     try:
         enc = _find(session, args.encounter)
